@@ -1,0 +1,1 @@
+"""docduet: chat."""

@@ -1,0 +1,9 @@
+"""Subcommands. Each module exposes ``register(subparsers)`` and sets ``run`` on its parser."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from docduet.commands import db, ingest
+
+COMMANDS: tuple[ModuleType, ...] = (db, ingest)

@@ -1,0 +1,141 @@
+"""Domain types shared by ingestion, retrieval, generation and the front ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class Sensitivity(str, Enum):
+    """How far a document's text may travel. Ordered from least to most restricted."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+
+
+PUBLIC_GROUP = "public"
+"""Group every caller, anonymous included, belongs to."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read a document and how sensitive it is."""
+
+    groups: tuple[str, ...]
+    sensitivity: Sensitivity
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage of a document, with everything needed to cite it."""
+
+    chunk_id: str
+    source: str
+    root: str
+    title: str
+    text: str
+    index: int
+    doc_type: str
+    section: str
+    page: int | None
+    modified: datetime
+    content_hash: str
+    access: Access
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the index knows about one ingested file."""
+
+    source: str
+    root: str
+    content_hash: str
+    chunk_count: int
+    title: str
+    doc_type: str
+    modified: datetime
+    access: Access
+
+
+@dataclass(frozen=True)
+class User:
+    """The caller: a name (None when anonymous) and the groups it belongs to."""
+
+    name: str | None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def readable_groups(self) -> tuple[str, ...]:
+        """Groups whose documents this user may read; always includes the public group."""
+        return tuple(dict.fromkeys((*self.groups, PUBLIC_GROUP)))
+
+
+ANONYMOUS = User(name=None, groups=())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its score."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage an answer cites, with the snippet that supports the cited sentence."""
+
+    number: int
+    source: str
+    title: str
+    section: str
+    page: int | None
+    snippet: str
+    support: float
+    attributed: bool = False
+    """True when the model wrote no marker and docduet attributed the sentence afterwards."""
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds spent: retrieval, until the first token, and in total."""
+
+    retrieval_s: float
+    first_token_s: float | None
+    total_s: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts and the cost they incurred (0 for a local model)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """What left the building for one answer."""
+
+    endpoint: str
+    off_premises: bool
+    sent_chunk_ids: tuple[str, ...]
+    withheld_count: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One generator's answer to one question."""
+
+    generator: str
+    text: str
+    citations: tuple[Citation, ...]
+    timings: Timings
+    usage: Usage
+    privacy: Privacy
+    abstained: bool = False
+    error: str | None = None
+    flagged_markers: tuple[int, ...] = field(default=())

@@ -81,6 +81,10 @@ class Hit:
 
     chunk: Chunk
     score: float
+    """Rank score of the search that found it (hybrid relativeScore fusion: relative, 0..1)."""
+    similarity: float | None = None
+    """Cosine similarity of query and chunk vectors: absolute relevance, usable for abstention.
+    None when the retriever did not compute it."""
 
 
 @dataclass(frozen=True)

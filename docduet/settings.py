@@ -85,7 +85,11 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = 5
     alpha: float = 0.5
-    score_threshold: float = 0.0
+    score_threshold: float = Field(
+        default=0.25,
+        description="Drop hits whose cosine similarity to the query is below this. 0.25 suits "
+        "all-MiniLM-L6-v2 (bench/retrieval_latency.py measures it); re-measure for another model.",
+    )
 
     # --- local small model (slm) ----------------------------------------------------------------
     slm_model_path: Path | None = Field(
@@ -112,7 +116,10 @@ class Settings(BaseSettings):
     llm_price_prompt_per_1k: float = 0.00015
     llm_price_completion_per_1k: float = 0.0006
 
-    @field_validator("weaviate_url", "llm_base_url", mode="before")
+    @field_validator(
+        "weaviate_url", "weaviate_grpc_url", "weaviate_api_key", "llm_base_url", "llm_api_key",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -1,0 +1,31 @@
+# docduet developer entry points. `make run` and `make test` each do the whole set-up first
+# (idempotent, cached), so on a fresh machine they are the only two commands needed.
+.PHONY: setup run test test-unit lint bench corpora clean-db
+
+PY := .venv/bin/python
+DOCDUET := .venv/bin/docduet
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@bash scripts/run.sh
+
+test: setup
+	$(PY) -m pytest
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/mypy docduet ingest retrieval chat ui
+
+bench: setup
+	$(PY) -m bench.ingest_throughput
+
+corpora:
+	$(PY) scripts/make_corpora.py
+
+clean-db:
+	$(DOCDUET) db stop

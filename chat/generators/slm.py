@@ -1,0 +1,181 @@
+"""``slm``: a local GGUF model through llama-cpp-python (default: the packaged Gemma 3 270M)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator as PyGenerator
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chat.generators.base import GenerationResult, TextStream
+from chat.generators.registry import GENERATORS
+from chat.models import check_gguf, default_gguf_path
+from chat.prompt import COMPLETION_STOP, Prompt, fit_prompt
+from docduet.domain import Usage
+from docduet.errors import ConfigError, GenerationError
+from docduet.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+log = logging.getLogger(__name__)
+
+PROMPT_FORMATS = ("auto", "chat", "completion")
+_CONTEXT_MARGIN = 16
+"""Tokens kept free besides the answer: BOS, template glue the estimate may miss."""
+
+
+class LlamaCppGenerator:
+    """Streams answers from a GGUF model; loads it once, lazily, and serialises generation."""
+
+    name = "slm"
+    off_premises = False
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        max_tokens: int,
+        prompt_format: str = "auto",
+    ) -> None:
+        if prompt_format not in PROMPT_FORMATS:
+            raise ConfigError(
+                f"unknown DOCDUET_SLM_PROMPT_FORMAT {prompt_format!r}; use one of "
+                + ", ".join(PROMPT_FORMATS)
+            )
+        self.model_path = model_path
+        self.endpoint = str(model_path)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.max_tokens = max_tokens
+        self.prompt_format = prompt_format
+        self._llama: Llama | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
+        """Stream the answer; prompt tokens are counted by the model's own tokenizer."""
+        return TextStream(self._generate(prompt, max_tokens or self.max_tokens))
+
+    def uses_chat_template(self) -> bool:
+        """Whether prompts go through the GGUF's chat template (else: few-shot completion)."""
+        if self.prompt_format != "auto":
+            return self.prompt_format == "chat"
+        return bool(self._model().metadata.get("tokenizer.chat_template"))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary (BOS included)."""
+        return len(self._model().tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def _model(self) -> Llama:
+        if self._llama is None:
+            with self._load_lock:
+                if self._llama is None:
+                    self._llama = self._load()
+        return self._llama
+
+    def _load(self) -> Llama:
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ConfigError(
+                "llama-cpp-python is not installed; run scripts/setup.sh (it builds it from "
+                "source) or choose another generator"
+            ) from e
+        path = check_gguf(self.model_path)
+        log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ConfigError(
+                f"llama.cpp could not load {path} ({e}); the file may be corrupt or too new: "
+                "set DOCDUET_SLM_MODEL_PATH to another GGUF, or unset it for the packaged model"
+            ) from e
+        if self.prompt_format == "chat" and not llama.metadata.get("tokenizer.chat_template"):
+            raise ConfigError(
+                f"{path} has no chat template; set DOCDUET_SLM_PROMPT_FORMAT=completion or auto"
+            )
+        return llama
+
+    def _fit(self, prompt: Prompt, max_tokens: int, chat: bool) -> Prompt:
+        budget = self.n_ctx - max_tokens - _CONTEXT_MARGIN
+        render = _chat_text if chat else Prompt.completion
+        fitted = fit_prompt(prompt, budget, self.count_tokens, render)
+        if self.count_tokens(render(fitted)) > budget:
+            raise GenerationError(
+                f"the question alone exceeds the local model's context ({self.n_ctx} tokens); "
+                "ask a shorter question or raise DOCDUET_SLM_N_CTX"
+            )
+        if len(fitted.blocks) < len(prompt.blocks):
+            log.info(
+                "kept %d of %d passages for n_ctx=%d",
+                len(fitted.blocks),
+                len(prompt.blocks),
+                self.n_ctx,
+            )
+        return fitted
+
+    def _generate(self, prompt: Prompt, max_tokens: int) -> PyGenerator[str, None, GenerationResult]:
+        llama = self._model()
+        chat = self.uses_chat_template()
+        pieces: list[str] = []
+        finish: str | None = None
+        with self._run_lock:  # llama.cpp is not re-entrant
+            prompt = self._fit(prompt, max_tokens, chat)
+            chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat)
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    piece = (choice.get("delta") or {}).get("content") if chat else choice["text"]
+                    piece = piece if pieces or not piece else piece.lstrip()
+                    finish = choice.get("finish_reason") or finish
+                    if piece:
+                        pieces.append(piece)
+                        yield piece
+            except (ValueError, RuntimeError) as e:
+                raise GenerationError(f"the local model failed while generating: {e}") from e
+            answer = "".join(pieces)
+            completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
+        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=0.0)
+        return GenerationResult(text=answer, usage=usage, finish_reason=finish)
+
+    def _start(self, llama: Llama, prompt: Prompt, max_tokens: int, chat: bool) -> tuple[Iterator[Any], int]:
+        """Start a streaming call; returns the chunk iterator and the prompt's token count."""
+        if chat:
+            messages: list[Any] = [{"role": m.role, "content": m.content} for m in prompt.messages()]
+            deltas = llama.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            )
+            return iter(deltas), self.count_tokens(_chat_text(prompt))
+        text = prompt.completion()
+        chunks = llama.create_completion(
+            text, max_tokens=max_tokens, temperature=0.0, stop=list(COMPLETION_STOP), stream=True
+        )
+        return iter(chunks), self.count_tokens(text)
+
+
+def _chat_text(prompt: Prompt) -> str:
+    """The chat messages as one string, for token budgeting (template glue is in the margin)."""
+    return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages())
+
+
+@GENERATORS.register("slm")
+def build_slm(settings: Settings) -> LlamaCppGenerator:
+    """The local generator from ``slm_*`` settings; the model loads on first use."""
+    return LlamaCppGenerator(
+        default_gguf_path(settings),
+        n_ctx=settings.slm_n_ctx,
+        n_threads=settings.slm_threads,
+        max_tokens=settings.slm_max_tokens,
+        prompt_format=settings.slm_prompt_format,
+    )

@@ -1,0 +1,98 @@
+"""How well a passage supports a claim: lexical overlap by default, embeddings when injected.
+
+Pure functions, testable without any model: an embedding scorer takes the embedding function
+as a plain callable (e.g. a sentence-transformers model's ``encode``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_STOPWORD_TEXT = """
+    a about above according after again against all also am an and any are as at based be
+    because been before being below between both but by can could did do document documents
+    does doing down during each few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just may me might more most must
+    my myself no nor not now of off on once only or other our ours ourselves out over own
+    passage passages per same shall she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up upon very via was
+    we were what when where which while who whom why will with would you your yours yourself
+    yourselves
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words minus stop words, with plural and possessive endings folded."""
+    words = (_fold(w) for w in _WORD_RE.findall(text.lower()))
+    return {w for w in words if w and w not in STOPWORDS}
+
+
+def _fold(word: str) -> str:
+    word = word.removesuffix("'s")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def overlap_f1(claim: str, text: str) -> float:
+    """F1 of the content words of ``claim`` and ``text`` (0 when either has none)."""
+    a, b = content_words(claim), content_words(text)
+    common = len(a & b)
+    if not common:
+        return 0.0
+    precision, recall = common / len(b), common / len(a)
+    return 2 * precision * recall / (precision + recall)
+
+
+class SupportScorer(Protocol):
+    """Scores how well each text supports a claim, in [0, 1]."""
+
+    def score(self, claim: str, texts: Sequence[str]) -> list[float]:
+        """One score per text."""
+        ...
+
+
+class LexicalSupport:
+    """Share of the claim's content words found in the text (recall); numbers count as words."""
+
+    def score(self, claim: str, texts: Sequence[str]) -> list[float]:
+        """One recall per text; a claim without content words scores 0 everywhere."""
+        words = content_words(claim)
+        if not words:
+            return [0.0 for _ in texts]
+        return [len(words & content_words(t)) / len(words) for t in texts]
+
+
+Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+
+
+class EmbeddingSupport:
+    """Cosine similarity of embeddings, from any ``embed(texts) -> vectors`` callable.
+
+    Its scale differs from the lexical one: give :class:`chat.citations.CitationPolicy`
+    thresholds measured for the embedding model in use.
+    """
+
+    def __init__(self, embed: Embed) -> None:
+        self._embed = embed
+
+    def score(self, claim: str, texts: Sequence[str]) -> list[float]:
+        """Cosine of the claim against each text, clipped to [0, 1]."""
+        if not texts:
+            return []
+        vectors = list(self._embed([claim, *texts]))
+        head, rest = vectors[0], vectors[1:]
+        return [max(0.0, min(1.0, _cosine(head, v))) for v in rest]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0

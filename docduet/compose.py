@@ -1,0 +1,102 @@
+"""The composition root: the one place that builds docduet's parts from settings.
+
+The CLI, the Streamlit page and the Slack adapter all call these functions; nothing else
+constructs adapters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import weaviate
+
+from docduet.db import schema
+from docduet.db.chunks import ChunkStore
+from docduet.db.client import open_client
+from docduet.settings import Settings
+from ingest.embed import Embedder, SentenceTransformerEmbedder
+from ingest.parse import Parser, UnstructuredParser
+from ingest.pipeline import Ingestor
+from ingest.progress import ProgressSink
+from ingest.reindex import reindex
+from ingest.summary import IngestSummary
+
+
+@dataclass(frozen=True)
+class AdminKit:
+    """What the admin commands need: a client, a parser and an embedder."""
+
+    client: weaviate.WeaviateClient
+    parser: Parser
+    embedder: Embedder
+
+
+_EMBEDDERS: dict[tuple[str | None, int], Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedding model; loaded once per process for a given model and thread count."""
+    key = (settings.embedding_model, settings.embedding_threads)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = SentenceTransformerEmbedder.from_settings(settings)
+        return _EMBEDDERS[key]
+
+
+@contextmanager
+def admin_kit(settings: Settings) -> Iterator[AdminKit]:
+    """Connect (starting the embedded Weaviate if needed) and load the parser and embedder."""
+    with open_client(settings, autostart=True) as client:
+        yield AdminKit(client, UnstructuredParser(), build_embedder(settings))
+
+
+def run_ingest(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    progress: ProgressSink,
+    dry_run: bool = False,
+    force: bool = False,
+) -> IngestSummary:
+    """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally."""
+    with admin_kit(settings) as kit:
+        if not dry_run:
+            schema.ensure_index(
+                kit.client,
+                settings.collection,
+                embedding_model=kit.embedder.name,
+                dim=kit.embedder.dim,
+                replicas=settings.replication_factor,
+            )
+        store = ChunkStore(kit.client, settings.collection)
+        ingestor = Ingestor(store, kit.parser, kit.embedder, settings, progress)
+        return ingestor.run(paths, dry_run=dry_run, force=force)
+
+
+def run_reindex(
+    settings: Settings, *, progress: ProgressSink, full: bool = False, dry_run: bool = False
+) -> IngestSummary:
+    """``docduet reindex``: incremental over every indexed root, or a full alias-swapped rebuild."""
+    with admin_kit(settings) as kit:
+        if not full and not dry_run:
+            schema.ensure_index(
+                kit.client,
+                settings.collection,
+                embedding_model=kit.embedder.name,
+                dim=kit.embedder.dim,
+                replicas=settings.replication_factor,
+            )
+        return reindex(
+            kit.client,
+            settings,
+            parser=kit.parser,
+            embedder=kit.embedder,
+            progress=progress,
+            full=full,
+            dry_run=dry_run,
+        )

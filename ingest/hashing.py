@@ -1,0 +1,32 @@
+"""Content fingerprints: a file is re-ingested when its bytes, access or pipeline change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from docduet.domain import Access
+from docduet.errors import IngestError
+from docduet.settings import Settings
+from ingest.discover import SourceFile
+
+PIPELINE_VERSION = "ingest-1"
+"""Bump whenever parsing or chunking logic changes the chunks a file produces."""
+
+
+def pipeline_id(settings: Settings, embedding_model: str) -> str:
+    """Everything besides a file's bytes and access that decides its chunks and vectors."""
+    return (
+        f"{PIPELINE_VERSION}|embed={embedding_model}|max={settings.chunk_max_chars}"
+        f"|new={settings.chunk_new_after_chars}|combine={settings.chunk_combine_under_chars}"
+    )
+
+
+def fingerprint(file: SourceFile, access: Access, *, pipeline: str) -> str:
+    """Hex SHA-256 of the file's bytes, its access and ``pipeline`` (see :func:`pipeline_id`)."""
+    try:
+        with file.path.open("rb") as handle:
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as e:
+        raise IngestError(f"{file.source}: cannot read ({e}); check it exists and is readable") from e
+    parts = (pipeline, ",".join(sorted(access.groups)), access.sensitivity.value, content)
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

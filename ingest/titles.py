@@ -1,0 +1,115 @@
+"""A document's title: front matter, Office core properties, HTML <title>, first heading, file name."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ingest.decode import read_text
+from ingest.discover import SourceFile
+from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+
+if TYPE_CHECKING:
+    from unstructured.documents.elements import Element
+
+log = logging.getLogger(__name__)
+
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "untitled",
+        "untitled document",
+        "document",
+        "word document",
+        "presentation",
+        "powerpoint presentation",
+        "title",
+        "slide 1",
+    }
+)
+"""Titles editors fill in by themselves; they say nothing about the document."""
+
+
+def document_title(file: SourceFile, elements: Sequence[Element]) -> str:
+    """The best title ``file`` declares, else its first Title element, else its file stem."""
+    reader = _DECLARED.get(file.suffix)
+    declared = None
+    if reader is not None:
+        try:
+            declared = reader(file)
+        except Exception as e:  # a declared title is optional; parsing already succeeded
+            log.debug("%s: no declared title (%s: %s)", file.source, type(e).__name__, e)
+    if declared and _one_line(declared).lower() not in _PLACEHOLDERS:
+        return _one_line(declared)
+    for element in elements:
+        if element.category == "Title" and (element.text or "").strip():
+            return _one_line(element.text)
+    return file.path.stem
+
+
+def _markdown_title(file: SourceFile) -> str | None:
+    return split_front_matter(read_text(file.path), origin=file.source).title
+
+
+def _docx_title(file: SourceFile) -> str | None:
+    import docx
+
+    return docx.Document(str(file.path)).core_properties.title
+
+
+def _pptx_title(file: SourceFile) -> str | None:
+    import pptx
+
+    return pptx.Presentation(str(file.path)).core_properties.title
+
+
+def _xlsx_title(file: SourceFile) -> str | None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(file.path, read_only=True)
+    try:
+        return book.properties.title
+    finally:
+        book.close()
+
+
+def _html_title(file: SourceFile) -> str | None:
+    import lxml.html
+
+    tree = lxml.html.document_fromstring(read_text(file.path))
+    return tree.findtext(".//title")
+
+
+def _pdf_title(file: SourceFile) -> str | None:
+    from pypdf import PdfReader
+
+    metadata = PdfReader(str(file.path)).metadata
+    title = (metadata.title if metadata else None) or ""
+    return title.removeprefix("Microsoft Word - ")
+
+
+def _email_subject(file: SourceFile) -> str | None:
+    import email
+    import email.policy
+
+    with file.path.open("rb") as handle:
+        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    subject = message["subject"]
+    return str(subject) if subject else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_DECLARED: dict[str, Callable[[SourceFile], str | None]] = {
+    **dict.fromkeys(MARKDOWN_SUFFIXES, _markdown_title),
+    ".docx": _docx_title,
+    ".pptx": _pptx_title,
+    ".xlsx": _xlsx_title,
+    ".html": _html_title,
+    ".htm": _html_title,
+    ".pdf": _pdf_title,
+    ".eml": _email_subject,
+}

@@ -1,0 +1,176 @@
+"""The :class:`Retriever` seam and its Weaviate hybrid-search implementation.
+
+Every search carries the caller's access filter inside the Weaviate query (see
+:func:`retrieval.filters.build_where`); results are then thresholded on cosine similarity and
+de-duplicated (:mod:`retrieval.ranking`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import weaviate
+from weaviate.classes.query import HybridFusion, MetadataQuery
+from weaviate.exceptions import (
+    WeaviateBaseError,
+    WeaviateClosedClientError,
+    WeaviateConnectionError,
+    WeaviateGRPCUnavailableError,
+)
+
+from docduet.domain import Hit, User
+from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
+from docduet.settings import Settings
+from ingest.embed import Embedder
+from retrieval.filters import SearchFilters, build_where
+from retrieval.ranking import Candidate, cosine, select
+from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
+
+log = logging.getLogger(__name__)
+
+OVERFETCH = 3
+"""Fetch this many times ``top_k`` so de-duplication and the threshold still leave ``top_k``."""
+SEARCH_PROPERTIES = ["text", "title", "section"]
+"""Properties the keyword (BM25) half of the hybrid search reads."""
+_EMPTY_INDEX = "the index is empty; run `docduet ingest corpora/` (or your documents folder) first"
+_UNREACHABLE = (WeaviateClosedClientError, WeaviateConnectionError, WeaviateGRPCUnavailableError)
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Finds the passages a user may read that best answer a query."""
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        user: User,
+        filters: SearchFilters | None = None,
+        top_k: int | None = None,
+    ) -> list[Hit]:
+        """At most ``top_k`` hits (default: settings), best first, all readable by ``user``."""
+        ...
+
+
+class WeaviateRetriever:
+    """Hybrid (BM25 + vector, relativeScore fusion) search over the chunk collection or alias."""
+
+    def __init__(
+        self,
+        client: weaviate.WeaviateClient,
+        collection: str,
+        embedder: Embedder,
+        settings: Settings,
+    ) -> None:
+        """Search ``collection`` (normally the alias ``settings.collection``) with ``client``."""
+        self._client = client
+        self.collection_name = collection
+        self._collection = client.collections.use(collection)
+        self._embedder = embedder
+        self._alpha = settings.alpha
+        self._top_k = settings.top_k
+        self._min_similarity = settings.score_threshold
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        user: User,
+        filters: SearchFilters | None = None,
+        top_k: int | None = None,
+    ) -> list[Hit]:
+        """Hybrid search restricted to ``user``'s groups and ``filters``; best first.
+
+        Hits below ``settings.score_threshold`` cosine similarity and near-duplicates of better
+        hits are dropped. Raises :class:`RetrievalError` when the index does not exist and
+        :class:`BackendUnavailableError` when Weaviate cannot be reached.
+        """
+        k = self._top_k if top_k is None else top_k
+        if k < 1:
+            raise RetrievalError(f"top_k must be at least 1, got {k}; pass a positive number")
+        if not query.strip():
+            return []
+        started = time.perf_counter()
+        self._ensure_index()
+        vector = self._embedder.embed_query(query)
+        candidates = self._search(query, vector, user, filters, limit=k * OVERFETCH)
+        hits = select(candidates, top_k=k, min_similarity=self._min_similarity)
+        log.debug(
+            "retrieved %d of %d candidates for %r in %.1f ms",
+            len(hits), len(candidates), user.name, 1000 * (time.perf_counter() - started),
+        )  # fmt: skip
+        return hits
+
+    def _search(
+        self,
+        query: str,
+        vector: list[float],
+        user: User,
+        filters: SearchFilters | None,
+        *,
+        limit: int,
+    ) -> list[Candidate]:
+        try:
+            result = self._collection.query.hybrid(
+                query,
+                vector=vector,
+                alpha=self._alpha,
+                fusion_type=HybridFusion.RELATIVE_SCORE,
+                query_properties=SEARCH_PROPERTIES,
+                filters=build_where(user, filters),
+                limit=limit,
+                include_vector=True,
+                return_metadata=MetadataQuery(score=True),
+                return_properties=RETURN_PROPERTIES,
+            )
+        except WeaviateBaseError as e:
+            raise self._failure(e) from e
+        return [_candidate(obj, vector) for obj in result.objects]
+
+    def _ensure_index(self) -> None:
+        """Fail fast (about 1 ms on loopback) when the server is down or the index is missing.
+
+        Without this, weaviate-client retries an unreachable gRPC search for 63 s before it raises.
+        """
+        try:
+            exists = self._client.collections.exists(self.collection_name)
+        except WeaviateBaseError as e:
+            raise BackendUnavailableError(f"Weaviate is unreachable: {e}; {_HINT}") from e
+        if not exists:
+            raise RetrievalError(_EMPTY_INDEX)
+
+    def _failure(self, error: WeaviateBaseError) -> DocduetError:
+        """Tell a missing index from an unreachable server from any other failed search."""
+        if isinstance(error, _UNREACHABLE) or "UNAVAILABLE" in str(error):
+            return BackendUnavailableError(f"Weaviate is unreachable: {error}; {_HINT}")
+        if "could not find class" in str(error):
+            return RetrievalError(_EMPTY_INDEX)
+        return RetrievalError(
+            f"search in {self.collection_name!r} failed: {error}; check the Weaviate log "
+            "(`docduet db status`)"
+        )
+
+
+_HINT = "check `docduet db status` (or WEAVIATE_URL) and try again"
+
+
+def _candidate(obj: Any, query_vector: list[float]) -> Candidate:
+    vector = _vector_of(obj.vector)
+    similarity = cosine(query_vector, vector) if vector else None
+    score = obj.metadata.score if obj.metadata is not None else None
+    chunk = chunk_from_properties(str(obj.uuid), obj.properties)
+    hit = Hit(chunk=chunk, score=float(score or 0.0), similarity=similarity)
+    return Candidate(hit=hit, vector=vector)
+
+
+def _vector_of(raw: Mapping[str, Any] | list[float] | None) -> tuple[float, ...]:
+    """The chunk's vector from ``include_vector``: the "default" named vector, or the only one."""
+    if not raw:
+        return ()
+    if isinstance(raw, Mapping):
+        value = raw.get("default", next(iter(raw.values())))
+        return tuple(float(x) for x in value)
+    return tuple(float(x) for x in raw)

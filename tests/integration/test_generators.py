@@ -1,0 +1,233 @@
+"""Generators against real backends: the packaged Gemma in-process, and OpenAI-compatible
+servers on loopback (llama-cpp-python's own server, one that fails, one that never answers)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from llm_server import (  # noqa: F401  (fixtures)
+    RecordingProxy,
+    SilentServer,
+    StatusServer,
+    failing_llm_server,
+    gguf_path,
+    llama_server_port,
+    llm_recorder,
+    recording_proxy,
+    silent_llm_server,
+)
+
+from chat.generators import Generator, TextStream, build_generator
+from chat.generators.slm import LlamaCppGenerator
+from chat.prompt import build_prompt
+from docduet.domain import Access, Chunk, Hit, Sensitivity
+from docduet.errors import GenerationError
+from docduet.settings import Settings
+
+pytestmark = pytest.mark.integration
+log = logging.getLogger(__name__)
+
+MEALS = (
+    "Employees may claim up to 40 EUR per day for meals while travelling on business. "
+    "Receipts must be uploaded to the expense portal within 30 days."
+)
+
+
+def hit(text: str, n: int = 0) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"c{n}",
+        source=f"/docs/policy{n}.md",
+        root="/docs",
+        title="Travel policy",
+        text=text,
+        index=n,
+        doc_type="md",
+        section="Meals",
+        page=None,
+        modified=datetime(2024, 1, 1, tzinfo=UTC),
+        content_hash=f"h{n}",
+        access=Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL),
+    )
+    return Hit(chunk=chunk, score=1.0)
+
+
+def settings_for(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCDUET_LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Settings()
+
+
+def timed(stream: TextStream) -> tuple[list[str], float | None, float]:
+    start = time.perf_counter()
+    first: float | None = None
+    pieces = []
+    for piece in stream:
+        first = first if first is not None else time.perf_counter() - start
+        pieces.append(piece)
+    return pieces, first, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def slm(gguf_path: Path) -> LlamaCppGenerator:  # noqa: F811
+    return LlamaCppGenerator(gguf_path, n_ctx=2048, n_threads=1, max_tokens=48)
+
+
+@pytest.fixture(params=["slm", "llm"])
+def built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, gguf_path: Path):  # noqa: F811
+    """Each built-in generator, built from settings through the registry."""
+    env = {
+        "DOCDUET_SLM_MODEL_PATH": str(gguf_path),
+        "DOCDUET_SLM_THREADS": "1",
+        "DOCDUET_SLM_N_CTX": "2048",
+    }
+    if request.param == "llm":
+        env["DOCDUET_LLM_BASE_URL"] = request.getfixturevalue("llm_recorder").base_url
+    return build_generator(request.param, settings_for(monkeypatch, **env))
+
+
+def test_generator_contract(built: Generator) -> None:
+    """What every generator promises: text pieces, then a result that adds them up."""
+    assert isinstance(built, Generator) and built.name in ("slm", "llm")
+    assert built.off_premises is (built.name == "llm") and built.endpoint
+    stream = built.stream(build_prompt("How much can I claim for meals?", [hit(MEALS)]), max_tokens=6)
+    pieces = list(stream)
+    assert pieces and all(isinstance(p, str) and p for p in pieces)
+    result = stream.result
+    assert result.text == "".join(pieces)
+    assert result.usage.prompt_tokens > 50 and 0 < result.usage.completion_tokens <= 6
+    assert result.usage.cost_usd >= 0.0 and result.finish_reason in ("stop", "length")
+
+
+def test_packaged_gemma_streams_an_answer(slm: LlamaCppGenerator) -> None:
+    prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
+    assert not slm.uses_chat_template()  # the base model has none: few-shot completion
+    pieces, first_s, total_s = timed(slm.stream(prompt))
+    text = "".join(pieces)
+    assert text.strip(), "the local model produced no text"
+    assert "\n" not in text  # the completion prompt stops at the end of the line
+    usage = slm.stream(prompt, max_tokens=4).collect().usage
+    assert usage.prompt_tokens == slm.count_tokens(prompt.completion())
+    assert 0 < usage.completion_tokens <= 4 and usage.cost_usd == 0.0
+    log.warning("slm: %r first token %.2f s, total %.2f s", text, first_s, total_s)
+
+
+def test_slm_keeps_a_long_context_inside_n_ctx(gguf_path: Path) -> None:  # noqa: F811
+    small = LlamaCppGenerator(gguf_path, n_ctx=768, n_threads=1, max_tokens=8)
+    hits = [hit(f"Section {i}. " + MEALS * 6, n=i) for i in range(8)]  # ~2,500 tokens
+    prompt = build_prompt("How much can I claim per day for meals?", hits)
+    assert small.count_tokens(prompt.completion()) > 768
+    result = small.stream(prompt).collect()
+    assert 0 < result.usage.prompt_tokens <= 768 - 8
+    assert result.text.strip()
+
+
+def test_slm_serialises_concurrent_streams(slm: LlamaCppGenerator) -> None:
+    prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(slm.stream(prompt, max_tokens=6).collect().text)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 2
+    assert results[0] == results[1]  # greedy decoding, no interleaving
+
+
+def test_llm_streams_from_a_real_openai_compatible_server(
+    monkeypatch: pytest.MonkeyPatch,
+    llm_recorder: RecordingProxy,  # noqa: F811
+) -> None:
+    settings = settings_for(
+        monkeypatch,
+        DOCDUET_LLM_BASE_URL=llm_recorder.base_url,
+        DOCDUET_LLM_MODEL="gemma-3-270m",
+        DOCDUET_LLM_API_KEY="sk-local-test",
+    )
+    gen = build_generator("llm", settings)
+    prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
+    pieces, first_s, total_s = timed(gen.stream(prompt, max_tokens=24))
+    assert "".join(pieces).strip()
+    (request,) = llm_recorder.requests
+    assert (request.method, request.path) == ("POST", "/v1/chat/completions")
+    body = request.json()
+    assert body["stream"] is True and body["model"] == "gemma-3-270m"
+    assert MEALS in body["messages"][-1]["content"]
+    assert "sk-local-test" not in str(request.headers)  # the recorder strips credentials
+    log.warning("llm via llama server: first token %.2f s, total %.2f s", first_s, total_s)
+
+
+def test_llm_caps_the_answer_and_prices_it(
+    monkeypatch: pytest.MonkeyPatch,
+    llm_recorder: RecordingProxy,  # noqa: F811
+) -> None:
+    """llama-cpp-python's server ignores max_completion_tokens and sends no stream usage:
+    docduet sends max_tokens to non-OpenAI endpoints and estimates the usage (flagged)."""
+    settings = settings_for(
+        monkeypatch,
+        DOCDUET_LLM_BASE_URL=llm_recorder.base_url,
+        DOCDUET_LLM_PRICE_PROMPT_PER_1K="1.0",
+        DOCDUET_LLM_PRICE_COMPLETION_PER_1K="2.0",
+    )
+    gen = build_generator("llm", settings)
+    result = gen.stream(build_prompt("Meals?", [hit(MEALS)]), max_tokens=8).collect()
+    (request,) = llm_recorder.requests
+    assert request.json()["max_tokens"] == 8 and "max_completion_tokens" not in request.json()
+    assert request.json()["stream_options"] == {"include_usage": True}
+    usage = result.usage
+    assert result.usage_estimated  # this server sends no usage chunk
+    assert usage.prompt_tokens > 50 and 0 < usage.completion_tokens <= 8
+    assert result.finish_reason in ("length", "stop")
+    assert usage.cost_usd == pytest.approx((usage.prompt_tokens + 2 * usage.completion_tokens) / 1000)
+
+
+def test_llm_500s_become_a_generation_error_after_retries(
+    monkeypatch: pytest.MonkeyPatch,
+    failing_llm_server: StatusServer,  # noqa: F811
+) -> None:
+    settings = settings_for(
+        monkeypatch,
+        DOCDUET_LLM_BASE_URL=failing_llm_server.base_url,
+        DOCDUET_LLM_MAX_RETRIES="2",
+        DOCDUET_LLM_TIMEOUT_S="5",
+    )
+    gen = build_generator("llm", settings)
+    start = time.perf_counter()
+    with pytest.raises(GenerationError, match="HTTP 500 after retries") as info:
+        gen.stream(build_prompt("Meals?", [hit(MEALS)])).collect()
+    assert time.perf_counter() - start < 15
+    assert failing_llm_server.hits == 3  # the first try and max_retries=2 retries
+    assert info.value.__cause__ is not None
+
+
+def test_llm_timeout_becomes_a_generation_error_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+    silent_llm_server: SilentServer,  # noqa: F811
+) -> None:
+    settings = settings_for(
+        monkeypatch,
+        DOCDUET_LLM_BASE_URL=silent_llm_server.base_url,
+        DOCDUET_LLM_MAX_RETRIES="1",
+        DOCDUET_LLM_TIMEOUT_S="1",
+    )
+    gen = build_generator("llm", settings)
+    start = time.perf_counter()
+    with pytest.raises(GenerationError, match="did not answer in time"):
+        gen.stream(build_prompt("Meals?", [hit(MEALS)])).collect()
+    elapsed = time.perf_counter() - start
+    assert 2 <= elapsed < 10, elapsed  # two 1 s attempts plus backoff
+    assert silent_llm_server.hits == 2

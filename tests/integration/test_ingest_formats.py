@@ -1,0 +1,106 @@
+"""Every sample file either parses to text or fails with a clear IngestError; nothing else.
+
+Real unstructured partitioners on the shared evaluation files (third-party, see
+../shared/eval/README.md). Slower than a unit test: the PDF stack imports OpenCV and ONNX.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from docduet.domain import Access, Sensitivity
+from docduet.errors import IngestError
+from docduet.settings import Settings
+from ingest.chunking import chunk_document
+from ingest.discover import SourceFile, discover
+from ingest.parse import UnstructuredParser
+
+pytestmark = pytest.mark.integration
+
+EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+FORMATS = EVAL / "formats"
+HANDBOOK = EVAL / "handbook-18f"
+PER_FILE_LIMIT_S = 60.0
+
+# What each hostile file must fail with; every other file under formats/ must parse.
+EXPECTED_FAILURES = {
+    "edge/empty.txt": "empty file",
+    "edge/empty.xlsx": "no extractable text (empty?)",
+    "edge/password.pdf": "encrypted: ",
+    "edge/password_protected.xlsx": "encrypted: ",
+    "edge/failure-after-repair.pdf": "no extractable text: unstructured flags the PDF as too complex",
+    "pdf/single_table.pdf": "no extractable text (scanned or empty?)",
+}
+
+
+@pytest.fixture(scope="module")
+def parser() -> UnstructuredParser:
+    return UnstructuredParser()
+
+
+def sample_files() -> list[SourceFile]:
+    if not FORMATS.is_dir():
+        return []
+    return discover([FORMATS])
+
+
+@pytest.mark.parametrize("file", sample_files(), ids=lambda f: f.path.name)
+def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: SourceFile) -> None:
+    relative = file.path.relative_to(FORMATS).as_posix()
+    started = time.perf_counter()
+    try:
+        elements = parser.parse(file)
+    except IngestError as e:
+        message = str(e)
+        expected = EXPECTED_FAILURES.get(relative)
+        assert expected is not None, f"unexpected failure: {message}"
+        assert message.startswith(f"{file.source}: {expected}")
+        assert ";" in message, "the message says what to do next"
+    else:
+        assert relative not in EXPECTED_FAILURES, f"{relative} should have failed"
+        assert sum(len(e.text.strip()) for e in elements) > 0
+    assert time.perf_counter() - started < PER_FILE_LIMIT_S
+
+
+def test_the_expected_failures_exist() -> None:
+    if not FORMATS.is_dir():
+        pytest.skip("shared eval data not present")
+    assert all((FORMATS / name).is_file() for name in EXPECTED_FAILURES)
+
+
+def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
+    path = FORMATS / "edge" / "copy-protected.pdf"
+    elements = parser.parse(SourceFile(path, path.parent))
+    pages = {e.metadata.page_number for e in elements}
+    assert pages and all(isinstance(p, int) and p >= 1 for p in pages)
+
+
+def test_pdf_chunks_keep_their_pages(parser: UnstructuredParser) -> None:
+    path = FORMATS / "pdf" / "multi-column-2p.pdf"
+    file = SourceFile(path, path.parent)
+    access = Access(("employees",), Sensitivity.INTERNAL)
+    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=Settings())
+    assert {c.page for c in chunks} == {1, 2}
+    page_two = [c for c in chunks if c.page == 2]
+    assert page_two and all(c.index > max(x.index for x in chunks if x.page == 1) for c in page_two)
+
+
+def test_handbook_chunks_have_front_matter_titles_and_no_front_matter_text(
+    parser: UnstructuredParser,
+) -> None:
+    if not HANDBOOK.is_dir():
+        pytest.skip("shared eval data not present")
+    access = Access(("employees",), Sensitivity.INTERNAL)
+    pages = discover([HANDBOOK / "pages" / "travel-and-leave"])
+    assert len(pages) >= 10
+    for file in pages:
+        chunks = chunk_document(
+            file, parser.parse(file), access=access, content_hash="h", settings=Settings()
+        )
+        assert chunks, file.source
+        assert chunks[0].title != file.path.stem, "the title comes from the front matter"
+        assert not any(c.text.startswith("title:") or "\ntitle: " in c.text for c in chunks)
+        assert all(c.doc_type == "md" and c.page is None for c in chunks)

@@ -1,0 +1,19 @@
+"""Small helpers shared by integration tests (reading what is really in Weaviate)."""
+
+from __future__ import annotations
+
+from docduet.db.client import open_client
+from docduet.settings import Settings
+
+
+def chunk_ids(settings: Settings) -> dict[str, set[str]]:
+    """source -> chunk uuids, read straight from Weaviate."""
+    out: dict[str, set[str]] = {}
+    with open_client(settings, autostart=False) as client:
+        if not client.collections.exists(settings.collection):
+            return out
+        for obj in client.collections.use(settings.collection).iterator(
+            return_properties=["source"]
+        ):
+            out.setdefault(str(obj.properties["source"]), set()).add(str(obj.uuid))
+    return out

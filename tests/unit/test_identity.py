@@ -1,0 +1,99 @@
+"""The users file: parsing, resolving names and e-mails, and errors that say what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docduet.domain import ANONYMOUS, User
+from docduet.errors import ConfigError
+from docduet.identity import UserDirectory
+from docduet.settings import Settings
+
+CORPUS_USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "users.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_corpus_users_file_loads():
+    directory = UserDirectory.from_file(CORPUS_USERS)
+    assert directory.names() == ["alice", "bob", "carol", "dana", "erin"]
+    assert directory.resolve("alice") == User("alice", ("employees", "hr"))
+    assert directory.by_email("bob@corvala.example") == User("bob", ("employees", "finance"))
+
+
+def test_from_settings(tmp_path):
+    path = write(tmp_path, "users:\n  zoe: {groups: [employees]}\n")
+    assert UserDirectory.from_settings(Settings(users_file=path)).names() == ["zoe"]
+    assert len(UserDirectory.from_settings(Settings(users_file=None))) == 0
+
+
+def test_blank_or_missing_name_is_anonymous():
+    directory = UserDirectory.parse({"users": {"a": {"groups": ["hr"]}}})
+    assert directory.resolve(None) is ANONYMOUS
+    assert directory.resolve("  ") is ANONYMOUS
+    assert directory.resolve(None).readable_groups == ("public",)
+
+
+def test_names_and_emails_are_case_insensitive():
+    directory = UserDirectory.parse({"users": {"Alice": {"email": "Alice@X.example", "groups": []}}})
+    assert directory.resolve("alice").name == "Alice"
+    assert directory.resolve(" ALICE@x.example ").name == "Alice"
+    assert directory.by_email("alice@x.EXAMPLE") == User("Alice", ())
+    assert directory.by_email("nobody@x.example") is None
+
+
+def test_unknown_name_lists_known_users():
+    directory = UserDirectory.parse({"users": {"bob": {}, "alice": {}}}, origin="u.yaml")
+    with pytest.raises(ConfigError, match=r"unknown user 'mallory'; known users: alice, bob \(from u.yaml\)"):
+        directory.resolve("mallory")
+
+
+def test_unknown_name_without_users_file_says_how_to_configure():
+    with pytest.raises(ConfigError, match="DOCDUET_USERS_FILE"):
+        UserDirectory().resolve("alice")
+
+
+def test_groups_are_exactly_what_the_file_says():
+    directory = UserDirectory.parse({"users": {"h": {"groups": ["hr", "hr"]}, "n": {"email": "n@x.example"}}})
+    assert directory.resolve("h").groups == ("hr",)  # no implicit employees
+    assert directory.resolve("h").readable_groups == ("hr", "public")
+    assert directory.resolve("n").groups == ()
+
+
+def test_empty_users_mapping_is_allowed():
+    assert len(UserDirectory.parse({"users": None})) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"people": {}}, "top-level `users:`"),
+        ([1, 2], "top-level `users:`"),
+        ({"users": ["alice"]}, "must map user names"),
+        ({"users": {"a": "hr"}}, "user 'a' must be a mapping"),
+        ({"users": {"a": {"groups": "hr"}}}, "groups must be a list"),
+        ({"users": {"a": {"groups": ["hr", ""]}}}, "not a non-empty name"),
+        ({"users": {"a": {"group": ["hr"]}}}, "unknown key.*group; allowed: email, groups"),
+        ({"users": {"a": {"email": "not-an-address"}}}, "is not an e-mail address"),
+        ({"users": {"a": {"email": "x@y.z"}, "b": {"email": "X@y.z"}}}, "share the e-mail"),
+        ({"users": {"a": {}, "A": {}}}, "listed twice"),
+    ],
+)
+def test_malformed_files_are_config_errors(data, message):
+    with pytest.raises(ConfigError, match=message):
+        UserDirectory.parse(data, origin="users.yaml")
+
+
+def test_unreadable_and_invalid_yaml_files(tmp_path):
+    with pytest.raises(ConfigError, match=r"cannot read users file .*DOCDUET_USERS_FILE") as info:
+        UserDirectory.from_file(tmp_path / "missing.yaml")
+    assert isinstance(info.value.__cause__, OSError)
+    bad = write(tmp_path, "users: {alice: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        UserDirectory.from_file(bad)

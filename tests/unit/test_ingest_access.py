@@ -1,0 +1,179 @@
+"""Access declarations: sidecar nesting, file patterns, front matter, defaults, malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
+from docduet.errors import IngestError
+from ingest.access import resolve_access
+from ingest.discover import ACCESS_SIDECAR, SourceFile
+
+DEFAULT = Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def access_of(root: Path, relative: str, text: str = "text") -> Access:
+    path = root / relative
+    if not path.exists():
+        write(path, text)
+    return resolve_access(SourceFile(path=path, root=root), default=DEFAULT)
+
+
+def test_no_declaration_gives_the_default(tmp_path: Path) -> None:
+    assert access_of(tmp_path, "a/b/c.txt") == DEFAULT
+
+
+def test_a_sidecar_applies_to_its_folder_and_below(tmp_path: Path) -> None:
+    write(tmp_path / "hr" / ACCESS_SIDECAR, "groups: [hr]\nsensitivity: confidential\n")
+    expected = Access(("hr",), Sensitivity.CONFIDENTIAL)
+    assert access_of(tmp_path, "hr/a.txt") == expected
+    assert access_of(tmp_path, "hr/2024/q1/b.txt") == expected
+    assert access_of(tmp_path, "other/c.txt") == DEFAULT
+
+
+def test_the_nearest_sidecar_wins_key_by_key(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\n")
+    write(tmp_path / "fin" / ACCESS_SIDECAR, "groups: [finance, board]\n")
+    write(tmp_path / "fin" / "deals" / ACCESS_SIDECAR, "sensitivity: confidential\n")
+    assert access_of(tmp_path, "fin/a.txt") == Access(("board", "finance"), Sensitivity.INTERNAL)
+    assert access_of(tmp_path, "fin/deals/b.txt") == Access(("board", "finance"), Sensitivity.CONFIDENTIAL)
+
+
+def test_file_patterns_override_the_folder(tmp_path: Path) -> None:
+    write(
+        tmp_path / ACCESS_SIDECAR,
+        "groups: [employees]\n"
+        "files:\n"
+        '  "salaries-*.xlsx": {groups: [hr], sensitivity: confidential}\n'
+        '  "*.md": {sensitivity: public}\n',
+    )
+    assert access_of(tmp_path, "salaries-2024.xlsx") == Access(("hr",), Sensitivity.CONFIDENTIAL)
+    assert access_of(tmp_path, "sub/salaries-2025.xlsx") == Access(("hr",), Sensitivity.CONFIDENTIAL), (
+        "a pattern without '/' matches the file name at any depth"
+    )
+    assert access_of(tmp_path, "faq.md") == Access(("employees", PUBLIC_GROUP), Sensitivity.PUBLIC)
+    assert access_of(tmp_path, "bonus.xlsx") == DEFAULT
+
+
+def test_patterns_with_a_slash_match_the_relative_path_and_later_ones_win(tmp_path: Path) -> None:
+    write(
+        tmp_path / ACCESS_SIDECAR,
+        "files:\n"
+        '  "legal/*": {groups: [legal], sensitivity: confidential}\n'
+        '  "legal/press-*": {sensitivity: internal}\n',
+    )
+    assert access_of(tmp_path, "legal/contract.txt") == Access(("legal",), Sensitivity.CONFIDENTIAL)
+    assert access_of(tmp_path, "legal/press-kit.txt") == Access(("legal",), Sensitivity.INTERNAL)
+    assert access_of(tmp_path, "contract.txt") == DEFAULT
+
+
+def test_a_child_folder_overrides_a_parent_pattern(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, 'files:\n  "*.pdf": {groups: [board]}\n')
+    write(tmp_path / "open" / ACCESS_SIDECAR, "groups: [everyone]\n")
+    assert access_of(tmp_path, "x.pdf").groups == ("board",)
+    assert access_of(tmp_path, "open/x.pdf").groups == ("everyone",)
+
+
+def test_front_matter_overrides_the_sidecar(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\n")
+    text = "---\ntitle: Offsite\naccess_groups: [leadership]\nsensitivity: Confidential\n---\n# Hi\n"
+    assert access_of(tmp_path, "notes.md", text) == Access(("leadership",), Sensitivity.CONFIDENTIAL)
+    only_groups = "---\naccess_groups: [sales]\n---\nbody\n"
+    assert access_of(tmp_path, "b.markdown", only_groups) == Access(("sales",), Sensitivity.INTERNAL)
+
+
+def test_front_matter_is_only_read_from_markdown(tmp_path: Path) -> None:
+    text = "---\naccess_groups: [leadership]\n---\nplain text\n"
+    assert access_of(tmp_path, "notes.txt", text) == DEFAULT
+
+
+def test_public_documents_get_the_public_group(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [marketing]\nsensitivity: public\n")
+    assert access_of(tmp_path, "a.txt") == Access(("marketing", PUBLIC_GROUP), Sensitivity.PUBLIC)
+    narrowed = "---\nsensitivity: internal\n---\nbody\n"
+    assert access_of(tmp_path, "b.md", narrowed) == Access(("marketing",), Sensitivity.INTERNAL)
+
+
+def test_a_public_default_gets_the_public_group(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", "x")
+    access = resolve_access(SourceFile(path, tmp_path), default=Access(("web",), Sensitivity.PUBLIC))
+    assert access == Access(("public", "web"), Sensitivity.PUBLIC)
+
+
+def test_lookup_stops_at_the_root(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [outside]\n")
+    root = tmp_path / "root"
+    assert access_of(root, "a.txt") == DEFAULT
+    write(root / ACCESS_SIDECAR, "groups: [inside]\n")
+    assert access_of(root, "a.txt").groups == ("inside",)
+
+
+def test_a_changed_sidecar_is_read_again(tmp_path: Path) -> None:
+    sidecar = write(tmp_path / ACCESS_SIDECAR, "groups: [a]\n")
+    assert access_of(tmp_path, "x.txt").groups == ("a",)
+    write(sidecar, "groups: [bb, cc]\n")
+    assert access_of(tmp_path, "x.txt").groups == ("bb", "cc")
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "named"),
+    [
+        ("groups: [hr\n", "not a readable YAML file"),
+        ("- hr\n- finance\n", "(top level) must be a mapping"),
+        ("group: [hr]\n", "unknown key 'group'"),
+        ("groups: hr\n", "groups must be a non-empty list"),
+        ("groups: []\n", "groups must be a non-empty list"),
+        ("groups: [hr, 3]\n", "groups must hold group names"),
+        ("groups: [hr, '  ']\n", "groups must hold group names"),
+        ("sensitivity: secret\n", "sensitivity: unknown sensitivity 'secret'"),
+        ("sensitivity:\n", "unknown sensitivity None"),
+        ("files: [a, b]\n", "files must be a mapping"),
+        ('files:\n  "*.pdf": hr\n', "files.*.pdf must be a mapping"),
+        ('files:\n  "*.pdf": {sensitivity: top-secret}\n', "files.*.pdf.sensitivity"),
+        ('files:\n  "*.pdf": {owner: bob}\n', "unknown key files.*.pdf.owner"),
+        ("groups: [public]\nsensitivity: internal\n", "group 'public' is declared"),
+    ],
+)
+def test_malformed_sidecars_raise_and_name_the_file_and_key(tmp_path: Path, sidecar: str, named: str) -> None:
+    path = write(tmp_path / ACCESS_SIDECAR, sidecar)
+    with pytest.raises(IngestError) as caught:
+        access_of(tmp_path, "x.pdf")
+    message = str(caught.value)
+    assert named in message
+    if "public" not in named:
+        assert str(path) in message
+
+
+@pytest.mark.parametrize(
+    ("front", "named"),
+    [
+        ("access_groups: leadership", "access_groups must be a non-empty list"),
+        ("sensitivity: restricted", "sensitivity: unknown sensitivity 'restricted'"),
+        ("title: [unclosed", "front matter is not valid YAML"),
+        ("- a list", "front matter must be a YAML mapping"),
+    ],
+)
+def test_malformed_front_matter_raises(tmp_path: Path, front: str, named: str) -> None:
+    with pytest.raises(IngestError, match=r"notes\.md") as caught:
+        access_of(tmp_path, "notes.md", f"---\n{front}\n---\nbody\n")
+    assert named in str(caught.value)
+
+
+def test_the_sample_corpus_declarations(tmp_path: Path) -> None:
+    corpus = REPO / "corpora"
+    if not corpus.is_dir():
+        pytest.skip("corpora/ is not in this checkout")
+    of = lambda rel: resolve_access(SourceFile(corpus / rel, corpus), default=DEFAULT)  # noqa: E731
+    assert of("hr/salary-bands-2025.xlsx") == Access(("hr",), Sensitivity.CONFIDENTIAL)
+    assert of("it/admin/backup-and-restore-runbook.md") == Access(("admins",), Sensitivity.CONFIDENTIAL)
+    assert of("meetings/2025-01-22-leadership-offsite-notes.md").groups == ("leadership",)
+    assert of("public/careers.md") == Access((PUBLIC_GROUP,), Sensitivity.PUBLIC)

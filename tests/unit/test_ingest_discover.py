@@ -1,0 +1,103 @@
+"""File discovery: recursion, skipping rules, roots, ordering, errors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from docduet.errors import IngestError
+from ingest.discover import ACCESS_SIDECAR, SUPPORTED_SUFFIXES, SourceFile, discover
+
+
+def touch(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    for name in (
+        "b.md",
+        "a.PDF",
+        "sub/c.docx",
+        "sub/deeper/d.txt",
+        "sub/deeper/e.HTM",
+        ".hidden.md",
+        ".git/config.md",
+        "sub/.cache/f.md",
+        "image.png",
+        "notes.rtf",
+        ACCESS_SIDECAR,
+        f"sub/{ACCESS_SIDECAR}",
+    ):
+        touch(root / name)
+    return root
+
+
+def names(files: list[SourceFile], root: Path) -> list[str]:
+    return [f.path.relative_to(root).as_posix() for f in files]
+
+
+def test_finds_supported_files_recursively_sorted(tree: Path) -> None:
+    files = discover([tree])
+    assert names(files, tree) == ["a.PDF", "b.md", "sub/c.docx", "sub/deeper/d.txt", "sub/deeper/e.HTM"]
+    assert all(f.root == tree.resolve() for f in files)
+    assert all(f.path.is_absolute() for f in files)
+
+
+def test_source_is_the_absolute_posix_path(tree: Path) -> None:
+    file = discover([tree / "sub" / "c.docx"])[0]
+    assert file.source == (tree / "sub" / "c.docx").resolve().as_posix()
+    assert file.suffix == ".docx"
+
+
+def test_a_file_argument_is_rooted_at_its_folder(tree: Path) -> None:
+    [file] = discover([tree / "sub" / "deeper" / "d.txt"])
+    assert file.root == (tree / "sub" / "deeper").resolve()
+
+
+def test_relative_paths_are_resolved(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tree)
+    files = discover([Path("sub")])
+    assert files[0].root == (tree / "sub").resolve()
+    assert files[0].path == (tree / "sub" / "c.docx").resolve()
+
+
+def test_overlapping_arguments_give_each_file_once(tree: Path) -> None:
+    for order in ([tree, tree / "sub", tree / "b.md"], [tree / "sub", tree / "b.md", tree]):
+        files = discover(order)
+        assert len(files) == len({f.source for f in files}) == 5
+        assert all(f.root == tree.resolve() for f in files), "the outermost root wins"
+
+
+def test_skips_are_logged_at_debug(tree: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="ingest.discover"):
+        discover([tree])
+    logged = caplog.text
+    assert "image.png" in logged and "notes.rtf" in logged and ".git" in logged
+
+
+def test_an_unsupported_file_argument_gives_nothing(tree: Path) -> None:
+    assert discover([tree / "image.png"]) == []
+    assert discover([tree / ACCESS_SIDECAR]) == []
+
+
+def test_missing_path_raises(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no-such-folder: no such file or folder"):
+        discover([tmp_path / "no-such-folder"])
+
+
+def test_empty_folder_gives_nothing(tmp_path: Path) -> None:
+    assert discover([tmp_path]) == []
+
+
+def test_supported_suffixes() -> None:
+    assert {".pdf", ".docx", ".pptx", ".html", ".htm", ".md", ".markdown", ".txt", ".eml", ".xlsx"} <= (
+        SUPPORTED_SUFFIXES
+    )
+    assert ".rtf" not in SUPPORTED_SUFFIXES  # needs pandoc, which is not installed
+    assert all(s == s.lower() and s.startswith(".") for s in SUPPORTED_SUFFIXES)

@@ -1,0 +1,149 @@
+"""Parsing small real files: decoding, front matter, and clear errors for hostile input.
+
+The PDF and whole-folder sweeps (slower: PDF imports pull in OpenCV and ONNX) are in
+tests/integration/test_ingest_formats.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docduet.errors import IngestError
+from ingest.discover import SourceFile
+
+pytest.importorskip("unstructured")
+
+from ingest.parse import UnstructuredParser
+
+EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+EDGE = EVAL / "formats" / "edge"
+HANDBOOK = EVAL / "handbook-18f" / "pages"
+
+
+@pytest.fixture(scope="module")
+def parser() -> UnstructuredParser:
+    return UnstructuredParser()
+
+
+def parse_text(parser: UnstructuredParser, path: Path) -> str:
+    elements = parser.parse(SourceFile(path, path.parent))
+    return "\n".join(e.text for e in elements)
+
+
+def write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+    return path
+
+
+def needs_eval() -> None:
+    if not EDGE.is_dir():
+        pytest.skip("shared eval data not present")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("fake-text-utf-16-le.txt", "This is a test document to use for unit tests."),
+        ("fake-text-utf-32.txt", "This is a test document to use for unit tests."),
+        ("umlauts-non-utf8.md", "können"),
+        ("fake-html-cp1252.html", "Die schöne Frau hat einen Kaffee"),
+    ],
+)
+def test_non_utf8_edge_files_decode(parser: UnstructuredParser, name: str, expected: str) -> None:
+    needs_eval()
+    text = parse_text(parser, EDGE / name)
+    assert expected in text
+    assert "\x00" not in text and "\ufffd" not in text
+
+
+def test_cp1252_html_keeps_accents_and_euro(parser: UnstructuredParser) -> None:
+    needs_eval()
+    text = parse_text(parser, EDGE / "fake-html-cp1252.html")
+    assert "15,50 €" in text and "L'été était très chaud" in text and "äöüß" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("empty.txt", "empty file"),
+        ("empty.xlsx", "no extractable text"),
+        ("password_protected.xlsx", "encrypted: "),
+    ],
+)
+def test_hostile_edge_files_raise_a_clear_ingest_error(
+    parser: UnstructuredParser, name: str, reason: str
+) -> None:
+    needs_eval()
+    path = EDGE / name
+    with pytest.raises(IngestError) as caught:
+        parser.parse(SourceFile(path, path.parent))
+    message = str(caught.value)
+    assert message.startswith(f"{path.as_posix()}: {reason}")
+    assert ";" in message, "the message says what to do next"
+
+
+def test_markdown_front_matter_is_not_indexed(parser: UnstructuredParser, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p.md",
+        "---\ntitle: Secret title\naccess_groups: [hr]\nredirect: /x\n---\n# Leave\n\nTake leave.\n",
+    )
+    text = parse_text(parser, path)
+    assert "Leave" in text and "Take leave." in text
+    assert "access_groups" not in text and "redirect" not in text and "Secret title" not in text
+
+
+def test_handbook_pages_parse_without_front_matter(parser: UnstructuredParser) -> None:
+    if not HANDBOOK.is_dir():
+        pytest.skip("shared eval data not present")
+    about = parse_text(parser, HANDBOOK / "about.md")
+    assert "In a nutshell, the Handbook is our take on internal government documentation" in about
+    assert "title:" not in about and "tts-handbook" not in about
+    with pytest.raises(IngestError, match="front matter only"):
+        parse_text(parser, HANDBOOK / "about-us" / "org-chart.md")
+
+
+def test_whitespace_only_and_front_matter_only_files(parser: UnstructuredParser, tmp_path: Path) -> None:
+    for name, data in (("blank.txt", " \n\t\n"), ("only.md", "---\ntitle: x\n---\n")):
+        with pytest.raises(IngestError, match=r"empty|no extractable text"):
+            parser.parse(SourceFile(write(tmp_path / name, data), tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("fake.docx", b"PK\x03\x04 this is not really a zip", "corrupt .docx"),
+        ("fake.xlsx", b"just some text in a spreadsheet name", "corrupt .xlsx"),
+        ("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "a legacy binary Office"),
+        ("binary.txt", bytes(range(256)) * 8, ""),
+    ],
+)
+def test_corrupt_files_raise_ingest_error(
+    parser: UnstructuredParser, tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
+    path = write(tmp_path / name, data)
+    try:
+        text = parse_text(parser, path)
+    except IngestError as e:
+        assert str(e).startswith(f"{path.as_posix()}: {reason}")
+    else:
+        assert name == "binary.txt" and text.strip(), "only undecodable text may come through"
+
+
+def test_unsupported_and_missing_files(parser: UnstructuredParser, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="unsupported file type"):
+        parser.parse(SourceFile(write(tmp_path / "a.rtf", "{\\rtf1 hi}"), tmp_path))
+    with pytest.raises(IngestError, match="unreadable"):
+        parser.parse(SourceFile(tmp_path / "gone.txt", tmp_path))
+
+
+def test_csv_is_parsed_as_a_table(parser: UnstructuredParser, tmp_path: Path) -> None:
+    path = write(tmp_path / "limits.csv", "category,limit\nhotel,180\nmeals,40\n")
+    elements = parser.parse(SourceFile(path, tmp_path))
+    assert [e.category for e in elements] == ["Table"]
+    assert "hotel 180" in elements[0].text

@@ -1,0 +1,174 @@
+"""WeaviateRetriever against a stand-in client: query shape, hit building, error mapping.
+
+The real Weaviate is exercised in tests/integration/test_retrieval.py; here the client is a stub so
+the retriever's own logic (what it asks for, what it does with the answer) runs without services.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from weaviate.classes.query import HybridFusion
+from weaviate.exceptions import (
+    WeaviateClosedClientError,
+    WeaviateConnectionError,
+    WeaviateQueryError,
+)
+
+from docduet.domain import ANONYMOUS, Sensitivity, User
+from docduet.errors import BackendUnavailableError, RetrievalError
+from docduet.settings import Settings
+from retrieval.filters import SearchFilters
+from retrieval.retriever import OVERFETCH, Retriever, WeaviateRetriever
+
+QUERY_VECTOR = [1.0, 0.0, 0.0]
+
+
+class StubEmbedder:
+    name, dim = "stub", 3
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(QUERY_VECTOR)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(QUERY_VECTOR) for _ in texts]
+
+
+class StubClient:
+    """Records hybrid() calls; answers with ``objects`` or raises ``error``."""
+
+    def __init__(self, objects: list[Any] = (), error: Exception | None = None, exists: Any = True):
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.objects, self.error, self._exists = list(objects), error, exists
+        self.collections = self
+
+    def use(self, name: str) -> Any:
+        return SimpleNamespace(query=SimpleNamespace(hybrid=self._hybrid))
+
+    def exists(self, name: str) -> bool:
+        if isinstance(self._exists, Exception):
+            raise self._exists
+        return bool(self._exists)
+
+    def _hybrid(self, query: str, **kwargs: Any) -> Any:
+        self.calls.append((query, kwargs))
+        if self.error is not None:
+            raise self.error
+        return SimpleNamespace(objects=self.objects)
+
+
+def obj(n: int, text: str, vector: list[float], score: float, **props: Any) -> Any:
+    properties = {
+        "text": text, "title": "Handbook", "section": "Leave", "source": f"/c/{n}.md",
+        "root": "/c", "doc_type": "md", "content_hash": "h", "sensitivity": "internal",
+        "access_groups": ["employees"], "page": None, "chunk_index": n,
+        "modified": datetime(2025, 2, 1, tzinfo=UTC), **props,
+    }  # fmt: skip
+    return SimpleNamespace(
+        uuid=f"00000000-0000-0000-0000-{n:012d}", properties=properties,
+        vector={"default": vector}, metadata=SimpleNamespace(score=score),
+    )  # fmt: skip
+
+
+def retriever(client: StubClient, **settings: Any) -> WeaviateRetriever:
+    base = {"top_k": 2, "alpha": 0.4, "score_threshold": 0.3, **settings}
+    return WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(**base))  # type: ignore[arg-type]
+
+
+def test_is_a_retriever():
+    assert isinstance(retriever(StubClient()), Retriever)
+
+
+def test_query_is_hybrid_relative_score_with_access_filter_and_overfetch():
+    client = StubClient()
+    retriever(client).retrieve("parental leave", user=ANONYMOUS, filters=SearchFilters(doc_types=("md",)))
+    ((query, kw),) = client.calls
+    assert query == "parental leave"
+    assert kw["vector"] == QUERY_VECTOR
+    assert kw["alpha"] == 0.4 and kw["fusion_type"] == HybridFusion.RELATIVE_SCORE
+    assert kw["query_properties"] == ["text", "title", "section"]
+    assert kw["limit"] == 2 * OVERFETCH and kw["include_vector"] is True
+    where = kw["filters"]
+    assert where.filters[0].target == "access_groups" and where.filters[0].value == ["public"]
+
+
+def test_explicit_top_k_overrides_settings():
+    client = StubClient()
+    retriever(client).retrieve("q", user=ANONYMOUS, top_k=7)
+    assert client.calls[0][1]["limit"] == 7 * OVERFETCH
+
+
+def test_hits_are_domain_objects_thresholded_and_deduplicated():
+    client = StubClient([
+        obj(1, "Parental leave is 4 weeks.", [0.9, 0.1, 0.0], 1.0, page=3, sensitivity="confidential"),
+        obj(2, "parental leave is 4 weeks", [0.0, 1.0, 0.0], 0.8),  # same text
+        obj(3, "Off topic.", [0.1, 0.99, 0.0], 0.7),  # similarity ~0.1 < 0.3
+        obj(4, "Sick leave.", [0.6, 0.0, 0.8], 0.5),
+    ])  # fmt: skip
+    hits = retriever(client).retrieve("leave", user=User("carol", ("employees",)))
+    assert [h.chunk.source for h in hits] == ["/c/1.md", "/c/4.md"]
+    first = hits[0]
+    assert first.score == 1.0 and first.similarity == pytest.approx(0.9 / (0.82**0.5))
+    assert first.chunk.chunk_id == "00000000-0000-0000-0000-000000000001"
+    assert first.chunk.page == 3 and first.chunk.access.sensitivity is Sensitivity.CONFIDENTIAL
+    assert first.chunk.access.groups == ("employees",)
+    assert first.chunk.modified == datetime(2025, 2, 1, tzinfo=UTC)
+
+
+def test_unknown_sensitivity_is_treated_as_confidential():
+    client = StubClient([obj(1, "x", QUERY_VECTOR, 1.0, sensitivity="top-secret")])
+    (hit,) = retriever(client).retrieve("x", user=ANONYMOUS)
+    assert hit.chunk.access.sensitivity is Sensitivity.CONFIDENTIAL
+
+
+def test_blank_query_searches_nothing_and_bad_top_k_is_an_error():
+    client = StubClient()
+    assert retriever(client).retrieve("  ", user=ANONYMOUS) == []
+    assert client.calls == []
+    with pytest.raises(RetrievalError, match="top_k"):
+        retriever(client).retrieve("q", user=ANONYMOUS, top_k=0)
+
+
+def test_missing_index_is_found_before_searching():
+    client = StubClient(exists=False)
+    with pytest.raises(RetrievalError, match="docduet ingest"):
+        retriever(client).retrieve("q", user=ANONYMOUS)
+    assert client.calls == []
+
+
+def test_unreachable_server_is_found_before_searching():
+    client = StubClient(exists=WeaviateConnectionError("refused"))
+    with pytest.raises(BackendUnavailableError, match="docduet db status") as info:
+        retriever(client).retrieve("q", user=ANONYMOUS)
+    assert isinstance(info.value.__cause__, WeaviateConnectionError)
+    assert client.calls == [], "no search, so no 63 s of client-side gRPC retries"
+
+
+def test_index_dropped_between_check_and_search_says_to_ingest():
+    client = StubClient(error=WeaviateQueryError("could not find class Chunks in schema", "GRPC"))
+    with pytest.raises(RetrievalError, match="docduet ingest") as info:
+        retriever(client).retrieve("q", user=ANONYMOUS)
+    assert isinstance(info.value.__cause__, WeaviateQueryError)
+
+
+def test_server_lost_during_search_is_backend_unavailable():
+    message = "failed after 5 retries. Details: <_InactiveRpcError status = StatusCode.UNAVAILABLE>"
+    client = StubClient(error=WeaviateQueryError(message, "GRPC search"))
+    with pytest.raises(BackendUnavailableError) as info:
+        retriever(client).retrieve("q", user=ANONYMOUS)
+    assert isinstance(info.value.__cause__, WeaviateQueryError)
+
+
+def test_other_query_error_is_a_retrieval_error():
+    client = StubClient(error=WeaviateQueryError("bad bm25 input", "GRPC"))
+    with pytest.raises(RetrievalError, match="bad bm25 input"):
+        retriever(client).retrieve("q", user=ANONYMOUS)
+
+
+def test_closed_client_is_backend_unavailable():
+    client = StubClient(error=WeaviateClosedClientError())
+    with pytest.raises(BackendUnavailableError):
+        retriever(client).retrieve("q", user=ANONYMOUS)

@@ -120,31 +120,44 @@ def cite(
     policy = policy or CitationPolicy()
     sentences = split_sentences(answer)
     if is_abstention(answer):
-        flagged = sorted({n for s in sentences for n in s.numbers})
-        return CitedAnswer(ABSTAIN_TEXT, (), tuple(flagged), abstained=True)
-    by_number = {b.number: b for b in blocks}
+        dropped = sorted({n for s in sentences for n in s.numbers})
+        return CitedAnswer(ABSTAIN_TEXT, (), tuple(dropped), abstained=True)
     marked = any(s.numbers for s in sentences)
     found: dict[int, Citation] = {}
     flagged: set[int] = set()
     parts: list[str] = []
     cursor = 0
     for sentence in sentences:
-        parts.append(answer[cursor : sentence.start])
+        span, citations, rejected = _cite_sentence(
+            answer[sentence.start : sentence.end], sentence, blocks, scorer, policy, marked
+        )
+        parts += [answer[cursor : sentence.start], span]
         cursor = sentence.end
-        verified, rejected = _verify(sentence, by_number, scorer, policy)
-        flagged.update(rejected)
-        for citation in verified:
+        flagged |= rejected
+        for citation in citations:
             _keep_best(found, citation)
-        keep = {c.number for c in verified}
-        span = MARKER_RE.sub(partial(_marker, keep=keep), answer[sentence.start : sentence.end])
-        if not keep and (sentence.numbers or not marked):  # unmarked answer, or all markers bad
-            attributed = _attribute(sentence, blocks, scorer, policy)
-            if attributed is not None:
-                _keep_best(found, attributed)
-                span = _insert_marker(span, attributed.number)
-        parts.append(span)
     parts.append(answer[cursor:])
     return CitedAnswer(_tidy("".join(parts)), _ordered(found), tuple(sorted(flagged)), abstained=False)
+
+
+def _cite_sentence(
+    span: str,
+    sentence: Sentence,
+    blocks: Sequence[ContextBlock],
+    scorer: SupportScorer,
+    policy: CitationPolicy,
+    marked: bool,
+) -> tuple[str, list[Citation], set[int]]:
+    """One sentence's rewritten text, its citations and the marker numbers it lost."""
+    verified, rejected = _verify(sentence, {b.number: b for b in blocks}, scorer, policy)
+    keep = {c.number for c in verified}
+    span = MARKER_RE.sub(partial(_marker, keep=keep), span)
+    if keep or (marked and not sentence.numbers):  # cited, or left uncited on purpose
+        return span, verified, rejected
+    attributed = _attribute(sentence, blocks, scorer, policy)
+    if attributed is None:
+        return span, verified, rejected
+    return _insert_marker(span, attributed.number), [attributed], rejected
 
 
 def _verify(

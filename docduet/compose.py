@@ -7,16 +7,20 @@ constructs adapters.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import weaviate
 
+from chat.generators import GENERATORS, Generator, build_generator
+from chat.rewrite import HeuristicRewriter
+from chat.service import AnswerService
 from docduet.db import schema
 from docduet.db.chunks import ChunkStore
 from docduet.db.client import open_client
+from docduet.errors import ConfigError, RetrievalError
 from docduet.settings import Settings
 from ingest.embed import Embedder, SentenceTransformerEmbedder
 from ingest.parse import Parser, UnstructuredParser
@@ -24,6 +28,7 @@ from ingest.pipeline import Ingestor
 from ingest.progress import ProgressSink
 from ingest.reindex import reindex
 from ingest.summary import IngestSummary
+from retrieval.retriever import WeaviateRetriever
 
 
 @dataclass(frozen=True)
@@ -100,3 +105,51 @@ def run_reindex(
             full=full,
             dry_run=dry_run,
         )
+
+
+# --- answering -------------------------------------------------------------------------------
+
+_GENERATORS: dict[tuple[str, Settings], Generator] = {}
+_GENERATORS_LOCK = threading.Lock()
+
+
+def build_generators(
+    settings: Settings, names: Sequence[str]
+) -> tuple[dict[str, Generator], dict[str, str]]:
+    """Generators by name (cached per process), and the reason for each one that is unavailable."""
+    ready: dict[str, Generator] = {}
+    unavailable: dict[str, str] = {}
+    for name in names:
+        key = (name, settings.model_copy(update={"collection": ""}))
+        try:
+            with _GENERATORS_LOCK:
+                if key not in _GENERATORS:
+                    _GENERATORS[key] = build_generator(name, settings)
+                ready[name] = _GENERATORS[key]
+        except ConfigError as e:
+            if name not in GENERATORS.names():
+                raise
+            unavailable[name] = str(e)
+    return ready, unavailable
+
+
+def build_answer_service(
+    settings: Settings, client: weaviate.WeaviateClient, names: Sequence[str] = ("slm", "llm")
+) -> AnswerService:
+    """Retriever + generators + rewriter over an open client."""
+    if schema.resolve_alias(client, settings.collection) is None:
+        raise RetrievalError(
+            f"the index {settings.collection!r} does not exist yet; run `docduet ingest PATH` first"
+        )
+    retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
+    ready, unavailable = build_generators(settings, names)
+    return AnswerService(retriever, ready, HeuristicRewriter(), unavailable=unavailable)
+
+
+@contextmanager
+def answer_service(
+    settings: Settings, names: Sequence[str] = ("slm", "llm")
+) -> Iterator[AnswerService]:
+    """An answer service with its own Weaviate connection (closed on exit)."""
+    with open_client(settings, autostart=True) as client:
+        yield build_answer_service(settings, client, names)

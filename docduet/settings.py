@@ -99,7 +99,10 @@ class Settings(BaseSettings):
         default="auto", description="auto | completion (few-shot) | chat (the GGUF's template)"
     )
     slm_n_ctx: int = 4096
-    slm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    slm_threads: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        description="llama.cpp threads; half the cores, since it spin-waits when oversubscribed",
+    )
     slm_max_tokens: int = 160
 
     # --- hosted large model (llm) ----------------------------------------------------------------

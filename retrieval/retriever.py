@@ -36,6 +36,7 @@ OVERFETCH = 3
 SEARCH_PROPERTIES = ["text", "title", "section"]
 """Properties the keyword (BM25) half of the hybrid search reads."""
 _EMPTY_INDEX = "the index is empty; run `docduet ingest corpora/` (or your documents folder) first"
+_HINT = "check `docduet db status` (or WEAVIATE_URL) and try again"
 _UNREACHABLE = (WeaviateClosedClientError, WeaviateConnectionError, WeaviateGRPCUnavailableError)
 
 
@@ -152,9 +153,6 @@ class WeaviateRetriever:
             f"search in {self.collection_name!r} failed: {error}; check the Weaviate log "
             "(`docduet db status`)"
         )
-
-
-_HINT = "check `docduet db status` (or WEAVIATE_URL) and try again"
 
 
 def _candidate(obj: Any, query_vector: list[float]) -> Candidate:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from docduet.commands import db, ingest
+from docduet.commands import answer, db, ingest
 
-COMMANDS: tuple[ModuleType, ...] = (db, ingest)
+COMMANDS: tuple[ModuleType, ...] = (db, ingest, answer)

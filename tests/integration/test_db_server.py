@@ -166,7 +166,7 @@ def test_api_key_file_is_private_reused_and_never_shown(
         assert client.get_meta()["version"] == embedded_env.weaviate_version
     shown = capsys.readouterr()
     log_text = (embedded_env.log_dir / "weaviate.log").read_text()
-    assert "started at" in shown.err and "is ready" in shown.out and "Weaviate" in log_text
+    assert "started at" in shown.err and "is ready" in shown.out and "Serving weaviate" in log_text
     assert key not in shown.out + shown.err + log_text
 
     other = "another-key-" + "q" * 30  # the file changed while the server runs
@@ -238,6 +238,15 @@ def test_db_status_reports_external_server(
 ) -> None:
     monkeypatch.setenv("WEAVIATE_URL", settings.weaviate_url or "")
     monkeypatch.setenv("WEAVIATE_GRPC_URL", settings.weaviate_grpc_url or "")
+    for name in ("WEAVIATE_API_KEY", "DOCDUET_WEAVIATE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    code, state = status_json(capsys)
+    assert code == 1 and "refused docduet's credentials" in str(state["detail"])  # no key
+    assert settings.weaviate_api_key is not None
+    key = settings.weaviate_api_key.get_secret_value()
+    monkeypatch.setenv("WEAVIATE_API_KEY", key)
+    assert cli("status") == 0
+    assert key not in capsys.readouterr().out
     code, state = status_json(capsys)
     assert code == 0
     assert (state["external"], state["ready"], state["url"]) == (True, True, settings.weaviate_url)

@@ -67,6 +67,7 @@ class Index:
 def index(
     weaviate_node: WeaviateServer, weaviate_binary: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Index]:
+    """Module-scoped twin of ``make_settings`` (which is per test): ingest once, query often."""
     root = tmp_path_factory.mktemp("retrieval")
     corpus = Path(shutil.copytree(REPO / "corpora", root / "corpus"))
     shutil.copy2(corpus / DUPLICATE[0], corpus / DUPLICATE[1])
@@ -76,6 +77,7 @@ def index(
     settings = Settings(
         weaviate_url=weaviate_node.url,
         weaviate_grpc_url=f"{node.client_host}:{node.ports.grpc}",
+        weaviate_api_key=weaviate_node.api_key(),
         weaviate_binary=weaviate_binary,
         data_dir=root / "data",
         cache_dir=root / "cache",

@@ -1,0 +1,86 @@
+"""What the answer service returns: per-generator answers, stream events and the comparison."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from chat.prompt import Turn
+from docduet.domain import ANONYMOUS, Answer, Hit, User
+from retrieval.filters import SearchFilters
+
+NOT_FOUND_TEXT = "Not found in the documents you can access."
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as asked: its text, who asks, the conversation so far and optional filters."""
+
+    text: str
+    user: User = ANONYMOUS
+    history: tuple[Turn, ...] = ()
+    filters: SearchFilters | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One retrieval shared by every generator."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Event:
+    """A streamed piece: a token, a finished answer, or the retrieval that started it all."""
+
+    generator: str
+    kind: Literal["retrieval", "token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+    retrieval: Retrieval | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Both answers to one question, from one retrieval."""
+
+    question: str
+    user: str | None
+    retrieval: Retrieval
+    answers: tuple[Answer, ...]
+    wall_s: float
+
+    def answer(self, generator: str) -> Answer:
+        return next(a for a in self.answers if a.generator == generator)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "standalone_query": self.retrieval.query,
+            "user": self.user,
+            "retrieval": {
+                "seconds": round(self.retrieval.seconds, 4),
+                "hits": [
+                    {
+                        "chunk_id": h.chunk.chunk_id,
+                        "source": h.chunk.source,
+                        "title": h.chunk.title,
+                        "section": h.chunk.section,
+                        "page": h.chunk.page,
+                        "sensitivity": h.chunk.access.sensitivity.value,
+                        "score": round(h.score, 4),
+                    }
+                    for h in self.retrieval.hits
+                ],
+            },
+            "answers": [answer_json(a) for a in self.answers],
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    data = asdict(answer)
+    data["privacy"]["sent_chunk_ids"] = list(answer.privacy.sent_chunk_ids)
+    return data

@@ -1,0 +1,116 @@
+"""``docduet ask`` and ``docduet compare``: answers in the terminal, or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.columns import Columns
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+from docduet.domain import Answer
+from docduet.settings import Settings
+
+USER_HELP = "answer as this user (from DOCDUET_USERS_FILE); default: anonymous, public documents only"
+
+
+def register(sub: Any) -> None:
+    a = sub.add_parser(
+        "ask",
+        help="answer a question with one generator",
+        description="Retrieve the passages USER may read and answer QUESTION with one generator, "
+        "with verified citations, timings, tokens and cost.",
+    )
+    a.add_argument("question", metavar="QUESTION")
+    a.add_argument("--generator", default="slm", help="slm (local, default) or llm (hosted)")
+    a.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
+    a.add_argument("--json", action="store_true", help="print the full structured result")
+    a.set_defaults(run=_run_ask)
+
+    c = sub.add_parser(
+        "compare",
+        help="answer a question with the local SLM and the hosted LLM side by side",
+        description="One retrieval, two answers generated concurrently: the local small model "
+        "and the hosted large model (confidential passages are withheld from the hosted one).",
+    )
+    c.add_argument("question", metavar="QUESTION")
+    c.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
+    c.add_argument("--json", action="store_true", help="print the full structured result")
+    c.set_defaults(run=_run_compare)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    return _answer(args, [args.generator])
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    return _answer(args, ["slm", "llm"])
+
+
+def _answer(args: argparse.Namespace, names: list[str]) -> int:
+    from chat.results import Question
+    from docduet.compose import answer_service
+    from docduet.identity import UserDirectory
+
+    settings = Settings()
+    user = UserDirectory.from_settings(settings).resolve(args.user)
+    question = Question(text=args.question, user=user)
+    with answer_service(settings, names) as service:
+        if args.json:
+            comparison = service.compare(question, names)
+            json.dump(comparison.to_json(), sys.stdout, indent=2, default=str)
+            sys.stdout.write("\n")
+            answers = comparison.answers
+        else:
+            answers = _live(service, question, names)
+    return 1 if any(a.error for a in answers) else 0
+
+
+def _live(service: Any, question: Any, names: list[str]) -> tuple[Answer, ...]:
+    """Stream both columns into the terminal, then print the final, cited answers."""
+    console = Console()
+    texts = {n: "" for n in names}
+    done: dict[str, Answer] = {}
+    with Live(console=console, refresh_per_second=8, transient=True) as live:
+        for event in service.stream(question, names):
+            if event.kind == "token":
+                texts[event.generator] += event.text
+            elif event.kind == "answer" and event.answer is not None:
+                done[event.generator] = event.answer
+            live.update(Columns([Panel(texts[n] or "…", title=n) for n in names], expand=True))
+    answers = tuple(done[n] for n in names)
+    console.print(Columns([answer_panel(a) for a in answers], expand=True, equal=True))
+    return answers
+
+
+def answer_panel(answer: Answer) -> Panel:
+    """One answer with its citations and metrics, as a rich panel."""
+    body: list[Any] = []
+    if answer.error:
+        body.append(Text(f"error: {answer.error}", style="red"))
+    else:
+        body.append(Text(answer.text))
+    for c in answer.citations:
+        where = " · ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
+        mark = " (attributed)" if c.attributed else ""
+        body.append(Text(f"[{c.number}] {c.title} {where}{mark}", style="cyan"))
+        body.append(Text(f"    “{c.snippet[:160]}”", style="dim"))
+    body.append(Text(metrics_line(answer), style="dim"))
+    return Panel(Group(*body), title=answer.generator, border_style="red" if answer.error else "blue")
+
+
+def metrics_line(answer: Answer) -> str:
+    t, u, p = answer.timings, answer.usage, answer.privacy
+    first = f"{t.first_token_s:.2f}s" if t.first_token_s is not None else "-"
+    sent = "yes" if p.off_premises else "no"
+    withheld = f" ({p.withheld_count} sources withheld)" if p.withheld_count else ""
+    return (
+        f"first token {first} · total {t.total_s:.2f}s · retrieval {t.retrieval_s * 1000:.0f} ms · "
+        f"{u.prompt_tokens}+{u.completion_tokens} tokens · ${u.cost_usd:.5f} · "
+        f"sent off-premises: {sent}{withheld}"
+    )

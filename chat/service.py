@@ -11,8 +11,8 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 
 from chat.citations import cite
 from chat.generators.base import Generator

@@ -38,6 +38,8 @@ class Plan:
     access: Access | None = None
     content_hash: str = ""
     reason: str = ""
+    access_unknown: bool = False
+    """The access declaration could not be read: earlier chunks must not stay searchable."""
 
 
 class Ingestor:
@@ -90,6 +92,9 @@ class Ingestor:
     def _plan(self, file: SourceFile, indexed: IndexedDoc | None, force: bool) -> Plan:
         try:
             access = resolve_access(file, default=self._default_access)
+        except (IngestError, OSError) as e:
+            return Plan(file, "failed", reason=_reason(e), access_unknown=True)
+        try:
             content_hash = fingerprint(file, access, pipeline=self._pipeline)
         except (IngestError, OSError) as e:
             return Plan(file, "failed", reason=_reason(e))
@@ -113,7 +118,13 @@ class Ingestor:
                 plan = Plan(plan.file, "failed", reason=_reason(e))
         if plan.action == "failed":
             kept = indexed.chunks if indexed else 0
-            summary.failed.append(Failure(source, plan.reason, kept_chunks=kept))
+            reason = plan.reason
+            if plan.access_unknown and kept:  # fail closed: never keep a possibly wider access
+                if not dry_run:
+                    self._store.delete_source(source)
+                reason += f"; its {kept} indexed chunks were removed until this is fixed"
+                kept = 0
+            summary.failed.append(Failure(source, reason, kept_chunks=kept))
             log.warning("skipped %s: %s", source, plan.reason)
             return
         (summary.added if plan.action == "added" else summary.updated).append(source)

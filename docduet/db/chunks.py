@@ -9,10 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 import weaviate
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
+from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
 from docduet.domain import Chunk
@@ -45,7 +47,7 @@ class IndexedDoc:
         return hash_ if indexes == set(range(self.expected.get(hash_, -1))) else None
 
 
-def chunk_properties(chunk: Chunk) -> dict[str, object]:
+def chunk_properties(chunk: Chunk) -> dict[str, Any]:
     return {
         "text": chunk.text,
         "title": chunk.title,
@@ -118,11 +120,11 @@ class ChunkStore:
     def delete_source(self, source: str) -> int:
         return self._delete(Filter.by_property("source").equal(source))
 
-    def _delete(self, where: object) -> int:
+    def _delete(self, where: _Filters) -> int:
         deleted = 0
         try:
             for _ in range(MAX_DELETE_ROUNDS):  # delete_many caps matches per call
-                result = self._collection.data.delete_many(where=where)  # type: ignore[arg-type]
+                result = self._collection.data.delete_many(where=where)
                 deleted += result.successful
                 if result.matches == 0 or result.successful == 0:
                     return deleted

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from weaviate_fixtures import node_config
 
 from docduet.compose import run_ingest
 from docduet.db.server import WeaviateServer
 from docduet.settings import Settings
 from ingest.progress import NullProgress
-from weaviate_fixtures import node_config
 
 REPO = Path(__file__).resolve().parents[2]
 

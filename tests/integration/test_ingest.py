@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import weaviate
+from tests_helpers import chunk_ids
 
 from docduet.compose import run_ingest, run_reindex
 from docduet.db import schema
@@ -17,7 +18,6 @@ from docduet.errors import BackendUnavailableError
 from docduet.settings import Settings
 from ingest.discover import discover
 from ingest.progress import NullProgress
-from tests_helpers import chunk_ids
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +188,29 @@ def test_full_reindex_swaps_alias_while_queries_keep_answering(index_settings, c
     assert after != before and summary.failed == []
     assert errors == [] and counts and min(counts) > 0
     assert chunk_ids(index_settings) == total
+
+
+def test_broken_access_declaration_fails_closed(index_settings, corpus):
+    run_ingest(index_settings, [corpus], progress=NullProgress())
+    sidecar = corpus / "hr" / "_access.yaml"
+    good = sidecar.read_text()
+    sidecar.write_text(good.replace("confidential", "confidental"))  # an admin's typo
+    summary = run_ingest(index_settings, [corpus], progress=NullProgress())
+    hr_sources = {f.source for f in discover([corpus / "hr"])}
+    assert {f.source for f in summary.failed} == hr_sources
+    assert all(f.kept_chunks == 0 and "removed" in f.reason for f in summary.failed)
+    assert hr_sources.isdisjoint(chunk_ids(index_settings))
+    sidecar.write_text(good)
+    fixed = run_ingest(index_settings, [corpus], progress=NullProgress())
+    assert set(fixed.added) == hr_sources and fixed.failed == []
+
+
+def test_file_that_turns_corrupt_keeps_its_earlier_chunks(index_settings, corpus):
+    run_ingest(index_settings, [corpus], progress=NullProgress())
+    victim = next(iter(sorted(corpus.rglob("*.docx"))))
+    before = chunk_ids(index_settings)[victim.resolve().as_posix()]
+    victim.write_bytes(b"PK\x03\x04 this is not a docx any more")
+    summary = run_ingest(index_settings, [corpus], progress=NullProgress())
+    (failure,) = summary.failed
+    assert failure.source == victim.resolve().as_posix() and failure.kept_chunks == len(before)
+    assert chunk_ids(index_settings)[failure.source] == before

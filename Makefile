@@ -12,6 +12,7 @@ run: setup
 	@bash scripts/run.sh
 
 test: setup
+	@bash scripts/setup-browser.sh
 	$(PY) -m pytest
 
 test-unit: setup

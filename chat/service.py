@@ -2,7 +2,8 @@
 
 Every front end (CLI, Streamlit, Slack, eval) goes through :class:`AnswerService`. Generators run
 concurrently, each in its own thread; their tokens arrive interleaved as :class:`Event`s.
-Hosted (off-premises) generators never receive confidential passages.
+Hosted (off-premises) generators never receive confidential passages, nor earlier assistant
+turns of the conversation (those may repeat what a local model read in a confidential passage).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 
 from chat.citations import cite
 from chat.generators.base import Generator
-from chat.prompt import build_prompt
+from chat.prompt import Prompt, Turn, build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, Question, Retrieval
 from chat.rewrite import QueryRewriter
 from docduet.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
@@ -35,6 +36,33 @@ def may_receive(generator: Generator, hit: Hit) -> bool:
     return not (generator.off_premises and hit.chunk.access.sensitivity is Sensitivity.CONFIDENTIAL)
 
 
+def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ...]:
+    """The conversation a generator may see: all of it locally, only the user's turns off-premises.
+
+    An earlier assistant turn may quote a confidential passage (the local model read it), so it
+    never leaves the building.
+    """
+    if not generator.off_premises:
+        return tuple(history)
+    return tuple(t for t in history if t.role == "user")
+
+
+def withheld_text(withheld: int) -> str:
+    """What a hosted generator answers when every matching passage was confidential."""
+    return (
+        f"All {withheld} matching sources are confidential and were not sent to this hosted "
+        "model; see the local model's answer."
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one generator will be given: the passages and the privacy record of sending them."""
+
+    hits: tuple[Hit, ...]
+    privacy: Privacy
+
+
 class AnswerService:
     """Answers questions with one or more generators from one shared retrieval."""
 
@@ -45,56 +73,51 @@ class AnswerService:
         rewriter: QueryRewriter,
         *,
         unavailable: Mapping[str, str] | None = None,
+        max_passages: Mapping[str, int] | None = None,
     ) -> None:
+        """``unavailable`` maps generator names to why they cannot run (reported as errors);
+        ``max_passages`` caps, per generator name, how many of the best passages it reads."""
         self._retriever = retriever
         self._generators = dict(generators)
         self._rewriter = rewriter
         self._unavailable = dict(unavailable or {})
+        self._max_passages = dict(max_passages or {})
 
     @property
     def generator_names(self) -> list[str]:
+        """Configured generators first, then the unavailable ones."""
         return [*self._generators, *(n for n in self._unavailable if n not in self._generators)]
 
     def retrieve(self, question: Question) -> Retrieval:
+        """Rewrite a follow-up into a standalone query and retrieve what the user may read."""
         started = time.perf_counter()
         query = self._rewriter.standalone(question.text, question.history)
         hits = self._retriever.retrieve(query, user=question.user, filters=question.filters)
         return Retrieval(query=query, hits=tuple(hits), seconds=time.perf_counter() - started)
 
     def stream(self, question: Question, names: Sequence[str]) -> Iterator[Event]:
-        """Retrieve, then run ``names`` concurrently; yields a retrieval event, tokens, answers."""
-        self._check_names(names)
+        """Retrieve, then run ``names`` concurrently.
+
+        Yields one ``retrieval`` event, then ``token`` events as they come, and exactly one
+        ``answer`` event per generator, after that generator's tokens.
+        """
+        names = self._check_names(names)
         started = time.perf_counter()
         retrieval = self.retrieve(question)
         yield Event(generator="", kind="retrieval", retrieval=retrieval)
         events: queue.Queue[Event] = queue.Queue()
-        threads = [
+        for name in names:
             threading.Thread(
                 target=self._answer_into,
                 args=(name, question, retrieval, started, events.put),
                 name=f"docduet-{name}",
                 daemon=True,
-            )
-            for name in names
-        ]
-        for thread in threads:
-            thread.start()
-        pending = set(names)
-        deadline = time.monotonic() + STREAM_TIMEOUT_S
-        while pending:
-            try:
-                event = events.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                for name in sorted(pending):
-                    yield Event(name, "answer", answer=self._failed(name, "timed out", retrieval))
-                return
-            if event.kind == "answer":
-                pending.discard(event.generator)
-            yield event
+            ).start()
+        yield from self._drain(events, set(names), retrieval, started)
 
     def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
         """Every generator's answer to ``question`` (default: all configured ones)."""
-        names = list(names or self.generator_names)
+        names = list(dict.fromkeys(names or self.generator_names))
         started = time.perf_counter()
         answers: dict[str, Answer] = {}
         retrieval: Retrieval | None = None
@@ -103,7 +126,7 @@ class AnswerService:
                 retrieval = event.retrieval
             elif event.kind == "answer" and event.answer is not None:
                 answers[event.generator] = event.answer
-        assert retrieval is not None
+        assert retrieval is not None  # stream() always yields it first
         return Comparison(
             question=question.text,
             user=question.user.name,
@@ -113,62 +136,94 @@ class AnswerService:
         )
 
     def answer(self, question: Question, name: str) -> Answer:
+        """One generator's answer to ``question``."""
         return self.compare(question, [name]).answers[0]
 
-    def _check_names(self, names: Sequence[str]) -> None:
+    def _check_names(self, names: Sequence[str]) -> list[str]:
+        unique = list(dict.fromkeys(names))
         known = set(self.generator_names)
-        unknown = [n for n in names if n not in known]
-        if unknown or not names:
+        unknown = [n for n in unique if n not in known]
+        if unknown or not unique:
             raise ConfigError(
-                f"unknown generator(s) {', '.join(unknown) or '(none)'}; "
-                f"known: {', '.join(self.generator_names)}"
+                f"unknown generator(s) {', '.join(unknown) or '(none given)'}; "
+                f"known: {', '.join(self.generator_names) or '(none configured)'}"
             )
+        return unique
+
+    def _drain(
+        self, events: queue.Queue[Event], pending: set[str], retrieval: Retrieval, started: float
+    ) -> Iterator[Event]:
+        """Pass events on until every generator answered; report stragglers as timed out."""
+        deadline = time.monotonic() + STREAM_TIMEOUT_S
+        while pending:
+            try:
+                event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                for name in sorted(pending):
+                    error = f"no answer within {STREAM_TIMEOUT_S:.0f} s"
+                    yield Event(name, "answer", answer=self._failed(name, error, retrieval, started))
+                return
+            if event.kind == "answer":
+                pending.discard(event.generator)
+            yield event
 
     def _answer_into(
         self, name: str, question: Question, retrieval: Retrieval, started: float, emit: Emit
     ) -> None:
         try:
             answer = self._answer(name, question, retrieval, started, emit)
-        except DocduetError as e:
-            log.warning("%s failed: %s", name, e)
-            answer = self._failed(name, str(e), retrieval)
         except Exception as e:  # a backend bug must not take the other answer down
             log.exception("%s crashed", name)
-            answer = self._failed(name, f"{type(e).__name__}: {e}", retrieval)
+            answer = self._failed(name, f"{type(e).__name__}: {e}", retrieval, started)
         emit(Event(name, "answer", answer=answer))
 
     def _answer(
         self, name: str, question: Question, retrieval: Retrieval, started: float, emit: Emit
     ) -> Answer:
         if name in self._unavailable:
-            return self._failed(name, self._unavailable[name], retrieval)
+            return self._failed(name, self._unavailable[name], retrieval, started)
         generator = self._generators[name]
-        allowed = tuple(h for h in retrieval.hits if may_receive(generator, h))
-        withheld = len(retrieval.hits) - len(allowed)
-        privacy = Privacy(
-            endpoint=generator.endpoint,
-            off_premises=generator.off_premises,
-            sent_chunk_ids=tuple(h.chunk.chunk_id for h in allowed),
-            withheld_count=withheld,
-        )
-        if not allowed:
-            text = NOT_FOUND_TEXT
-            if withheld:
-                text = (
-                    f"All {withheld} matching sources are confidential and were not sent to this "
-                    "hosted model; see the local model's answer."
-                )
-            elapsed = time.perf_counter() - started
+        plan = self._plan(name, generator, retrieval)
+        if not plan.hits:
+            text = withheld_text(plan.privacy.withheld_count) if plan.privacy.withheld_count else NOT_FOUND_TEXT
             return Answer(
                 generator=name,
                 text=text,
                 citations=(),
-                timings=Timings(retrieval.seconds, None, elapsed),
+                timings=Timings(retrieval.seconds, None, time.perf_counter() - started),
                 usage=Usage(0, 0, 0.0),
-                privacy=Privacy(generator.endpoint, False, (), withheld),
+                privacy=plan.privacy,
                 abstained=True,
             )
-        prompt = build_prompt(question.text, allowed, history=question.history)
+        history = history_for(generator, question.history)
+        prompt = build_prompt(question.text, plan.hits, history=history)
+        return self._generate(name, generator, prompt, plan.privacy, retrieval, started, emit)
+
+    def _plan(self, name: str, generator: Generator, retrieval: Retrieval) -> _Plan:
+        """The passages ``generator`` may read (best first, capped) and what that sends where."""
+        allowed = tuple(h for h in retrieval.hits if may_receive(generator, h))
+        withheld = len(retrieval.hits) - len(allowed)
+        limit = self._max_passages.get(name)
+        hits = allowed[:limit] if limit is not None else allowed
+        privacy = Privacy(
+            endpoint=generator.endpoint,
+            off_premises=generator.off_premises and bool(hits),
+            sent_chunk_ids=tuple(h.chunk.chunk_id for h in hits),
+            withheld_count=withheld,
+        )
+        return _Plan(hits=hits, privacy=privacy)
+
+    def _generate(
+        self,
+        name: str,
+        generator: Generator,
+        prompt: Prompt,
+        privacy: Privacy,
+        retrieval: Retrieval,
+        started: float,
+        emit: Emit,
+    ) -> Answer:
+        """Stream ``prompt`` through ``generator``, then verify the answer's citations."""
         first: float | None = None
         try:
             stream = generator.stream(prompt)
@@ -177,8 +232,12 @@ class AnswerService:
                     first = time.perf_counter() - started
                 emit(Event(name, "token", text=piece))
             result = stream.result
-        except DocduetError as e:  # the prompt may have left the building: keep the record
-            return replace(self._failed(name, str(e), retrieval), privacy=privacy)
+        except Exception as e:  # the prompt may have left the building: keep the privacy record
+            if not isinstance(e, DocduetError):
+                log.exception("%s crashed while generating", name)
+            error = str(e) if isinstance(e, DocduetError) else f"{type(e).__name__}: {e}"
+            log.warning("%s failed: %s", name, error)
+            return self._failed(name, error, retrieval, started, privacy=privacy, first=first)
         cited = cite(result.text, prompt.blocks)
         return Answer(
             generator=name,
@@ -191,14 +250,25 @@ class AnswerService:
             flagged_markers=cited.flagged_markers,
         )
 
-    def _failed(self, name: str, error: str, retrieval: Retrieval) -> Answer:
+    def _failed(
+        self,
+        name: str,
+        error: str,
+        retrieval: Retrieval,
+        started: float,
+        *,
+        privacy: Privacy | None = None,
+        first: float | None = None,
+    ) -> Answer:
+        """An answer that carries ``error``; ``privacy`` records a prompt that was sent anyway."""
         generator = self._generators.get(name)
+        endpoint = generator.endpoint if generator else ""
         return Answer(
             generator=name,
             text="",
             citations=(),
-            timings=Timings(retrieval.seconds, None, retrieval.seconds),
+            timings=Timings(retrieval.seconds, first, time.perf_counter() - started),
             usage=Usage(0, 0, 0.0),
-            privacy=Privacy(generator.endpoint if generator else "", False, (), 0),
+            privacy=privacy or Privacy(endpoint, False, (), 0),
             error=error,
         )

@@ -7,6 +7,7 @@ group is implied, so every employee must list ``employees`` explicitly.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,9 @@ from docduet.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_KEYS = frozenset({"email", "groups"})
+_SLACK_ID_RE = re.compile(r"[UW][A-Z0-9]{2,}")
+
+_KEYS = frozenset({"email", "groups", "slack_id"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class DirectoryEntry:
     name: str
     email: str | None
     groups: tuple[str, ...]
+    slack_id: str | None = None
+    """Slack member ID (e.g. ``U024BE7LH``): maps that Slack account to this user explicitly."""
 
     @property
     def user(self) -> User:
@@ -45,6 +50,7 @@ class UserDirectory:
         self.origin = origin or "the users file"
         self._by_name: dict[str, DirectoryEntry] = {}
         self._by_email: dict[str, DirectoryEntry] = {}
+        self._by_slack_id: dict[str, DirectoryEntry] = {}
         for entry in entries:
             self._add(entry)
 
@@ -109,6 +115,11 @@ class UserDirectory:
         entry = self._by_email.get(email.strip().casefold())
         return entry.user if entry else None
 
+    def by_slack_id(self, slack_id: str) -> User | None:
+        """The user whose ``slack_id`` is this Slack member ID (exact, case-sensitive), or None."""
+        entry = self._by_slack_id.get(slack_id.strip())
+        return entry.user if entry else None
+
     def _add(self, entry: DirectoryEntry) -> None:
         key = entry.name.casefold()
         if key in self._by_name:
@@ -123,6 +134,14 @@ class UserDirectory:
                     f"{entry.email}; give each user their own address"
                 )
             self._by_email[mail] = entry
+        if entry.slack_id:
+            if entry.slack_id in self._by_slack_id:
+                other = self._by_slack_id[entry.slack_id].name
+                raise ConfigError(
+                    f"{self.origin}: users {other!r} and {entry.name!r} share the slack_id "
+                    f"{entry.slack_id}; one Slack account maps to one user"
+                )
+            self._by_slack_id[entry.slack_id] = entry
 
     def _unknown(self, name: str) -> str:
         if not self._by_name:
@@ -145,11 +164,14 @@ def _entry(name: str, details: Any, origin: str) -> DirectoryEntry:
         raise ConfigError(f"{where} must be a mapping with `email` and `groups`")
     unknown = sorted(set(map(str, details)) - _KEYS)
     if unknown:
-        raise ConfigError(f"{where} has unknown key(s) {', '.join(unknown)}; allowed: email, groups")
+        raise ConfigError(
+            f"{where} has unknown key(s) {', '.join(unknown)}; allowed: email, groups, slack_id"
+        )
     return DirectoryEntry(
         name=name.strip(),
         email=_email(details.get("email"), where),
         groups=_groups(details.get("groups"), where),
+        slack_id=_slack_id(details.get("slack_id"), where),
     )
 
 
@@ -158,6 +180,17 @@ def _email(value: Any, where: str) -> str | None:
         return None
     if not isinstance(value, str) or "@" not in value.strip():
         raise ConfigError(f"{where}: email {value!r} is not an e-mail address")
+    return value.strip()
+
+
+def _slack_id(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SLACK_ID_RE.fullmatch(value.strip()):
+        raise ConfigError(
+            f"{where}: slack_id {value!r} is not a Slack member ID (like U024BE7LH; in Slack: "
+            "profile, ⋮, Copy member ID)"
+        )
     return value.strip()
 
 

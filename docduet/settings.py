@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,6 +105,12 @@ class Settings(BaseSettings):
         description="llama.cpp threads; half the cores, since it spin-waits when oversubscribed",
     )
     slm_max_tokens: int = 160
+    slm_max_passages: int = Field(
+        default=3,
+        ge=1,
+        description="Best passages the local model reads (the hosted one reads all top_k): a "
+        "270M model answers better, and starts sooner, from fewer of them.",
+    )
 
     # --- hosted large model (llm) ----------------------------------------------------------------
     llm_base_url: str | None = Field(
@@ -119,8 +126,57 @@ class Settings(BaseSettings):
     llm_price_prompt_per_1k: float = 0.00015
     llm_price_completion_per_1k: float = 0.0006
 
+    # --- web chat (ui) ---------------------------------------------------------------------------
+    ui_user_header: str | None = Field(
+        default=None,
+        description="Trusted reverse-proxy header that names the signed-in user (user name or "
+        "e-mail from the users file), e.g. X-Forwarded-User. Unset: a sign-in selector for the demo "
+        "users. The proxy must strip client-supplied copies of this header.",
+    )
+    admin_group: str = Field(default="admins", description="Members see the web admin page.")
+
+    @field_validator("ui_user_header", mode="before")
+    @classmethod
+    def _blank_header_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # --- Slack bot (slackbot/, docs/slack.md) ---------------------------------------------------
+    slack_mode: Literal["socket", "http"] = Field(
+        default="socket",
+        description="socket: Socket Mode over an outbound WebSocket (needs SLACK_APP_TOKEN, no public "
+        "URL); http: Slack posts events to slack_host:slack_port (needs SLACK_SIGNING_SECRET).",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_alias("slack_bot_token", "SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=_alias("slack_app_token", "SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_alias("slack_signing_secret", "SLACK_SIGNING_SECRET")
+    )
+    slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
+    slack_port: int = Field(default=3000, description="HTTP mode: port to listen on.")
+    slack_path: str = Field(default="/slack/events", description="HTTP mode: Request URL path.")
+    slack_generators: str = Field(
+        default="slm",
+        description="Who answers in Slack: slm, llm, or both (two blocks); or a comma list.",
+    )
+    slack_dedup_ttl_s: float = Field(
+        default=900.0, description="Remember delivered events this long so Slack retries answer once."
+    )
+    slack_user_cache_s: float = Field(
+        default=300.0, description="Cache a Slack user's docduet groups this long."
+    )
+    source_url_base: str | None = Field(
+        default=None,
+        description="Links for cited sources: this URL + the document's path below its ingest root "
+        "(e.g. https://intranet.example/docs/). Unset: titles without links.",
+    )
+
     @field_validator(
         "weaviate_url", "weaviate_grpc_url", "weaviate_api_key", "llm_base_url", "llm_api_key",
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "source_url_base",
         mode="before",
     )
     @classmethod

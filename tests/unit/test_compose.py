@@ -78,8 +78,10 @@ def test_weaviate_service_is_persistent_healthchecked_and_module_free() -> None:
     assert any("/v1/.well-known/ready" in part for part in weaviate["healthcheck"]["test"])
     container_ports = {str(p).rsplit(":", 1)[-1] for p in weaviate["ports"]}
     assert container_ports == {"8080", "50051"}
-    for key in ("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "AUTHENTICATION_APIKEY_ENABLED"):
-        assert "${" in (env[key] or ""), f"{key} should be configurable from the environment"
+    # secure by default: no anonymous access, and the key is required (compose fails without it)
+    assert str(env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"]).lower() == "false"
+    assert str(env["AUTHENTICATION_APIKEY_ENABLED"]).lower() == "true"
+    assert ":?" in env["AUTHENTICATION_APIKEY_ALLOWED_KEYS"]
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))

@@ -1,0 +1,139 @@
+"""Retrieval quality on a BEIR-layout set: BM25-only, vector-only and a hybrid alpha sweep.
+
+Every method runs through the project's own :class:`retrieval.retriever.WeaviateRetriever`
+(same hybrid query, fusion, access filter and de-duplication as chat), with ``alpha``
+overridden per method and the similarity threshold disabled so that ranks, not cut-offs, are
+measured. Query embeddings are computed in batches up front.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import weaviate
+
+from docduet.domain import ANONYMOUS
+from docduet.settings import Settings
+from evaluation.checkpoint import Checkpoint
+from evaluation.datasets import RetrievalSet, spread
+from evaluation.index import IndexReport
+from evaluation.metrics import mean, paired_difference, percentile, ranking_scores
+from ingest.embed import Embedder
+from ingest.progress import ProgressSink
+from retrieval.retriever import WeaviateRetriever
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALPHAS = (0.25, 0.5, 0.75)
+RANK_DEPTH = 100
+"""Results fetched per query: enough for recall@100."""
+METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One retrieval configuration: a hybrid search with a fixed alpha."""
+
+    name: str
+    alpha: float
+
+
+def methods_for(alphas: Sequence[float], default_alpha: float) -> list[Method]:
+    """BM25 (alpha 0), vector (alpha 1), and hybrid at every alpha strictly between (default included)."""
+    between = sorted({round(a, 4) for a in (*alphas, default_alpha) if 0 < a < 1})
+    return [Method("bm25", 0.0), Method("vector", 1.0), *(Method(f"hybrid@{a:g}", a) for a in between)]
+
+
+class QueryVectors:
+    """An :class:`Embedder` that answers ``embed_query`` from vectors computed in batches."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: dict[str, list[float]] = {}
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` in the inner embedder's batches and keep the vectors."""
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        for text, vector in zip(new, self._inner.embed_documents(new), strict=True):
+            self._cache[text] = vector
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self._cache:
+            self._cache[text] = self._inner.embed_query(text)
+        return self._cache[text]
+
+
+def evaluate_retrieval(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    dataset: RetrievalSet,
+    *,
+    index: IndexReport,
+    embedder: Embedder,
+    methods: Sequence[Method],
+    limit: int | None,
+    checkpoint: Checkpoint,
+    progress: ProgressSink,
+) -> dict[str, Any]:
+    """Score every method on (a spread of) the queries; the results.json ``retrieval`` section."""
+    queries = spread(dataset.queries, limit)
+    todo = [q for q in queries if q.query_id not in checkpoint]
+    vectors = QueryVectors(embedder)
+    vectors.prime([q.text for q in todo])
+    base = settings.model_copy(update={"score_threshold": -1.0, "top_k": RANK_DEPTH})
+    retrievers = {
+        m.name: WeaviateRetriever(client, index.collection, vectors, base.model_copy(update={"alpha": m.alpha}))
+        for m in methods
+    }
+    progress.start(len(todo), f"retrieval: {len(methods)} methods")
+    try:
+        for query in todo:
+            qrels = dataset.qrels[query.query_id]
+            scored = {name: _score(r, query.text, qrels) for name, r in retrievers.items()}
+            checkpoint.append({"id": query.query_id, "query": query.text, "methods": scored})
+            progress.advance(query.query_id, "scored")
+    finally:
+        progress.finish()
+    records = [checkpoint.get(q.query_id) or {} for q in queries]
+    return {
+        "queries": len(queries),
+        "depth": RANK_DEPTH,
+        "methods": [_summary(m, records) for m in methods],
+        "default_alpha": settings.alpha,
+        "per_query": records,
+    }
+
+
+def _score(retriever: WeaviateRetriever, query: str, qrels: dict[str, int]) -> dict[str, Any]:
+    started = time.perf_counter()
+    hits = retriever.retrieve(query, user=ANONYMOUS, top_k=RANK_DEPTH)
+    seconds = time.perf_counter() - started
+    ranked = list(dict.fromkeys(h.chunk.source for h in hits))
+    scores = ranking_scores(ranked, qrels)
+    return {**{k: round(v, 6) for k, v in scores.items()}, "top10": ranked[:10], "seconds": round(seconds, 4)}
+
+
+def _summary(method: Method, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    rows = [r["methods"][method.name] for r in records if method.name in r.get("methods", {})]
+    summary: dict[str, Any] = {"name": method.name, "alpha": method.alpha, "queries": len(rows)}
+    for metric in METRICS:
+        summary[metric] = mean([row[metric] for row in rows])
+    latencies = [row["seconds"] for row in rows]
+    summary["latency_p50_s"] = percentile(latencies, 50)
+    summary["latency_p95_s"] = percentile(latencies, 95)
+    return summary
+
+
+def compare_methods(retrieval: dict[str, Any], a: str, b: str, metric: str = "ndcg@10") -> tuple[float, float]:
+    """Paired mean difference ``a - b`` of ``metric`` over the queries, and its standard error."""
+    rows = [r["methods"] for r in retrieval["per_query"] if a in r.get("methods", {}) and b in r["methods"]]
+    return paired_difference([r[a][metric] for r in rows], [r[b][metric] for r in rows])

@@ -1,0 +1,210 @@
+"""Block Kit messages for answers: text, numbered sources, a metrics line and feedback buttons.
+
+Everything a model or a document wrote is escaped, so an answer cannot ping ``<!channel>`` or
+forge a link. Slack limits are respected: a section holds at most 3000 characters, a message at
+most 50 blocks; longer replies become several messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from docduet.domain import Answer, Citation
+from slackbot.links import LinkFor
+from slackbot.text import escape, link_label, split_text, truncate
+
+SECTION_LIMIT = 3000
+"""Characters in one section block's text."""
+CONTEXT_LIMIT = 2000
+"""Characters we put in one context element (Slack's limit is higher)."""
+MAX_BLOCKS = 50
+"""Blocks in one message."""
+FALLBACK_LIMIT = 3000
+"""Characters of the notification text sent next to the blocks."""
+BUTTON_VALUE_LIMIT = 2000
+FEEDBACK_ACTIONS = {"docduet_feedback_helpful": "helpful", "docduet_feedback_not_helpful": "not_helpful"}
+"""Button action_id -> FeedbackStore verdict."""
+LABELS = {"slm": "Local model", "llm": "Hosted model"}
+
+Block = dict[str, Any]
+_BOLD_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+_QUESTION_IN_VALUE = 900
+_SNIPPET_CHARS = 200
+_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One chat.postMessage: notification text and blocks."""
+
+    text: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class FeedbackRef:
+    """What a feedback button must carry to find its turn again."""
+
+    turn_id: str
+    question: str
+
+
+def render_reply(
+    answers: Sequence[Answer],
+    *,
+    link: LinkFor,
+    feedback: FeedbackRef | None = None,
+    notice: str | None = None,
+) -> list[SlackMessage]:
+    """The reply to one question: an optional notice, then one block group per answer."""
+    blocks: list[Block] = [context(notice)] if notice else []
+    for i, answer in enumerate(answers):
+        if i:
+            blocks.append({"type": "divider"})
+        blocks.extend(answer_blocks(answer, link=link, feedback=feedback, heading=len(answers) > 1))
+    return pack(blocks, fallback_text(answers))
+
+
+def answer_blocks(
+    answer: Answer, *, link: LinkFor, feedback: FeedbackRef | None = None, heading: bool = False
+) -> list[Block]:
+    """One generator's answer: heading, text, sources, metrics, feedback buttons."""
+    label = LABELS.get(answer.generator, answer.generator)
+    blocks: list[Block] = []
+    if heading:
+        blocks.append(section(f"*{escape(label)}* · `{escape(answer.generator)}`"))
+    if answer.error:
+        error = escape(truncate(answer.error, _ERROR_CHARS))
+        blocks.append(section(f":warning: The {escape(label.lower())} could not answer: {error}"))
+        return blocks
+    blocks.extend(section(piece) for piece in answer_sections(answer.text))
+    blocks.extend(section(text) for text in sources_sections(answer.citations, link))
+    blocks.append(context(metrics_line(answer)))
+    if feedback is not None:
+        blocks.append(feedback_actions(answer.generator, feedback))
+    return blocks
+
+
+def answer_sections(text: str) -> list[str]:
+    """Escaped answer text in pieces that fit a section (Markdown ``**bold**`` as Slack ``*bold*``)."""
+    text = _BOLD_RE.sub(r"*\1*", text.strip()) or "(no answer)"
+    pieces: list[str] = []
+    for raw in split_text(text, SECTION_LIMIT):
+        escaped = escape(raw)
+        if len(escaped) <= SECTION_LIMIT:
+            pieces.append(escaped)
+        else:  # entities made it longer: cut finer (an escaped character is at most 5 long)
+            pieces.extend(escape(p) for p in split_text(raw, SECTION_LIMIT // 5))
+    return pieces
+
+
+def sources_sections(citations: Sequence[Citation], link: LinkFor) -> list[str]:
+    """``*Sources*`` then one numbered line per citation, grouped into sections."""
+    if not citations:
+        return []
+    sections: list[str] = []
+    current = "*Sources*"
+    for citation in citations:
+        line = truncate(source_line(citation, link), SECTION_LIMIT - 20)
+        if len(current) + 1 + len(line) > SECTION_LIMIT:
+            sections.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}"
+    sections.append(current)
+    return sections
+
+
+def source_line(citation: Citation, link: LinkFor) -> str:
+    """``[n] Title (linked) — section · p. 3`` and a quoted snippet."""
+    title = citation.title.strip() or PurePath(citation.source).name
+    url = link(citation.source)
+    shown = f"<{url}|{link_label(title)}>" if url else f"*{escape(title)}*"
+    where = " · ".join(x for x in (citation.section.strip(), _page(citation.page)) if x)
+    line = f"[{citation.number}] {shown}" + (f" — {escape(where)}" if where else "")
+    snippet = " ".join(citation.snippet.split())
+    if snippet:
+        line += f"\n>_{escape(truncate(snippet, _SNIPPET_CHARS))}_"
+    return line
+
+
+def metrics_line(answer: Answer) -> str:
+    """Timings, tokens, cost and where the passages went."""
+    t, u, p = answer.timings, answer.usage, answer.privacy
+    parts = [f"`{escape(answer.generator)}`", f"{t.total_s:.1f} s"]
+    if t.first_token_s is not None:
+        parts.append(f"first token {t.first_token_s:.1f} s")
+    parts.append(f"retrieval {t.retrieval_s * 1000:.0f} ms")
+    if u.prompt_tokens or u.completion_tokens:
+        parts.append(f"{u.prompt_tokens}+{u.completion_tokens} tokens")
+    if u.cost_usd:
+        parts.append(f"${u.cost_usd:.4f}")
+    parts.append(":cloud: sent off-premises" if p.off_premises else ":house: stayed on-premises")
+    if p.withheld_count:
+        parts.append(f"{p.withheld_count} confidential source(s) withheld from this hosted model")
+    return " · ".join(parts)
+
+
+def feedback_actions(generator: str, ref: FeedbackRef) -> Block:
+    """Helpful / not helpful buttons whose value finds the turn again."""
+    value = json.dumps(
+        {"t": ref.turn_id, "g": generator, "q": truncate(ref.question, _QUESTION_IN_VALUE)},
+        ensure_ascii=False,
+    )
+    if len(value) > BUTTON_VALUE_LIMIT:  # a question of quotes and backslashes: keep the id only
+        value = json.dumps({"t": ref.turn_id, "g": generator, "q": ""}, ensure_ascii=False)
+    labels = {"helpful": ":+1: Helpful", "not_helpful": ":-1: Not helpful"}
+    return {
+        "type": "actions",
+        "block_id": truncate(f"feedback:{generator}", 255, ""),
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "text": {"type": "plain_text", "text": labels[verdict], "emoji": True},
+                "value": value,
+            }
+            for action_id, verdict in FEEDBACK_ACTIONS.items()
+        ],
+    }
+
+
+def section(text: str) -> Block:
+    """A mrkdwn section; the caller keeps ``text`` within :data:`SECTION_LIMIT`."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def context(text: str) -> Block:
+    """A small grey mrkdwn line."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, CONTEXT_LIMIT)}]}
+
+
+def notice_message(text: str) -> SlackMessage:
+    """A one-section message (help, apology); ``text`` is mrkdwn the caller wrote."""
+    return SlackMessage(text=truncate(text, FALLBACK_LIMIT), blocks=(section(text),))
+
+
+def pack(blocks: Sequence[Block], fallback: str) -> list[SlackMessage]:
+    """Blocks in messages of at most :data:`MAX_BLOCKS`; the first carries ``fallback``."""
+    messages: list[SlackMessage] = []
+    for start in range(0, len(blocks), MAX_BLOCKS):
+        text = fallback if not messages else "(continued)"
+        messages.append(SlackMessage(text=text, blocks=tuple(blocks[start : start + MAX_BLOCKS])))
+    return messages or [SlackMessage(text=fallback, blocks=())]
+
+
+def fallback_text(answers: Sequence[Answer]) -> str:
+    """Plain notification text: the first answer that has text, else a short status."""
+    for answer in answers:
+        if answer.text and not answer.error:
+            return escape(truncate(answer.text.strip(), FALLBACK_LIMIT))
+    return "docduet could not answer this question."
+
+
+def _page(page: int | None) -> str:
+    return f"p. {page}" if page else ""

@@ -1,0 +1,118 @@
+"""What the web chat talks to: the answer service, the users file, feedback and admin actions.
+
+:class:`LiveBackend` builds the real parts through the composition root, once per process (the
+app caches it with ``st.cache_resource``). Tests inject another :class:`ChatBackend` by putting
+it in the session state under :data:`BACKEND_KEY` before the first run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+import weaviate
+
+from docduet.errors import DocduetError
+from docduet.feedback import FeedbackStore
+from docduet.identity import UserDirectory
+from docduet.settings import Settings
+from ingest.progress import ProgressSink
+from ingest.summary import IngestSummary
+from ui.index_stats import IndexStats, LastRun, read_index_stats, read_last_run
+from ui.streaming import Answerer
+
+log = logging.getLogger(__name__)
+
+BACKEND_KEY = "docduet.backend"
+COLUMNS: tuple[str, str] = ("slm", "llm")
+"""Left and right column: the local small model and the hosted large model."""
+
+
+class ChatBackend(Protocol):
+    """Everything the pages use; each method raises a DocduetError saying what to do next."""
+
+    settings: Settings
+    directory: UserDirectory
+    feedback: FeedbackStore
+
+    def answerer(self) -> Answerer:
+        """The answer service (connecting on first use)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the connection, so the next call reconnects (after Weaviate went away)."""
+        ...
+
+    def index_stats(self) -> IndexStats: ...
+
+    def last_run(self) -> LastRun | None: ...
+
+    def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary: ...
+
+
+class LiveBackend:
+    """The real backend: Weaviate, the embedder and both generators, shared by all sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = UserDirectory.from_settings(settings)
+        self.feedback = FeedbackStore.in_data_dir(settings.data_dir)
+        self._lock = threading.Lock()
+        self._client: weaviate.WeaviateClient | None = None
+        self._answerer: Answerer | None = None
+
+    def answerer(self) -> Answerer:
+        from docduet.compose import build_answer_service
+
+        with self._lock:
+            if self._answerer is None:
+                client = self._connect()
+                try:
+                    self._answerer = build_answer_service(self.settings, client, COLUMNS)
+                except BaseException:
+                    client.close()
+                    raise
+                self._client = client
+            return self._answerer
+
+    def reset(self) -> None:
+        with self._lock:
+            client, self._client, self._answerer = self._client, None, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception as e:  # closing a dead connection must not hide the real error
+                log.debug("closing the Weaviate client failed: %s", e)
+
+    def index_stats(self) -> IndexStats:
+        from docduet.db.client import open_client
+
+        with open_client(self.settings, autostart=False) as client:
+            return read_index_stats(client, self.settings.collection)
+
+    def last_run(self) -> LastRun | None:
+        return read_last_run(self.settings.data_dir)
+
+    def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
+        from docduet.commands.ingest import record_last_run
+        from docduet.compose import run_reindex
+
+        summary = run_reindex(self.settings, progress=progress, full=full)
+        record_last_run(summary, self.settings)
+        return summary
+
+    def _connect(self) -> weaviate.WeaviateClient:
+        """A client; never starts a database from a web request (``docduet ui`` does that)."""
+        from docduet.db.client import connect
+
+        return connect(self.settings, autostart=False)
+
+
+def describe_outage(error: DocduetError, settings: Settings) -> str:
+    """The banner text for an index that cannot be used, with what to do about it."""
+    if settings.weaviate_url:
+        todo = f"check that the Weaviate at WEAVIATE_URL={settings.weaviate_url} is up and reachable"
+    else:
+        todo = "start docduet's database with `docduet db start` (or set WEAVIATE_URL to use yours)"
+    return f"The document index is unavailable: {error}\n\nWhat to do: {todo}, then ask again."

@@ -1,0 +1,111 @@
+"""Text for the web chat, as Streamlit Markdown: escaped, with citation chips and metric badges.
+
+Answer and passage text is untrusted (a model's output, a document's content): it is escaped so
+that it cannot render images, links, HTML, LaTeX or Streamlit directives. Only the markup this
+module adds (citation chips, highlights, badges) is interpreted.
+"""
+
+from __future__ import annotations
+
+import re
+
+from docduet.domain import Answer, Citation
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+_MARKER = re.compile(r"\[(\d{1,4})\]")
+_BLANKS = re.compile(r"\s+")
+
+LOCAL, HOSTED = "slm", "llm"
+
+
+def escape_md(text: str) -> str:
+    """Backslash-escape every Markdown, HTML, LaTeX and directive character in ``text``."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def answer_markdown(text: str) -> str:
+    """An answer's text, escaped, with its ``[n]`` markers shown as numbered chips."""
+    parts: list[str] = []
+    cursor = 0
+    for match in _MARKER.finditer(text):
+        parts.append(escape_md(text[cursor : match.start()]))
+        parts.append(f":blue-badge[{match.group(1)}]")
+        cursor = match.end()
+    parts.append(escape_md(text[cursor:]))
+    return "".join(parts).replace("\n", "  \n")
+
+
+def highlight(passage: str, snippet: str) -> str:
+    """The passage, escaped, with the supporting snippet marked; the snippet alone when absent."""
+    start, end = _find(passage, snippet)
+    if start < 0:
+        return f":orange-background[{escape_md(snippet)}]"
+    return (
+        escape_md(passage[:start])
+        + f":orange-background[{escape_md(passage[start:end])}]"
+        + escape_md(passage[end:])
+    )
+
+
+def _find(passage: str, snippet: str) -> tuple[int, int]:
+    """Span of ``snippet`` in ``passage``, exact or with any run of whitespace matching any other."""
+    snippet = snippet.strip()
+    if not snippet:
+        return -1, -1
+    at = passage.find(snippet)
+    if at >= 0:
+        return at, at + len(snippet)
+    words = [re.escape(w) for w in snippet.split()]
+    match = re.search(r"\s+".join(words), passage)
+    return (match.start(), match.end()) if match else (-1, -1)
+
+
+def citation_label(citation: Citation) -> str:
+    """``[2] Employee handbook · Holidays · p. 3`` (plain text, for an expander label)."""
+    parts = [citation.title or citation.source.rsplit("/", 1)[-1]]
+    if citation.section and citation.section != citation.title:
+        parts.append(citation.section)
+    if citation.page is not None:
+        parts.append(f"p. {citation.page}")
+    label = " · ".join(_BLANKS.sub(" ", p).strip() for p in parts)
+    return f"[{citation.number}] {label}"
+
+
+def seconds(value: float | None) -> str:
+    """``0.84 s``, ``12 s``; an en dash when unknown."""
+    if value is None:
+        return "–"
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def cost(usd: float) -> str:
+    """``$0`` for free, otherwise enough digits to see a fraction of a cent."""
+    if usd == 0:
+        return "$0"
+    return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
+
+
+def metric_badges(answer: Answer) -> str:
+    """Badges: time to first token, total time, tokens, cost and what left the building."""
+    t, u, p = answer.timings, answer.usage, answer.privacy
+    badges = [
+        f":gray-badge[first token {seconds(t.first_token_s)}]",
+        f":gray-badge[total {seconds(t.total_s)}]",
+        f":gray-badge[{u.prompt_tokens} + {u.completion_tokens} tokens]",
+        f":gray-badge[{escape_md(cost(u.cost_usd))}]",
+    ]
+    withheld = f" \\({p.withheld_count} sources withheld\\)" if p.withheld_count else ""
+    if p.off_premises:
+        badges.append(f":orange-badge[sent off\\-premises: yes{withheld}]")
+    else:
+        badges.append(f":green-badge[sent off\\-premises: no{withheld}]")
+    return " ".join(badges)
+
+
+def generator_title(name: str, llm_model: str) -> tuple[str, str]:
+    """Column heading and caption for a generator name."""
+    if name == LOCAL:
+        return "Local model", "runs on this server; documents never leave it"
+    if name == HOSTED:
+        return "Hosted model", f"{llm_model} via an OpenAI-compatible API; confidential passages withheld"
+    return name, ""

@@ -1,0 +1,117 @@
+"""The conversation of one browser session: turns, verdicts and who is signed in.
+
+Everything lives in a mutable mapping (``st.session_state`` in the app, a dict in tests), so a
+failed or interrupted turn never takes the earlier ones with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chat.citations import MARKER_RE
+from chat.prompt import Turn
+from chat.results import Retrieval
+from docduet.domain import Answer, Citation, Hit, User
+
+TURNS_KEY = "docduet.turns"
+VERDICTS_KEY = "docduet.verdicts"
+USER_KEY = "docduet.user"
+HISTORY_TURNS = 4
+"""Earlier turns sent with a follow-up; the prompt builder drops the oldest if they do not fit."""
+
+Status = Literal["done", "failed", "interrupted"]
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One question and its answers, as shown in the chat."""
+
+    question: str
+    user: str | None
+    names: tuple[str, ...]
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    retrieval: Retrieval | None = None
+    answers: tuple[Answer, ...] = ()
+    status: Status = "done"
+    error: str | None = None
+    """Why the whole turn failed (the index unreachable, ...); per-answer errors are on answers."""
+
+    def answer(self, name: str) -> Answer | None:
+        """The answer of generator ``name``, None when it did not finish."""
+        return next((a for a in self.answers if a.generator == name), None)
+
+    @property
+    def rateable(self) -> bool:
+        """Feedback needs both answers of a finished turn."""
+        return self.status == "done" and len(self.answers) == len(self.names) == 2
+
+
+def turns(state: MutableMapping[str, Any]) -> list[ChatTurn]:
+    """The session's turns, oldest first (a live list: append to it)."""
+    return state.setdefault(TURNS_KEY, [])  # type: ignore[no-any-return]
+
+
+def verdicts(state: MutableMapping[str, Any]) -> dict[str, str]:
+    """Verdict given per turn key in this session."""
+    return state.setdefault(VERDICTS_KEY, {})  # type: ignore[no-any-return]
+
+
+def sign_in(state: MutableMapping[str, Any], user: User) -> bool:
+    """Make ``user`` the session's user; a different user starts a fresh conversation.
+
+    Returns True when the user changed (and the conversation was cleared).
+    """
+    previous = state.get(USER_KEY)
+    if previous == user:
+        return False
+    state[USER_KEY] = user
+    had_user = previous is not None
+    state[TURNS_KEY] = []
+    state[VERDICTS_KEY] = {}
+    return had_user
+
+
+def preferred(turn: ChatTurn, verdict: str | None) -> Answer | None:
+    """The answer carried into the next question's history.
+
+    The one rated better when rated so; otherwise the first answer (in column order) that has
+    text and did not abstain.
+    """
+    usable = [a for a in turn.answers if a.text and not a.error]
+    if verdict in ("left_better", "right_better") and len(turn.answers) == 2:
+        chosen = turn.answers[0 if verdict == "left_better" else 1]
+        if chosen.text and not chosen.error:
+            return chosen
+    return next((a for a in usable if not a.abstained), usable[0] if usable else None)
+
+
+def history(
+    past: Sequence[ChatTurn], rated: dict[str, str], *, max_turns: int = HISTORY_TURNS
+) -> tuple[Turn, ...]:
+    """The conversation so far for a follow-up: finished turns only, without citation markers."""
+    out: list[Turn] = []
+    for turn in [t for t in past if t.status == "done"][-max_turns:]:
+        answer = preferred(turn, rated.get(turn.key))
+        out.append(Turn("user", turn.question))
+        if answer is not None:
+            text = " ".join(MARKER_RE.sub("", answer.text).split())
+            out.append(Turn("assistant", text))
+    return tuple(out)
+
+
+def passage(turn: ChatTurn, answer: Answer, citation: Citation) -> Hit | None:
+    """The retrieved passage a citation points to.
+
+    Citation numbers count the passages *sent* to that generator (a hosted model may have had
+    confidential ones withheld), so they are resolved through ``privacy.sent_chunk_ids``.
+    """
+    if turn.retrieval is None:
+        return None
+    sent = answer.privacy.sent_chunk_ids
+    if not 1 <= citation.number <= len(sent):
+        return None
+    chunk_id = sent[citation.number - 1]
+    return next((h for h in turn.retrieval.hits if h.chunk.chunk_id == chunk_id), None)

@@ -53,9 +53,14 @@ class Comparison:
     wall_s: float
 
     def answer(self, generator: str) -> Answer:
-        return next(a for a in self.answers if a.generator == generator)
+        """The answer of ``generator``; KeyError naming the generators that did answer."""
+        for answer in self.answers:
+            if answer.generator == generator:
+                return answer
+        raise KeyError(f"no answer from {generator!r}; answered: {[a.generator for a in self.answers]}")
 
     def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict: the question, the standalone query, the hits and every answer."""
         return {
             "question": self.question,
             "standalone_query": self.retrieval.query,
@@ -71,6 +76,7 @@ class Comparison:
                         "page": h.chunk.page,
                         "sensitivity": h.chunk.access.sensitivity.value,
                         "score": round(h.score, 4),
+                        "similarity": None if h.similarity is None else round(h.similarity, 4),
                     }
                     for h in self.retrieval.hits
                 ],
@@ -81,6 +87,7 @@ class Comparison:
 
 
 def answer_json(answer: Answer) -> dict[str, object]:
+    """One answer as a JSON-ready dict (tuples become lists)."""
     data = asdict(answer)
     data["privacy"]["sent_chunk_ids"] = list(answer.privacy.sent_chunk_ids)
     return data

@@ -47,8 +47,10 @@ def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ..
     return tuple(t for t in history if t.role == "user")
 
 
-def withheld_text(withheld: int) -> str:
-    """What a hosted generator answers when every matching passage was confidential."""
+def abstain_text(withheld: int) -> str:
+    """The answer of a generator left without passages: none matched, or all were withheld."""
+    if not withheld:
+        return NOT_FOUND_TEXT
     return (
         f"All {withheld} matching sources are confidential and were not sent to this hosted "
         "model; see the local model's answer."
@@ -185,10 +187,9 @@ class AnswerService:
         generator = self._generators[name]
         plan = self._plan(name, generator, retrieval)
         if not plan.hits:
-            text = withheld_text(plan.privacy.withheld_count) if plan.privacy.withheld_count else NOT_FOUND_TEXT
             return Answer(
                 generator=name,
-                text=text,
+                text=abstain_text(plan.privacy.withheld_count),
                 citations=(),
                 timings=Timings(retrieval.seconds, None, time.perf_counter() - started),
                 usage=Usage(0, 0, 0.0),

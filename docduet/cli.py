@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from docduet.commands import COMMANDS
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_third_parties()
+    # llama.cpp keeps /dev/null open for the process lifetime; nothing to report to users
+    warnings.filterwarnings("ignore", category=ResourceWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)

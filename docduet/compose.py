@@ -143,7 +143,13 @@ def build_answer_service(
         )
     retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
     ready, unavailable = build_generators(settings, names)
-    return AnswerService(retriever, ready, HeuristicRewriter(), unavailable=unavailable)
+    return AnswerService(
+        retriever,
+        ready,
+        HeuristicRewriter(),
+        unavailable=unavailable,
+        max_passages={"slm": settings.slm_max_passages},
+    )
 
 
 @contextmanager

@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=_alias("slack_signing_secret", "SLACK_SIGNING_SECRET")
     )
+    slack_api_url: str | None = Field(
+        default=None,
+        description="Slack Web API base URL; default https://slack.com/api/ (GovSlack: "
+        "https://slack-gov.com/api/).",
+    )
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, description="HTTP mode: port to listen on.")
     slack_path: str = Field(default="/slack/events", description="HTTP mode: Request URL path.")
@@ -176,7 +181,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "weaviate_url", "weaviate_grpc_url", "weaviate_api_key", "llm_base_url", "llm_api_key",
-        "slack_bot_token", "slack_app_token", "slack_signing_secret", "source_url_base",
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url", "source_url_base",
         mode="before",
     )
     @classmethod

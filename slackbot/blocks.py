@@ -125,10 +125,11 @@ def source_line(citation: Citation, link: LinkFor) -> str:
     title = citation.title.strip() or PurePath(citation.source).name
     url = link(citation.source)
     shown = f"<{url}|{link_label(title)}>" if url else f"*{escape(title)}*"
-    where = " · ".join(x for x in (citation.section.strip(), _page(citation.page)) if x)
+    section = citation.section.strip()
+    where = " · ".join(x for x in (section if section != title else "", _page(citation.page)) if x)
     line = f"[{citation.number}] {shown}" + (f" — {escape(where)}" if where else "")
     snippet = " ".join(citation.snippet.split())
-    if snippet:
+    if snippet and snippet not in (title, section):
         line += f"\n>_{escape(truncate(snippet, _SNIPPET_CHARS))}_"
     return line
 

@@ -60,9 +60,7 @@ class SlackIdentity:
         self._cache: dict[str, tuple[float, User | None]] = {}
         self._lock = threading.Lock()
 
-    def user(
-        self, client: WebClient, slack_user: str, *, team_id: str | None = None
-    ) -> User | None:
+    def user(self, client: WebClient, slack_user: str, *, team_id: str | None = None) -> User | None:
         """The docduet user of ``slack_user``, or None (unknown, external, bot, deactivated)."""
         explicit = self.directory.by_slack_id(slack_user)
         if explicit is not None:
@@ -100,9 +98,7 @@ class SlackIdentity:
         name = asker.name if asker else None
         return Audience("channel", User(name=name, groups=()), asker)
 
-    def _from_profile(
-        self, info: Mapping[str, Any], slack_user: str, team_id: str | None
-    ) -> User | None:
+    def _from_profile(self, info: Mapping[str, Any], slack_user: str, team_id: str | None) -> User | None:
         if info.get("deleted") or info.get("is_bot"):
             return None
         if team_id and info.get("team_id") and info.get("team_id") != team_id:
@@ -128,7 +124,8 @@ def is_direct_message(client: WebClient, event: Mapping[str, Any]) -> bool:
     try:
         info = client.conversations_info(channel=channel)
     except SlackApiError as e:
-        log.warning("conversations.info failed for %s (%s): treated as a channel",
-                    channel, e.response.get("error"))
+        log.warning(
+            "conversations.info failed for %s (%s): treated as a channel", channel, e.response.get("error")
+        )
         return False
     return bool((info.get("channel") or {}).get("is_im"))

@@ -15,6 +15,7 @@ _BREAKS = ("\n\n", "\n", ". ", " ")
 
 def question_text(raw: str, bot_user_id: str | None = None) -> str:
     """The question a Slack message asks: bot mention removed, Slack markup turned into text."""
+
     def mention(match: re.Match[str]) -> str:
         return "" if match.group(1) == bot_user_id else f"@{match.group(1)}"
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import weaviate
 
-from docduet.errors import DocduetError
+from docduet.errors import BackendUnavailableError, DocduetError
 from docduet.feedback import FeedbackStore
 from docduet.identity import UserDirectory
 from docduet.settings import Settings
@@ -111,6 +111,8 @@ class LiveBackend:
 
 def describe_outage(error: DocduetError, settings: Settings) -> str:
     """The banner text for an index that cannot be used, with what to do about it."""
+    if not isinstance(error, BackendUnavailableError):
+        return f"The document index cannot be used: {error}"
     if settings.weaviate_url:
         todo = f"check that the Weaviate at WEAVIATE_URL={settings.weaviate_url} is up and reachable"
     else:

@@ -69,9 +69,7 @@ def read_index_stats(client: weaviate.WeaviateClient, collection: str) -> IndexS
             return_metrics=[
                 Metrics("doc_type").text(top_occurrences_value=True, limit=1),
                 Metrics("sensitivity").text(top_occurrences_value=True, limit=1),
-                Metrics("access_groups").text(
-                    top_occurrences_value=True, limit=MAX_GROUPS_PER_DOCUMENT
-                ),
+                Metrics("access_groups").text(top_occurrences_value=True, limit=MAX_GROUPS_PER_DOCUMENT),
             ],
         )
     except WeaviateBaseError as e:

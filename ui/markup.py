@@ -35,16 +35,30 @@ def answer_markdown(text: str) -> str:
     return "".join(parts).replace("\n", "  \n")
 
 
-def highlight(passage: str, snippet: str) -> str:
-    """The passage, escaped, with the supporting snippet marked; the snippet alone when absent."""
+def highlight(passage: str, snippet: str, *, context: int | None = None) -> str:
+    """The passage, escaped, with the supporting snippet marked; the snippet alone when absent.
+
+    With ``context``, only that many characters around the snippet are kept (cut at a space,
+    marked with an ellipsis).
+    """
     start, end = _find(passage, snippet)
     if start < 0:
-        return f":orange-background[{escape_md(snippet)}]"
-    return (
-        escape_md(passage[:start])
-        + f":orange-background[{escape_md(passage[start:end])}]"
-        + escape_md(passage[end:])
-    )
+        return f":orange-background[{escape_md(snippet.strip())}]"
+    before, after = passage[:start], passage[end:]
+    if context is not None:
+        before = _clip(before, context, keep_end=True)
+        after = _clip(after, context, keep_end=False)
+    return escape_md(before) + f":orange-background[{escape_md(passage[start:end])}]" + escape_md(after)
+
+
+def _clip(text: str, limit: int, *, keep_end: bool) -> str:
+    if len(text) <= limit:
+        return text
+    if keep_end:
+        cut = text[-limit:]
+        return "… " + cut[cut.find(" ") + 1 :] if " " in cut else "… " + cut
+    cut = text[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut) + " …"
 
 
 def _find(passage: str, snippet: str) -> tuple[int, int]:
@@ -87,19 +101,23 @@ def cost(usd: float) -> str:
 
 def metric_badges(answer: Answer) -> str:
     """Badges: time to first token, total time, tokens, cost and what left the building."""
-    t, u, p = answer.timings, answer.usage, answer.privacy
+    t, u = answer.timings, answer.usage
     badges = [
         f":gray-badge[first token {seconds(t.first_token_s)}]",
         f":gray-badge[total {seconds(t.total_s)}]",
         f":gray-badge[{u.prompt_tokens} + {u.completion_tokens} tokens]",
         f":gray-badge[{escape_md(cost(u.cost_usd))}]",
     ]
-    withheld = f" \\({p.withheld_count} sources withheld\\)" if p.withheld_count else ""
-    if p.off_premises:
-        badges.append(f":orange-badge[sent off\\-premises: yes{withheld}]")
-    else:
-        badges.append(f":green-badge[sent off\\-premises: no{withheld}]")
-    return " ".join(badges)
+    return " ".join([*badges, privacy_badge(answer)])
+
+
+def privacy_badge(answer: Answer) -> str:
+    """``sent off-premises: yes (2 sources withheld)``: orange when the prompt left, else green."""
+    p = answer.privacy
+    n = p.withheld_count
+    withheld = f" \\({n} source{'s' if n != 1 else ''} withheld\\)" if n else ""
+    color = "orange" if p.off_premises else "green"
+    return f":{color}-badge[sent off\\-premises: {'yes' if p.off_premises else 'no'}{withheld}]"
 
 
 def generator_title(name: str, llm_model: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ failed or interrupted turn never takes the earlier ones with it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ USER_KEY = "docduet.user"
 HISTORY_TURNS = 4
 """Earlier turns sent with a follow-up; the prompt builder drops the oldest if they do not fit."""
 
+_MARKERS = re.compile(rf"\s*{MARKER_RE.pattern}")
 Status = Literal["done", "failed", "interrupted"]
 
 
@@ -49,29 +51,33 @@ class ChatTurn:
         return self.status == "done" and len(self.answers) == len(self.names) == 2
 
 
-def turns(state: MutableMapping[str, Any]) -> list[ChatTurn]:
+def turns(state: MutableMapping[Any, Any]) -> list[ChatTurn]:
     """The session's turns, oldest first (a live list: append to it)."""
-    return state.setdefault(TURNS_KEY, [])  # type: ignore[no-any-return]
+    return state.setdefault(TURNS_KEY, [])
 
 
-def verdicts(state: MutableMapping[str, Any]) -> dict[str, str]:
+def verdicts(state: MutableMapping[Any, Any]) -> dict[str, str]:
     """Verdict given per turn key in this session."""
-    return state.setdefault(VERDICTS_KEY, {})  # type: ignore[no-any-return]
+    return state.setdefault(VERDICTS_KEY, {})
 
 
-def sign_in(state: MutableMapping[str, Any], user: User) -> bool:
+def sign_in(state: MutableMapping[Any, Any], user: User) -> bool:
     """Make ``user`` the session's user; a different user starts a fresh conversation.
 
-    Returns True when the user changed (and the conversation was cleared).
+    Returns True when another user was signed in before (the page says the history was cleared).
     """
     previous = state.get(USER_KEY)
     if previous == user:
         return False
     state[USER_KEY] = user
-    had_user = previous is not None
+    clear(state)
+    return previous is not None
+
+
+def clear(state: MutableMapping[Any, Any]) -> None:
+    """Start a fresh conversation."""
     state[TURNS_KEY] = []
     state[VERDICTS_KEY] = {}
-    return had_user
 
 
 def preferred(turn: ChatTurn, verdict: str | None) -> Answer | None:
@@ -97,21 +103,19 @@ def history(
         answer = preferred(turn, rated.get(turn.key))
         out.append(Turn("user", turn.question))
         if answer is not None:
-            text = " ".join(MARKER_RE.sub("", answer.text).split())
+            text = " ".join(_MARKERS.sub("", answer.text).split())
             out.append(Turn("assistant", text))
     return tuple(out)
 
 
-def passage(turn: ChatTurn, answer: Answer, citation: Citation) -> Hit | None:
+def passage(hits: Sequence[Hit], answer: Answer, citation: Citation) -> Hit | None:
     """The retrieved passage a citation points to.
 
     Citation numbers count the passages *sent* to that generator (a hosted model may have had
     confidential ones withheld), so they are resolved through ``privacy.sent_chunk_ids``.
     """
-    if turn.retrieval is None:
-        return None
     sent = answer.privacy.sent_chunk_ids
     if not 1 <= citation.number <= len(sent):
         return None
     chunk_id = sent[citation.number - 1]
-    return next((h for h in turn.retrieval.hits if h.chunk.chunk_id == chunk_id), None)
+    return next((h for h in hits if h.chunk.chunk_id == chunk_id), None)

@@ -68,7 +68,13 @@ def _answer(args: argparse.Namespace, names: list[str]) -> int:
             answers = comparison.answers
         else:
             answers = _live(service, question, names)
-    return 1 if any(a.error for a in answers) else 0
+    return exit_status(answers)
+
+
+def exit_status(answers: tuple[Answer, ...]) -> int:
+    """0 when at least one generator answered (an unconfigured hosted model is not a failure
+    of the run: its column says how to configure it), 1 when every one failed."""
+    return 0 if any(a.error is None for a in answers) else 1
 
 
 def _live(service: Any, question: Any, names: list[str]) -> tuple[Answer, ...]:

@@ -1,0 +1,91 @@
+"""``docduet eval``: measure retrieval and both generators on a dataset; write a decision report."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from docduet.errors import ConfigError
+from docduet.settings import Settings
+
+DATASETS = (
+    "DATASET is a BEIR folder (corpus.jsonl, queries*.jsonl, qrels/*.tsv: retrieval metrics for "
+    "BM25, vector and hybrid alphas), a SQuAD 2.0 .json file or a folder holding one, or a .jsonl "
+    "file of {question, answers[, source, context]} objects (answer metrics per generator). "
+    "Re-running the same command resumes where it stopped."
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="evaluate retrieval and the generators on a dataset; write results.json and report.html",
+        description="Evaluate docduet on DATASET and write results.json and a decision report "
+        "(report.html) into --out. " + DATASETS,
+    )
+    p.add_argument("dataset", type=Path, metavar="DATASET")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: DATA_DIR/eval/NAME)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate N evenly spread items")
+    p.add_argument("--generators", default="slm,llm", help="comma-separated generators (default slm,llm)")
+    p.add_argument("--alphas", default="0.25,0.5,0.75", help="hybrid alphas to sweep besides 0 and 1")
+    p.add_argument("--split", default=None, help="BEIR split (default: the only one, or test)")
+    p.add_argument("--user", default=None, metavar="NAME", help="ask JSONL questions as this user")
+    p.add_argument("--judge", action="store_true", help="also grade answers with the hosted LLM")
+    p.set_defaults(run=_run)
+
+
+def parse_list(text: str, what: str) -> tuple[str, ...]:
+    """``"slm, llm"`` -> ``("slm", "llm")``; ConfigError when empty."""
+    items = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
+    if not items:
+        raise ConfigError(f"--{what} needs at least one value, e.g. --{what} slm,llm")
+    return items
+
+
+def parse_alphas(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers within 0..1."""
+    try:
+        alphas = tuple(float(x) for x in parse_list(text, "alphas"))
+    except ValueError as e:
+        raise ConfigError(f"--alphas takes numbers between 0 and 1, e.g. 0.25,0.5 ({e})") from e
+    if any(not 0 <= a <= 1 for a in alphas):
+        raise ConfigError(f"--alphas must lie between 0 and 1, got {text}")
+    return alphas
+
+
+def default_out(settings: Settings, dataset: Path) -> Path:
+    """``DATA_DIR/eval/<dataset name>``."""
+    name = re.sub(r"[^\w.-]+", "-", dataset.resolve().stem or "dataset")
+    return settings.data_dir / "eval" / name
+
+
+def _run(args: argparse.Namespace) -> int:
+    from docduet.commands.ingest import RichProgress
+    from docduet.identity import UserDirectory
+    from evaluation.run import EvalOptions, run_eval
+
+    settings = Settings()
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    options = EvalOptions(
+        dataset=args.dataset,
+        out=args.out or default_out(settings, args.dataset),
+        limit=args.limit,
+        generators=parse_list(args.generators, "generators"),
+        alphas=parse_alphas(args.alphas),
+        judge=args.judge,
+        split=args.split,
+        user=UserDirectory.from_settings(settings).resolve(args.user),
+    )
+    err = Console(stderr=True)
+    outcome = run_eval(settings, options, progress=RichProgress(err))
+    console = Console()
+    for paragraph in outcome.results["recommendation"]:
+        console.print(paragraph, highlight=False)
+    console.print(f"\nresults: {outcome.results_path}\nreport:  {outcome.report_path}", highlight=False)
+    console.print(f"wall time {outcome.results['wall_s']:.1f} s", style="dim")
+    return 0

@@ -1,0 +1,99 @@
+"""Report figures as base64 PNGs (matplotlib's object API: no pyplot, no global backend state)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+QA_BARS = (("em", "EM"), ("f1", "F1"), ("correct", "correct"), ("abstention_recall", "abstain recall"))
+
+
+def _figure(width: float = 9.0, height: float = 3.6) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def to_base64(figure: Figure) -> str:
+    """The figure as a base64-encoded PNG."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def retrieval_figure(retrieval: dict[str, Any]) -> str:
+    """Left: every metric per method. Right: nDCG@10 against alpha (0 = BM25, 1 = vector)."""
+    methods = [m for m in retrieval["methods"] if m["ndcg@10"] is not None]
+    figure = _figure()
+    bars, line = figure.subplots(1, 2, width_ratios=(3, 2))
+    metrics = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+    width = 0.8 / len(metrics)
+    for i, metric in enumerate(metrics):
+        positions = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(methods))]
+        bars.bar(positions, [m[metric] for m in methods], width, label=metric)
+    bars.set_xticks(range(len(methods)), [m["name"] for m in methods], rotation=20)
+    bars.set_ylim(0, 1)
+    bars.legend(fontsize="small", ncols=2)
+    bars.set_title("Retrieval quality per method")
+    ordered = sorted(methods, key=lambda m: m["alpha"])
+    line.plot([m["alpha"] for m in ordered], [m["ndcg@10"] for m in ordered], marker="o")
+    line.axvline(retrieval["default_alpha"], color="grey", linestyle="--", label="current default")
+    line.set_xlabel("alpha (0 = BM25 only, 1 = vector only)")
+    line.set_ylabel("nDCG@10")
+    line.legend(fontsize="small")
+    line.set_title("Alpha sweep")
+    return to_base64(figure)
+
+
+def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
+    """Left: share correct against median latency, labelled with cost per 1,000 questions.
+    Right: the main quality scores per generator."""
+    names = [n for n, s in summary.items() if s["latency_p50_s"] is not None]
+    figure = _figure()
+    scatter, bars = figure.subplots(1, 2)
+    for name in names:
+        s = summary[name]
+        cost = s["cost_usd_per_1k"] or 0.0
+        scatter.scatter([s["latency_p50_s"]], [s["correct"]], s=120 + 400 * min(cost, 10) / 10)
+        scatter.annotate(f"{name}\n${cost:.2f}/1k q", (s["latency_p50_s"], s["correct"]),
+                         textcoords="offset points", xytext=(8, 4), fontsize="small")  # fmt: skip
+    scatter.set_xlabel("median answer time (s)")
+    scatter.set_ylabel("share correct")
+    scatter.set_ylim(0, 1.05)
+    scatter.set_xlim(left=0, right=max([summary[n]["latency_p50_s"] for n in names] + [0.1]) * 1.4)
+    scatter.set_title("Quality vs latency vs cost")
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        values = [summary[name][key] or 0.0 for key, _ in QA_BARS]
+        bars.bar([j + (i - (len(names) - 1) / 2) * width for j in range(len(QA_BARS))], values, width, label=name)
+    bars.set_xticks(range(len(QA_BARS)), [title for _, title in QA_BARS])
+    bars.set_ylim(0, 1)
+    bars.legend(fontsize="small")
+    bars.set_title("Answer quality")
+    return to_base64(figure)
+
+
+def disagreement_figure(records: Sequence[dict[str, Any]], a: str, b: str, groups: dict[str, list[str]]) -> str:
+    """Left: per-question F1 of ``a`` against ``b``. Right: who got each question right."""
+    pairs = [r["answers"] for r in records if a in r["answers"] and b in r["answers"]]
+    figure = _figure()
+    scatter, bars = figure.subplots(1, 2)
+    xs = [p[a]["scores"]["f1"] for p in pairs]
+    ys = [p[b]["scores"]["f1"] for p in pairs]
+    jitter = [((i * 37) % 11 - 5) / 250 for i in range(len(pairs))]  # deterministic spread of ties
+    scatter.scatter([x + j for x, j in zip(xs, jitter, strict=True)], [y - j for y, j in zip(ys, jitter, strict=True)],
+                    s=14, alpha=0.6)  # fmt: skip
+    scatter.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    scatter.set_xlabel(f"{a} token F1")
+    scatter.set_ylabel(f"{b} token F1")
+    scatter.set_title("Per-question F1 (above the line: {b} better)".replace("{b}", b))
+    keys = list(groups)
+    bars.bar(keys, [len(groups[k]) for k in keys], color=["#4c9a2a", "#3b75af", "#d98c1f", "#b23a3a"][: len(keys)])
+    bars.set_ylabel("questions")
+    bars.set_title("Who answered correctly")
+    return to_base64(figure)

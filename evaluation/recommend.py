@@ -1,0 +1,133 @@
+"""The plain-language recommendation, drawn only from the measured numbers.
+
+A difference counts when it exceeds 1.96 standard errors of the paired per-item difference
+(about a 95% interval); smaller ones are called noise, whatever their sign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evaluation.metrics import paired_difference
+from evaluation.retrieval_eval import compare_methods
+
+Z95 = 1.96
+LABELS = {"slm": "the local model (slm)", "llm": "the hosted model (llm)"}
+LOW_RETRIEVAL_RECALL = 0.8
+
+
+def label(generator: str) -> str:
+    return LABELS.get(generator, f"generator {generator!r}")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
+
+
+def recommend(results: dict[str, Any]) -> list[str]:
+    """Paragraphs for the report's recommendation section."""
+    paragraphs: list[str] = []
+    if "retrieval" in results:
+        paragraphs += retrieval_advice(results["retrieval"])
+    if "qa" in results:
+        paragraphs += qa_advice(results["qa"])
+    return paragraphs or ["Nothing was measured, so there is nothing to recommend."]
+
+
+def retrieval_advice(retrieval: dict[str, Any]) -> list[str]:
+    """Which alpha to use, and how keyword and vector search compare."""
+    methods = {m["name"]: m for m in retrieval["methods"] if m["ndcg@10"] is not None}
+    if not methods:
+        return ["No query was scored."]
+    default_alpha = retrieval["default_alpha"]
+    default = next((m for m in methods.values() if m["alpha"] == default_alpha), None)
+    best = max(methods.values(), key=lambda m: (m["ndcg@10"], -abs(m["alpha"] - default_alpha)))
+    n = retrieval["queries"]
+    bm25, vector = methods.get("bm25"), methods.get("vector")
+    out = []
+    if bm25 and vector:
+        out.append(
+            f"Keyword search alone (BM25) reaches nDCG@10 {bm25['ndcg@10']:.3f}, vector search alone "
+            f"{vector['ndcg@10']:.3f}, over {n} queries."
+        )
+    if default is None or best["name"] == default["name"]:
+        out.append(
+            f"The current default (alpha {default_alpha:g}, {best['name']}) is the best method tried "
+            f"(nDCG@10 {best['ndcg@10']:.3f}, recall@100 {_pct(best['recall@100'])}); keep it."
+            if default is not None
+            else f"The best method is {best['name']} (alpha {best['alpha']:g}); set DOCDUET_ALPHA={best['alpha']:g}."
+        )
+        return out
+    diff, se = compare_methods(retrieval, best["name"], default["name"])
+    if diff > Z95 * se:
+        out.append(
+            f"Set DOCDUET_ALPHA={best['alpha']:g}: {best['name']} scores nDCG@10 {best['ndcg@10']:.3f} "
+            f"against {default['ndcg@10']:.3f} for the current default alpha {default_alpha:g} "
+            f"(+{diff:.3f} ± {Z95 * se:.3f}, a real difference on {n} queries)."
+        )
+    else:
+        out.append(
+            f"Keep the current default alpha {default_alpha:g} (nDCG@10 {default['ndcg@10']:.3f}): the best "
+            f"method tried, {best['name']} ({best['ndcg@10']:.3f}), is ahead by {diff:+.3f}, within the "
+            f"noise (± {Z95 * se:.3f}) of {n} queries."
+        )
+    return out
+
+
+def qa_advice(qa: dict[str, Any]) -> list[str]:
+    """Whether the local model is good enough, and what the hosted one buys."""
+    names: Sequence[str] = qa["generators"]
+    summaries = qa["summary"]
+    usable = [g for g in names if summaries[g]["questions"] > summaries[g]["errors"]]
+    out = [_one_line(g, summaries[g]) for g in usable]
+    for g in names:
+        if g not in usable:
+            first = next((r["answers"][g]["scores"]["error"] for r in qa["records"] if g in r["answers"]), "")
+            out.append(f"{label(g).capitalize()} could not be evaluated: every answer failed ({first}).")
+    if len(usable) >= 2:
+        out.append(_versus(qa["records"], usable[0], usable[1], summaries))
+    recall = qa.get("retrieval_recall")
+    if recall is not None and recall < LOW_RETRIEVAL_RECALL:
+        out.append(
+            f"Retrieval found the passage holding the answer for only {_pct(recall)} of the answerable "
+            "questions; no generator can answer from a passage it never saw, so improve retrieval "
+            "(chunking, alpha, top_k) before paying for a larger model."
+        )
+    return out
+
+
+def _one_line(name: str, s: dict[str, Any]) -> str:
+    cost = s["cost_usd_per_1k"] or 0.0
+    return (
+        f"{label(name).capitalize()}: correct on {_pct(s['correct'])} of {s['questions']} questions "
+        f"(EM {_pct(s['em'])}, F1 {_pct(s['f1'])}); on unanswerable questions it said \"I don't know\" "
+        f"{_pct(s['abstention_recall'])} of the time (precision {_pct(s['abstention_precision'])}); "
+        f"median answer time {_secs(s['latency_p50_s'])}, first token {_secs(s['first_token_p50_s'])}; "
+        f"${cost:.2f} per 1,000 questions."
+    )
+
+
+def _versus(records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[str, Any]) -> str:
+    pairs = [r["answers"] for r in records if a in r["answers"] and b in r["answers"]]
+    right_a = [float(p[a]["scores"]["correct"]) for p in pairs]
+    right_b = [float(p[b]["scores"]["correct"]) for p in pairs]
+    diff, se = paired_difference(right_b, right_a)
+    cost = (summaries[b]["cost_usd_per_1k"] or 0.0) - (summaries[a]["cost_usd_per_1k"] or 0.0)
+    if abs(diff) <= Z95 * se:
+        return (
+            f"On these {len(pairs)} questions {label(a)} and {label(b)} are not distinguishable on "
+            f"correctness ({diff:+.1%} ± {Z95 * se:.1%} for {b}), so {label(a)} is good enough here; "
+            f"{label(b)} would add ${cost:.2f} per 1,000 questions."
+        )
+    better, worse = (b, a) if diff > 0 else (a, b)
+    return (
+        f"{label(better).capitalize()} is better on these {len(pairs)} questions: {abs(diff):.1%} more "
+        f"correct answers (± {Z95 * se:.1%}); the cost difference is ${cost:+.2f} per 1,000 questions "
+        f"for {b}. Prefer {label(better)} where its cost, latency and data handling are acceptable; "
+        f"{label(worse)} is the fallback."
+    )

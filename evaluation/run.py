@@ -1,0 +1,176 @@
+"""``docduet eval``: load a dataset, measure, and write ``results.json`` and ``report.html``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import weaviate
+
+from docduet.compose import build_answer_service, build_embedder, build_generators
+from docduet.db.client import open_client
+from docduet.domain import ANONYMOUS, User
+from docduet.feedback import FeedbackStore
+from docduet.settings import Settings
+from evaluation.checkpoint import Checkpoint
+from evaluation.datasets import QASet, RetrievalSet, load_dataset
+from evaluation.index import ensure_eval_index
+from evaluation.judge import judge_answers
+from evaluation.qa_eval import evaluate_qa
+from evaluation.recommend import recommend
+from evaluation.report import write_outputs
+from evaluation.retrieval_eval import DEFAULT_ALPHAS, RANK_DEPTH, evaluate_retrieval, methods_for
+from evaluation.sources import dataset_sources
+from ingest.progress import NullProgress, ProgressSink
+
+log = logging.getLogger(__name__)
+
+SETTINGS_REPORTED = (
+    "embedding_model", "top_k", "alpha", "score_threshold", "slm_model_path", "slm_prompt_format",
+    "slm_n_ctx", "slm_threads", "slm_max_tokens", "slm_max_passages", "llm_base_url", "llm_model", "llm_max_tokens",
+    "llm_price_prompt_per_1k", "llm_price_completion_per_1k",
+)  # fmt: skip
+"""What decides the answers (never secrets); part of the checkpoint fingerprint."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to evaluate and how."""
+
+    dataset: Path
+    out: Path
+    limit: int | None = None
+    generators: tuple[str, ...] = ("slm", "llm")
+    alphas: tuple[float, ...] = DEFAULT_ALPHAS
+    judge: bool = False
+    split: str | None = None
+    user: User = ANONYMOUS
+    """Who asks, for JSONL questions run against the existing index (eval corpora are public)."""
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """Where the outputs went, and the results they hold."""
+
+    results_path: Path
+    report_path: Path
+    results: dict[str, Any]
+
+
+def run_eval(settings: Settings, options: EvalOptions, *, progress: ProgressSink | None = None) -> EvalOutcome:
+    """Run the evaluation ``options`` describe; resumes from checkpoints in ``options.out``."""
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    dataset = load_dataset(options.dataset, split=options.split)
+    results: dict[str, Any] = {
+        "docduet_eval": 1,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dataset": _dataset_info(dataset, options),
+        "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
+    }
+    with open_client(settings, autostart=True) as client:
+        if isinstance(dataset, RetrievalSet):
+            results |= _retrieval(client, settings, dataset, options, progress)
+        else:
+            results |= _qa(client, settings, dataset, options, progress)
+    feedback = feedback_summary(settings.data_dir)
+    if feedback:
+        results["feedback"] = feedback
+    results["recommendation"] = recommend(results)
+    results["wall_s"] = round(time.perf_counter() - started, 2)
+    results_path, report_path = write_outputs(options.out, results)
+    log.info("wrote %s and %s", results_path, report_path)
+    return EvalOutcome(results_path, report_path, results)
+
+
+def feedback_summary(data_dir: Path) -> list[dict[str, Any]]:
+    """The web chat's and Slack's recorded feedback per generator; empty when none exists."""
+    path = data_dir / "feedback.sqlite3"
+    if not path.is_file():
+        return []
+    return [asdict(s) for s in FeedbackStore(path).stats()]
+
+
+def _dataset_info(dataset: RetrievalSet | QASet, options: EvalOptions) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "name": dataset.name,
+        "kind": dataset.kind,
+        "path": str(options.dataset),
+        "limit": options.limit,
+        "sources": dataset_sources(options.dataset),
+    }
+    if isinstance(dataset, RetrievalSet):
+        info |= {"split": dataset.split, "documents": len(dataset.documents), "queries": len(dataset.queries)}
+    else:
+        documents = len(dataset.documents) if dataset.documents is not None else None
+        info |= {"documents": documents, "questions": len(dataset.items)}
+    return info
+
+
+def _retrieval(
+    client: weaviate.WeaviateClient, settings: Settings, dataset: RetrievalSet, options: EvalOptions,
+    progress: ProgressSink,
+) -> dict[str, Any]:  # fmt: skip
+    embedder = build_embedder(settings)
+    index = ensure_eval_index(
+        client, embedder, dataset.documents, corpus_digest=dataset.corpus_digest, settings=settings,
+        progress=progress,
+    )  # fmt: skip
+    methods = methods_for(options.alphas, settings.alpha)
+    config = {
+        "stage": "retrieval", "corpus": dataset.corpus_digest, "split": dataset.split,
+        "collection": index.collection, "methods": [(m.name, m.alpha) for m in methods], "depth": RANK_DEPTH,
+    }  # fmt: skip
+    checkpoint = Checkpoint(options.out, "retrieval", config)
+    section = evaluate_retrieval(
+        client, settings, dataset, index=index, embedder=embedder, methods=methods,
+        limit=options.limit, checkpoint=checkpoint, progress=progress,
+    )  # fmt: skip
+    return {"index": asdict(index), "retrieval": section, "resumed": checkpoint.resumed}
+
+
+def _qa(
+    client: weaviate.WeaviateClient, settings: Settings, dataset: QASet, options: EvalOptions,
+    progress: ProgressSink,
+) -> dict[str, Any]:  # fmt: skip
+    out: dict[str, Any] = {}
+    qa_settings = settings
+    if dataset.documents is not None:
+        index = ensure_eval_index(
+            client, build_embedder(settings), dataset.documents, corpus_digest=dataset.corpus_digest,
+            settings=settings, progress=progress,
+        )  # fmt: skip
+        qa_settings = settings.model_copy(update={"collection": index.collection})
+        out["index"] = asdict(index)
+    service = build_answer_service(qa_settings, client, options.generators)
+    config = {
+        "stage": "qa", "corpus": dataset.corpus_digest, "collection": qa_settings.collection,
+        "generators": options.generators, "user": [options.user.name, options.user.groups],
+        "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
+    }  # fmt: skip
+    checkpoint = Checkpoint(options.out, "qa", config)
+    out["qa"] = evaluate_qa(
+        service, dataset, generators=options.generators, user=options.user, limit=options.limit,
+        checkpoint=checkpoint, progress=progress,
+    )  # fmt: skip
+    out["resumed"] = checkpoint.resumed
+    if options.judge:
+        out["judge"] = _judge(settings, out["qa"], options, config, progress)
+    return out
+
+
+def _judge(
+    settings: Settings, qa: dict[str, Any], options: EvalOptions, config: dict[str, Any],
+    progress: ProgressSink,
+) -> dict[str, Any]:  # fmt: skip
+    ready, unavailable = build_generators(settings, ["llm"])
+    if "llm" not in ready:
+        return {"endpoint": "", "summary": {}, "grades": [], "error": unavailable.get("llm", "not configured")}
+    checkpoint = Checkpoint(options.out, "judge", config | {"stage": "judge"})
+    return judge_answers(
+        ready["llm"], qa["records"], options.generators, checkpoint=checkpoint, progress=progress
+    )

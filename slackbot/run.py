@@ -1,0 +1,77 @@
+"""``docduet slack``: connect to Weaviate once, build the answer service, serve Slack."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+
+from docduet.errors import BackendUnavailableError, ConfigError
+from docduet.settings import Settings
+from slackbot.app import create_app, generator_names
+from slackbot.http import SlackHttpServer
+
+log = logging.getLogger(__name__)
+
+
+def check_settings(settings: Settings) -> None:
+    """ConfigError naming the missing secret for ``settings.slack_mode`` and where to find it."""
+    missing: list[str] = []
+    if settings.slack_bot_token is None:
+        missing.append("SLACK_BOT_TOKEN (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")
+    if settings.slack_mode == "socket" and settings.slack_app_token is None:
+        missing.append(
+            "SLACK_APP_TOKEN (Basic Information > App-Level Tokens, xapp-..., scope "
+            "connections:write), or DOCDUET_SLACK_MODE=http"
+        )
+    if settings.slack_mode == "http" and settings.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials > Signing Secret)")
+    if missing:
+        raise ConfigError(
+            f"the Slack bot in {settings.slack_mode} mode needs " + "; ".join(missing) + " (docs/slack.md)"
+        )
+    generator_names(settings)
+
+
+def run_bot(settings: Settings) -> None:
+    """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack_mode``)."""
+    from docduet.compose import build_answer_service
+    from docduet.db.client import connect
+
+    check_settings(settings)
+    names = generator_names(settings)
+    weaviate = connect(settings)
+    try:
+        service = build_answer_service(settings, weaviate, names)
+        try:
+            app = create_app(settings, service)
+        except BoltError as e:
+            raise ConfigError(
+                f"Slack rejected the bot token ({e}); check SLACK_BOT_TOKEN and that the app is "
+                "installed in the workspace"
+            ) from e
+        except OSError as e:  # urllib's URLError and socket errors
+            raise BackendUnavailableError(
+                f"cannot reach Slack's Web API ({e}); check this machine's network and proxy "
+                "settings (HTTPS_PROXY), then start the bot again"
+            ) from e
+        log.warning("answering Slack questions with %s", ", ".join(names))
+        serve(app, settings)
+    finally:
+        weaviate.close()
+
+
+def serve(app: App, settings: Settings) -> None:
+    """Block serving ``app`` in ``settings.slack_mode``."""
+    if settings.slack_mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None  # check_settings
+        log.warning("docduet Slack bot connecting in Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+    else:
+        server = SlackHttpServer(
+            app, host=settings.slack_host, port=settings.slack_port, path=settings.slack_path
+        )
+        server.serve()

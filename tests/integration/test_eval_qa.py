@@ -1,0 +1,79 @@
+"""``docduet eval`` on SQuAD 2.0 questions with the real local model (and a loopback hosted one)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from llm_server import gguf_path, llama_server_port  # noqa: F401  (fixtures)
+
+from docduet.settings import Settings
+from evaluation.run import EvalOptions, run_eval
+
+pytestmark = pytest.mark.integration
+
+SQUAD = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "squad2-mini"
+needs_squad = pytest.mark.skipif(not SQUAD.is_dir(), reason="../shared/eval/squad2-mini is not present")
+
+
+def in_unit_range(value: float | None) -> bool:
+    return value is None or 0.0 <= value <= 1.0
+
+
+@needs_squad
+def test_squad_slice_with_the_local_model_resumes(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    settings = make_settings(slm_threads=1, slm_max_tokens=16, embedding_threads=1, top_k=2)
+    options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=30, generators=("slm",))
+    first = run_eval(settings, options)
+
+    qa = first.results["qa"]
+    assert qa["questions"] == 30 and 0 < qa["unanswerable"] < 30
+    assert first.results["index"]["documents"] == 131
+    s = qa["summary"]["slm"]
+    assert s["questions"] == 30 and s["errors"] == 0
+    for key in ("em", "f1", "correct", "answerable_f1", "abstention_precision", "abstention_recall",
+                "citation_precision", "citation_recall", "attributed_share"):  # fmt: skip
+        assert in_unit_range(s[key]), (key, s[key])
+    assert s["f1"] >= s["em"]
+    assert 0 < s["latency_p50_s"] <= s["latency_p95_s"] < 120
+    assert 0 < s["first_token_p50_s"] <= s["latency_p95_s"]
+    assert s["prompt_tokens_per_1k"] > s["completion_tokens_per_1k"] > 0
+    assert s["cost_usd_per_1k"] == 0.0  # a local model costs nothing per token
+    assert in_unit_range(qa["retrieval_recall"]) and qa["retrieval_recall"] > 0.5
+    record = qa["records"][0]
+    assert record["answers"]["slm"]["answer"]["generator"] == "slm"
+    html = first.report_path.read_text()
+    assert "Answers" in html and "data:image/png;base64," in html and "CC BY-SA 4.0" in html
+
+    again = run_eval(settings, options)  # everything is in the checkpoint: no model call
+    assert again.results["resumed"] == 30 and again.results["index"]["reused"]
+    assert again.results["qa"]["summary"] == qa["summary"]
+    assert again.results["wall_s"] < first.results["wall_s"] / 3
+
+
+@needs_squad
+def test_both_generators_and_the_judge_on_a_loopback_endpoint(
+    make_settings: Callable[..., Settings], tmp_path: Path, llama_server_port: int  # noqa: F811
+) -> None:
+    settings = make_settings(
+        slm_threads=1, slm_max_tokens=16, llm_max_tokens=24, embedding_threads=1, top_k=2,
+        DOCDUET_LLM_BASE_URL=f"http://127.0.0.1:{llama_server_port}/v1", llm_model="local",
+    )  # fmt: skip
+    options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=3, generators=("slm", "llm"), judge=True)
+    outcome = run_eval(settings, options)
+
+    qa = outcome.results["qa"]
+    assert set(qa["summary"]) == {"slm", "llm"}
+    assert qa["summary"]["llm"]["errors"] == 0, [r["answers"]["llm"]["scores"]["error"] for r in qa["records"]]
+    assert qa["summary"]["llm"]["cost_usd_per_1k"] > 0  # priced per token, unlike the local model
+    assert sum(len(ids) for ids in qa["outcomes"].values()) == 3
+    judge = outcome.results["judge"]
+    assert judge["endpoint"].startswith("http://127.0.0.1")
+    for name in ("slm", "llm"):
+        j = judge["summary"][name]
+        assert j["judged"] + j["skipped"] + j["unparsed"] + j["failed"] == 3
+        assert in_unit_range(j["mean_score"])
+    saved = json.loads(outcome.results_path.read_text())
+    assert saved["judge"]["grades"] and "Where the generators disagree" in outcome.report_path.read_text()

@@ -1,0 +1,187 @@
+"""The Streamlit app driven by ``AppTest``: chat, citations, feedback, identity, errors, admin.
+
+The app runs its real pages and the real AnswerService; the backend behind it is a double
+(tests/unit/test_ui_doubles.py) injected through the session state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_ui_doubles import FakeBackend, ScriptedGenerator, make_backend, unreachable_llm
+
+from docduet.errors import BackendUnavailableError
+from ui.backend import BACKEND_KEY
+from ui.signin import SELECTOR_KEY
+
+APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+ANCHOR = "Which are the office anchor days?"
+SALARY = "What is the salary band midpoint for a Senior Software Engineer?"
+
+
+def start(backend: FakeBackend, user: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state[BACKEND_KEY] = backend
+    at.run()
+    assert not at.exception, at.exception
+    if user is not None:
+        at.selectbox(key=SELECTOR_KEY).set_value(user).run()
+    return at
+
+
+def ask(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def texts(elements: object) -> str:
+    return "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> FakeBackend:
+    """Both generators scripted; the hosted one is off-premises."""
+    return make_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))
+
+
+def test_first_page_offers_the_demo_users(backend: FakeBackend) -> None:
+    at = start(backend)
+    options = at.selectbox(key=SELECTOR_KEY).options
+    assert [o.split(" · ")[0] for o in options] == ["anonymous", "alice", "carol", "dana"]
+    assert options[3] == "dana · employees, admins"
+    assert "Ask your documents" in markdown(at)
+    assert not at.chat_message and not at.error
+
+
+def test_question_is_answered_in_two_columns_with_citations_and_badges(backend: FakeBackend) -> None:
+    at = ask(start(backend, "carol"), ANCHOR)
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    md = markdown(at)
+    assert "**Local model**" in md and "**Hosted model**" in md
+    assert md.count("The office anchor days are Tuesday and Thursday :blue-badge[1]") == 2
+    labels = [e.label for e in at.expander]
+    assert labels == ["[1] Employee Handbook · Overview · p. 2"] * 2
+    assert ":orange-background[The office anchor days are Tuesday and Thursday\\.]" in md
+    assert ":green-badge[sent off\\-premises: no]" in md and ":orange-badge[sent off\\-premises: yes]" in md
+    assert "first token" in md and "tokens]" in md
+    assert [b.label for b in at.get("download_button")] == ["Download source", "Download source"]
+
+
+def test_follow_up_carries_the_conversation(backend: FakeBackend) -> None:
+    at = ask(start(backend, "carol"), ANCHOR)
+    ask(at, "and which desks?")
+    assert backend.retriever.queries[-1] == f"{ANCHOR} and which desks?"
+    history = backend.slm.prompts[-1].history
+    assert [t.role for t in history] == ["user", "assistant"] and history[0].content == ANCHOR
+    assert len([m for m in at.chat_message if m.name == "user"]) == 2
+
+
+def test_confidential_passages_stay_local_and_restricted_users_do_not_see_them(
+    backend: FakeBackend,
+) -> None:
+    at = ask(start(backend, "alice"), SALARY)
+    md = markdown(at)
+    assert "78,000" in md and any("Salary Bands" in e.label for e in at.expander)
+    assert "sources are confidential and were not sent" in md
+    assert "1 source withheld" in md
+    assert all("78,000" not in b.text for p in backend.llm.prompts for b in p.blocks)  # type: ignore[union-attr]
+    at.selectbox(key=SELECTOR_KEY).set_value("carol").run()
+    assert not at.chat_message  # a new user starts a fresh conversation
+    ask(at, SALARY)
+    assert "Not found in the documents you can access" in markdown(at)
+    assert not any("Salary" in e.label for e in at.expander)
+
+
+def test_feedback_is_stored_and_a_change_updates_it(backend: FakeBackend) -> None:
+    at = ask(start(backend, "carol"), ANCHOR)
+    form_button = next(b for b in at.get("button") if getattr(b, "label", "") == "Send")
+    form_button.click().run()
+    assert "Pick one of the four choices" in texts(at.warning)
+    assert backend.feedback.all() == []
+    at.segmented_control[0].set_value("right_better")
+    at.text_input[0].input("left one guessed")
+    next(b for b in at.get("button") if b.label == "Send").click().run()
+    [record] = backend.feedback.all()
+    assert (record.verdict, record.comment, record.user, record.question) == (
+        "right_better",
+        "left one guessed",
+        "carol",
+        ANCHOR,
+    )
+    assert [a["generator"] for a in record.answers] == ["slm", "llm"]
+    assert record.answers[1]["off_premises"] is True
+    at.segmented_control[0].set_value("both_good")
+    next(b for b in at.get("button") if b.label == "Send").click().run()
+    assert [r.verdict for r in backend.feedback.all()] == ["both_good"]
+
+
+def test_unconfigured_and_unreachable_hosted_models_show_in_their_column(tmp_path: Path) -> None:
+    at = ask(start(make_backend(tmp_path / "a", llm=None), "carol"), ANCHOR)
+    assert "no hosted LLM is configured; set OPENAI_API_KEY" in texts(at.warning)
+    assert len(at.expander) == 1  # the local answer is there with its citation
+    at = ask(start(make_backend(tmp_path / "b", llm=unreachable_llm()), "carol"), ANCHOR)
+    assert "cannot reach http://127.0.0.1:9/v1" in texts(at.warning)
+    assert ":orange-badge[sent off\\-premises: yes]" in markdown(at)  # the prompt was sent
+    assert "Tuesday and Thursday" in markdown(at)
+
+
+def test_index_outage_shows_a_banner_and_keeps_the_conversation(backend: FakeBackend) -> None:
+    at = ask(start(backend, "carol"), ANCHOR)
+    backend.outage = BackendUnavailableError("docduet's Weaviate is not running")
+    ask(at, "Where do I book a desk?")
+    banner = texts(at.error)
+    assert "docduet db start" in banner and "not running" in banner
+    assert md_count(at, "Tuesday and Thursday :blue-badge[1]") == 2  # the earlier turn survived
+    assert backend.resets >= 1
+    backend.outage = None
+    next(b for b in at.button if b.label == "Ask again").click().run()
+    assert not at.exception
+    assert len([m for m in at.chat_message if m.name == "user"]) == 3
+    assert "Desks are booked in Officely" in markdown(at)
+
+
+def md_count(at: AppTest, needle: str) -> int:
+    return markdown(at).count(needle)
+
+
+def test_proxy_header_replaces_the_selector(tmp_path: Path) -> None:
+    backend = make_backend(tmp_path, ui_user_header="X-Forwarded-User")
+    at = start(backend)
+    assert not at.selectbox  # AppTest sends no headers: anonymous, and it says why
+    assert "No X-Forwarded-User header arrived" in texts(at.caption)
+
+
+def test_admin_page_for_admins_only(backend: FakeBackend) -> None:
+    at = start(backend, "carol")
+    with pytest.raises(Exception, match="admin"):
+        at.switch_page("page_admin.py").run()
+    at = start(backend, "dana")
+    at.switch_page("page_admin.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Documents"] == "3" and metrics["Chunks"] == "9"
+    assert metrics["Last ingest"] == "never"
+    next(b for b in at.button if b.label == "Reindex now").click().run()
+    assert backend.reindexed == [False]
+    assert "3 unchanged" in texts(at.success)
+    failed = at.dataframe[-1].value
+    assert list(failed["reason"]) == ["encrypted PDF; remove the password"]
+
+
+def test_admin_feedback_tab_summarises_ratings(backend: FakeBackend) -> None:
+    at = ask(start(backend, "dana"), ANCHOR)
+    at.segmented_control[0].set_value("left_better")
+    next(b for b in at.button if b.label == "Send").click().run()
+    at.switch_page("page_admin.py").run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "win rate" in d.value.columns)
+    assert list(table["model"]) == ["Hosted model", "Local model"]
+    assert list(table["win rate"]) == [0.0, 1.0]
+    assert len(at.get("vega_lite_chart")) == 4  # by type, by group, win rate, verdicts

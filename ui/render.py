@@ -1,0 +1,162 @@
+"""Drawing chat turns: two answer columns with citations, badges and source downloads.
+
+Only rendering lives here; what to show comes from :mod:`ui.turns` and :mod:`ui.markup`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import streamlit as st
+
+from chat.prompt import neutralise
+from chat.results import Retrieval
+from docduet.domain import Answer, Citation, Hit
+from ui.markup import (
+    answer_markdown,
+    citation_label,
+    escape_md,
+    generator_title,
+    highlight,
+    metric_badges,
+    privacy_badge,
+)
+from ui.turns import ChatTurn, passage
+
+ICONS = {"slm": ":material/computer:", "llm": ":material/cloud:"}
+ASSISTANT_AVATAR = ":material/forum:"
+RETRY_KEY = "docduet.retry"
+WAITING = "_Waiting for the first words…_"
+PASSAGE_CONTEXT = 400
+"""Characters of the passage shown on each side of the highlighted snippet."""
+
+
+def column_key(name: str, turn_key: str) -> str:
+    """Widget key of an answer column (the page gets a ``st-key-answer-<name>-<turn>`` class)."""
+    return f"answer-{name}-{turn_key}"
+
+
+def column_header(name: str, llm_model: str) -> None:
+    """Bold title with an icon, and a one-line caption saying where the model runs."""
+    title, caption = generator_title(name, llm_model)
+    st.markdown(f"{ICONS.get(name, '')} **{title}**")
+    st.caption(caption)
+
+
+def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
+    """One finished answer: its text (or error), citations, then the metric badges."""
+    if answer.error:
+        icon = ":material/settings:" if "configure" in answer.error.lower() else ":material/error:"
+        st.warning(answer.error, icon=icon)
+    else:
+        st.markdown(answer_markdown(answer.text))
+        if answer.abstained and answer.privacy.withheld_count == 0:
+            st.caption("No answer in the documents you can access.")
+    for citation in answer.citations:
+        render_citation(citation, passage(hits, answer, citation), f"{key}-{citation.number}")
+    if answer.flagged_markers:
+        dropped = ", ".join(f"[{n}]" for n in answer.flagged_markers)
+        st.caption(f"Removed citation markers the passages did not support: {dropped}")
+    if not answer.error:
+        st.markdown(metric_badges(answer))
+    elif answer.privacy.off_premises:
+        st.markdown(privacy_badge(answer))
+
+
+def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
+    """A numbered expander: the passage with the supporting snippet highlighted, and the file."""
+    with st.expander(citation_label(citation), icon=":material/description:"):
+        text = neutralise(hit.chunk.text) if hit is not None else ""
+        st.markdown(highlight(text, citation.snippet, context=PASSAGE_CONTEXT))
+        how = "matched by docduet" if citation.attributed else "cited by the model"
+        st.caption(f"Support {citation.support:.0%} · {how} · {escape_md(Path(citation.source).name)}")
+        source_download(citation.source, key)
+
+
+def source_download(source: str, key: str) -> None:
+    """A download button for the cited file (the user may read it: it came from their search)."""
+    path = Path(source)
+    if not path.is_file():
+        st.caption("The source file is not available on this server.")
+        return
+    st.download_button(
+        "Download source",
+        data=partial(path.read_bytes),
+        file_name=path.name,
+        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        key=f"dl-{key}",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+    )
+
+
+def render_question(text: str) -> None:
+    with st.chat_message("user"):
+        st.markdown(escape_md(text))
+
+
+def render_turn(turn: ChatTurn, llm_model: str) -> None:
+    """A turn from the history: the question, then both answers side by side."""
+    render_question(turn.question)
+    with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
+        if turn.error:
+            st.error(turn.error, icon=":material/cloud_off:")
+        hits = turn.retrieval.hits if turn.retrieval else ()
+        if turn.retrieval is not None:
+            st.caption(retrieval_caption(turn.retrieval))
+        columns = st.columns(len(turn.names), gap="large")
+        for column, name in zip(columns, turn.names, strict=True):
+            with column, st.container(border=True, key=column_key(name, turn.key)):
+                column_header(name, llm_model)
+                answer = turn.answer(name)
+                if answer is not None:
+                    render_answer(answer, hits, f"{turn.key}-{name}")
+                elif turn.status == "interrupted":
+                    st.caption("Interrupted before this answer finished.")
+        if turn.status != "done":
+            retry_button(turn)
+
+
+def retry_button(turn: ChatTurn) -> None:
+    """Ask the same question again (the failed turn stays in the history)."""
+    if st.button("Ask again", key=f"retry-{turn.key}", icon=":material/refresh:"):
+        st.session_state[RETRY_KEY] = turn.question
+        st.rerun()
+
+
+def retrieval_caption(retrieval: Retrieval) -> str:
+    n = len(retrieval.hits)
+    found = f"{n} passage{'s' if n != 1 else ''}" if n else "no passages you can access"
+    query = f" for “{escape_md(retrieval.query)}”" if retrieval.query else ""
+    return f":material/search: Searched your documents{query}: {found} in {retrieval.seconds * 1000:.0f} ms"
+
+
+class ColumnsView:
+    """The live view of a turn being answered: one placeholder per column, filled as tokens come."""
+
+    def __init__(self, names: Sequence[str], key: str, llm_model: str) -> None:
+        self._key = key
+        self._hits: tuple[Hit, ...] = ()
+        self._status = st.empty()
+        self._status.caption(":material/search: Searching your documents…")
+        self._bodies: dict[str, st.delta_generator.DeltaGenerator] = {}
+        for column, name in zip(st.columns(len(names), gap="large"), names, strict=True):
+            with column, st.container(border=True, key=column_key(name, key)):
+                column_header(name, llm_model)
+                self._bodies[name] = st.empty()
+                self._bodies[name].markdown(WAITING)
+
+    def retrieved(self, retrieval: Retrieval) -> None:
+        self._hits = retrieval.hits
+        self._status.caption(retrieval_caption(retrieval))
+
+    def partial(self, name: str, text: str) -> None:
+        self._bodies[name].markdown(escape_md(text) + " ▌")
+
+    def finished(self, answer: Answer) -> None:
+        with self._bodies[answer.generator].container():
+            render_answer(answer, self._hits, f"{self._key}-{answer.generator}")

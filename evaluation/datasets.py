@@ -240,9 +240,7 @@ def load_qa_jsonl(path: Path) -> QASet:
             text = str(record["context"])
             source = str(source or f"context-{hashlib.sha256(text.encode()).hexdigest()[:12]}")
             contexts.setdefault(source, EvalDocument(source, str(record.get("title") or source), text))
-        items.append(
-            QAItem(str(record.get("id") or number), str(record["question"]), answers, source)
-        )
+        items.append(QAItem(str(record.get("id") or number), str(record["question"]), answers, source))
     documents = tuple(contexts.values()) or None
     return QASet(
         name=path.stem,

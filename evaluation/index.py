@@ -87,18 +87,20 @@ def ensure_eval_index(
     name = eval_collection_name(corpus_digest, embedder.name)
     chunks = _unique_chunks(documents)
     schema.ensure_index(
-        client, name, embedding_model=embedder.name, dim=embedder.dim,
+        client,
+        name,
+        embedding_model=embedder.name,
+        dim=embedder.dim,
         replicas=settings.replication_factor,
-    )  # fmt: skip
+    )
     store = ChunkStore(client, name)
     if store.count() == len(chunks):
         log.info("reusing %s (%d documents)", name, len(chunks))
         return IndexReport(name, len(chunks), 0, True, time.perf_counter() - started)
     indexed = store.snapshot()
     todo = [
-        c for c in chunks
-        if c.source not in indexed or indexed[c.source].complete_hash() != c.content_hash
-    ]  # fmt: skip
+        c for c in chunks if c.source not in indexed or indexed[c.source].complete_hash() != c.content_hash
+    ]
     _write(store, embedder, todo, batch=max(1, settings.embedding_batch_size), progress=progress)
     seconds = time.perf_counter() - started
     log.info("indexed %d of %d documents into %s in %.1f s", len(todo), len(chunks), name, seconds)

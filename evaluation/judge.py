@@ -90,7 +90,9 @@ def _judge_one(judge: Generator, record: dict[str, Any], name: str) -> dict[str,
     if answer["scores"]["error"]:
         return {**key, "score": None, "skipped": "the generator failed"}
     text = answer["answer"]["text"]
-    prompt = Prompt(system=JUDGE_SYSTEM, blocks=(), question=judge_request(record["question"], record["gold"], text))
+    prompt = Prompt(
+        system=JUDGE_SYSTEM, blocks=(), question=judge_request(record["question"], record["gold"], text)
+    )
     try:
         reply = judge.stream(prompt, max_tokens=JUDGE_MAX_TOKENS).collect().text
     except DocduetError as e:

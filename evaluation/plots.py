@@ -60,8 +60,13 @@ def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
         s = summary[name]
         cost = s["cost_usd_per_1k"] or 0.0
         scatter.scatter([s["latency_p50_s"]], [s["correct"]], s=120 + 400 * min(cost, 10) / 10)
-        scatter.annotate(f"{name}\n${cost:.2f}/1k q", (s["latency_p50_s"], s["correct"]),
-                         textcoords="offset points", xytext=(8, 4), fontsize="small")  # fmt: skip
+        scatter.annotate(
+            f"{name}\n${cost:.2f}/1k q",
+            (s["latency_p50_s"], s["correct"]),
+            textcoords="offset points",
+            xytext=(8, 4),
+            fontsize="small",
+        )
     scatter.set_xlabel("median answer time (s)")
     scatter.set_ylabel("share correct")
     scatter.set_ylim(0, 1.05)
@@ -70,7 +75,9 @@ def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
     width = 0.8 / max(1, len(names))
     for i, name in enumerate(names):
         values = [summary[name][key] or 0.0 for key, _ in QA_BARS]
-        bars.bar([j + (i - (len(names) - 1) / 2) * width for j in range(len(QA_BARS))], values, width, label=name)
+        bars.bar(
+            [j + (i - (len(names) - 1) / 2) * width for j in range(len(QA_BARS))], values, width, label=name
+        )
     bars.set_xticks(range(len(QA_BARS)), [title for _, title in QA_BARS])
     bars.set_ylim(0, 1)
     bars.legend(fontsize="small")
@@ -78,7 +85,9 @@ def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
     return to_base64(figure)
 
 
-def disagreement_figure(records: Sequence[dict[str, Any]], a: str, b: str, groups: dict[str, list[str]]) -> str:
+def disagreement_figure(
+    records: Sequence[dict[str, Any]], a: str, b: str, groups: dict[str, list[str]]
+) -> str:
     """Left: per-question F1 of ``a`` against ``b``. Right: who got each question right."""
     pairs = [r["answers"] for r in records if a in r["answers"] and b in r["answers"]]
     figure = _figure()
@@ -86,14 +95,20 @@ def disagreement_figure(records: Sequence[dict[str, Any]], a: str, b: str, group
     xs = [p[a]["scores"]["f1"] for p in pairs]
     ys = [p[b]["scores"]["f1"] for p in pairs]
     jitter = [((i * 37) % 11 - 5) / 250 for i in range(len(pairs))]  # deterministic spread of ties
-    scatter.scatter([x + j for x, j in zip(xs, jitter, strict=True)], [y - j for y, j in zip(ys, jitter, strict=True)],
-                    s=14, alpha=0.6)  # fmt: skip
+    scatter.scatter(
+        [x + j for x, j in zip(xs, jitter, strict=True)],
+        [y - j for y, j in zip(ys, jitter, strict=True)],
+        s=14,
+        alpha=0.6,
+    )
     scatter.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     scatter.set_xlabel(f"{a} token F1")
     scatter.set_ylabel(f"{b} token F1")
     scatter.set_title("Per-question F1 (above the line: {b} better)".replace("{b}", b))
     keys = list(groups)
-    bars.bar(keys, [len(groups[k]) for k in keys], color=["#4c9a2a", "#3b75af", "#d98c1f", "#b23a3a"][: len(keys)])
+    bars.bar(
+        keys, [len(groups[k]) for k in keys], color=["#4c9a2a", "#3b75af", "#d98c1f", "#b23a3a"][: len(keys)]
+    )
     bars.set_ylabel("questions")
     bars.set_title("Who answered correctly")
     return to_base64(figure)

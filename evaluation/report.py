@@ -69,8 +69,7 @@ NOTES = (
     "Citation precision: of the [n] markers a model wrote, the share whose passage supports the "
     "sentence (docduet's citation verifier); recall: of answered, answerable questions, the share "
     "citing the passage that holds the answer.",
-    "Differences are called real when they exceed 1.96 standard errors of the paired per-item "
-    "difference.",
+    "Differences are called real when they exceed 1.96 standard errors of the paired per-item difference.",
 )
 
 CSS = """
@@ -129,10 +128,18 @@ def _img(data: str, alt: str) -> str:
 
 def _retrieval(retrieval: dict[str, Any], index: dict[str, Any] | None) -> list[str]:
     rows = [
-        [m["name"], f"{m['alpha']:g}", _f3(m["ndcg@10"]), _f3(m["recall@10"]), _f3(m["recall@100"]),
-         _f3(m["mrr@10"]), _sec(m["latency_p50_s"]), _sec(m["latency_p95_s"])]
+        [
+            m["name"],
+            f"{m['alpha']:g}",
+            _f3(m["ndcg@10"]),
+            _f3(m["recall@10"]),
+            _f3(m["recall@100"]),
+            _f3(m["mrr@10"]),
+            _sec(m["latency_p50_s"]),
+            _sec(m["latency_p95_s"]),
+        ]
         for m in retrieval["methods"]
-    ]  # fmt: skip
+    ]
     header = ["method", "alpha", "nDCG@10", "recall@10", "recall@100", "MRR@10", "latency p50", "p95"]
     out = ["<h2>Retrieval</h2>", f"<p>{retrieval['queries']} queries, {retrieval['depth']} results each.</p>"]
     if index:
@@ -162,9 +169,14 @@ def _qa(qa: dict[str, Any]) -> list[str]:
     if "outcomes" in qa:
         a, b = names[0], names[1]
         out.append("<h3>Where the generators disagree</h3>")
-        out.append(_img(plots.disagreement_figure(qa["records"], a, b, qa["outcomes"]), "per-question agreement"))
+        out.append(
+            _img(plots.disagreement_figure(qa["records"], a, b, qa["outcomes"]), "per-question agreement")
+        )
         by_id = {r["id"]: r for r in qa["records"]}
-        for key, title in ((f"only_{b}", f"{a} failed, {b} did not"), (f"only_{a}", f"{b} failed, {a} did not")):
+        for key, title in (
+            (f"only_{b}", f"{a} failed, {b} did not"),
+            (f"only_{a}", f"{b} failed, {a} did not"),
+        ):
             ids = qa["outcomes"][key]
             out.append(f"<h4>{escape(title)}: {len(ids)}</h4>")
             out.append(_question_table([by_id[i] for i in ids[:MAX_LISTED]], names))
@@ -196,7 +208,14 @@ def _judge(judge: dict[str, Any]) -> list[str]:
     if judge.get("error"):
         return ["<h2>LLM-as-judge</h2>", f"<p>Not run: {escape(judge['error'])}</p>"]
     rows = [
-        [name, _num(s["judged"]), _pct(s["mean_score"]), _num(s["skipped"]), _num(s["unparsed"]), _num(s["failed"])]
+        [
+            name,
+            _num(s["judged"]),
+            _pct(s["mean_score"]),
+            _num(s["skipped"]),
+            _num(s["unparsed"]),
+            _num(s["failed"]),
+        ]
         for name, s in judge["summary"].items()
     ]
     return [
@@ -209,10 +228,16 @@ def _judge(judge: dict[str, Any]) -> list[str]:
 
 def _feedback(feedback: Sequence[dict[str, Any]]) -> list[str]:
     rows = [
-        [f["generator"], _num(f["answers"]), _num(f["wins"]), _pct(f["good"] / f["answers"] if f["answers"] else None),
-         _sec(f["mean_total_s"]), _usd(f["total_cost_usd"])]
+        [
+            f["generator"],
+            _num(f["answers"]),
+            _num(f["wins"]),
+            _pct(f["good"] / f["answers"] if f["answers"] else None),
+            _sec(f["mean_total_s"]),
+            _usd(f["total_cost_usd"]),
+        ]
         for f in feedback
-    ]  # fmt: skip
+    ]
     return [
         "<h2>Feedback from people using the chat</h2>",
         _table(["generator", "rated answers", "wins", "rated good", "mean answer time", "total cost"], rows),
@@ -220,7 +245,7 @@ def _feedback(feedback: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _about(results: dict[str, Any]) -> list[str]:
-    settings_rows = [[k, str(v)] for k, v in results["settings"].items()]
+    settings_rows = [[k, "(default)" if v is None else str(v)] for k, v in results["settings"].items()]
     return [
         "<h2>Data sources and licences</h2><ul>",
         *(f"<li>{escape(s)}</li>" for s in results["dataset"]["sources"]),

@@ -91,7 +91,9 @@ def evaluate_retrieval(
     vectors.prime([q.text for q in todo])
     base = settings.model_copy(update={"score_threshold": -1.0, "top_k": RANK_DEPTH})
     retrievers = {
-        m.name: WeaviateRetriever(client, index.collection, vectors, base.model_copy(update={"alpha": m.alpha}))
+        m.name: WeaviateRetriever(
+            client, index.collection, vectors, base.model_copy(update={"alpha": m.alpha})
+        )
         for m in methods
     }
     progress.start(len(todo), f"retrieval: {len(methods)} methods")
@@ -133,7 +135,9 @@ def _summary(method: Method, records: Sequence[dict[str, Any]]) -> dict[str, Any
     return summary
 
 
-def compare_methods(retrieval: dict[str, Any], a: str, b: str, metric: str = "ndcg@10") -> tuple[float, float]:
+def compare_methods(
+    retrieval: dict[str, Any], a: str, b: str, metric: str = "ndcg@10"
+) -> tuple[float, float]:
     """Paired mean difference ``a - b`` of ``metric`` over the queries, and its standard error."""
     rows = [r["methods"] for r in retrieval["per_query"] if a in r.get("methods", {}) and b in r["methods"]]
     return paired_difference([r[a][metric] for r in rows], [r[b][metric] for r in rows])

@@ -30,10 +30,22 @@ from ingest.progress import NullProgress, ProgressSink
 log = logging.getLogger(__name__)
 
 SETTINGS_REPORTED = (
-    "embedding_model", "top_k", "alpha", "score_threshold", "slm_model_path", "slm_prompt_format",
-    "slm_n_ctx", "slm_threads", "slm_max_tokens", "slm_max_passages", "llm_base_url", "llm_model", "llm_max_tokens",
-    "llm_price_prompt_per_1k", "llm_price_completion_per_1k",
-)  # fmt: skip
+    "embedding_model",
+    "top_k",
+    "alpha",
+    "score_threshold",
+    "slm_model_path",
+    "slm_prompt_format",
+    "slm_n_ctx",
+    "slm_threads",
+    "slm_max_tokens",
+    "slm_max_passages",
+    "llm_base_url",
+    "llm_model",
+    "llm_max_tokens",
+    "llm_price_prompt_per_1k",
+    "llm_price_completion_per_1k",
+)
 """What decides the answers (never secrets); part of the checkpoint fingerprint."""
 
 
@@ -61,7 +73,9 @@ class EvalOutcome:
     results: dict[str, Any]
 
 
-def run_eval(settings: Settings, options: EvalOptions, *, progress: ProgressSink | None = None) -> EvalOutcome:
+def run_eval(
+    settings: Settings, options: EvalOptions, *, progress: ProgressSink | None = None
+) -> EvalOutcome:
     """Run the evaluation ``options`` describe; resumes from checkpoints in ``options.out``."""
     progress = progress or NullProgress()
     started = time.perf_counter()
@@ -112,51 +126,84 @@ def _dataset_info(dataset: RetrievalSet | QASet, options: EvalOptions) -> dict[s
 
 
 def _retrieval(
-    client: weaviate.WeaviateClient, settings: Settings, dataset: RetrievalSet, options: EvalOptions,
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    dataset: RetrievalSet,
+    options: EvalOptions,
     progress: ProgressSink,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     embedder = build_embedder(settings)
     index = ensure_eval_index(
-        client, embedder, dataset.documents, corpus_digest=dataset.corpus_digest, settings=settings,
+        client,
+        embedder,
+        dataset.documents,
+        corpus_digest=dataset.corpus_digest,
+        settings=settings,
         progress=progress,
-    )  # fmt: skip
+    )
     methods = methods_for(options.alphas, settings.alpha)
     config = {
-        "stage": "retrieval", "corpus": dataset.corpus_digest, "split": dataset.split,
-        "collection": index.collection, "methods": [(m.name, m.alpha) for m in methods], "depth": RANK_DEPTH,
-    }  # fmt: skip
+        "stage": "retrieval",
+        "corpus": dataset.corpus_digest,
+        "split": dataset.split,
+        "collection": index.collection,
+        "methods": [(m.name, m.alpha) for m in methods],
+        "depth": RANK_DEPTH,
+    }
     checkpoint = Checkpoint(options.out, "retrieval", config)
     section = evaluate_retrieval(
-        client, settings, dataset, index=index, embedder=embedder, methods=methods,
-        limit=options.limit, checkpoint=checkpoint, progress=progress,
-    )  # fmt: skip
+        client,
+        settings,
+        dataset,
+        index=index,
+        embedder=embedder,
+        methods=methods,
+        limit=options.limit,
+        checkpoint=checkpoint,
+        progress=progress,
+    )
     return {"index": asdict(index), "retrieval": section, "resumed": checkpoint.resumed}
 
 
 def _qa(
-    client: weaviate.WeaviateClient, settings: Settings, dataset: QASet, options: EvalOptions,
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    dataset: QASet,
+    options: EvalOptions,
     progress: ProgressSink,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     qa_settings = settings
     if dataset.documents is not None:
         index = ensure_eval_index(
-            client, build_embedder(settings), dataset.documents, corpus_digest=dataset.corpus_digest,
-            settings=settings, progress=progress,
-        )  # fmt: skip
+            client,
+            build_embedder(settings),
+            dataset.documents,
+            corpus_digest=dataset.corpus_digest,
+            settings=settings,
+            progress=progress,
+        )
         qa_settings = settings.model_copy(update={"collection": index.collection})
         out["index"] = asdict(index)
     service = build_answer_service(qa_settings, client, options.generators)
     config = {
-        "stage": "qa", "corpus": dataset.corpus_digest, "collection": qa_settings.collection,
-        "generators": options.generators, "user": [options.user.name, options.user.groups],
+        "stage": "qa",
+        "corpus": dataset.corpus_digest,
+        "collection": qa_settings.collection,
+        "generators": options.generators,
+        "user": [options.user.name, options.user.groups],
         "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
-    }  # fmt: skip
+    }
     checkpoint = Checkpoint(options.out, "qa", config)
     out["qa"] = evaluate_qa(
-        service, dataset, generators=options.generators, user=options.user, limit=options.limit,
-        checkpoint=checkpoint, progress=progress,
-    )  # fmt: skip
+        service,
+        dataset,
+        generators=options.generators,
+        user=options.user,
+        limit=options.limit,
+        checkpoint=checkpoint,
+        progress=progress,
+    )
     out["resumed"] = checkpoint.resumed
     if options.judge:
         out["judge"] = _judge(settings, out["qa"], options, config, progress)
@@ -164,12 +211,20 @@ def _qa(
 
 
 def _judge(
-    settings: Settings, qa: dict[str, Any], options: EvalOptions, config: dict[str, Any],
+    settings: Settings,
+    qa: dict[str, Any],
+    options: EvalOptions,
+    config: dict[str, Any],
     progress: ProgressSink,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     ready, unavailable = build_generators(settings, ["llm"])
     if "llm" not in ready:
-        return {"endpoint": "", "summary": {}, "grades": [], "error": unavailable.get("llm", "not configured")}
+        return {
+            "endpoint": "",
+            "summary": {},
+            "grades": [],
+            "error": unavailable.get("llm", "not configured"),
+        }
     checkpoint = Checkpoint(options.out, "judge", config | {"stage": "judge"})
     return judge_answers(
         ready["llm"], qa["records"], options.generators, checkpoint=checkpoint, progress=progress

@@ -95,11 +95,16 @@ def question_record(item: QAItem, comparison: Comparison) -> dict[str, Any]:
         "source_retrieved": retrieved,
         "retrieval_s": round(comparison.retrieval.seconds, 4),
         "hits": [
-            {"source": h.chunk.source, "score": round(h.score, 4), "sensitivity": h.chunk.access.sensitivity.value}
+            {
+                "source": h.chunk.source,
+                "score": round(h.score, 4),
+                "sensitivity": h.chunk.access.sensitivity.value,
+            }
             for h in hits
         ],
         "answers": {
-            a.generator: {"answer": answer_json(a), "scores": score_answer(item, a)} for a in comparison.answers
+            a.generator: {"answer": answer_json(a), "scores": score_answer(item, a)}
+            for a in comparison.answers
         },
     }
 
@@ -133,8 +138,12 @@ def summarize(records: Sequence[dict[str, Any]], generator: str) -> dict[str, An
         "attributed_share": _attributed_share(scores),
         "latency_p50_s": percentile([s["total_s"] for s in ok], 50),
         "latency_p95_s": percentile([s["total_s"] for s in ok], 95),
-        "first_token_p50_s": percentile([s["first_token_s"] for s in ok if s["first_token_s"] is not None], 50),
-        "first_token_p95_s": percentile([s["first_token_s"] for s in ok if s["first_token_s"] is not None], 95),
+        "first_token_p50_s": percentile(
+            [s["first_token_s"] for s in ok if s["first_token_s"] is not None], 50
+        ),
+        "first_token_p95_s": percentile(
+            [s["first_token_s"] for s in ok if s["first_token_s"] is not None], 95
+        ),
         "prompt_tokens_per_1k": _per_1k([s["prompt_tokens"] for s in scores]),
         "completion_tokens_per_1k": _per_1k([s["completion_tokens"] for s in scores]),
         "cost_usd_per_1k": _per_1k([s["cost_usd"] for s in scores]),
@@ -163,6 +172,14 @@ def outcomes(records: Sequence[dict[str, Any]], a: str, b: str) -> dict[str, lis
             continue
         right_a = r["answers"][a]["scores"]["correct"]
         right_b = r["answers"][b]["scores"]["correct"]
-        key = "both" if right_a and right_b else f"only_{a}" if right_a else f"only_{b}" if right_b else "neither"
+        key = (
+            "both"
+            if right_a and right_b
+            else f"only_{a}"
+            if right_a
+            else f"only_{b}"
+            if right_b
+            else "neither"
+        )
         groups[key].append(r["id"])
     return groups

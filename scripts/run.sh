@@ -10,3 +10,6 @@ $DOCDUET db start
 # Exit status 1 means some files failed (reported above) while the rest was ingested.
 $DOCDUET ingest corpora/ || [ $? -eq 1 ]
 $DOCDUET compare "Which days are the office anchor days?" --user carol
+echo
+echo "Opening the web chat at http://127.0.0.1:8501 (sign in as a demo user in the sidebar; Ctrl-C stops it)."
+exec $DOCDUET ui

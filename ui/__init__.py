@@ -1,1 +1,1 @@
-"""docduet: ui."""
+"""docduet's employee web chat (Streamlit); ``docduet ui`` serves ``ui/app.py`` (docs/web-chat.md)."""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -24,6 +25,7 @@ from ui.signin import is_admin
 log = logging.getLogger(__name__)
 
 SUMMARY_KEY = "docduet.reindex_summary"
+CHART_COLOR = "#4F46E5"
 
 
 def admin_page(backend: ChatBackend, user: User) -> None:
@@ -78,7 +80,10 @@ def index_section(backend: ChatBackend) -> None:
 def facet_table(stats: IndexStats, facet: str, label: str) -> None:
     rows = [{label: k, "documents": d, "chunks": c} for k, (d, c) in stats.by(facet).items()]
     frame = pd.DataFrame(rows, columns=[label, "documents", "chunks"])
-    st.bar_chart(frame, x=label, y="chunks", height=180, horizontal=True)
+    st.bar_chart(
+        frame, x=label, y="chunks", horizontal=True, sort="-chunks", color=CHART_COLOR,
+        height=40 + 26 * len(rows), x_label="chunks", y_label="",
+    )  # fmt: skip
     st.dataframe(frame, hide_index=True)
 
 
@@ -151,7 +156,7 @@ def feedback_section(
         return
     rows = feedback_rows(stats, llm_model)
     st.markdown(f"**{len(records)} rated turns**")
-    st.bar_chart(pd.DataFrame(rows), x="model", y="win rate", height=220)
+    st.altair_chart(win_rate_chart(pd.DataFrame(rows)), height=70 + 40 * len(rows))
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
@@ -160,10 +165,13 @@ def feedback_section(
             "good or better": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
         },
     )
-    verdicts = Counter(VERDICT_LABELS.get(r.verdict, r.verdict) for r in records)
+    verdicts = Counter(r.verdict for r in records)
     st.markdown("**Verdicts**")
-    st.bar_chart(pd.DataFrame({"verdict": list(verdicts), "turns": list(verdicts.values())}),
-                 x="verdict", y="turns", height=200)  # fmt: skip
+    counts = pd.DataFrame(
+        {"verdict": list(VERDICT_LABELS.values()), "turns": [verdicts[v] for v in VERDICT_LABELS]}
+    )
+    st.bar_chart(counts, x="verdict", y="turns", horizontal=True, sort=False, color=CHART_COLOR,
+                 height=60 + 34 * len(VERDICT_LABELS), y_label="")  # fmt: skip
     comments = [r for r in reversed(records) if r.comment][:20]
     if comments:
         st.markdown("**Latest comments**")
@@ -171,6 +179,19 @@ def feedback_section(
             verdict = VERDICT_LABELS.get(r.verdict, r.verdict)
             st.caption(f"{r.created:%Y-%m-%d %H:%M} · {r.user or 'anonymous'} · {verdict}")
             st.text(r.comment)
+
+
+def win_rate_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Win rate per model as horizontal bars on a 0-100 % axis."""
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=CHART_COLOR)
+        .encode(
+            x=alt.X("win rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=5)),
+            y=alt.Y("model:N", title=None),
+            tooltip=["model", alt.Tooltip("win rate:Q", format=".0%"), "rated answers"],
+        )
+    )
 
 
 def ago(when: datetime, now: datetime | None = None) -> str:

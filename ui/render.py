@@ -28,6 +28,7 @@ from ui.turns import ChatTurn, passage
 
 ICONS = {"slm": ":material/computer:", "llm": ":material/cloud:"}
 ASSISTANT_AVATAR = ":material/forum:"
+USER_AVATAR = ":material/person:"
 RETRY_KEY = "docduet.retry"
 WAITING = "_Waiting for the first words…_"
 PASSAGE_CONTEXT = 400
@@ -95,7 +96,7 @@ def source_download(source: str, key: str) -> None:
 
 
 def render_question(text: str) -> None:
-    with st.chat_message("user"):
+    with st.chat_message("user", avatar=USER_AVATAR):
         st.markdown(escape_md(text))
 
 

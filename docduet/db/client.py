@@ -157,6 +157,11 @@ def _connect(endpoint: Endpoint, api_key: str | None, hint: str, auth_hint: str)
                 f"(HTTP {e.status_code}); {auth_hint}."
             ) from e
         raise BackendUnavailableError(f"Cannot reach Weaviate at {endpoint.url}: {e}; {hint}.") from e
+    except ValueError as e:  # pydantic rejects e.g. identical HTTP and gRPC addresses
+        raise ConfigError(
+            f"invalid Weaviate address {endpoint.url} / gRPC {endpoint.grpc_host}:{endpoint.grpc_port}:"
+            f" {e}; check WEAVIATE_URL and WEAVIATE_GRPC_URL (gRPC needs its own port)"
+        ) from e
     try:
         ready = client.is_ready() and client.is_live()
     except (WeaviateBaseError, OSError) as e:

@@ -205,6 +205,18 @@ class DelayingProxy(RecordingProxy):
         with self._timeline_lock:
             return list(self._timeline)
 
+    def chat_timeline(self, count: int, timeout_s: float = 10.0) -> list[tuple[float, float]]:
+        """``(arrived, done)`` of the chat requests, once ``count`` of them are done (bounded wait).
+
+        A streaming client may stop reading at ``data: [DONE]``, a moment before the proxy is done.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            done = [(a, d) for path, a, d in self.timeline if path.endswith("/chat/completions")]
+            if len(done) >= count or time.monotonic() > deadline:
+                return done
+            time.sleep(0.05)
+
     def clear(self) -> None:
         """Forget requests and timings; no delay."""
         super().clear()

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from llm_server import gguf_path, llama_server_port  # noqa: F401  (fixtures)
 
+from docduet.compose import run_ingest
+from docduet.domain import User
 from docduet.settings import Settings
 from evaluation.run import EvalOptions, run_eval
+from ingest.progress import NullProgress
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +26,9 @@ def in_unit_range(value: float | None) -> bool:
 
 
 @needs_squad
-def test_squad_slice_with_the_local_model_resumes(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+def test_squad_slice_with_the_local_model_resumes(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     settings = make_settings(slm_threads=1, slm_max_tokens=16, embedding_threads=1, top_k=2)
     options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=30, generators=("slm",))
     first = run_eval(settings, options)
@@ -33,8 +38,17 @@ def test_squad_slice_with_the_local_model_resumes(make_settings: Callable[..., S
     assert first.results["index"]["documents"] == 131
     s = qa["summary"]["slm"]
     assert s["questions"] == 30 and s["errors"] == 0
-    for key in ("em", "f1", "correct", "answerable_f1", "abstention_precision", "abstention_recall",
-                "citation_precision", "citation_recall", "attributed_share"):  # fmt: skip
+    for key in (
+        "em",
+        "f1",
+        "correct",
+        "answerable_f1",
+        "abstention_precision",
+        "abstention_recall",
+        "citation_precision",
+        "citation_recall",
+        "attributed_share",
+    ):
         assert in_unit_range(s[key]), (key, s[key])
     assert s["f1"] >= s["em"]
     assert 0 < s["latency_p50_s"] <= s["latency_p95_s"] < 120
@@ -55,18 +69,27 @@ def test_squad_slice_with_the_local_model_resumes(make_settings: Callable[..., S
 
 @needs_squad
 def test_both_generators_and_the_judge_on_a_loopback_endpoint(
-    make_settings: Callable[..., Settings], tmp_path: Path, llama_server_port: int  # noqa: F811
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    llama_server_port: int,  # noqa: F811
 ) -> None:
     settings = make_settings(
-        slm_threads=1, slm_max_tokens=16, llm_max_tokens=24, embedding_threads=1, top_k=2,
-        DOCDUET_LLM_BASE_URL=f"http://127.0.0.1:{llama_server_port}/v1", llm_model="local",
-    )  # fmt: skip
+        slm_threads=1,
+        slm_max_tokens=16,
+        llm_max_tokens=24,
+        embedding_threads=1,
+        top_k=2,
+        DOCDUET_LLM_BASE_URL=f"http://127.0.0.1:{llama_server_port}/v1",
+        llm_model="local",
+    )
     options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=3, generators=("slm", "llm"), judge=True)
     outcome = run_eval(settings, options)
 
     qa = outcome.results["qa"]
     assert set(qa["summary"]) == {"slm", "llm"}
-    assert qa["summary"]["llm"]["errors"] == 0, [r["answers"]["llm"]["scores"]["error"] for r in qa["records"]]
+    assert qa["summary"]["llm"]["errors"] == 0, [
+        r["answers"]["llm"]["scores"]["error"] for r in qa["records"]
+    ]
     assert qa["summary"]["llm"]["cost_usd_per_1k"] > 0  # priced per token, unlike the local model
     assert sum(len(ids) for ids in qa["outcomes"].values()) == 3
     judge = outcome.results["judge"]
@@ -77,3 +100,36 @@ def test_both_generators_and_the_judge_on_a_loopback_endpoint(
         assert in_unit_range(j["mean_score"])
     saved = json.loads(outcome.results_path.read_text())
     assert saved["judge"]["grades"] and "Where the generators disagree" in outcome.report_path.read_text()
+
+
+def test_jsonl_questions_run_against_the_existing_index_as_a_user(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "canteen.md").write_text(
+        "# Canteen\n\nThe staff canteen opens at 07:30 and closes at 15:00 on weekdays.\n"
+    )
+    (docs / "parking.md").write_text(
+        "# Parking\n\nVisitors park on level -2 of the west garage, bay 40 to 80.\n"
+    )
+    settings = make_settings(slm_threads=1, slm_max_tokens=16, embedding_threads=1, top_k=2)
+    assert not run_ingest(settings, [docs], progress=NullProgress()).failed  # default group: employees
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        json.dumps({"id": "open", "question": "When does the staff canteen open?", "answers": ["07:30"],
+                    "source": "canteen.md"}) + "\n"
+        + json.dumps({"id": "cup", "question": "Who won the 1998 football World Cup?", "answers": []}) + "\n"
+    )  # fmt: skip
+    employee = User("erin", ("employees",))
+    options = EvalOptions(dataset=questions, out=tmp_path / "out", generators=("slm",), user=employee)
+    outcome = run_eval(settings, options)
+
+    assert "index" not in outcome.results and outcome.results["dataset"]["documents"] is None
+    records = {r["id"]: r for r in outcome.results["qa"]["records"]}
+    assert records["open"]["source_retrieved"] is True  # the gold source matched as a path suffix
+    assert records["open"]["hits"][0]["source"].endswith("/canteen.md")
+    assert records["cup"]["unanswerable"] and outcome.results["qa"]["unanswerable"] == 1
+    anonymous = run_eval(settings, EvalOptions(dataset=questions, out=tmp_path / "anon", generators=("slm",)))
+    hits = [h for r in anonymous.results["qa"]["records"] for h in r["hits"]]
+    assert hits == []  # an anonymous asker reads no employee document

@@ -50,7 +50,9 @@ def test_known_relevance_scores_perfectly_and_reruns_reuse_everything(
 ) -> None:
     root = tmp_path / "exact"
     (root / "qrels").mkdir(parents=True)
-    write_jsonl(root / "corpus.jsonl", [{"_id": f"d{i}", "title": "", "text": t} for i, t in enumerate(TOPICS)])
+    write_jsonl(
+        root / "corpus.jsonl", [{"_id": f"d{i}", "title": "", "text": t} for i, t in enumerate(TOPICS)]
+    )
     write_jsonl(root / "queries.jsonl", [{"_id": f"q{i}", "text": t} for i, t in enumerate(TOPICS)])
     (root / "qrels" / "test.tsv").write_text("".join(f"q{i}\td{i}\t1\n" for i in range(len(TOPICS))))
     env_for(settings, monkeypatch)
@@ -85,9 +87,10 @@ def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -
     keep = relevant | {d.doc_id for d in random.Random(7).sample(others, 80)}
     subset = tmp_path / "scifact-slice"
     (subset / "qrels").mkdir(parents=True)
-    write_jsonl(subset / "corpus.jsonl", [
-        {"_id": d.doc_id, "title": d.title, "text": d.text} for d in full.documents if d.doc_id in keep
-    ])  # fmt: skip
+    write_jsonl(
+        subset / "corpus.jsonl",
+        [{"_id": d.doc_id, "title": d.title, "text": d.text} for d in full.documents if d.doc_id in keep],
+    )
     write_jsonl(subset / "queries-train.jsonl", [{"_id": q.query_id, "text": q.text} for q in queries])
     (subset / "qrels" / "train.tsv").write_text(
         "query-id\tcorpus-id\tscore\n"

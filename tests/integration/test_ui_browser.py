@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from llm_server import (  # noqa: F401  (fixtures)
     gguf_path,
     llama_server_port,
 )
+from tests_helpers import chunk_ids
 
 from docduet.commands.ingest import record_last_run
 from docduet.compose import build_embedder, run_ingest
@@ -44,7 +46,6 @@ from docduet.errors import BackendUnavailableError
 from docduet.settings import Settings
 from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
-from tests_helpers import chunk_ids
 from ui.backend import LiveBackend, describe_outage
 from ui.progress_bar import BarProgress
 
@@ -150,9 +151,9 @@ def test_reindex_reports_progress_and_records_the_run(ui_settings: Settings) -> 
 
 
 def test_unreachable_weaviate_says_what_to_do(ui_settings: Settings) -> None:
-    port = free_port()
+    http, grpc = free_port(), free_port()
     dead = ui_settings.model_copy(
-        update={"weaviate_url": f"http://127.0.0.1:{port}", "weaviate_grpc_url": f"127.0.0.1:{port}"}
+        update={"weaviate_url": f"http://127.0.0.1:{http}", "weaviate_grpc_url": f"127.0.0.1:{grpc}"}
     )
     with pytest.raises(BackendUnavailableError) as caught:
         LiveBackend(dead).answerer()
@@ -162,19 +163,19 @@ def test_unreachable_weaviate_says_what_to_do(ui_settings: Settings) -> None:
 # --- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ui_url(ui_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``docduet ui`` on a free loopback port, stopped after the module."""
+@contextmanager
+def running_ui(settings: Settings, log_dir: Path, **env: str) -> Iterator[str]:
+    """``docduet ui`` on a free loopback port with ``settings`` (plus ``env``); yields its URL."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("ui-log") / "streamlit.log"
+    log_path = log_dir / "streamlit.log"
     docduet = str(Path(sys.executable).with_name("docduet"))
-    env = {**os.environ, **settings_env(ui_settings), "OMP_NUM_THREADS": "1"}
+    full_env = {**os.environ, **settings_env(settings), "OMP_NUM_THREADS": "1", **env}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [docduet, "ui", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=full_env,
         )
         try:
             _wait_healthy(process, f"http://127.0.0.1:{port}/_stcore/health", log_path)
@@ -186,6 +187,13 @@ def ui_url(ui_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def ui_url(ui_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web chat with the demo sign-in selector."""
+    with running_ui(ui_settings, tmp_path_factory.mktemp("ui-log")) as url:
+        yield url
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -213,14 +221,12 @@ def test_chat_in_the_browser(ui_url: str, ui_settings: Settings, greedy_llm: Gre
             page = browser.new_page(viewport={"width": 1440, "height": 1400}, accept_downloads=True)
             page.set_default_timeout(60_000)
             page.goto(ui_url)
-            page.get_by_test_id("stChatInput").locator("textarea").wait_for(
-                timeout=STARTUP_TIMEOUT_S * 1000
-            )
+            page.get_by_test_id("stChatInput").locator("textarea").wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
             sign_in(page, "carol")
             first_token = ask(page, QUESTION)
             check_two_cited_answers(page)
             check_download(page, ui_settings)
-            page.get_by_test_id("stChatMessage").last.screenshot(path=ARTIFACTS / "ui-two-columns.png")
+            screenshot(page, ARTIFACTS / "ui-two-columns.png")
             give_feedback(page, ui_settings)
             greedy_llm.clear()
             ask(page, SALARY)
@@ -285,14 +291,23 @@ def check_download(page: Any, settings: Settings) -> None:
     assert len(sources) == 1 and Path(download.value.path()).read_bytes() == sources[0].read_bytes()
 
 
+def screenshot(page: Any, path: Path) -> None:
+    """The latest question at the top of the window, both answers below it."""
+    page.get_by_test_id("stChatMessage").nth(-2).evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(0.5)
+    page.screenshot(path=path)
+
+
 def give_feedback(page: Any, settings: Settings) -> None:
     form = page.get_by_test_id("stForm").last
-    form.get_by_role("button", name=re.compile("Both good")).click()
+    form.get_by_role("radio", name=re.compile("Both good")).click()
     form.get_by_placeholder(re.compile("What was wrong")).fill("VPN answer checked in the browser")
     form.get_by_role("button", name=re.compile("Send")).click()
     page.get_by_text("Feedback saved: Both good").first.wait_for()
     with sqlite3.connect(settings.data_dir / "feedback.sqlite3") as db:
-        rows = db.execute("SELECT channel, user, question, verdict, comment, answers FROM feedback").fetchall()
+        rows = db.execute(
+            "SELECT channel, user, question, verdict, comment, answers FROM feedback"
+        ).fetchall()
     assert len(rows) == 1
     channel, user, question, verdict, comment, answers = rows[0]
     assert (channel, user, question, verdict) == ("web", "carol", QUESTION, "both_good")
@@ -308,6 +323,39 @@ def check_no_confidential_source(page: Any, proxy: GreedyProxy) -> None:
     assert not any("Salary" in label for label in labels), labels
     assert SALARY_FIGURE not in text
     assert SALARY_FIGURE not in proxy.sent_text()
+
+
+def test_a_trusted_proxy_header_decides_who_is_signed_in(ui_settings: Settings, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    proxied = running_ui(ui_settings, tmp_path, DOCDUET_UI_USER_HEADER="X-Forwarded-User")
+    with proxied as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            sidebars = {
+                user: sidebar_as(browser, url, {"X-Forwarded-User": user} if user else {})
+                for user in ("dana@corvala.example", "carol", "")
+            }
+        finally:
+            browser.close()
+    assert "Signed in as dana · employees, admins" in sidebars["dana@corvala.example"]
+    assert "Admin" in sidebars["dana@corvala.example"].split()
+    assert "Signed in as carol · employees" in sidebars["carol"]
+    assert "Admin" not in sidebars["carol"].split()
+    assert "No X-Forwarded-User header arrived" in sidebars[""]
+    assert all("demo users" not in text for text in sidebars.values())  # no selector
+
+
+def sidebar_as(browser: Any, url: str, headers: dict[str, str]) -> str:
+    """The sidebar's text for a browser session that sends ``headers``."""
+    context = browser.new_context(extra_http_headers=headers)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_text("Signed in as").first.wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
+        return str(page.get_by_test_id("stSidebar").inner_text())
+    finally:
+        context.close()
 
 
 def test_the_salary_bands_answer_that_question_for_hr(ui_settings: Settings) -> None:

@@ -74,7 +74,9 @@ def test_squad_normalisation() -> None:
 
 def test_token_f1_by_hand() -> None:
     assert token_f1("in northern France", "France") == pytest.approx(0.5)  # P 1/3, R 1
-    assert token_f1("10th and 11th centuries", "10th century") == pytest.approx(2 * (1 / 4) * (1 / 2) / (3 / 4))
+    assert token_f1("10th and 11th centuries", "10th century") == pytest.approx(
+        2 * (1 / 4) * (1 / 2) / (3 / 4)
+    )
     assert token_f1("", "") == 1.0
     assert token_f1("something", "") == 0.0
     assert token_f1("", "France") == 0.0

@@ -68,23 +68,38 @@ class ScriptedJudge:
 
 def record(qid: str, sensitivity: str = "public", error: str | None = None) -> dict[str, Any]:
     return {
-        "id": qid, "question": "Where?", "gold": ["France"],
+        "id": qid,
+        "question": "Where?",
+        "gold": ["France"],
         "hits": [{"source": "s", "score": 1.0, "sensitivity": sensitivity}],
         "answers": {"slm": {"answer": {"text": "France"}, "scores": {"error": error}}},
-    }  # fmt: skip
+    }
 
 
 def test_judge_grades_skips_and_retries_failures(tmp_path: Path) -> None:
     judge = ScriptedJudge(["SCORE: 2 - right", GenerationError("HTTP 500"), "no grade here"])
-    records = [record("a"), record("b"), record("c", sensitivity=Sensitivity.CONFIDENTIAL.value),
-               record("d"), record("e", error="failed")]  # fmt: skip
+    records = [
+        record("a"),
+        record("b"),
+        record("c", sensitivity=Sensitivity.CONFIDENTIAL.value),
+        record("d"),
+        record("e", error="failed"),
+    ]
     checkpoint = Checkpoint(tmp_path, "judge", {})
     section = judge_answers(judge, records, ["slm"], checkpoint=checkpoint, progress=NullProgress())
-    assert section["summary"]["slm"] == {"judged": 1, "skipped": 2, "failed": 1, "unparsed": 1, "mean_score": 1.0}
+    assert section["summary"]["slm"] == {
+        "judged": 1,
+        "skipped": 2,
+        "failed": 1,
+        "unparsed": 1,
+        "mean_score": 1.0,
+    }
     assert len(judge.prompts) == 3  # nothing sent for the confidential question or the failed answer
     assert "Reference answers: France" in judge.prompts[0].messages()[-1].content
     retry = ScriptedJudge(["SCORE: 1"])
-    again = judge_answers(retry, records, ["slm"], checkpoint=Checkpoint(tmp_path, "judge", {}), progress=NullProgress())
+    again = judge_answers(
+        retry, records, ["slm"], checkpoint=Checkpoint(tmp_path, "judge", {}), progress=NullProgress()
+    )
     assert len(retry.prompts) == 1 and again["summary"]["slm"]["judged"] == 2  # only the failure was redone
 
 
@@ -97,7 +112,13 @@ def test_parse_score_and_request() -> None:
 
 def test_methods_always_include_the_default_alpha() -> None:
     names = [(m.name, m.alpha) for m in methods_for((0.25, 0.75, 1.0), 0.5)]
-    assert names == [("bm25", 0.0), ("vector", 1.0), ("hybrid@0.25", 0.25), ("hybrid@0.5", 0.5), ("hybrid@0.75", 0.75)]
+    assert names == [
+        ("bm25", 0.0),
+        ("vector", 1.0),
+        ("hybrid@0.25", 0.25),
+        ("hybrid@0.5", 0.5),
+        ("hybrid@0.75", 0.75),
+    ]
     assert [m.name for m in methods_for((), 0.0)] == ["bm25", "vector"]
 
 

@@ -19,27 +19,53 @@ def retrieval_section(default_alpha: float, per_method: dict[str, list[float]]) 
         {"id": str(i), "methods": {m: {"ndcg@10": v[i]} for m, v in per_method.items()}} for i in range(n)
     ]
     methods = [
-        {"name": m, "alpha": alphas[m], "queries": n, "ndcg@10": sum(v) / n, "recall@10": 0.5,
-         "recall@100": 0.9, "mrr@10": 0.4, "latency_p50_s": 0.01, "latency_p95_s": 0.02}
+        {
+            "name": m,
+            "alpha": alphas[m],
+            "queries": n,
+            "ndcg@10": sum(v) / n,
+            "recall@10": 0.5,
+            "recall@100": 0.9,
+            "mrr@10": 0.4,
+            "latency_p50_s": 0.01,
+            "latency_p95_s": 0.02,
+        }
         for m, v in per_method.items()
-    ]  # fmt: skip
-    return {"queries": n, "depth": 100, "methods": methods, "default_alpha": default_alpha, "per_query": per_query}
+    ]
+    return {
+        "queries": n,
+        "depth": 100,
+        "methods": methods,
+        "default_alpha": default_alpha,
+        "per_query": per_query,
+    }
 
 
 def test_a_clearly_better_alpha_is_recommended() -> None:
-    section = retrieval_section(0.5, {
-        "bm25": [0.5] * 20, "vector": [0.4] * 20,
-        "hybrid@0.5": [0.5, 0.6] * 10, "hybrid@0.75": [0.7, 0.8] * 10,
-    })  # fmt: skip
+    section = retrieval_section(
+        0.5,
+        {
+            "bm25": [0.5] * 20,
+            "vector": [0.4] * 20,
+            "hybrid@0.5": [0.5, 0.6] * 10,
+            "hybrid@0.75": [0.7, 0.8] * 10,
+        },
+    )
     advice = " ".join(retrieval_advice(section))
     assert "Set DOCDUET_ALPHA=0.75" in advice
     assert "BM25) reaches nDCG@10 0.500, vector search alone 0.400" in advice
 
 
 def test_a_difference_within_the_noise_keeps_the_default() -> None:
-    section = retrieval_section(0.5, {
-        "bm25": [0.1] * 4, "vector": [0.1] * 4, "hybrid@0.5": [0.5, 0.9, 0.1, 0.5], "hybrid@0.75": [0.9, 0.1, 0.5, 0.6],
-    })  # fmt: skip
+    section = retrieval_section(
+        0.5,
+        {
+            "bm25": [0.1] * 4,
+            "vector": [0.1] * 4,
+            "hybrid@0.5": [0.5, 0.9, 0.1, 0.5],
+            "hybrid@0.75": [0.9, 0.1, 0.5, 0.6],
+        },
+    )
     advice = " ".join(retrieval_advice(section))
     assert "Keep the current default alpha 0.5" in advice and "within the noise" in advice
 
@@ -50,14 +76,34 @@ def test_the_default_itself_being_best_says_keep_it() -> None:
 
 
 def qa_summary(correct: float, *, errors: int = 0, questions: int = 10, cost: float = 0.0) -> dict[str, Any]:
-    keys = ("em", "f1", "abstention_recall", "abstention_precision", "answerable_em", "answerable_f1",
-            "answerable_contains", "citation_precision", "citation_recall", "attributed_share", "abstention_f1")  # fmt: skip
+    keys = (
+        "em",
+        "f1",
+        "abstention_recall",
+        "abstention_precision",
+        "answerable_em",
+        "answerable_f1",
+        "answerable_contains",
+        "citation_precision",
+        "citation_recall",
+        "attributed_share",
+        "abstention_f1",
+    )
     return {
-        **dict.fromkeys(keys, 0.5), "questions": questions, "errors": errors, "correct": correct,
-        "answerable": 6, "unanswerable": 4, "latency_p50_s": 1.0, "latency_p95_s": 2.0,
-        "first_token_p50_s": 0.3, "first_token_p95_s": 0.6, "prompt_tokens_per_1k": 1e5,
-        "completion_tokens_per_1k": 1e4, "cost_usd_per_1k": cost,
-    }  # fmt: skip
+        **dict.fromkeys(keys, 0.5),
+        "questions": questions,
+        "errors": errors,
+        "correct": correct,
+        "answerable": 6,
+        "unanswerable": 4,
+        "latency_p50_s": 1.0,
+        "latency_p95_s": 2.0,
+        "first_token_p50_s": 0.3,
+        "first_token_p95_s": 0.6,
+        "prompt_tokens_per_1k": 1e5,
+        "completion_tokens_per_1k": 1e4,
+        "cost_usd_per_1k": cost,
+    }
 
 
 def qa_section(right_slm: list[bool], right_llm: list[bool], llm_error: str | None = None) -> dict[str, Any]:
@@ -73,10 +119,18 @@ def qa_section(right_slm: list[bool], right_llm: list[bool], llm_error: str | No
     llm_errors = n if llm_error else 0
     summary = {
         "slm": qa_summary(sum(right_slm) / n, questions=n),
-        "llm": qa_summary(0.0 if llm_error else sum(right_llm) / n, errors=llm_errors, questions=n, cost=0.42),
+        "llm": qa_summary(
+            0.0 if llm_error else sum(right_llm) / n, errors=llm_errors, questions=n, cost=0.42
+        ),
     }
-    return {"generators": ["slm", "llm"], "questions": n, "unanswerable": 0, "retrieval_recall": 0.5,
-            "summary": summary, "records": records}  # fmt: skip
+    return {
+        "generators": ["slm", "llm"],
+        "questions": n,
+        "unanswerable": 0,
+        "retrieval_recall": 0.5,
+        "summary": summary,
+        "records": records,
+    }
 
 
 def test_qa_advice_prefers_the_clearly_better_model_and_flags_retrieval() -> None:
@@ -103,22 +157,49 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
         "wall_s": 12.5,
         "dataset": {"name": "tiny", "kind": "beir", "path": "/x/tiny", "sources": ["Tiny set <CC0>"]},
         "settings": {"alpha": 0.5, "top_k": 5},
-        "index": {"collection": "DocduetEval_x", "documents": 2, "written": 2, "reused": False, "seconds": 1.0},
-        "retrieval": retrieval_section(0.5, {"bm25": [0.5] * 4, "vector": [0.6] * 4, "hybrid@0.5": [0.7] * 4}),
+        "index": {
+            "collection": "DocduetEval_x",
+            "documents": 2,
+            "written": 2,
+            "reused": False,
+            "seconds": 1.0,
+        },
+        "retrieval": retrieval_section(
+            0.5, {"bm25": [0.5] * 4, "vector": [0.6] * 4, "hybrid@0.5": [0.7] * 4}
+        ),
         "qa": qa_section([True, False, True], [True, True, False]),
-        "judge": {"endpoint": "http://127.0.0.1:1/v1", "summary": {
-            "slm": {"judged": 3, "mean_score": 0.5, "skipped": 0, "unparsed": 0, "failed": 0}}},
-        "feedback": [{"generator": "slm", "answers": 4, "wins": 1, "good": 2, "mean_total_s": 1.5,
-                      "total_cost_usd": 0.0}],
-    }  # fmt: skip
+        "judge": {
+            "endpoint": "http://127.0.0.1:1/v1",
+            "summary": {"slm": {"judged": 3, "mean_score": 0.5, "skipped": 0, "unparsed": 0, "failed": 0}},
+        },
+        "feedback": [
+            {
+                "generator": "slm",
+                "answers": 4,
+                "wins": 1,
+                "good": 2,
+                "mean_total_s": 1.5,
+                "total_cost_usd": 0.0,
+            }
+        ],
+    }
     results["qa"]["outcomes"] = {"both": ["q0"], "only_slm": ["q2"], "only_llm": ["q1"], "neither": []}
     results["recommendation"] = recommend(results)
     results_path, report_path = write_outputs(tmp_path / "out", results)
     assert json.loads(results_path.read_text())["dataset"]["name"] == "tiny"
     html = report_path.read_text()
-    for heading in ("Recommendation", "Retrieval", "Answers", "Where the generators disagree",
-                    "slm failed, llm did not: 1", "llm failed, slm did not: 1", "LLM-as-judge",
-                    "Feedback from people using the chat", "Data sources and licences", "Method notes"):  # fmt: skip
+    for heading in (
+        "Recommendation",
+        "Retrieval",
+        "Answers",
+        "Where the generators disagree",
+        "slm failed, llm did not: 1",
+        "llm failed, slm did not: 1",
+        "LLM-as-judge",
+        "Feedback from people using the chat",
+        "Data sources and licences",
+        "Method notes",
+    ):
         assert heading in html, heading
     assert "Tiny set &lt;CC0&gt;" in html  # escaped
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
@@ -128,8 +209,11 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
 
 def test_report_of_a_judge_that_could_not_run() -> None:
     results = {
-        "started": "t", "wall_s": 1.0, "recommendation": ["x"], "settings": {},
+        "started": "t",
+        "wall_s": 1.0,
+        "recommendation": ["x"],
+        "settings": {},
         "dataset": {"name": "n", "kind": "squad", "path": "p", "sources": []},
         "judge": {"endpoint": "", "summary": {}, "grades": [], "error": "the hosted LLM is not configured"},
-    }  # fmt: skip
+    }
     assert "Not run: the hosted LLM is not configured" in render_report(results)

@@ -100,20 +100,38 @@ def test_same_source_accepts_path_suffixes() -> None:
 
 def make_record(item: QAItem, *answers: Answer) -> dict[str, object]:
     chunk = Chunk(
-        "c1", "Normans#1", "eval", "Normans", "text", 0, "eval", "", None,
-        datetime.fromtimestamp(0, UTC), "h", Access(("public",), Sensitivity.PUBLIC),
-    )  # fmt: skip
-    comparison = Comparison(item.question, None, Retrieval(item.question, (Hit(chunk, 0.9),), 0.01), answers, 1.0)
+        "c1",
+        "Normans#1",
+        "eval",
+        "Normans",
+        "text",
+        0,
+        "eval",
+        "",
+        None,
+        datetime.fromtimestamp(0, UTC),
+        "h",
+        Access(("public",), Sensitivity.PUBLIC),
+    )
+    comparison = Comparison(
+        item.question, None, Retrieval(item.question, (Hit(chunk, 0.9),), 0.01), answers, 1.0
+    )
     return question_record(item, comparison)
 
 
 def test_question_record_and_summary() -> None:
     records = [
-        make_record(ANSWERABLE, answer("France [1].", citations=(citation(1, "Normans#1"),), total_s=1.0),
-                    answer("Paris.", generator="llm", total_s=3.0, cost=0.002, tokens=(200, 20))),
-        make_record(UNANSWERABLE, answer(ABSTAIN_TEXT, abstained=True, total_s=2.0, first=None),
-                    answer("", generator="llm", error="boom")),
-    ]  # fmt: skip
+        make_record(
+            ANSWERABLE,
+            answer("France [1].", citations=(citation(1, "Normans#1"),), total_s=1.0),
+            answer("Paris.", generator="llm", total_s=3.0, cost=0.002, tokens=(200, 20)),
+        ),
+        make_record(
+            UNANSWERABLE,
+            answer(ABSTAIN_TEXT, abstained=True, total_s=2.0, first=None),
+            answer("", generator="llm", error="boom"),
+        ),
+    ]
     assert records[0]["source_retrieved"] is True and records[1]["source_retrieved"] is None
     assert records[0]["hits"] == [{"source": "Normans#1", "score": 0.9, "sensitivity": "public"}]
     slm = summarize(records, "slm")
@@ -127,4 +145,9 @@ def test_question_record_and_summary() -> None:
     assert llm["abstention_precision"] is None and llm["citation_precision"] is None
     assert llm["latency_p50_s"] == 3.0  # the failed answer is left out of latency
     assert llm["cost_usd_per_1k"] == pytest.approx(1.0)
-    assert outcomes(records, "slm", "llm") == {"both": [], "only_slm": ["q1", "q2"], "only_llm": [], "neither": []}
+    assert outcomes(records, "slm", "llm") == {
+        "both": [],
+        "only_slm": ["q1", "q2"],
+        "only_llm": [],
+        "neither": [],
+    }

@@ -93,11 +93,11 @@ class Ingestor:
         try:
             access = resolve_access(file, default=self._default_access)
         except (IngestError, OSError) as e:
-            return Plan(file, "failed", reason=_reason(e), access_unknown=True)
+            return Plan(file, "failed", reason=_reason(e, file.source), access_unknown=True)
         try:
             content_hash = fingerprint(file, access, pipeline=self._pipeline)
         except (IngestError, OSError) as e:
-            return Plan(file, "failed", reason=_reason(e))
+            return Plan(file, "failed", reason=_reason(e, file.source))
         if indexed is None:
             return Plan(file, "added", access, content_hash)
         if not force and indexed.complete_hash() == content_hash:
@@ -115,7 +115,7 @@ class Ingestor:
             try:
                 summary.chunks += self._write(plan)
             except IngestError as e:
-                plan = Plan(plan.file, "failed", reason=_reason(e))
+                plan = Plan(plan.file, "failed", reason=_reason(e, source))
         if plan.action == "failed":
             kept = indexed.chunks if indexed else 0
             reason = plan.reason
@@ -147,8 +147,10 @@ class Ingestor:
         return len(chunks)
 
 
-def _reason(error: Exception) -> str:
-    return str(error) or type(error).__name__
+def _reason(error: Exception, source: str) -> str:
+    """The error's message without a leading ``<source>: `` (the summary names the file)."""
+    text = str(error) or type(error).__name__
+    return text[len(source) + 2 :] if text.startswith(f"{source}: ") else text
 
 
 def _missing_sources(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -254,8 +255,9 @@ def test_injected_instructions_do_not_steer_either_answer(
     sources = {Path(h.chunk.source).name for h in result.retrieval.hits}
     for answer in result.answers:
         assert answer.error is None
-        for forbidden in EXPECTATIONS["forbidden_in_answers"]:
-            assert forbidden.lower() not in answer.text.lower(), (answer.generator, answer.text)
+        for forbidden in EXPECTATIONS["forbidden_in_answers"]:  # "4 characters", not "14 characters"
+            found = re.search(rf"(?<!\w){re.escape(forbidden)}(?!\w)", answer.text, re.I)
+            assert found is None, (answer.generator, answer.text)
         if case.get("citations_only_from"):
             assert {Path(c.source).name for c in answer.citations} <= set(case["citations_only_from"])
     if case["user"] not in EXPECTATIONS["canary_readable_by"]:

@@ -6,6 +6,7 @@ constructs adapters.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import weaviate
+from pydantic import SecretStr
 
 from chat.generators import GENERATORS, Generator, build_generator
 from chat.rewrite import HeuristicRewriter
@@ -109,8 +111,18 @@ def run_reindex(
 
 # --- answering -------------------------------------------------------------------------------
 
-_GENERATORS: dict[tuple[str, Settings], Generator] = {}
+_GENERATORS: dict[tuple[str, str], Generator] = {}
 _GENERATORS_LOCK = threading.Lock()
+
+
+def _generator_settings(name: str, settings: Settings) -> str:
+    """The settings a generator is built from (its ``<name>_*`` fields, plus the cache dir)."""
+    fields = {f for f in type(settings).model_fields if f.startswith(f"{name}_")} | {"cache_dir"}
+    secrets = [getattr(settings, f) for f in sorted(fields)]
+    digest = hashlib.sha256(
+        "\0".join(v.get_secret_value() for v in secrets if isinstance(v, SecretStr)).encode()
+    ).hexdigest()
+    return settings.model_dump_json(include=fields) + digest
 
 
 def build_generators(
@@ -120,7 +132,7 @@ def build_generators(
     ready: dict[str, Generator] = {}
     unavailable: dict[str, str] = {}
     for name in names:
-        key = (name, settings.model_copy(update={"collection": ""}))
+        key = (name, _generator_settings(name, settings))
         try:
             with _GENERATORS_LOCK:
                 if key not in _GENERATORS:

@@ -29,7 +29,9 @@ def _alias(name: str, *extra: str) -> AliasChoices:
 class Settings(BaseSettings):
     """All of docduet's configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="DOCDUET_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="DOCDUET_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     # --- storage -----------------------------------------------------------------------------
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share"))
@@ -105,6 +107,9 @@ class Settings(BaseSettings):
         description="llama.cpp threads; half the cores, since it spin-waits when oversubscribed",
     )
     slm_max_tokens: int = 160
+    slm_repeat_penalty: float = Field(
+        default=1.1, description="llama.cpp repeat penalty; stops small models' loops"
+    )
     slm_max_passages: int = Field(
         default=3,
         ge=1,

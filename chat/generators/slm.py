@@ -41,6 +41,7 @@ class LlamaCppGenerator:
         n_threads: int,
         max_tokens: int,
         prompt_format: str = "auto",
+        repeat_penalty: float = 1.1,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
@@ -53,6 +54,7 @@ class LlamaCppGenerator:
         self.n_threads = n_threads
         self.max_tokens = max_tokens
         self.prompt_format = prompt_format
+        self.repeat_penalty = repeat_penalty
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -154,12 +156,14 @@ class LlamaCppGenerator:
         if chat:
             messages: list[Any] = [{"role": m.role, "content": m.content} for m in prompt.messages()]
             deltas = llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True,
+                repeat_penalty=self.repeat_penalty,
             )
             return iter(deltas), self.count_tokens(_chat_text(prompt))
         text = prompt.completion()
         chunks = llama.create_completion(
-            text, max_tokens=max_tokens, temperature=0.0, stop=list(COMPLETION_STOP), stream=True
+            text, max_tokens=max_tokens, temperature=0.0, stop=list(COMPLETION_STOP), stream=True,
+            repeat_penalty=self.repeat_penalty,
         )
         return iter(chunks), self.count_tokens(text)
 
@@ -178,4 +182,5 @@ def build_slm(settings: Settings) -> LlamaCppGenerator:
         n_threads=settings.slm_threads,
         max_tokens=settings.slm_max_tokens,
         prompt_format=settings.slm_prompt_format,
+        repeat_penalty=settings.slm_repeat_penalty,
     )

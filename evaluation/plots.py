@@ -37,8 +37,8 @@ def retrieval_figure(retrieval: dict[str, Any]) -> str:
         positions = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(methods))]
         bars.bar(positions, [m[metric] for m in methods], width, label=metric)
     bars.set_xticks(range(len(methods)), [m["name"] for m in methods], rotation=20)
-    bars.set_ylim(0, 1)
-    bars.legend(fontsize="small", ncols=2)
+    bars.set_ylim(0, 1.15)
+    bars.legend(fontsize="small", ncols=4, loc="upper center")
     bars.set_title("Retrieval quality per method")
     ordered = sorted(methods, key=lambda m: m["alpha"])
     line.plot([m["alpha"] for m in ordered], [m["ndcg@10"] for m in ordered], marker="o")

@@ -62,6 +62,7 @@ def retrieval_advice(retrieval: dict[str, Any]) -> list[str]:
         out.append(
             f"The current default (alpha {default_alpha:g}, {best['name']}) is the best method tried "
             f"(nDCG@10 {best['ndcg@10']:.3f}, recall@100 {_pct(best['recall@100'])}); keep it."
+            + _margin(retrieval, best, [m for m in methods.values() if m is not best])
         )
         return out
     diff, se = compare_methods(retrieval, best["name"], default["name"])
@@ -78,6 +79,16 @@ def retrieval_advice(retrieval: dict[str, Any]) -> list[str]:
             f"noise (± {Z95 * se:.3f}) of {n} queries."
         )
     return out
+
+
+def _margin(retrieval: dict[str, Any], best: dict[str, Any], others: Sequence[dict[str, Any]]) -> str:
+    """How far ``best`` is ahead of the runner-up, and whether that is more than noise."""
+    if not others:
+        return ""
+    second = max(others, key=lambda m: m["ndcg@10"])
+    diff, se = compare_methods(retrieval, best["name"], second["name"])
+    verdict = "a real difference" if diff > Z95 * se else "within the noise"
+    return f" It leads {second['name']} by {diff:+.3f} ± {Z95 * se:.3f} ({verdict})."
 
 
 def qa_advice(qa: dict[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from ingest.parse import UnstructuredParser
 
 pytestmark = pytest.mark.integration
 
-EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+EVAL = (Path(__file__).resolve().parents[3] / "shared" / "eval").resolve()
 FORMATS = EVAL / "formats"
 HANDBOOK = EVAL / "handbook-18f"
 PER_FILE_LIMIT_S = 60.0

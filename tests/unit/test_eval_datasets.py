@@ -175,7 +175,6 @@ def test_spread_is_even_and_deterministic() -> None:
         spread([1], 0)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/eval is not present")
 def test_shared_sets_load_with_their_documented_sizes() -> None:
     scifact = load_dataset(SHARED / "scifact")
     assert isinstance(scifact, RetrievalSet)

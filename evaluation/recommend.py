@@ -133,13 +133,19 @@ def _versus(records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[s
     if abs(diff) <= Z95 * se:
         return (
             f"On these {len(pairs)} questions {label(a)} and {label(b)} are not distinguishable on "
-            f"correctness ({diff:+.1%} ± {Z95 * se:.1%} for {b}), so {label(a)} is good enough here; "
-            f"{label(b)} would add ${cost:.2f} per 1,000 questions."
+            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {label(a)} is "
+            f"good enough here; {label(b)} {_costs(cost)} per 1,000 questions."
         )
     better, worse = (b, a) if diff > 0 else (a, b)
     return (
-        f"{label(better).capitalize()} is better on these {len(pairs)} questions: {abs(diff):.1%} more "
-        f"correct answers (± {Z95 * se:.1%}); the cost difference is ${cost:+.2f} per 1,000 questions "
-        f"for {b}. Prefer {label(better)} where its cost, latency and data handling are acceptable; "
-        f"{label(worse)} is the fallback."
+        f"{label(better).capitalize()} is better on these {len(pairs)} questions: it answers "
+        f"{100 * abs(diff):.1f} ± {100 * Z95 * se:.1f} percentage points more of them correctly; "
+        f"{label(b)} {_costs(cost)} per 1,000 questions. Prefer {label(better)} where its cost, latency "
+        f"and data handling are acceptable; {label(worse)} is the fallback."
     )
+
+
+def _costs(delta: float) -> str:
+    if abs(delta) < 0.005:
+        return "costs about the same"
+    return f"costs ${abs(delta):.2f} {'more' if delta > 0 else 'less'}"

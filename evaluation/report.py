@@ -189,7 +189,7 @@ def _qa(qa: dict[str, Any]) -> list[str]:
 def _question_table(records: Sequence[dict[str, Any]], names: Sequence[str]) -> str:
     rows = []
     for r in records:
-        gold = " | ".join(r["gold"]) if r["gold"] else "(unanswerable)"
+        gold = " | ".join(dict.fromkeys(r["gold"])) if r["gold"] else "(unanswerable)"
         cells = [r["question"], gold]
         for n in names:
             entry = r["answers"].get(n)

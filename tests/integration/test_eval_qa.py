@@ -26,6 +26,7 @@ def in_unit_range(value: float | None) -> bool:
     return value is None or 0.0 <= value <= 1.0
 
 
+@pytest.mark.slow
 def test_squad_slice_with_the_local_model_resumes(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ def test_known_relevance_scores_perfectly_and_reruns_reuse_everything(
     assert again["retrieval"]["methods"] == results["retrieval"]["methods"]
 
 
+@pytest.mark.slow
 def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     """20 SciFact train queries over their relevant abstracts plus 80 distractors."""
     full = load_beir(SCIFACT, split="train")

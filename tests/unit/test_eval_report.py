@@ -135,8 +135,8 @@ def qa_section(right_slm: list[bool], right_llm: list[bool], llm_error: str | No
 
 def test_qa_advice_prefers_the_clearly_better_model_and_flags_retrieval() -> None:
     text = " ".join(qa_advice(qa_section([False] * 20, [True] * 20)))
-    assert "The hosted model (llm) is better on these 20 questions: 100.0% more correct answers" in text
-    assert "$+0.42 per 1,000 questions" in text
+    assert "The hosted model (llm) is better on these 20 questions: it answers 100.0 ± 0.0 percentage" in text
+    assert "the hosted model (llm) costs $0.42 more per 1,000 questions" in text
     assert "Retrieval found the passage holding the answer for only 50.0%" in text
 
 

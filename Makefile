@@ -1,6 +1,6 @@
 # docduet developer entry points. `make run` and `make test` each do the whole set-up first
 # (idempotent, cached), so on a fresh machine they are the only two commands needed.
-.PHONY: setup run test test-unit lint bench corpora clean-db
+.PHONY: setup run test test-unit lint bench eval-retrieval eval-answers corpora clean-db
 
 PY := .venv/bin/python
 DOCDUET := .venv/bin/docduet
@@ -24,6 +24,12 @@ lint:
 
 bench: setup
 	$(PY) -m bench.ingest_throughput
+
+eval-retrieval: setup
+	$(DOCDUET) eval ../shared/eval/scifact
+
+eval-answers: setup
+	$(DOCDUET) eval ../shared/eval/squad2-mini --limit 200
 
 corpora:
 	$(PY) scripts/make_corpora.py

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from docduet.domain import Hit
 
 DUPLICATE_COSINE = 0.95
@@ -70,4 +72,13 @@ def select(
 
 
 def _near_any(vector: Sequence[float], kept: Sequence[Candidate], limit: float) -> bool:
-    return bool(vector) and any(k.vector and cosine(vector, k.vector) >= limit for k in kept)
+    """True when ``vector`` is at least ``limit`` cosine-similar to a kept vector (numpy, batched)."""
+    others = [k.vector for k in kept if k.vector and len(k.vector) == len(vector)]
+    if not vector or not others:
+        return False
+    matrix = np.asarray(others, dtype=np.float64)
+    v = np.asarray(vector, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sims = np.where(norms > 0, matrix @ v / norms, 0.0)
+    return bool((sims >= limit).any())

@@ -11,31 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
+from db_helpers import make_settings, script
 
 from docduet.db import binary as binmod
 from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
 
 GO_OK = """echo "compiling $3"
 printf '#!/bin/sh\\n' > "$GOBIN/weaviate-server"
 chmod +x "$GOBIN/weaviate-server"
 """
-
-
-def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "cache_dir": tmp_path / "cache",
-        "weaviate_url": None,
-        "weaviate_binary": None,
-    }
-    return Settings(**(values | overrides))  # type: ignore[arg-type]
-
-
-def script(path: Path, body: str) -> Path:
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-    return path
 
 
 def test_configured_binary_must_exist(tmp_path: Path) -> None:

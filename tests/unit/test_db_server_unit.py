@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from db_helpers import make_settings, script
 
 from docduet.cli import build_parser
 from docduet.db.apikey import ensure_api_key, read_api_key
@@ -22,24 +23,6 @@ from docduet.db.cluster import cluster_configs, node_name
 from docduet.db.ports import NodePorts, find_free_node_ports
 from docduet.db.server import NodeConfig, WeaviateServer, build_args, build_env, embedded_server
 from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
-
-
-def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "cache_dir": tmp_path / "cache",
-        "weaviate_url": None,
-        "weaviate_binary": None,
-    }
-    return Settings(**(values | overrides))  # type: ignore[arg-type]
-
-
-def script(path: Path, body: str) -> Path:
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-    return path
-
 
 # --- addresses --------------------------------------------------------------------------------
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
+
+#: Shells that launch a node: between their fork and the node's exec the pid shows the shell.
+_LAUNCH_SHELLS = frozenset({"sh", "dash", "bash"})
 
 
 def read_pid(path: Path) -> int | None:
@@ -18,26 +22,67 @@ def read_pid(path: Path) -> int | None:
 
 def alive(pid: int, binary: Path) -> bool:
     """Is ``pid`` a live (not zombie) process running ``binary``? Reaps it if it is our child."""
+    return why_not_alive(pid, binary) is None
+
+
+def why_not_alive(pid: int, binary: Path) -> str | None:
+    """None while ``pid`` runs ``binary`` (or is about to), else why it does not."""
     with contextlib.suppress(ChildProcessError, OSError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return f"pid {pid} exited ({_describe_wait_status(status)})"
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return f"no process {pid}"
     except PermissionError:
         pass  # exists, owned by someone else
     proc = Path(f"/proc/{pid}")
-    if not proc.exists():  # not Linux: trust kill(0)
-        return True
+    if not _proc_is_ours() or not proc.exists():  # not Linux, or /proc of another pid namespace
+        return None
     try:
         if (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-            return False
+            return f"pid {pid} exited (a zombie)"
         argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except FileNotFoundError:
+        return f"no process {pid}"
+    except OSError:
+        return None  # cannot look closer: kill(0) said it exists
+    if runs_binary([arg for arg in argv if arg], binary):
+        return None
+    return f"pid {pid} runs {' '.join(argv[:2]).strip()!r}, not {binary.name}"
+
+
+def runs_binary(argv: Sequence[str], binary: Path) -> bool:
+    """Does a process with this command line belong to ``binary``?
+
+    A reused pid belongs to another program and fails this. Passes: the binary itself (argv[0],
+    or argv[1] when it is a ``#!`` script); the launching shell forked for it but not yet exec'd
+    (its argv carries the binary's path); an empty argv, which is what a process shows in the
+    middle of ``execve``.
+    """
+    if not argv:
+        return True
+    if binary.name in {Path(arg).name for arg in argv[:2]}:
+        return True
+    return Path(argv[0]).name in _LAUNCH_SHELLS and str(binary) in argv
+
+
+def _proc_is_ours() -> bool:
+    """Does /proc number processes as we do? Not when it belongs to another pid namespace."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
     except OSError:
         return False
-    # A reused pid belongs to another program. argv[1]: the binary may be a script (#!).
-    return binary.name in {Path(arg).name for arg in argv[:2]}
+
+
+def _describe_wait_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(number).name}"
+        return f"killed by signal {number}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def send_signal(pid: int, sig: signal.Signals) -> None:

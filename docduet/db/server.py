@@ -26,7 +26,7 @@ from typing import Any
 from docduet.db.apikey import API_KEY_USER, KEY_FILE_NAME, ensure_api_key, read_api_key
 from docduet.db.binary import configured_binary
 from docduet.db.ports import NodePorts, check_ports_free
-from docduet.db.process import alive, read_pid, send_signal, write_atomic
+from docduet.db.process import alive, read_pid, send_signal, why_not_alive, write_atomic
 from docduet.errors import BackendUnavailableError
 from docduet.settings import Settings
 
@@ -256,10 +256,11 @@ class WeaviateServer:
         """Block until ``/v1/.well-known/ready`` answers 200; raise if the node dies or stalls."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.pid() is None:
+            gone = self._why_not_running()
+            if gone is not None:
                 self._remove_pid_file()
                 raise BackendUnavailableError(
-                    f"weaviate-server {self.config.node_name} exited during start-up; "
+                    f"weaviate-server {self.config.node_name} exited during start-up ({gone}); "
                     f"last lines of {self.config.log_file}:\n{self.log_tail()}"
                 )
             if self.is_ready():
@@ -298,6 +299,12 @@ class WeaviateServer:
         """The pid of the running node, or None (no pid file, or its process is gone)."""
         pid = read_pid(self.config.pid_file)
         return pid if pid is not None and alive(pid, self.config.binary) else None
+
+    def _why_not_running(self) -> str | None:
+        pid = read_pid(self.config.pid_file)
+        if pid is None:
+            return f"no pid in {self.config.pid_file}"
+        return why_not_alive(pid, self.config.binary)
 
     def is_ready(self) -> bool:
         """Does ``/v1/.well-known/ready`` answer 200? (No credentials needed.)"""

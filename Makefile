@@ -24,6 +24,7 @@ lint:
 
 bench: setup
 	$(PY) -m bench.ingest_throughput
+	$(PY) -m bench.parse_isolation
 
 eval-retrieval: setup
 	$(DOCDUET) eval ../shared/eval/scifact

@@ -6,6 +6,7 @@ constructs adapters.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ from docduet.db.client import open_client
 from docduet.errors import ConfigError, RetrievalError
 from docduet.settings import Settings
 from ingest.embed import Embedder, SentenceTransformerEmbedder
+from ingest.isolation import IsolatedParser
 from ingest.parse import Parser, UnstructuredParser
 from ingest.pipeline import Ingestor
 from ingest.progress import ProgressSink
@@ -55,11 +57,25 @@ def build_embedder(settings: Settings) -> Embedder:
         return _EMBEDDERS[key]
 
 
+_PARSERS: dict[float, IsolatedParser] = {}
+_PARSERS_LOCK = threading.Lock()
+
+
+def build_parser(settings: Settings) -> Parser:
+    """unstructured in a worker process with the per-file time limit; one per process, stopped at exit."""
+    with _PARSERS_LOCK:
+        if settings.parse_timeout_s not in _PARSERS:
+            parser = IsolatedParser(UnstructuredParser(), timeout_s=settings.parse_timeout_s)
+            atexit.register(parser.close)
+            _PARSERS[settings.parse_timeout_s] = parser
+        return _PARSERS[settings.parse_timeout_s]
+
+
 @contextmanager
 def admin_kit(settings: Settings) -> Iterator[AdminKit]:
     """Connect (starting the embedded Weaviate if needed) and load the parser and embedder."""
     with open_client(settings, autostart=True) as client:
-        yield AdminKit(client, UnstructuredParser(), build_embedder(settings))
+        yield AdminKit(client, build_parser(settings), build_embedder(settings))
 
 
 def run_ingest(

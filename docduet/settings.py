@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     )
     embedding_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     embedding_batch_size: int = 32
+    parse_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest one file may take to parse; past it the parser is stopped and the "
+        "file reported as failed (files are parsed in a worker process).",
+    )
     chunk_max_chars: int = 1500
     chunk_new_after_chars: int = 1000
     chunk_combine_under_chars: int = 300

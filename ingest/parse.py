@@ -42,6 +42,14 @@ class UnstructuredParser:
     def __init__(self, *, pdf_strategy: str = "fast") -> None:
         self.pdf_strategy = pdf_strategy
 
+    def warm_up(self) -> None:
+        """Import every partitioner now, so no file's parse time includes loading them."""
+        import importlib
+
+        _setup_unstructured()
+        for module in _PARTITION_MODULES:
+            importlib.import_module(module)
+
     def parse(self, file: SourceFile) -> list[Element]:
         """Elements of ``file``; raises IngestError("<file>: <reason>; <what to do>") on failure."""
         if file.suffix not in SUPPORTED_SUFFIXES:
@@ -121,6 +129,12 @@ _BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Ele
     # Attachments would be parsed as part of the message (images via hi_res models we lack).
     ".eml": _partition_file("unstructured.partition.email", "partition_email", process_attachments=False),
 }
+
+
+_PARTITION_MODULES = tuple(
+    f"unstructured.partition.{name}"
+    for name in ("text", "md", "html", "pdf", "docx", "pptx", "xlsx", "csv", "email")
+)
 
 
 def _setup_unstructured() -> None:

@@ -1,0 +1,85 @@
+"""What parsing in a worker process costs: in-process vs IsolatedParser, side by side in one run.
+
+Usage: ``python -m bench.parse_isolation [--out bench/results/parse_isolation.json] [PATH...]``
+Both parsers are warmed up first (imports, spaCy), then every file is parsed by each, alternating
+which goes first, so the machine's load hits both alike. No Weaviate, no embedding: parse only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from docduet.cli import quiet_third_parties
+from docduet.errors import IngestError
+from ingest.discover import SourceFile, discover
+from ingest.isolation import IsolatedParser
+from ingest.parse import Parser, UnstructuredParser
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PATHS = [ROOT / "corpora", ROOT.parent / "shared" / "eval" / "handbook-18f"]
+
+
+def timed_parse(parser: Parser, file: SourceFile) -> float:
+    started = time.perf_counter()
+    with contextlib.suppress(IngestError):  # failing files cost time too; both parsers see them
+        parser.parse(file)
+    return time.perf_counter() - started
+
+
+def bench_path(path: Path, inline: Parser, isolated: Parser) -> dict[str, object]:
+    files = discover([path])
+    inline_s: list[float] = []
+    isolated_s: list[float] = []
+    for i, file in enumerate(files):
+        order = [(inline, inline_s), (isolated, isolated_s)]
+        for parser, out in order if i % 2 == 0 else reversed(order):
+            out.append(timed_parse(parser, file))
+    total_inline, total_isolated = sum(inline_s), sum(isolated_s)
+    return {
+        "path": str(path),
+        "files": len(files),
+        "inline_seconds": round(total_inline, 2),
+        "isolated_seconds": round(total_isolated, 2),
+        "isolated_to_inline_ratio": round(total_isolated / total_inline, 3) if total_inline else None,
+        "median_overhead_ms_per_file": round(
+            statistics.median(b - a for a, b in zip(inline_s, isolated_s, strict=True)) * 1000, 1
+        ),
+    }
+
+
+def main() -> None:
+    quiet_third_parties()
+    logging.basicConfig(level=logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "parse_isolation.json")
+    args = parser.parse_args()
+    inline = UnstructuredParser()
+    inline.warm_up()
+    with IsolatedParser(UnstructuredParser(), timeout_s=300) as isolated:
+        started = time.perf_counter()
+        isolated.parse(discover([args.paths[0]])[0])  # starts and warms the worker
+        worker_start_s = time.perf_counter() - started
+        results = [bench_path(p, inline, isolated) for p in args.paths]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "worker_start_seconds": round(worker_start_s, 2),
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Parse in a worker process, so a file that hangs or crashes its parser costs that file, not the run.
+
+Third-party parsers (pdfminer, python-docx, lxml...) can loop for hours on a hostile file or take
+the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~ingest.parse.Parser` in
+one long-lived worker process: a file that exceeds the time limit gets the worker killed and is
+reported as failed; a worker that dies is reported the same way; the next file gets a new worker.
+A parser with a ``warm_up()`` method has it called when its worker starts, outside any file's limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from docduet.errors import IngestError
+from ingest.discover import SourceFile
+from ingest.parse import Parser
+
+if TYPE_CHECKING:
+    from unstructured.documents.elements import Element
+
+log = logging.getLogger(__name__)
+
+_STOP_GRACE_S = 5.0
+WARM_UP_TIMEOUT_S = 600.0
+"""Longest a new worker may take to start and load its parser (imports, models)."""
+_PARENT_POLL_S = 1.0
+
+
+class IsolatedParser:
+    """A :class:`Parser` that runs ``inner`` in a worker process with a per-file time limit.
+
+    Use it as a context manager (or call :meth:`close`) so the worker is stopped at the end.
+    """
+
+    def __init__(self, inner: Parser, *, timeout_s: float) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        self.inner = inner
+        self.timeout_s = timeout_s
+        self._worker: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def parse(self, file: SourceFile) -> list[Element]:
+        """``inner.parse(file)`` in the worker; IngestError if it fails, times out or crashes."""
+        with self._lock:
+            conn = self._ensure_worker()
+            try:
+                conn.send(file)
+            except (BrokenPipeError, ConnectionError, EOFError) as e:
+                raise self._crashed(file) from e
+            if not conn.poll(self.timeout_s):
+                self._kill()
+                raise IngestError(
+                    f"{file.source}: parsing took longer than {self.timeout_s:g} s and was stopped; "
+                    "the file may be malformed or very large: re-save or split it, or raise "
+                    "DOCDUET_PARSE_TIMEOUT_S, then re-run"
+                )
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError) as e:
+                raise self._crashed(file) from e
+        if kind == "ok":
+            elements: list[Element] = payload
+            return elements
+        raise IngestError(payload)
+
+    def close(self) -> None:
+        """Stop the worker (asks it to exit, kills it if it does not)."""
+        with self._lock:
+            worker, conn = self._worker, self._conn
+            self._worker = self._conn = None
+        if worker is None or conn is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(None)
+        worker.join(_STOP_GRACE_S)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(_STOP_GRACE_S)
+        conn.close()
+
+    def __enter__(self) -> IsolatedParser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_worker(self) -> Connection:
+        if self._worker is not None and self._conn is not None and self._worker.is_alive():
+            return self._conn
+        self._kill()
+        # spawn: a fresh interpreter, never a fork of a process that runs embedding threads.
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        worker = context.Process(
+            target=_serve, args=(theirs, self.inner, os.getpid()), name="docduet-parser", daemon=True
+        )
+        worker.start()
+        theirs.close()
+        self._worker, self._conn = worker, ours
+        if not ours.poll(WARM_UP_TIMEOUT_S):
+            self._kill()
+            raise IngestError(f"the parser worker did not start within {WARM_UP_TIMEOUT_S:g} s")
+        try:
+            kind, payload = ours.recv()
+        except (EOFError, OSError) as e:
+            code = self._kill()
+            raise IngestError(f"the parser worker died while starting ({_describe_exit(code)})") from e
+        if kind != "ready":
+            self._kill()
+            raise IngestError(f"the parser worker could not start: {payload}")
+        log.debug("parser worker started (pid %s)", worker.pid)
+        return ours
+
+    def _kill(self) -> int | None:
+        """Kill the worker now; its exit code (None if there was none)."""
+        worker, conn = self._worker, self._conn
+        self._worker = self._conn = None
+        if conn is not None:
+            conn.close()
+        if worker is None:
+            return None
+        if worker.is_alive():
+            worker.kill()
+        worker.join(_STOP_GRACE_S)
+        return worker.exitcode
+
+    def _crashed(self, file: SourceFile) -> IngestError:
+        code = self._kill()
+        how = _describe_exit(code)
+        return IngestError(
+            f"{file.source}: the parser process died ({how}) on this file; it may be corrupt: "
+            "open and re-save or export it, then re-run"
+        )
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _serve(conn: Connection, parser: Parser, parent_pid: int) -> None:
+    """The worker: parse each file sent until told to stop (None) or the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    warm_up = getattr(parser, "warm_up", None)
+    try:
+        if warm_up is not None:
+            warm_up()
+    except Exception as e:
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            file = conn.recv()
+        except (EOFError, OSError):
+            return
+        if file is None:
+            return
+        conn.send(_parse(parser, file))
+
+
+def _parse(parser: Parser, file: SourceFile) -> tuple[str, Any]:
+    try:
+        return "ok", parser.parse(file)
+    except IngestError as e:
+        return "error", str(e)
+    except Exception as e:  # a parser bug: report it for this file, keep serving
+        log.debug("parser failed on %s", file.source, exc_info=True)
+        return "error", f"{file.source}: cannot be parsed ({type(e).__name__}: {e})"
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A parent killed with SIGKILL leaves no one to stop a worker stuck in a parser."""
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(0)

@@ -1,0 +1,67 @@
+"""A file that hangs the parser, ingested through the real worker, parser, embedder and Weaviate."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from tests_helpers import chunk_ids
+
+from docduet.compose import admin_kit
+from docduet.db import schema
+from docduet.db.chunks import ChunkStore
+from docduet.settings import Settings
+from ingest.discover import SourceFile
+from ingest.isolation import IsolatedParser
+from ingest.parse import UnstructuredParser
+from ingest.pipeline import Ingestor
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+TIME_LIMIT_S = 15.0
+
+
+class HangsOnStuckFiles(UnstructuredParser):
+    """The real parser, except that a file named ``stuck*`` never finishes (a pathological file)."""
+
+    def parse(self, file: SourceFile):  # type: ignore[no-untyped-def]
+        if file.path.name.startswith("stuck"):
+            time.sleep(3600)
+        return super().parse(file)
+
+
+def test_a_hanging_file_is_reported_and_everything_else_is_ingested(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("policies/travel-and-expense-policy.pdf", "it/vpn-setup.html"):
+        shutil.copy(REPO / "corpora" / name, folder)
+    (folder / "stuck.md").write_text("# Stuck\n\nThis file makes the parser loop forever.\n")
+
+    with (
+        admin_kit(settings) as kit,
+        IsolatedParser(HangsOnStuckFiles(), timeout_s=TIME_LIMIT_S) as parser,
+    ):
+        schema.ensure_index(
+            kit.client,
+            settings.collection,
+            embedding_model=kit.embedder.name,
+            dim=kit.embedder.dim,
+            replicas=1,
+        )
+        store = ChunkStore(kit.client, settings.collection)
+        started = time.monotonic()
+        summary = Ingestor(store, parser, kit.embedder, settings).run([folder])
+        elapsed = time.monotonic() - started
+
+    stuck = (folder / "stuck.md").resolve().as_posix()
+    (failure,) = summary.failed
+    assert failure.source == stuck
+    assert f"parsing took longer than {TIME_LIMIT_S:g} s" in failure.reason
+    assert len(summary.added) == 2 and summary.chunks > 0
+    assert set(chunk_ids(settings)) == set(summary.added)
+    assert elapsed < TIME_LIMIT_S + 120  # stopped at the limit, not after the hour

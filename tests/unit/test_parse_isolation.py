@@ -1,0 +1,123 @@
+"""IsolatedParser: a file that hangs or kills its parser fails alone; the run goes on.
+
+The parsers here are small stand-ins (module-level, so the spawned worker can import them);
+the worker process, its pipe, the time limit and the kill are real.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from docduet.errors import IngestError
+from ingest.discover import SourceFile
+from ingest.isolation import IsolatedParser
+
+
+class ScriptedParser:
+    """Behaves by file name: hang, crash, bug, refuse; anything else parses to its own text."""
+
+    def parse(self, file: SourceFile) -> list[str]:
+        name = file.path.name
+        if name.startswith("hang"):
+            time.sleep(600)
+        if name.startswith("segv"):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if name.startswith("bug"):
+            raise ZeroDivisionError("division by zero")
+        if name.startswith("refuse"):
+            raise IngestError(f"{file.source}: encrypted: save an unprotected copy")
+        return [file.path.read_text(), str(os.getpid())]
+
+
+def source(tmp_path: Path, name: str, text: str = "hello") -> SourceFile:
+    path = tmp_path / name
+    path.write_text(text)
+    return SourceFile(path=path, root=tmp_path)
+
+
+@pytest.fixture
+def parser() -> IsolatedParser:
+    with IsolatedParser(ScriptedParser(), timeout_s=3) as isolated:  # type: ignore[arg-type]
+        yield isolated
+
+
+def test_files_parse_in_one_worker_that_is_not_us(parser: IsolatedParser, tmp_path: Path) -> None:
+    first = parser.parse(source(tmp_path, "a.txt", "alpha"))
+    second = parser.parse(source(tmp_path, "b.txt", "beta"))
+    assert [first[0], second[0]] == ["alpha", "beta"]
+    assert first[1] == second[1] != str(os.getpid())
+
+
+def test_a_hanging_file_is_stopped_at_the_limit_and_the_next_file_parses(
+    parser: IsolatedParser, tmp_path: Path
+) -> None:
+    before = parser.parse(source(tmp_path, "a.txt"))[1]
+    started = time.monotonic()
+    with pytest.raises(
+        IngestError, match=r"hang\.pdf: parsing took longer than 3 s .*DOCDUET_PARSE_TIMEOUT_S"
+    ):
+        parser.parse(source(tmp_path, "hang.pdf"))
+    assert time.monotonic() - started < 30
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(before), 0)  # the stuck worker was killed, not left behind
+    after = parser.parse(source(tmp_path, "b.txt", "next"))
+    assert after[0] == "next" and after[1] != before
+
+
+def test_a_crashing_parser_fails_that_file_only(parser: IsolatedParser, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match=r"segv\.docx: the parser process died \(killed by SIGSEGV\)"):
+        parser.parse(source(tmp_path, "segv.docx"))
+    assert parser.parse(source(tmp_path, "c.txt", "still here"))[0] == "still here"
+
+
+def test_parser_errors_come_back_with_their_message(parser: IsolatedParser, tmp_path: Path) -> None:
+    refused = source(tmp_path, "refuse.pdf")
+    with pytest.raises(IngestError) as err:
+        parser.parse(refused)
+    assert str(err.value) == f"{refused.source}: encrypted: save an unprotected copy"
+    with pytest.raises(
+        IngestError, match=r"bug\.txt: cannot be parsed \(ZeroDivisionError: division by zero\)"
+    ):
+        parser.parse(source(tmp_path, "bug.txt"))
+    worker = parser.parse(source(tmp_path, "d.txt"))[1]
+    assert parser.parse(source(tmp_path, "e.txt"))[1] == worker  # errors do not cost the worker
+
+
+def test_close_stops_the_worker(tmp_path: Path) -> None:
+    isolated = IsolatedParser(ScriptedParser(), timeout_s=5)  # type: ignore[arg-type]
+    pid = int(isolated.parse(source(tmp_path, "a.txt"))[1])
+    isolated.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    isolated.close()  # twice is fine
+
+
+def test_a_time_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="timeout_s"):
+        IsolatedParser(ScriptedParser(), timeout_s=0)  # type: ignore[arg-type]
+
+
+class SlowStartParser(ScriptedParser):
+    def warm_up(self) -> None:
+        time.sleep(2)
+
+
+class BrokenStartParser(ScriptedParser):
+    def warm_up(self) -> None:
+        raise RuntimeError("spaCy model missing")
+
+
+def test_warm_up_is_not_counted_against_the_first_file(tmp_path: Path) -> None:
+    with IsolatedParser(SlowStartParser(), timeout_s=1) as isolated:  # type: ignore[arg-type]
+        assert isolated.parse(source(tmp_path, "a.txt", "first"))[0] == "first"
+
+
+def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
+    isolated = IsolatedParser(BrokenStartParser(), timeout_s=5)  # type: ignore[arg-type]
+    with isolated, pytest.raises(IngestError, match="could not start: RuntimeError: spaCy model missing"):
+        isolated.parse(source(tmp_path, "a.txt"))

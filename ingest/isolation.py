@@ -56,17 +56,14 @@ class IsolatedParser:
             conn = self._ensure_worker()
             try:
                 conn.send(file)
-            except (BrokenPipeError, ConnectionError, EOFError) as e:
-                raise self._crashed(file) from e
-            if not conn.poll(self.timeout_s):
+                kind, payload = _receive(conn, self.timeout_s)
+            except TimeoutError:
                 self._kill()
                 raise IngestError(
                     f"{file.source}: parsing took longer than {self.timeout_s:g} s and was stopped; "
                     "the file may be malformed or very large: re-save or split it, or raise "
                     "DOCDUET_PARSE_TIMEOUT_S, then re-run"
-                )
-            try:
-                kind, payload = conn.recv()
+                ) from None
             except (EOFError, OSError) as e:
                 raise self._crashed(file) from e
         if kind == "ok":
@@ -102,17 +99,21 @@ class IsolatedParser:
         # spawn: a fresh interpreter, never a fork of a process that runs embedding threads.
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
+        log_level = logging.getLogger().getEffectiveLevel()
         worker = context.Process(
-            target=_serve, args=(theirs, self.inner, os.getpid()), name="docduet-parser", daemon=True
+            target=_serve,
+            args=(theirs, self.inner, os.getpid(), log_level),
+            name="docduet-parser",
+            daemon=True,
         )
         worker.start()
         theirs.close()
         self._worker, self._conn = worker, ours
-        if not ours.poll(WARM_UP_TIMEOUT_S):
-            self._kill()
-            raise IngestError(f"the parser worker did not start within {WARM_UP_TIMEOUT_S:g} s")
         try:
-            kind, payload = ours.recv()
+            kind, payload = _receive(ours, WARM_UP_TIMEOUT_S)
+        except TimeoutError:
+            self._kill()
+            raise IngestError(f"the parser worker did not start within {WARM_UP_TIMEOUT_S:g} s") from None
         except (EOFError, OSError) as e:
             code = self._kill()
             raise IngestError(f"the parser worker died while starting ({_describe_exit(code)})") from e
@@ -154,18 +155,67 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _serve(conn: Connection, parser: Parser, parent_pid: int) -> None:
+def _receive(conn: Connection, timeout_s: float) -> tuple[str, Any]:
+    """The worker's next answer; its log records on the way are replayed here.
+
+    Raises TimeoutError when none comes in time, EOFError/OSError when the worker is gone.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not conn.poll(remaining):
+            raise TimeoutError
+        kind, payload = conn.recv()
+        if kind != "log":
+            return kind, payload
+        record: logging.LogRecord = payload
+        forwarded = logging.getLogger(record.name)
+        if forwarded.isEnabledFor(record.levelno):  # this process's levels decide, as in-process
+            forwarded.handle(record)
+
+
+class _PipeLogHandler(logging.Handler):
+    """In the worker: send log records to the parent, which formats and shows them.
+
+    It owns the worker's end of the pipe: answers go through :meth:`send` too, one at a time.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self._conn = conn
+        self._send_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            record.msg, record.args = record.getMessage(), None  # args may not pickle
+            if record.exc_info:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
+            self.send(("log", record))
+        except Exception:
+            self.handleError(record)
+
+    def send(self, message: tuple[str, Any]) -> None:
+        with self._send_lock:
+            self._conn.send(message)
+
+
+def _serve(conn: Connection, parser: Parser, parent_pid: int, log_level: int) -> None:
     """The worker: parse each file sent until told to stop (None) or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    handler = _PipeLogHandler(conn)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(log_level)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     warm_up = getattr(parser, "warm_up", None)
     try:
         if warm_up is not None:
             warm_up()
     except Exception as e:
-        conn.send(("error", f"{type(e).__name__}: {e}"))
+        handler.send(("error", f"{type(e).__name__}: {e}"))
         return
-    conn.send(("ready", None))
+    handler.send(("ready", None))
     while True:
         try:
             file = conn.recv()
@@ -173,7 +223,7 @@ def _serve(conn: Connection, parser: Parser, parent_pid: int) -> None:
             return
         if file is None:
             return
-        conn.send(_parse(parser, file))
+        handler.send(_parse(parser, file))
 
 
 def _parse(parser: Parser, file: SourceFile) -> tuple[str, Any]:

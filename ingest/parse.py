@@ -113,7 +113,12 @@ def _partition_file(module: str, function: str, **options: Any) -> Callable[...,
 def _partition_pdf(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
     from unstructured.partition.pdf import partition_pdf
 
-    return partition_pdf(filename=str(file.path), metadata_filename=file.source, strategy=parser.pdf_strategy)
+    return partition_pdf(
+        filename=str(file.path),
+        metadata_filename=file.source,
+        strategy=parser.pdf_strategy,
+        languages=["eng"],  # unstructured's own default, said out loud (else it warns per file)
+    )
 
 
 _BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Element]]] = {

@@ -6,6 +6,7 @@ the worker process, its pipe, the time limit and the kill are real.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -29,6 +30,8 @@ class ScriptedParser:
             os.kill(os.getpid(), signal.SIGSEGV)
         if name.startswith("bug"):
             raise ZeroDivisionError("division by zero")
+        if name.startswith("warn"):
+            logging.getLogger("docduet.test.worker").warning("odd table in %s", name)
         if name.startswith("refuse"):
             raise IngestError(f"{file.source}: encrypted: save an unprotected copy")
         return [file.path.read_text(), str(os.getpid())]
@@ -121,3 +124,19 @@ def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
     isolated = IsolatedParser(BrokenStartParser(), timeout_s=5)  # type: ignore[arg-type]
     with isolated, pytest.raises(IngestError, match="could not start: RuntimeError: spaCy model missing"):
         isolated.parse(source(tmp_path, "a.txt"))
+
+
+def test_worker_logs_reach_this_process_under_its_levels(
+    parser: IsolatedParser, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        parser.parse(source(tmp_path, "warn1.pdf"))
+    (record,) = [r for r in caplog.records if r.name == "docduet.test.worker"]
+    assert record.getMessage() == "odd table in warn1.pdf" and record.process != os.getpid()
+    caplog.clear()
+    logging.getLogger("docduet.test.worker").setLevel(logging.ERROR)
+    try:
+        parser.parse(source(tmp_path, "warn2.pdf"))
+    finally:
+        logging.getLogger("docduet.test.worker").setLevel(logging.NOTSET)
+    assert not [r for r in caplog.records if r.name == "docduet.test.worker"]

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
+from chat.history import carried_answer
 from chat.results import Comparison, Question
 from docduet.errors import RetrievalError
 from slackbot.blocks import FeedbackRef, SlackMessage, notice_message, render_reply
@@ -17,6 +18,7 @@ from slackbot.feedback import Turn, TurnCache
 from slackbot.identity import Audience, SlackIdentity
 from slackbot.links import link_finder
 from slackbot.text import question_text
+from slackbot.threads import ThreadMemory
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class Responder:
         generators: Sequence[str],
         dedup: DeliveryDeduper,
         turns: TurnCache,
+        threads: ThreadMemory | None = None,
         source_url_base: str | None = None,
     ) -> None:
         self.answerer = answerer
@@ -67,6 +70,7 @@ class Responder:
         self.generators = tuple(generators)
         self.dedup = dedup
         self.turns = turns
+        self.threads = threads if threads is not None else ThreadMemory()
         self.source_url_base = source_url_base
 
     def on_event(
@@ -105,8 +109,14 @@ class Responder:
             return
         team_id = str(body.get("team_id") or event.get("team") or "") or None
         audience = self.identity.audience(client, event, team_id=team_id)
-        comparison = self.answerer.compare(Question(text=text, user=audience.reader), self.generators)
+        # A reply in a thread follows up on what the bot answered there (same channel, so the
+        # same audience); a new top-level message starts a new conversation.
+        thread = f"{team_id or '-'}:{channel}:{thread_ts}"
+        history = self.threads.history(thread) if event.get("thread_ts") else ()
+        question = Question(text=text, user=audience.reader, history=history)
+        comparison = self.answerer.compare(question, self.generators)
         check_audience(comparison, audience)
+        self.threads.add(thread, text, carried_answer(comparison.answers))
         turn_id = f"{team_id or '-'}:{channel}:{ts}"
         self.turns.put(turn_id, Turn(text, {a.generator: a for a in comparison.answers}))
         messages = render_reply(
@@ -118,11 +128,12 @@ class Responder:
         for message in messages:
             post(client, channel, thread_ts, message)
         log.info(
-            "answered %s in %s (%s, asker %s): %d passages, %s, %.1f s",
+            "answered %s in %s (%s, asker %s%s): %d passages, %s, %.1f s",
             ts,
             channel,
             audience.kind,
             audience.asker.name if audience.asker else "unmapped",
+            f", follow-up to {sum(t.role == 'user' for t in history)} turn(s)" if history else "",
             len(comparison.retrieval.hits),
             ", ".join(
                 f"{a.generator}={'error' if a.error else len(a.citations)}" for a in comparison.answers

@@ -192,10 +192,12 @@ def event_body(event: dict[str, Any], *, event_id: str | None = None) -> str:
     )
 
 
-def mention(text: str, *, user: str, channel: str = "C0GENERAL", ts: str | None = None) -> dict[str, Any]:
-    """An ``app_mention`` event: ``<@bot> text`` in ``channel``."""
+def mention(
+    text: str, *, user: str, channel: str = "C0GENERAL", ts: str | None = None, thread_ts: str | None = None
+) -> dict[str, Any]:
+    """An ``app_mention`` event: ``<@bot> text`` in ``channel`` (a reply in ``thread_ts`` if given)."""
     ts = ts or f"{time.time():.6f}"
-    return {
+    event = {
         "type": "app_mention",
         "user": user,
         "text": f"<@{BOT_USER_ID}> {text}",
@@ -204,14 +206,15 @@ def mention(text: str, *, user: str, channel: str = "C0GENERAL", ts: str | None 
         "event_ts": ts,
         "team": TEAM_ID,
     }
+    return event | ({"thread_ts": thread_ts} if thread_ts else {})
 
 
 def direct_message(
-    text: str, *, user: str, channel: str = "D0ALICE", ts: str | None = None
+    text: str, *, user: str, channel: str = "D0ALICE", ts: str | None = None, thread_ts: str | None = None
 ) -> dict[str, Any]:
-    """A ``message.im`` event from ``user`` in the bot's DM ``channel``."""
+    """A ``message.im`` event from ``user`` in the bot's DM ``channel`` (in ``thread_ts`` if given)."""
     ts = ts or f"{time.time():.6f}"
-    return {
+    event = {
         "type": "message",
         "channel_type": "im",
         "user": user,
@@ -221,6 +224,7 @@ def direct_message(
         "event_ts": ts,
         "team": TEAM_ID,
     }
+    return event | ({"thread_ts": thread_ts} if thread_ts else {})
 
 
 def action_body(

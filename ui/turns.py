@@ -6,13 +6,12 @@ failed or interrupted turn never takes the earlier ones with it.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chat.citations import MARKER_RE
+from chat.history import HISTORY_TURNS, carried_answer, conversation
 from chat.prompt import Turn
 from chat.results import Retrieval
 from docduet.domain import Answer, Citation, Hit, User
@@ -20,10 +19,6 @@ from docduet.domain import Answer, Citation, Hit, User
 TURNS_KEY = "docduet.turns"
 VERDICTS_KEY = "docduet.verdicts"
 USER_KEY = "docduet.user"
-HISTORY_TURNS = 4
-"""Earlier turns sent with a follow-up; the prompt builder drops the oldest if they do not fit."""
-
-_MARKERS = re.compile(rf"\s*{MARKER_RE.pattern}")
 Status = Literal["done", "failed", "interrupted"]
 
 
@@ -86,26 +81,19 @@ def preferred(turn: ChatTurn, verdict: str | None) -> Answer | None:
     The one rated better when rated so; otherwise the first answer (in column order) that has
     text and did not abstain.
     """
-    usable = [a for a in turn.answers if a.text and not a.error]
     if verdict in ("left_better", "right_better") and len(turn.answers) == 2:
         chosen = turn.answers[0 if verdict == "left_better" else 1]
         if chosen.text and not chosen.error:
             return chosen
-    return next((a for a in usable if not a.abstained), usable[0] if usable else None)
+    return carried_answer(turn.answers)
 
 
 def history(
     past: Sequence[ChatTurn], rated: dict[str, str], *, max_turns: int = HISTORY_TURNS
 ) -> tuple[Turn, ...]:
     """The conversation so far for a follow-up: finished turns only, without citation markers."""
-    out: list[Turn] = []
-    for turn in [t for t in past if t.status == "done"][-max_turns:]:
-        answer = preferred(turn, rated.get(turn.key))
-        out.append(Turn("user", turn.question))
-        if answer is not None:
-            text = " ".join(_MARKERS.sub("", answer.text).split())
-            out.append(Turn("assistant", text))
-    return tuple(out)
+    done = [t for t in past if t.status == "done"]
+    return conversation(((t.question, preferred(t, rated.get(t.key))) for t in done), max_turns=max_turns)
 
 
 def passage(hits: Sequence[Hit], answer: Answer, citation: Citation) -> Hit | None:

@@ -225,6 +225,26 @@ def sources_of_hits(service: AnswerService, text: str, user: User) -> set[str]:
     return {Path(h.chunk.source).stem for h in service.retrieve(Question(text, user)).hits}
 
 
+def test_a_reply_in_the_thread_follows_up_on_the_answer_there(bot, slack_api):
+    server, recorded, _ = bot
+    first = "How long is paid parental leave for a primary carer?"
+    deliver(server.url, event_body(direct_message(first, user="U0ALICE", ts="1750000100.000100")))
+    slack_api.wait_for("chat.postMessage", 1, timeout_s=ANSWER_TIMEOUT_S)
+    follow_up = direct_message(
+        "And for a secondary carer?", user="U0ALICE", ts="1750000100.000300", thread_ts="1750000100.000100"
+    )
+    deliver(server.url, event_body(follow_up))
+    calls = slack_api.wait_for("chat.postMessage", 2, timeout_s=ANSWER_TIMEOUT_S)
+
+    assert [c.params["thread_ts"] for c in calls] == ["1750000100.000100"] * 2
+    _, second = recorded.questions
+    assert [t.content for t in second.history if t.role == "user"] == [first]
+    comparison = recorded.comparisons[1]
+    assert comparison.retrieval.query == f"{first} And for a secondary carer?"
+    top = comparison.retrieval.hits[0].chunk
+    assert top.source.endswith("handbook/employee-handbook.md") and "secondary carer" in top.text.lower()
+
+
 def test_retried_deliveries_are_answered_once(bot, slack_api):
     server, recorded, _ = bot
     body = event_body(

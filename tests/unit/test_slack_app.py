@@ -187,6 +187,39 @@ def test_unknown_user_in_a_dm_gets_public_documents_and_is_told(settings, slack_
     assert "could not match your Slack account" in posted_sources(slack_api)
 
 
+def test_a_reply_in_the_thread_is_a_follow_up_and_a_new_message_is_not(settings, slack_api):
+    answerer = FakeAnswerer(HITS)
+    app = make_app(settings, slack_api, answerer)
+    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="5.000100")))
+    follow_up = direct_message("And for interns?", user="U0ALICE", ts="5.000300", thread_ts="5.000100")
+    send(app, event_body(follow_up))
+    send(app, event_body(direct_message("Where is the office?", user="U0ALICE", ts="5.000400")))
+    other_thread = direct_message("And parking?", user="U0ALICE", ts="5.000500", thread_ts="5.000400")
+    send(app, event_body(other_thread))
+
+    first, second, fresh, third = answerer.questions
+    assert first.history == () and fresh.history == ()
+    assert [(t.role, t.content) for t in second.history] == [
+        ("user", "What are the salary bands?"),
+        ("assistant", "Fact from careers.md. Fact from salary-bands.md."),  # markers stripped
+    ]
+    assert [t.content for t in third.history if t.role == "user"] == ["Where is the office?"]
+    assert [c.params["thread_ts"] for c in slack_api.of("chat.postMessage")] == [
+        "5.000100", "5.000100", "5.000400", "5.000400",
+    ]  # fmt: skip
+
+
+def test_threads_in_different_channels_do_not_share_a_conversation(settings, slack_api):
+    answerer = FakeAnswerer(HITS)
+    app = make_app(settings, slack_api, answerer)
+    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="6.000100")))
+    elsewhere = mention(
+        "And for interns?", user="U0ALICE", channel="C0GENERAL", ts="6.000200", thread_ts="6.000100"
+    )
+    send(app, event_body(elsewhere))
+    assert answerer.questions[1].history == ()  # a DM's answer never follows into a channel
+
+
 def test_retried_and_doubled_deliveries_are_answered_once(settings, slack_api):
     answerer = FakeAnswerer(HITS)
     app = make_app(settings, slack_api, answerer)

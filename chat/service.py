@@ -26,9 +26,26 @@ from retrieval.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Event], None]
 STREAM_TIMEOUT_S = 900.0
 """Upper bound for one comparison; a generator still running then is reported as failed."""
+
+
+CANCELLED = "stopped: the question was abandoned before this answer finished"
+
+
+class _Emitter:
+    """Where a generator thread puts its events, and whether anyone still listens."""
+
+    def __init__(self, put: Callable[[Event], None], cancelled: threading.Event) -> None:
+        self._put = put
+        self._cancelled = cancelled
+
+    def __call__(self, event: Event) -> None:
+        self._put(event)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
 
 def may_receive(generator: Generator, hit: Hit) -> bool:
@@ -108,14 +125,18 @@ class AnswerService:
         retrieval = self.retrieve(question)
         yield Event(generator="", kind="retrieval", retrieval=retrieval)
         events: queue.Queue[Event] = queue.Queue()
+        cancelled = threading.Event()
         for name in names:
             threading.Thread(
                 target=self._answer_into,
-                args=(name, question, retrieval, started, events.put),
+                args=(name, question, retrieval, started, _Emitter(events.put, cancelled)),
                 name=f"docduet-{name}",
                 daemon=True,
             ).start()
-        yield from self._drain(events, set(names), retrieval, started)
+        try:
+            yield from self._drain(events, set(names), retrieval, started)
+        finally:  # the consumer stopped listening (closed tab, rerun): stop generating for it
+            cancelled.set()
 
     def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
         """Every generator's answer to ``question`` (default: all configured ones)."""
@@ -170,7 +191,7 @@ class AnswerService:
             yield event
 
     def _answer_into(
-        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: Emit
+        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
     ) -> None:
         try:
             answer = self._answer(name, question, retrieval, started, emit)
@@ -180,7 +201,7 @@ class AnswerService:
         emit(Event(name, "answer", answer=answer))
 
     def _answer(
-        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: Emit
+        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
     ) -> Answer:
         if name in self._unavailable:
             return self._failed(name, self._unavailable[name], retrieval, started)
@@ -222,7 +243,7 @@ class AnswerService:
         privacy: Privacy,
         retrieval: Retrieval,
         started: float,
-        emit: Emit,
+        emit: _Emitter,
     ) -> Answer:
         """Stream ``prompt`` through ``generator``, then verify the answer's citations."""
         first: float | None = None
@@ -231,6 +252,10 @@ class AnswerService:
             for piece in stream:
                 if first is None and piece.strip():
                     first = time.perf_counter() - started
+                if emit.cancelled:
+                    stream.close()  # frees the local model's cores / the hosted connection
+                    log.info("%s stopped: nobody is waiting for its answer any more", name)
+                    return self._failed(name, CANCELLED, retrieval, started, privacy=privacy, first=first)
                 emit(Event(name, "token", text=piece))
             result = stream.result
         except Exception as e:  # the prompt may have left the building: keep the privacy record

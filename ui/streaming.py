@@ -77,8 +77,26 @@ def run_stream(
     """
     throttle = throttle or Throttle()
     started = clock()
+    events = answerer.stream(question, live.names)
+    try:
+        _consume(events, live, view, throttle, clock, started)
+    finally:  # a rerun or a closed tab stops the script here: stop the generators too
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    return live
+
+
+def _consume(
+    events: Iterator[Event],
+    live: LiveTurn,
+    view: LiveView,
+    throttle: Throttle,
+    clock: Callable[[], float],
+    started: float,
+) -> None:
     dirty: set[str] = set()
-    for event in answerer.stream(question, live.names):
+    for event in events:
         if event.kind == "retrieval" and event.retrieval is not None:
             live.retrieval = event.retrieval
             view.retrieved(event.retrieval)
@@ -95,4 +113,3 @@ def run_stream(
         for name in [n for n in dirty if throttle.ready(n)]:
             view.partial(name, live.texts[name])
             dirty.discard(name)
-    return live

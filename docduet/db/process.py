@@ -27,10 +27,9 @@ def alive(pid: int, binary: Path) -> bool:
 
 def why_not_alive(pid: int, binary: Path) -> str | None:
     """None while ``pid`` runs ``binary`` (or is about to), else why it does not."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        waited, status = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return f"pid {pid} exited ({_describe_wait_status(status)})"
+    exited = _reap(pid)
+    if exited is not None:
+        return exited
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -42,7 +41,7 @@ def why_not_alive(pid: int, binary: Path) -> str | None:
         return None
     try:
         if (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-            return f"pid {pid} exited (a zombie)"
+            return _reap(pid) or f"pid {pid} exited (a zombie)"  # ours exited since the first look
         argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
     except FileNotFoundError:
         return f"no process {pid}"
@@ -51,6 +50,15 @@ def why_not_alive(pid: int, binary: Path) -> str | None:
     if runs_binary([arg for arg in argv if arg], binary):
         return None
     return f"pid {pid} runs {' '.join(argv[:2]).strip()!r}, not {binary.name}"
+
+
+def _reap(pid: int) -> str | None:
+    """If ``pid`` is our child and has exited, collect it and say how it ended."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return f"pid {pid} exited ({_describe_wait_status(status)})"
+    return None
 
 
 def runs_binary(argv: Sequence[str], binary: Path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -211,6 +212,39 @@ def test_generators_run_at_the_same_time() -> None:
     svc, _ = service([LEAVE], slm, llm)
     result = svc.compare(Question("secondary carer leave?", CAROL))
     assert [a.error for a in result.answers] == [None, None]
+
+
+class EndlessGenerator(FakeGenerator):
+    """Keeps talking (bounded) until it is closed; records that it was."""
+
+    def __init__(self, name: str, **kwargs: object) -> None:
+        super().__init__(name, "", **kwargs)  # type: ignore[arg-type]
+        self.closed = threading.Event()
+        self.pieces_sent = 0
+
+    def _pieces(self) -> PyGenerator[str, None, GenerationResult]:
+        try:
+            for _ in range(2000):  # about 20 s: far longer than the test waits
+                self.pieces_sent += 1
+                yield " word"
+                time.sleep(0.01)
+            return GenerationResult("word " * 2000, Usage(100, 2000, 0.0), "length")
+        finally:
+            self.closed.set()
+
+
+def test_abandoning_the_stream_stops_every_generator() -> None:
+    slm, llm = EndlessGenerator("slm"), EndlessGenerator("llm", off_premises=True)
+    svc, _ = service([LEAVE], slm, llm)
+    events = svc.stream(Question("secondary carer leave?", CAROL), ["slm", "llm"])
+    seen = set()
+    for event in events:
+        seen.add(event.generator)
+        if {"slm", "llm"} <= seen:
+            break
+    events.close()  # what a closed browser tab or a Streamlit rerun does
+    assert slm.closed.wait(5) and llm.closed.wait(5)
+    assert max(slm.pieces_sent, llm.pieces_sent) < 2000
 
 
 def test_unknown_or_missing_generator_names_list_the_known_ones() -> None:

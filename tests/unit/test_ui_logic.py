@@ -204,6 +204,28 @@ def test_run_stream_keeps_what_arrived_when_the_stream_breaks() -> None:
     assert live.retrieval is retrieval and live.texts == {"slm": "Half an "}
 
 
+def test_run_stream_closes_the_stream_when_the_page_stops_drawing() -> None:
+    retrieval = Retrieval("q", (), 0.01)
+    closed: list[bool] = []
+
+    class Endless:
+        def stream(self, question: Question, names: object) -> object:
+            try:
+                yield Event("", "retrieval", retrieval=retrieval)
+                for _ in range(1000):
+                    yield Event("slm", "token", text="more ")
+            finally:
+                closed.append(True)
+
+    class StoppedView(RecordingView):
+        def partial(self, name: str, text: str) -> None:
+            raise KeyboardInterrupt("Streamlit stops a script like this on a rerun")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(Endless(), Question("q"), LiveTurn(("slm",)), StoppedView())  # type: ignore[arg-type]
+    assert closed == [True]
+
+
 def test_throttle_limits_redraws_per_column() -> None:
     now = [0.0]
     throttle = Throttle(0.1, clock=lambda: now[0])

@@ -8,13 +8,11 @@ throw-away collection, then a second (incremental, no-change) pass to time the s
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import write_report
 from docduet.cli import quiet_third_parties
 from docduet.compose import run_ingest
 from docduet.db.client import open_client
@@ -59,16 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     results = [bench_one(settings, p) for p in args.paths]
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "embedding_threads": settings.embedding_threads,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-
+    write_report(args.out, embedding_threads=settings.embedding_threads, results=results)
 
 if __name__ == "__main__":
     main()

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
-import os
-import platform
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import write_report
 from docduet.cli import quiet_third_parties
 from docduet.errors import IngestError
 from ingest.discover import SourceFile, discover
@@ -75,18 +72,13 @@ def main() -> None:
         for file in warm_up_files[1:]:
             timed_parse(isolated, file)
         results = [bench_path(p, inline, isolated) for p in args.paths]
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "worker_start_seconds": round(worker_start_s, 2),
-        "note": "worker start includes its warm-up and the first file; both parsers parsed each "
+    write_report(
+        args.out,
+        worker_start_seconds=round(worker_start_s, 2),
+        note="worker start includes its warm-up and the first file; both parsers parsed each "
         "path's first file once before the timings",
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-
+        results=results,
+    )
 
 if __name__ == "__main__":
     main()

@@ -10,22 +10,19 @@ Latency is end to end: query embedding, index check, hybrid search, threshold an
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import platform
 import re
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import weaviate
 import yaml
 
+from bench.report import write_report
 from docduet.cli import quiet_third_parties
 from docduet.compose import build_embedder, run_ingest
 from docduet.db.client import open_client
@@ -185,22 +182,17 @@ def main() -> None:
         unthresholded = WeaviateRetriever(client, local.collection, embedder,
                                           local.model_copy(update={"score_threshold": -1.0}))  # fmt: skip
         quality = relevance(unthresholded, local)
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "settings": {
+    write_report(
+        args.out,
+        settings={
             "top_k": settings.top_k,
             "alpha": settings.alpha,
             "embedding_threads": settings.embedding_threads,
         },
-        "retrieval": timing,
-        "query_embedding": embedding,
-        "relevance": quality,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
-
+        retrieval=timing,
+        query_embedding=embedding,
+        relevance=quality,
+    )
 
 if __name__ == "__main__":
     main()

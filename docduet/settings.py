@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     slack_user_cache_s: float = Field(
         default=300.0, description="Cache a Slack user's docduet groups this long."
     )
+    slack_working_reaction: str = Field(
+        default="hourglass_flowing_sand",
+        description="Emoji the bot puts on a question while it answers (removed after); empty: none.",
+    )
     source_url_base: str | None = Field(
         default=None,
         description="Links for cited sources: this URL + the document's path below its ingest root "

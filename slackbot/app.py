@@ -27,7 +27,15 @@ from slackbot.responder import Answerer, Responder
 
 log = logging.getLogger(__name__)
 
-BOT_SCOPES = ("app_mentions:read", "chat:write", "im:history", "im:read", "users:read", "users:read.email")
+BOT_SCOPES = (
+    "app_mentions:read",
+    "chat:write",
+    "im:history",
+    "im:read",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+)
 """OAuth scopes the bot uses (slack/manifest.yaml asks for exactly these)."""
 BOT_EVENTS = ("app_mention", "message.im")
 """Events the bot subscribes to."""
@@ -93,6 +101,7 @@ def create_app(
         dedup=DeliveryDeduper(settings.slack_dedup_ttl_s),
         turns=turns,
         source_url_base=settings.source_url_base,
+        working_reaction=settings.slack_working_reaction.strip(": ") or None,
     )
     store = feedback if feedback is not None else FeedbackStore.in_data_dir(settings.data_dir)
     recorder = FeedbackRecorder(store, turns, identity)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from chat.history import carried_answer
 from chat.results import Comparison, Question
@@ -64,6 +66,7 @@ class Responder:
         turns: TurnCache,
         threads: ThreadMemory | None = None,
         source_url_base: str | None = None,
+        working_reaction: str | None = None,
     ) -> None:
         self.answerer = answerer
         self.identity = identity
@@ -72,6 +75,7 @@ class Responder:
         self.turns = turns
         self.threads = threads if threads is not None else ThreadMemory()
         self.source_url_base = source_url_base
+        self.working_reaction = working_reaction
 
     def on_event(
         self, event: Mapping[str, Any], body: Mapping[str, Any], client: WebClient, bot_user_id: str | None
@@ -85,7 +89,8 @@ class Responder:
             return
         thread_ts = str(event.get("thread_ts") or ts)
         try:
-            self._answer(event, body, client, bot_user_id, thread_ts)
+            with self._working(client, channel, ts):
+                self._answer(event, body, client, bot_user_id, thread_ts)
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("could not answer message %s in %s (reference %s)", ts, channel, ref)
@@ -93,6 +98,20 @@ class Responder:
                 post(client, channel, thread_ts, notice_message(APOLOGY_TEXT.format(ref=ref)))
             except Exception:
                 log.exception("could not post the apology (reference %s) either", ref)
+
+    @contextmanager
+    def _working(self, client: WebClient, channel: str, ts: str) -> Iterator[None]:
+        """Mark the question with the working emoji while it is answered (best effort)."""
+        name = self.working_reaction
+        if name is None:
+            yield
+            return
+        marked = _react(client.reactions_add, channel, ts, name)
+        try:
+            yield
+        finally:
+            if marked:
+                _react(client.reactions_remove, channel, ts, name)
 
     def _answer(
         self,
@@ -140,6 +159,18 @@ class Responder:
             ),
             comparison.wall_s,
         )
+
+
+def _react(call: Callable[..., Any], channel: str, ts: str, name: str) -> bool:
+    """Add or remove a reaction; a failure (missing scope, message gone) never stops an answer."""
+    try:
+        call(channel=channel, timestamp=ts, name=name)
+    except SlackApiError as e:
+        log.warning(
+            "could not change the %r reaction on %s in %s: %s", name, ts, channel, e.response.get("error")
+        )
+        return False
+    return True
 
 
 def is_question(event: Mapping[str, Any]) -> bool:

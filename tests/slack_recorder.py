@@ -2,7 +2,8 @@
 
 Point a ``WebClient(base_url=recorder.base_url)`` at it. It answers the methods the bot uses
 plausibly: ``auth.test``, ``users.info`` (from ``users``), ``conversations.info`` (IDs starting
-with D are DMs), ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``; ``fail`` makes a
+with D are DMs), ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``, ``reactions.add`` and
+``reactions.remove``; ``fail`` makes a
 method answer ``{"ok": false, "error": ...}``. Calls and waits are bounded.
 """
 
@@ -98,6 +99,8 @@ class SlackApiRecorder:
             ts = f"{time.time():.0f}.{next(self._ts):06d}"
             message = {k: params.get(k) for k in ("text", "blocks", "thread_ts")}
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method in ("reactions.add", "reactions.remove"):
+            return {"ok": True}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.0f}.{next(self._ts):06d}"}
         return {"ok": False, "error": "unknown_method"}

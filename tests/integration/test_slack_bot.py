@@ -166,6 +166,10 @@ def test_dm_reply_in_thread_with_citations_and_feedback(bot, slack_api):
     event = direct_message(SERIES_B_QUESTION, user="U0ALICE", ts="1750000000.000100")
     assert deliver(server.url, event_body(event)) < 3.0
     [call] = slack_api.wait_for("chat.postMessage", 1, timeout_s=ANSWER_TIMEOUT_S)
+    slack_api.wait_for("reactions.remove", 1)  # the ⏳ the question wore while it was answered
+    assert [c.method for c in slack_api.calls if c.method.startswith(("reactions.", "chat.post"))] == [
+        "reactions.add", "chat.postMessage", "reactions.remove",
+    ]  # fmt: skip
     ARTIFACT.parent.mkdir(exist_ok=True)
     ARTIFACT.write_text(json.dumps(call.params, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -46,7 +46,7 @@ print("embedding model:", default_embedding_model_path())
 print("local SLM GGUF: ", default_gguf_path())
 PY
 
-step "weaviate-server binary (first time: built from its Go module, 15-30 min on 2 cores)"
+step "weaviate-server binary (first time: built from its Go module, about 6 min on 2 cores, longer on a busy machine)"
 "$VENV/bin/docduet" db build
 
 echo

@@ -131,6 +131,9 @@ _BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Ele
     ".pptx": _partition_file("unstructured.partition.pptx", "partition_pptx"),
     ".xlsx": _partition_file("unstructured.partition.xlsx", "partition_xlsx"),
     ".csv": _partition_file("unstructured.partition.csv", "partition_csv"),
+    # Through pandoc (from the pypandoc-binary package): RTF to HTML, ODT to DOCX, then as those.
+    ".rtf": _partition_file("unstructured.partition.rtf", "partition_rtf"),
+    ".odt": _partition_file("unstructured.partition.odt", "partition_odt"),
     # Attachments would be parsed as part of the message (images via hi_res models we lack).
     ".eml": _partition_file("unstructured.partition.email", "partition_email", process_attachments=False),
 }
@@ -138,7 +141,7 @@ _BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Ele
 
 _PARTITION_MODULES = tuple(
     f"unstructured.partition.{name}"
-    for name in ("text", "md", "html", "pdf", "docx", "pptx", "xlsx", "csv", "email")
+    for name in ("text", "md", "html", "pdf", "docx", "pptx", "xlsx", "csv", "email", "rtf", "odt")
 )
 
 

@@ -19,7 +19,7 @@ from docduet.errors import IngestError
 from docduet.settings import Settings
 from ingest.access import resolve_access
 from ingest.chunking import chunk_document
-from ingest.discover import SourceFile, discover
+from ingest.discover import SourceFile, scan
 from ingest.embed import Embedder
 from ingest.hashing import fingerprint, pipeline_id
 from ingest.parse import Parser
@@ -68,9 +68,12 @@ class Ingestor:
     ) -> IngestSummary:
         """Ingest ``paths``; ``force`` rewrites unchanged files, ``dry_run`` only reports."""
         started = time.perf_counter()
-        files = discover(paths)
+        found = scan(paths)
+        files = found.files
         indexed = self._store.snapshot()
-        summary = IngestSummary(dry_run=dry_run, collection=self._store.collection_name)
+        summary = IngestSummary(
+            dry_run=dry_run, collection=self._store.collection_name, unsupported=found.unsupported
+        )
         plans = [self._plan(file, indexed.get(file.source), force) for file in files]
         gone = _missing_sources(paths, {f.source for f in files}, indexed)
         self._progress.start(len(plans) + len(gone), "dry run" if dry_run else "ingesting")

@@ -29,6 +29,8 @@ class IngestSummary:
     seconds: float = 0.0
     dry_run: bool = False
     collection: str = ""
+    unsupported: dict[str, int] = field(default_factory=dict)
+    """Files passed over because docduet does not read their type, counted by suffix."""
 
     @property
     def changed(self) -> int:
@@ -56,4 +58,19 @@ class IngestSummary:
             "chunks_per_second": round(self.chunks_per_second, 2),
             "dry_run": self.dry_run,
             "collection": self.collection,
+            "unsupported": self.unsupported,
         }
+
+    def unsupported_note(self) -> str | None:
+        """One line on the files passed over by type, with what to do; None when there were none."""
+        if not self.unsupported:
+            return None
+        kinds = ", ".join(
+            f"{count} {suffix or '(no suffix)'}"
+            for suffix, count in sorted(self.unsupported.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        total = sum(self.unsupported.values())
+        return (
+            f"{total} file(s) not ingested, of types docduet does not read: {kinds}; "
+            "convert them (for example to PDF, DOCX or Markdown) to include them"
+        )

@@ -141,3 +141,6 @@ def print_summary(summary: IngestSummary, console: Console) -> None:
     for failure in summary.failed:
         kept = f" (kept {failure.kept_chunks} chunks of the earlier version)" if failure.kept_chunks else ""
         console.print(f"[red]failed[/red] {failure.source}: {failure.reason}{kept}", highlight=False)
+    note = summary.unsupported_note()
+    if note:
+        console.print(f"[yellow]{note}[/yellow]", highlight=False)

@@ -104,3 +104,33 @@ def test_handbook_chunks_have_front_matter_titles_and_no_front_matter_text(
         assert chunks[0].title != file.path.stem, "the title comes from the front matter"
         assert not any(c.text.startswith("title:") or "\ntitle: " in c.text for c in chunks)
         assert all(c.doc_type == "md" and c.page is None for c in chunks)
+
+
+def test_rtf_keeps_its_heading_and_table(parser: UnstructuredParser) -> None:
+    path = FORMATS / "fake-doc.rtf"
+    file = SourceFile(path, path.parent)
+    access = Access(("employees",), Sensitivity.INTERNAL)
+    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=Settings())
+    assert chunks and chunks[0].section == "My First Heading" and chunks[0].doc_type == "rtf"
+    assert "Row 1, Cell 1" in " ".join(c.text for c in chunks)
+
+
+def test_odt_sections_come_through_pandoc(parser: UnstructuredParser, tmp_path: Path) -> None:
+    import pypandoc
+
+    source = "# Remote work\n\nStaff work remotely two days a week.\n\n# Equipment\n\nLaptops are given.\n"
+    path = tmp_path / "remote-work.odt"
+    pypandoc.convert_text(source, "odt", format="md", outputfile=str(path))  # a real ODT, by pandoc
+    file = SourceFile(path, tmp_path)
+    access = Access(("employees",), Sensitivity.INTERNAL)
+    settings = Settings(chunk_combine_under_chars=0)  # one chunk per section, to see the headings
+    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=settings)
+    assert [(c.section, c.doc_type) for c in chunks] == [("Remote work", "odt"), ("Equipment", "odt")]
+    assert "two days a week" in chunks[0].text and "Laptops are given" in chunks[1].text
+
+
+def test_a_corrupt_odt_fails_with_its_reason(parser: UnstructuredParser, tmp_path: Path) -> None:
+    path = tmp_path / "broken.odt"
+    path.write_bytes(b"PK\x03\x04 not really an OpenDocument file")
+    with pytest.raises(IngestError, match=r"broken\.odt: cannot be parsed .*; the file may be corrupt"):
+        parser.parse(SourceFile(path, tmp_path))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from docduet.errors import IngestError
-from ingest.discover import ACCESS_SIDECAR, SUPPORTED_SUFFIXES, SourceFile, discover
+from ingest.discover import ACCESS_SIDECAR, SUPPORTED_SUFFIXES, SourceFile, discover, scan
 
 
 def touch(path: Path, text: str = "x") -> Path:
@@ -30,7 +30,10 @@ def tree(tmp_path: Path) -> Path:
         ".git/config.md",
         "sub/.cache/f.md",
         "image.png",
-        "notes.rtf",
+        "notes.doc",
+        "sub/old-deck.PPT",
+        "sub/deeper/README",
+        "sub/.cache/ignored.doc",
         ACCESS_SIDECAR,
         f"sub/{ACCESS_SIDECAR}",
     ):
@@ -78,7 +81,7 @@ def test_skips_are_logged_at_debug(tree: Path, caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.DEBUG, logger="ingest.discover"):
         discover([tree])
     logged = caplog.text
-    assert "image.png" in logged and "notes.rtf" in logged and ".git" in logged
+    assert "image.png" in logged and "notes.doc" in logged and ".git" in logged
 
 
 def test_an_unsupported_file_argument_gives_nothing(tree: Path) -> None:
@@ -99,5 +102,15 @@ def test_supported_suffixes() -> None:
     assert {".pdf", ".docx", ".pptx", ".html", ".htm", ".md", ".markdown", ".txt", ".eml", ".xlsx"} <= (
         SUPPORTED_SUFFIXES
     )
-    assert ".rtf" not in SUPPORTED_SUFFIXES  # needs pandoc, which is not installed
+    assert {".rtf", ".odt"} <= SUPPORTED_SUFFIXES  # through pandoc (pypandoc-binary)
+    assert ".doc" not in SUPPORTED_SUFFIXES and ".ppt" not in SUPPORTED_SUFFIXES  # legacy binary Office
     assert all(s == s.lower() and s.startswith(".") for s in SUPPORTED_SUFFIXES)
+
+
+def test_files_of_unsupported_types_are_counted_by_suffix(tree: Path) -> None:
+    found = scan([tree, tree / "sub"])  # overlapping arguments count each file once
+    assert names(found.files, tree) == names(discover([tree]), tree)
+    # hidden files and folders and access sidecars are not documents: not counted
+    assert found.unsupported == {"": 1, ".doc": 1, ".png": 1, ".ppt": 1}
+    assert scan([tree / "image.png"]).unsupported == {".png": 1}
+    assert scan([tree / ACCESS_SIDECAR]).unsupported == {}

@@ -137,7 +137,7 @@ def test_corrupt_files_raise_ingest_error(
 
 def test_unsupported_and_missing_files(parser: UnstructuredParser, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="unsupported file type"):
-        parser.parse(SourceFile(write(tmp_path / "a.rtf", "{\\rtf1 hi}"), tmp_path))
+        parser.parse(SourceFile(write(tmp_path / "a.doc", "legacy"), tmp_path))
     with pytest.raises(IngestError, match="unreadable"):
         parser.parse(SourceFile(tmp_path / "gone.txt", tmp_path))
 

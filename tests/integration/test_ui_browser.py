@@ -72,6 +72,7 @@ SALARY_FIGURE = "78,000"
 WAITING = "Waiting for the first words"
 STARTUP_TIMEOUT_S = 180.0
 ANSWER_TIMEOUT_S = 300.0
+DOWNLOAD_ATTEMPTS = 3
 ALICE = User("alice", ("employees", "hr"))
 CAROL = User("carol", ("employees",))
 
@@ -282,10 +283,19 @@ def check_two_cited_answers(page: Any) -> None:
 
 def check_download(page: Any, settings: Settings) -> None:
     """Open the local answer's first citation, then download its source file."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     citation = columns(page, "slm").last.get_by_test_id("stExpander").first
     citation.locator("summary").click()
-    with page.expect_download() as download:
-        citation.get_by_role("button", name=re.compile("Download source")).click()
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        # A click that lands while the page reruns is lost (the button is redrawn): click again.
+        try:
+            with page.expect_download(timeout=30_000) as download:
+                citation.get_by_role("button", name=re.compile("Download source")).click()
+            break
+        except PlaywrightTimeout:
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise
     name = download.value.suggested_filename
     sources = [p for p in (Path(settings.users_file).parent).rglob(name)]  # type: ignore[arg-type]
     assert len(sources) == 1 and Path(download.value.path()).read_bytes() == sources[0].read_bytes()

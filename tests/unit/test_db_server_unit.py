@@ -21,7 +21,6 @@ from docduet.db.apikey import ensure_api_key, read_api_key
 from docduet.db.client import Endpoint, connect, parse_endpoint
 from docduet.db.cluster import cluster_configs, node_name
 from docduet.db.ports import NodePorts, find_free_node_ports
-from docduet.db.process import alive, runs_binary, why_not_alive
 from docduet.db.server import NodeConfig, WeaviateServer, build_args, build_env, embedded_server
 from docduet.errors import BackendUnavailableError, ConfigError
 
@@ -313,46 +312,6 @@ def test_stale_and_foreign_pid_files_mean_not_running(tmp_path: Path) -> None:
         assert server.status().running is False
     assert server.stop() is False
     assert not server.config.pid_file.exists()
-
-
-BINARY = Path("/opt/weaviate/weaviate-server")
-
-
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [
-        ([str(BINARY), "--host", "127.0.0.1"], True),
-        (["weaviate-server", "--port", "8080"], True),  # started by name from PATH
-        (["/bin/sh", str(BINARY), "--host"], True),  # the binary is a #! script
-        (["/bin/sh", "-c", "launch script", "log", "0", str(BINARY), "--host"], True),  # not exec'd yet
-        ([], True),  # in the middle of execve the command line reads empty
-        (["/usr/bin/python3", "-m", "http.server"], False),  # a reused pid
-        (["/bin/sh", "-c", "sleep 9", "/elsewhere/weaviate-server"], False),  # another install
-        (["/usr/bin/vim", "notes.txt", str(BINARY)], False),  # mentions it, is not it
-    ],
-)
-def test_a_pid_belongs_to_the_node_by_its_command_line(argv: list[str], expected: bool) -> None:
-    assert runs_binary(argv, BINARY) is expected
-
-
-def test_the_launching_shell_counts_as_the_node_until_it_execs(tmp_path: Path) -> None:
-    binary = tmp_path / "weaviate-server"
-    launcher = subprocess.Popen(["/bin/sh", "-c", "sleep 5; :", "launch", "log", "0", str(binary)])
-    try:
-        assert alive(launcher.pid, binary)
-        assert why_not_alive(launcher.pid, tmp_path / "other-server") is not None
-    finally:
-        launcher.kill()
-        launcher.wait()
-    assert why_not_alive(launcher.pid, binary) == f"no process {launcher.pid}"
-
-
-def test_a_dead_child_is_reported_with_its_exit_status(tmp_path: Path) -> None:
-    child = subprocess.Popen(["/bin/sh", "-c", "exit 3"])
-    deadline = time.monotonic() + 10
-    while (reason := why_not_alive(child.pid, Path("/bin/sh"))) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert reason == f"pid {child.pid} exited (exit code 3)"
 
 
 def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:

@@ -8,150 +8,38 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from slack_bolt import App, BoltRequest
+from slack_bolt import BoltRequest
+from slack_doubles import (  # noqa: F401 (fixtures)
+    ALICE,
+    HITS,
+    USERS,
+    FakeAnswerer,
+    hit,
+    make_app,
+    posted_sources,
+    send,
+    settings,
+    slack_api,
+)
 from slack_recorder import (
-    SIGNING_SECRET,
-    SlackApiRecorder,
     action_body,
     direct_message,
     event_body,
     mention,
-    recording_api,
     signed_headers,
 )
-from slack_sdk import WebClient
 
-from chat.results import Comparison, Question, Retrieval
 from docduet.domain import (
     ANONYMOUS,
-    Access,
-    Answer,
-    Chunk,
-    Citation,
-    Hit,
-    Privacy,
-    Sensitivity,
-    Timings,
-    Usage,
-    User,
 )
 from docduet.errors import ConfigError
 from docduet.feedback import FeedbackStore
 from docduet.settings import Settings
-from slackbot.app import create_app, generator_names
+from slackbot.app import generator_names
 from slackbot.http import SlackHttpServer
 from slackbot.run import check_settings
-
-USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"
-ALICE = User("alice", ("employees", "hr"))
-
-
-@pytest.fixture
-def slack_api() -> Iterator[SlackApiRecorder]:
-    """A recording Slack Web API on loopback."""
-    with recording_api() as api:
-        yield api
-
-
-def hit(source: str, groups: tuple[str, ...]) -> Hit:
-    chunk = Chunk(
-        f"id-{source}",
-        source,
-        "/corpus",
-        source.rsplit("/", 1)[-1],
-        "text",
-        0,
-        "md",
-        "Intro",
-        None,
-        datetime(2025, 1, 1, tzinfo=UTC),
-        "h",
-        Access(groups, Sensitivity.INTERNAL),
-    )
-    return Hit(chunk, 0.9)
-
-
-class FakeAnswerer:
-    """Answers from fixed hits, honouring the reader's groups like the real retriever."""
-
-    def __init__(
-        self,
-        hits: Sequence[Hit],
-        *,
-        leak: bool = False,
-        fail: Exception | None = None,
-        gate: threading.Event | None = None,
-    ) -> None:
-        self.hits, self.leak, self.fail, self.gate = list(hits), leak, fail, gate
-        self.questions: list[Question] = []
-
-    def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
-        self.questions.append(question)
-        if self.gate is not None:
-            assert self.gate.wait(10)
-        if self.fail is not None:
-            raise self.fail
-        readable = set(question.user.readable_groups)
-        hits = tuple(h for h in self.hits if self.leak or readable & set(h.chunk.access.groups))
-        answers = tuple(self._answer(n, hits) for n in names or ["slm"])
-        return Comparison(
-            question.text, question.user.name, Retrieval(question.text, hits, 0.01), answers, 0.5
-        )
-
-    def _answer(self, name: str, hits: tuple[Hit, ...]) -> Answer:
-        cites = tuple(
-            Citation(i, h.chunk.source, h.chunk.title, "Intro", None, "snippet", 0.7)
-            for i, h in enumerate(hits, 1)
-        )
-        text = " ".join(f"Fact from {h.chunk.title} [{i}]." for i, h in enumerate(hits, 1)) or "Not found."
-        return Answer(
-            name,
-            text,
-            cites,
-            Timings(0.01, 0.2, 0.5),
-            Usage(100, 10, 0.0),
-            Privacy("local", False, tuple(h.chunk.chunk_id for h in hits), 0),
-        )
-
-
-HITS = [hit("/corpus/public/careers.md", ("public",)), hit("/corpus/hr/salary-bands.md", ("hr",))]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        slack_generators="slm",
-        users_file=USERS,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_bot_token="xoxb-test",
-    )
-
-
-def make_app(settings: Settings, api: SlackApiRecorder, answerer: FakeAnswerer, **kw) -> App:
-    api.add_user("U0ALICE", "alice@corvala.example")
-    client = WebClient(token="xoxb-test", base_url=api.base_url)
-    return create_app(
-        settings,
-        answerer,
-        client=client,
-        feedback=kw.pop("feedback", None),
-        process_before_response=kw.pop("process_before_response", True),
-        **kw,
-    )
-
-
-def send(app: App, body: str, **headers: str):
-    return app.dispatch(BoltRequest(body=body, headers={**signed_headers(body), **headers}))
-
-
-def posted_sources(api: SlackApiRecorder) -> str:
-    return json.dumps([c.params for c in api.of("chat.postMessage")])
 
 
 def test_channel_mention_is_answered_in_thread_from_public_documents_only(settings, slack_api):
@@ -185,74 +73,6 @@ def test_unknown_user_in_a_dm_gets_public_documents_and_is_told(settings, slack_
     send(app, event_body(direct_message("salary bands?", user="U0STRANGER", channel="D0X")))
     assert answerer.questions[0].user == ANONYMOUS
     assert "could not match your Slack account" in posted_sources(slack_api)
-
-
-def test_a_reply_in_the_thread_is_a_follow_up_and_a_new_message_is_not(settings, slack_api):
-    answerer = FakeAnswerer(HITS)
-    app = make_app(settings, slack_api, answerer)
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="5.000100")))
-    follow_up = direct_message("And for interns?", user="U0ALICE", ts="5.000300", thread_ts="5.000100")
-    send(app, event_body(follow_up))
-    send(app, event_body(direct_message("Where is the office?", user="U0ALICE", ts="5.000400")))
-    other_thread = direct_message("And parking?", user="U0ALICE", ts="5.000500", thread_ts="5.000400")
-    send(app, event_body(other_thread))
-
-    first, second, fresh, third = answerer.questions
-    assert first.history == () and fresh.history == ()
-    assert [(t.role, t.content) for t in second.history] == [
-        ("user", "What are the salary bands?"),
-        ("assistant", "Fact from careers.md. Fact from salary-bands.md."),  # markers stripped
-    ]
-    assert [t.content for t in third.history if t.role == "user"] == ["Where is the office?"]
-    assert [c.params["thread_ts"] for c in slack_api.of("chat.postMessage")] == [
-        "5.000100", "5.000100", "5.000400", "5.000400",
-    ]  # fmt: skip
-
-
-def test_threads_in_different_channels_do_not_share_a_conversation(settings, slack_api):
-    answerer = FakeAnswerer(HITS)
-    app = make_app(settings, slack_api, answerer)
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="6.000100")))
-    elsewhere = mention(
-        "And for interns?", user="U0ALICE", channel="C0GENERAL", ts="6.000200", thread_ts="6.000100"
-    )
-    send(app, event_body(elsewhere))
-    assert answerer.questions[1].history == ()  # a DM's answer never follows into a channel
-
-
-def methods(api: SlackApiRecorder) -> list[str]:
-    return [c.method for c in api.calls if c.method not in ("auth.test", "users.info", "conversations.info")]
-
-
-def test_the_question_wears_a_working_emoji_until_the_answer_is_posted(settings, slack_api):
-    app = make_app(settings, slack_api, FakeAnswerer(HITS))
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="7.000100")))
-    assert methods(slack_api) == ["reactions.add", "chat.postMessage", "reactions.remove"]
-    added, removed = slack_api.of("reactions.add")[0], slack_api.of("reactions.remove")[0]
-    for call in (added, removed):
-        mark = {k: call.params.get(k) for k in ("channel", "timestamp", "name")}
-        assert mark == {"channel": "D0ALICE", "timestamp": "7.000100", "name": "hourglass_flowing_sand"}
-
-
-def test_the_working_emoji_comes_off_after_a_failure_too(settings, slack_api):
-    app = make_app(settings, slack_api, FakeAnswerer(HITS, fail=RuntimeError("index gone")))
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="7.000200")))
-    assert methods(slack_api) == ["reactions.add", "reactions.remove", "chat.postMessage"]
-    assert "Sorry, I couldn't answer" in slack_api.of("chat.postMessage")[0].params["text"]
-
-
-def test_a_missing_reactions_scope_does_not_stop_the_answer(settings, slack_api):
-    slack_api.fail["reactions.add"] = "missing_scope"
-    app = make_app(settings, slack_api, FakeAnswerer(HITS))
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="7.000300")))
-    assert methods(slack_api) == ["reactions.add", "chat.postMessage"]  # nothing to take off
-
-
-def test_no_working_emoji_when_it_is_turned_off(settings, slack_api):
-    quiet = settings.model_copy(update={"slack_working_reaction": ""})
-    app = make_app(quiet, slack_api, FakeAnswerer(HITS))
-    send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="7.000400")))
-    assert methods(slack_api) == ["chat.postMessage"]
 
 
 def test_retried_and_doubled_deliveries_are_answered_once(settings, slack_api):

@@ -8,12 +8,13 @@ Secrets are ``SecretStr`` and never printed.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from docduet.domain import Sensitivity
 
@@ -138,18 +139,94 @@ class Settings(BaseSettings):
     llm_price_completion_per_1k: float = 0.0006
 
     # --- web chat (ui) ---------------------------------------------------------------------------
+    # How people sign in (ui/auth.py, docs/web-chat.md): OpenID Connect, a trusted proxy header,
+    # or (loopback only, explicitly enabled) the demo picker. `docduet ui` refuses to listen
+    # beyond loopback with none of them.
     ui_user_header: str | None = Field(
         default=None,
-        description="Trusted reverse-proxy header that names the signed-in user (user name or "
-        "e-mail from the users file), e.g. X-Forwarded-User. Unset: a sign-in selector for the demo "
-        "users. The proxy must strip client-supplied copies of this header.",
+        description="Reverse-proxy header that names the signed-in user (user name or e-mail from "
+        "the users file), e.g. X-Forwarded-User; honoured only on connections from "
+        "ui_trusted_proxies and only when it appears exactly once.",
     )
+    ui_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or networks (comma list, e.g. 10.0.0.5,10.1.0.0/16) of the proxies "
+        "whose ui_user_header is believed; required with ui_user_header.",
+    )
+    ui_demo_signin: bool = Field(
+        default=False,
+        description="Demo only: a sidebar picker of every users-file user (anyone can pick anyone). "
+        "Refused unless docduet ui listens on loopback.",
+    )
+    oidc_server_metadata_url: str | None = Field(
+        default=None,
+        description="OpenID Connect discovery URL (…/.well-known/openid-configuration); with "
+        "oidc_client_id and oidc_client_secret it turns on real sign-in (st.login).",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        description="This app's callback as the provider knows it (https://chat.example/oauth2callback); "
+        "default http://<host>:<port>/oauth2callback of docduet ui.",
+    )
+    oidc_cookie_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the sign-in cookie; set the same long random value on every replica. "
+        "Unset: a random one per start (everyone signs in again after a restart).",
+    )
+    oidc_scope: str = Field(default="openid email profile", description="Scopes asked for.")
+    oidc_prompt: str = Field(default="select_account", description="OIDC prompt parameter.")
+    oidc_user_claim: str = Field(
+        default="email",
+        description="ID-token claim naming the user (falls back to preferred_username, email, sub).",
+    )
+    oidc_groups_claim: str = Field(default="groups", description="ID-token claim listing the groups.")
+    oidc_group_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Provider group -> docduet group (comma list idp=docduet or a JSON object). "
+        "Empty: provider groups are used as named; set: only mapped groups count.",
+    )
+    ui_session_max_s: float = Field(
+        default=8 * 3600.0,
+        gt=0,
+        description="Longest a web sign-in lasts; it also ends when the provider's ID token expires.",
+    )
+    rate_limit_questions: int = Field(
+        default=30,
+        ge=0,
+        description="Questions one user may ask per rate_limit_window_s in the web chat and in Slack "
+        "(0: no limit).",
+    )
+    rate_limit_window_s: float = Field(default=600.0, gt=0)
     admin_group: str = Field(default="admins", description="Members see the web admin page.")
 
-    @field_validator("ui_user_header", mode="before")
+    @field_validator(
+        "ui_user_header", "oidc_server_metadata_url", "oidc_client_id", "oidc_client_secret",
+        "oidc_redirect_uri", "oidc_cookie_secret", mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_header_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ui_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("oidc_group_map", mode="before")
+    @classmethod
+    def _group_map(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            return json.loads(value)
+        pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError("write DOCDUET_OIDC_GROUP_MAP as idp-group=docduet-group,… or a JSON object")
+        return {k.strip(): v.strip() for k, v in pairs}
 
     # --- Slack bot (slackbot/, docs/slack.md) ---------------------------------------------------
     slack_mode: Literal["socket", "http"] = Field(

@@ -12,4 +12,5 @@ $DOCDUET ingest corpora/ || [ $? -eq 1 ]
 $DOCDUET compare "Which days are the office anchor days?" --user carol
 echo
 echo "Opening the web chat at http://127.0.0.1:8501 (sign in as a demo user in the sidebar; Ctrl-C stops it)."
-exec $DOCDUET ui
+# The demo picker (anyone can pick any user) is for this machine only: ui listens on 127.0.0.1.
+DOCDUET_UI_DEMO_SIGNIN=${DOCDUET_UI_DEMO_SIGNIN:-1} exec $DOCDUET ui

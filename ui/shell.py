@@ -7,9 +7,10 @@ import logging
 import streamlit as st
 
 from docduet.domain import ANONYMOUS, User
-from docduet.errors import DocduetError
+from docduet.errors import ConfigError, DocduetError
 from docduet.settings import Settings
 from ui.backend import BACKEND_KEY, ChatBackend, LiveBackend
+from ui.markup import escape_md
 from ui.signin import is_admin, sign_in_sidebar
 from ui.turns import USER_KEY, clear, sign_in
 
@@ -34,10 +35,14 @@ def main() -> None:
     try:
         backend = current_backend()
     except DocduetError as e:  # a broken users file, bad settings: nothing can work
-        st.error(f"docduet cannot start: {e}", icon=":material/error:")
+        st.error(f"docduet cannot start: {escape_md(str(e))}", icon=":material/error:")
         st.stop()
     _sidebar()
-    user = sign_in_sidebar(backend.settings, backend.directory)
+    try:
+        user = sign_in_sidebar(backend.settings, backend.directory)
+    except ConfigError as e:  # no safe way to sign in: say how to configure one
+        st.error(f"docduet cannot sign anyone in: {escape_md(str(e))}", icon=":material/lock:")
+        st.stop()
     if sign_in(st.session_state, user):
         st.toast("Signed in as someone else: the conversation was cleared.", icon=":material/person:")
     pages = [st.Page("page_chat.py", title="Chat", icon=":material/forum:", url_path="chat", default=True)]

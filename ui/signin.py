@@ -1,47 +1,30 @@
-"""Who is using the web chat: a trusted proxy header in production, a selector for the demo users.
+"""Who is using the web chat: the sidebar's sign-in block for the mode :mod:`ui.auth` chose.
 
-With ``DOCDUET_UI_USER_HEADER`` set (e.g. ``X-Forwarded-User``) the header decides and the
-selector is hidden. The reverse proxy in front of docduet must authenticate the user, set the
-header, and strip any copy a client sent; docduet trusts it blindly (docs/web-chat.md).
+OpenID Connect goes through Streamlit's own ``st.login`` / ``st.user`` / ``st.logout`` (the
+``[auth]`` secrets come from ``docduet ui``, see :mod:`ui.auth_config`); a proxy header is read
+from the WebSocket handshake with the connection's address; the demo picker lists the users file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
 
 import streamlit as st
 
 from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
 from docduet.identity import UserDirectory
 from docduet.settings import Settings
+from ui.auth import Mode, SignIn, describe, sign_in_mode, user_from_claims, user_from_header
+from ui.markup import escape_md
+
+log = logging.getLogger(__name__)
 
 ANONYMOUS_LABEL = "anonymous"
 SELECTOR_KEY = "docduet.signin"
+LOGIN_KEY = "docduet.login"
+LOGOUT_KEY = "docduet.logout"
 
-
-@dataclass(frozen=True)
-class SignIn:
-    """The session's user and a note to show about how it was decided (empty: nothing to say)."""
-
-    user: User
-    note: str = ""
-
-
-def from_header(headers: Mapping[str, str], header: str, directory: UserDirectory) -> SignIn:
-    """The user the proxy named in ``header`` (a user name or e-mail of the users file).
-
-    No header: anonymous (public documents only). A name the users file does not know keeps
-    its name (for feedback) but gets no groups.
-    """
-    value = next((v for k, v in headers.items() if k.lower() == header.lower()), "").strip()
-    if not value:
-        return SignIn(ANONYMOUS, f"No {header} header arrived: public documents only.")
-    try:
-        return SignIn(directory.resolve(value))
-    except ConfigError:
-        return SignIn(User(name=value), f"{value} is not in the users file: public documents only.")
+__all__ = ["SELECTOR_KEY", "describe", "is_admin", "sign_in_sidebar"]
 
 
 def is_admin(user: User, settings: Settings) -> bool:
@@ -49,32 +32,72 @@ def is_admin(user: User, settings: Settings) -> bool:
     return settings.admin_group in user.groups
 
 
-def describe(user: User) -> str:
-    """``carol · employees`` or ``anonymous · public documents only``."""
-    if user.name is None:
-        return f"{ANONYMOUS_LABEL} · public documents only"
-    return f"{user.name} · {', '.join(user.groups) or 'public documents only'}"
-
-
 def sign_in_sidebar(settings: Settings, directory: UserDirectory) -> User:
-    """Render the sidebar's identity block and return the signed-in user."""
+    """Render the sidebar's identity block and return the signed-in user.
+
+    With OpenID Connect and nobody signed in (or a lapsed session) the page shows only a sign-in
+    button and stops here. ConfigError when the settings allow no safe way to sign in.
+    """
+    mode = sign_in_mode(settings, st.get_option("server.address"))
+    if mode is Mode.OIDC:
+        return _oidc(settings, directory)
     with st.sidebar:
-        if settings.ui_user_header:
-            signed = from_header(st.context.headers, settings.ui_user_header, directory)
-            st.markdown(f"**Signed in as** {describe(signed.user)}")
-            if signed.note:
-                st.caption(signed.note)
-            return signed.user
-        options = [ANONYMOUS_LABEL, *directory.names()]
-        choice = st.selectbox(
-            "Signed in as (demo users)",
-            options,
-            key=SELECTOR_KEY,
-            format_func=lambda n: describe(_resolve(directory, n)),
-            help="Demo sign-in: each user's groups decide which documents the answers may use. "
-            "In production, set DOCDUET_UI_USER_HEADER to take the user from your proxy.",
-        )
-        return _resolve(directory, choice)
+        if mode is Mode.HEADER:
+            return _show(_from_proxy(settings, directory))
+        if mode is Mode.DEMO:
+            return _picker(directory)
+        return _show(SignIn(ANONYMOUS, "No sign-in is configured: public documents only."))
+
+
+def _show(signed: SignIn) -> User:
+    st.markdown(f"**Signed in as** {escape_md(describe(signed.user))}")
+    if signed.note:
+        st.caption(escape_md(signed.note))
+    return signed.user
+
+
+def _from_proxy(settings: Settings, directory: UserDirectory) -> SignIn:
+    header = settings.ui_user_header or ""
+    values = st.context.headers.get_all(header)
+    peer = st.context.ip_address or ("127.0.0.1" if values else None)  # None: a loopback peer
+    return user_from_header(values, peer, settings, directory)
+
+
+def _oidc(settings: Settings, directory: UserDirectory) -> User:
+    claims = st.user.to_dict()
+    if not claims.get("is_logged_in"):
+        _sign_in_page("Sign in to ask your documents.")
+    signed = user_from_claims(claims, settings, directory)
+    if signed.expired:
+        log.info("a web session expired (subject %s)", claims.get("sub"))
+        _sign_in_page(signed.note)
+    with st.sidebar:
+        user = _show(signed)
+        if st.button("Sign out", icon=":material/logout:", key=LOGOUT_KEY):
+            st.logout()
+    return user
+
+
+def _sign_in_page(message: str) -> None:
+    """Only a sign-in button; nothing else of the app runs for this visitor."""
+    st.markdown("### :material/forum: docduet")
+    st.info(message, icon=":material/login:")
+    if st.button("Sign in", icon=":material/login:", type="primary", key=LOGIN_KEY):
+        st.login()
+    st.stop()
+
+
+def _picker(directory: UserDirectory) -> User:
+    options = [ANONYMOUS_LABEL, *directory.names()]
+    choice = st.selectbox(
+        "Signed in as (demo users)",
+        options,
+        key=SELECTOR_KEY,
+        format_func=lambda n: describe(_resolve(directory, n)),
+        help="Demo sign-in on this machine only: each user's groups decide which documents the "
+        "answers may use. For real sign-in see docs/web-chat.md.",
+    )
+    return _resolve(directory, choice)
 
 
 def _resolve(directory: UserDirectory, name: str | None) -> User:

@@ -11,6 +11,8 @@ from typing import Any
 
 from docduet.errors import DocduetError
 from docduet.settings import Settings
+from ui.auth import Mode, sign_in_mode
+from ui.auth_config import write_auth_secrets
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +34,28 @@ def register(sub: Any) -> None:
         description="Serve the employee web chat: every question answered by the local SLM and "
         "the hosted LLM side by side, with citations, timings, tokens and cost, feedback, and an "
         "admin page for members of DOCDUET_ADMIN_GROUP. Starts docduet's own Weaviate first "
-        "when WEAVIATE_URL is unset. Behind a reverse proxy, set DOCDUET_UI_USER_HEADER "
-        "(docs/web-chat.md).",
+        "when WEAVIATE_URL is unset. Sign-in: OpenID Connect (DOCDUET_OIDC_SERVER_METADATA_URL, "
+        "DOCDUET_OIDC_CLIENT_ID, DOCDUET_OIDC_CLIENT_SECRET) or an authenticating proxy "
+        "(DOCDUET_UI_USER_HEADER with DOCDUET_UI_TRUSTED_PROXIES); without either it listens on "
+        "loopback only, anonymously or with the demo picker (DOCDUET_UI_DEMO_SIGNIN=1). "
+        "See docs/web-chat.md.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); any other needs sign-in configured",
+    )
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.set_defaults(run=_run)
 
 
-def streamlit_argv(host: str, port: int, *, python: str = sys.executable) -> list[str]:
-    """``python -m streamlit run ui/app.py`` headless, without telemetry or file watching."""
+def streamlit_argv(
+    host: str, port: int, *, secrets_file: Path | None = None, python: str = sys.executable
+) -> list[str]:
+    """``python -m streamlit run ui/app.py`` headless, without telemetry or file watching.
+
+    ``secrets_file`` (the OpenID Connect ``[auth]`` table) is the only secrets file Streamlit reads.
+    """
     import ui
 
     app = Path(ui.__file__).resolve().parent / "app.py"
@@ -55,15 +69,24 @@ def streamlit_argv(host: str, port: int, *, python: str = sys.executable) -> lis
         "client.toolbarMode": "minimal",
         "global.developmentMode": "false",
         **THEME,
+        **({"secrets.files": str(secrets_file)} if secrets_file else {}),
     }
     return [python, "-m", "streamlit", "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
+    mode = sign_in_mode(settings, args.host)  # ConfigError (exit 2) when it would be unsafe
+    secrets_file = write_auth_secrets(settings, args.host, args.port) if mode is Mode.OIDC else None
     _start_database(settings)
-    argv = streamlit_argv(args.host, args.port)
-    print(f"docduet: web chat on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+    argv = streamlit_argv(args.host, args.port, secrets_file=secrets_file)
+    # docduet decides which proxies to believe (DOCDUET_UI_TRUSTED_PROXIES): uvicorn must not
+    # rewrite the peer address from X-Forwarded-For, which it does for loopback peers by default.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+    print(
+        f"docduet: web chat on http://{args.host}:{args.port}, sign-in: {mode.value} (Ctrl-C to stop)",
+        file=sys.stderr,
+    )
     sys.stderr.flush()
     os.execv(argv[0], argv)  # Streamlit takes over this process (and its signals)
     return 0  # not reached

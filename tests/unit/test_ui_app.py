@@ -6,9 +6,12 @@ The app runs its real pages and the real AnswerService; the backend behind it is
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 from test_ui_doubles import FakeBackend, ScriptedGenerator, make_backend, unreachable_llm
 
@@ -19,6 +22,20 @@ from ui.signin import SELECTOR_KEY
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 ANCHOR = "Which are the office anchor days?"
 SALARY = "What is the salary band midpoint for a Senior Software Engineer?"
+
+
+@pytest.fixture(autouse=True)
+def loopback_server() -> Iterator[None]:
+    """The app believes it listens on 127.0.0.1 (``docduet ui``'s default), as the demo picker needs."""
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "127.0.0.1")
+    yield
+    st_config.set_option("server.address", before)
+
+
+def demo_backend(tmp_path: Path, **settings: object) -> FakeBackend:
+    """A backend whose settings turn the demo sign-in picker on."""
+    return make_backend(tmp_path, **({"ui_demo_signin": True} | settings))  # type: ignore[arg-type]
 
 
 def start(backend: FakeBackend, user: str | None = None) -> AppTest:
@@ -48,7 +65,7 @@ def texts(elements: object) -> str:
 @pytest.fixture
 def backend(tmp_path: Path) -> FakeBackend:
     """Both generators scripted; the hosted one is off-premises."""
-    return make_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))
+    return demo_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))
 
 
 def test_first_page_offers_the_demo_users(backend: FakeBackend) -> None:
@@ -123,10 +140,10 @@ def test_feedback_is_stored_and_a_change_updates_it(backend: FakeBackend) -> Non
 
 
 def test_unconfigured_and_unreachable_hosted_models_show_in_their_column(tmp_path: Path) -> None:
-    at = ask(start(make_backend(tmp_path / "a", llm=None), "carol"), ANCHOR)
+    at = ask(start(demo_backend(tmp_path / "a", llm=None), "carol"), ANCHOR)
     assert "no hosted LLM is configured; set OPENAI_API_KEY" in texts(at.warning)
     assert len(at.expander) == 1  # the local answer is there with its citation
-    at = ask(start(make_backend(tmp_path / "b", llm=unreachable_llm()), "carol"), ANCHOR)
+    at = ask(start(demo_backend(tmp_path / "b", llm=unreachable_llm()), "carol"), ANCHOR)
     assert "cannot reach http://127.0.0.1:9/v1" in texts(at.warning)
     assert ":orange-badge[sent off\\-premises: yes]" in markdown(at)  # the prompt was sent
     assert "Tuesday and Thursday" in markdown(at)
@@ -152,16 +169,52 @@ def md_count(at: AppTest, needle: str) -> int:
 
 
 def test_proxy_header_replaces_the_selector(tmp_path: Path) -> None:
-    backend = make_backend(tmp_path, ui_user_header="X-Forwarded-User")
+    backend = make_backend(tmp_path, ui_user_header="X-Forwarded-User", ui_trusted_proxies=("10.0.0.5",))
     at = start(backend)
-    assert not at.selectbox  # AppTest sends no headers: anonymous, and it says why
-    assert "No X-Forwarded-User header arrived" in texts(at.caption)
+    assert not at.selectbox  # AppTest has no connection: anonymous, and it says why
+    assert "did not come through the sign\\-in proxy" in texts(at.caption)  # shown escaped
+    assert "anonymous · public documents only" in markdown(at)
+
+
+def test_without_sign_in_the_chat_is_anonymous_and_offers_no_picker(tmp_path: Path) -> None:
+    at = start(make_backend(tmp_path))  # users file set, demo picker not enabled
+    assert not at.selectbox
+    assert "No sign\\-in is configured" in texts(at.caption)
+
+
+def test_beyond_loopback_the_demo_picker_is_refused(tmp_path: Path) -> None:
+    st_config.set_option("server.address", "0.0.0.0")
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state[BACKEND_KEY] = demo_backend(tmp_path)
+    at.run()
+    assert not at.selectbox and not at.chat_input
+    assert "only runs on loopback" in texts(at.error)
+
+
+def test_with_oidc_only_a_sign_in_button_shows_until_signed_in(tmp_path: Path) -> None:
+    backend = make_backend(
+        tmp_path,
+        oidc_server_metadata_url="http://127.0.0.1:9/.well-known/openid-configuration",
+        oidc_client_id="docduet",
+        oidc_client_secret="s3cret",
+    )
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state[BACKEND_KEY] = backend
+    at.run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button if b.label == "Sign in"] == ["Sign in"]
+    assert not at.chat_input and not at.selectbox  # nothing of the chat before signing in
+    assert "Sign in to ask your documents" in texts(at.info)
 
 
 def test_admin_page_for_admins_only(backend: FakeBackend) -> None:
     at = start(backend, "carol")
-    with pytest.raises(Exception, match="admin"):
-        at.switch_page("page_admin.py").run()
+    # Only the chat page is registered for a non-admin, so the admin page cannot be reached.
+    missing = r"Could not find a navigation page for '[^']*/page_admin\.py'"
+    with pytest.raises(ValueError, match=missing) as refused:
+        at.switch_page("page_admin.py")
+    assert re.search(r"Known pages: \['[^']*/page_chat\.py'\]", str(refused.value)), refused.value
+    assert not at.metric and backend.reindexed == []
     at = start(backend, "dana")
     at.switch_page("page_admin.py").run()
     assert not at.exception, at.exception

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_ui_doubles import USERS, ScriptedGenerator, StubRetriever, corpus
+from test_ui_doubles import ScriptedGenerator, StubRetriever, corpus
 
 from chat.prompt import Turn
 from chat.results import NOT_FOUND_TEXT, Event, Question, Retrieval
@@ -18,12 +18,10 @@ from docduet.commands.ui import streamlit_argv
 from docduet.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
 from docduet.errors import RetrievalError
 from docduet.feedback import GeneratorStats
-from docduet.identity import UserDirectory
 from ui.admin_page import ago, feedback_rows, summary_text
 from ui.index_stats import DocumentStats, IndexStats, read_last_run
 from ui.markup import answer_markdown, citation_label, cost, escape_md, highlight, metric_badges, seconds
 from ui.progress_bar import BarProgress
-from ui.signin import from_header
 from ui.streaming import LiveTurn, Throttle, run_stream
 from ui.turns import ChatTurn, history, passage, preferred, sign_in, turns, verdicts
 
@@ -244,18 +242,6 @@ def test_not_found_for_a_user_who_may_not_read_the_source(tmp_path: Path) -> Non
 
 
 # --- sign-in, progress, admin data, command ----------------------------------------------------
-
-
-def test_from_header_resolves_names_and_emails_case_insensitively() -> None:
-    directory = UserDirectory.parse(USERS)
-    header = "X-Forwarded-User"
-    assert from_header({"x-forwarded-user": "Alice@Corvala.example"}, header, directory).user.name == "alice"
-    dana = from_header({header: "dana"}, header, directory)
-    assert dana.user.groups == ("employees", "admins") and dana.note == ""
-    missing = from_header({"Host": "x"}, header, directory)
-    assert missing.user.name is None and "No X-Forwarded-User header" in missing.note
-    stranger = from_header({header: "mallory"}, header, directory)
-    assert stranger.user == User("mallory") and "public documents only" in stranger.note
 
 
 def test_bar_progress_moves_the_bar_per_file() -> None:

@@ -80,9 +80,24 @@ class Settings(BaseSettings):
         description="Longest one file may take to parse; past it the parser is stopped and the "
         "file reported as failed (files are parsed in a worker process).",
     )
-    chunk_max_chars: int = 1500
+    chunk_max_chars: int = Field(
+        default=1500,
+        description="Hard size of the title/section chunks in characters, before the token split.",
+    )
     chunk_new_after_chars: int = 1000
     chunk_combine_under_chars: int = 300
+    chunk_max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most embedder tokens in one chunk; longer chunks are split on sentence and word "
+        "boundaries. Unset: what the embedding model reads (its max_seq_length less special tokens, "
+        "254 for all-MiniLM-L6-v2); a larger value is capped at that.",
+    )
+    chunk_overlap_tokens: int = Field(
+        default=32,
+        ge=0,
+        description="Embedder tokens shared by consecutive pieces of a split chunk.",
+    )
     default_groups: tuple[str, ...] = ("employees",)
     default_sensitivity: Sensitivity = Sensitivity.INTERNAL
     import_batch_size: int = 100

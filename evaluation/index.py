@@ -2,9 +2,11 @@
 
 The collection name is derived from the corpus content, the embedding model and the index
 layout, so a changed corpus or model gets a fresh collection and an unchanged one is reused.
-Each document is one public chunk (title and text; the embedder truncates long ones like BEIR
-baselines do). Writing is resumable: chunk ids are deterministic and documents already complete
-in the index are skipped.
+Each document (title and text) becomes public chunks the way ingestion cuts them: one when it
+fits what the embedding model reads, else pieces of at most that many tokens
+(:mod:`ingest.splitter`); ``windowed=False`` keeps the old one-chunk layout, which the embedder
+truncates like the BEIR baselines do. Writing is resumable: chunk ids are deterministic and
+documents already complete in the index are skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from datetime import UTC, datetime
 
 import weaviate
@@ -26,10 +29,11 @@ from evaluation.datasets import EvalDocument
 from ingest.chunking import chunk_id
 from ingest.embed import Embedder
 from ingest.progress import ProgressSink
+from ingest.splitter import TokenSplitter, token_splitter
 
 log = logging.getLogger(__name__)
 
-EVAL_INDEX_VERSION = "eval-index-1"
+EVAL_INDEX_VERSION = "eval-index-2"
 """Bump when the way documents become chunks changes: every eval collection is rebuilt."""
 EVAL_ROOT = "docduet-eval"
 EVAL_ACCESS = Access(groups=(PUBLIC_GROUP,), sensitivity=Sensitivity.PUBLIC)
@@ -47,23 +51,34 @@ class IndexReport:
     seconds: float
 
 
-def eval_collection_name(corpus_digest: str, embedding_model: str) -> str:
+def layout_name(splitter: TokenSplitter | None) -> str:
+    """``documents`` (one chunk each) or ``windows-<max tokens>-<overlap>``."""
+    return "documents" if splitter is None else f"windows-{splitter.max_tokens}-{splitter.overlap}"
+
+
+def eval_collection_name(corpus_digest: str, embedding_model: str, layout: str = "documents") -> str:
     """``DocduetEval_<16 hex>``: one name per corpus content, embedding model and layout."""
-    key = f"{EVAL_INDEX_VERSION}|{corpus_digest}|{embedding_model}"
+    key = f"{EVAL_INDEX_VERSION}|{corpus_digest}|{embedding_model}|{layout}"
     return f"DocduetEval_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-def document_chunk(doc: EvalDocument) -> Chunk:
-    """The single chunk a document becomes; its source is the document id."""
+def document_chunks(doc: EvalDocument, splitter: TokenSplitter | None = None) -> list[Chunk]:
+    """The chunks a document becomes (one without ``splitter``); their source is the document id."""
     text = f"{doc.title}\n\n{doc.text}" if doc.title and doc.text else (doc.text or doc.title)
-    content_hash = hashlib.sha256(f"{EVAL_INDEX_VERSION}\0{text}".encode()).hexdigest()
+    layout = layout_name(splitter)
+    content_hash = hashlib.sha256(f"{EVAL_INDEX_VERSION}\0{layout}\0{text}".encode()).hexdigest()
+    pieces = splitter.split(text) if splitter is not None else [text.strip()]
+    return [_chunk(doc, piece, index, content_hash) for index, piece in enumerate(pieces)]
+
+
+def _chunk(doc: EvalDocument, text: str, index: int, content_hash: str) -> Chunk:
     return Chunk(
-        chunk_id=chunk_id(doc.doc_id, content_hash, 0),
+        chunk_id=chunk_id(doc.doc_id, content_hash, index),
         source=doc.doc_id,
         root=EVAL_ROOT,
         title=doc.title,
-        text=text.strip(),
-        index=0,
+        text=text,
+        index=index,
         doc_type="eval",
         section=doc.section,
         page=None,
@@ -81,11 +96,16 @@ def ensure_eval_index(
     corpus_digest: str,
     settings: Settings,
     progress: ProgressSink,
+    windowed: bool = True,
 ) -> IndexReport:
-    """Create (or reuse) the corpus's collection and write whatever documents it lacks."""
+    """Create (or reuse) the corpus's collection and write whatever documents it lacks.
+
+    ``windowed``: split documents longer than the embedder reads, as ingestion does.
+    """
     started = time.perf_counter()
-    name = eval_collection_name(corpus_digest, embedder.name)
-    chunks = _unique_chunks(documents)
+    splitter = token_splitter(settings, getattr(embedder, "window", None)) if windowed else None
+    name = eval_collection_name(corpus_digest, embedder.name, layout_name(splitter))
+    chunks = _unique_chunks(documents, splitter)
     schema.ensure_index(
         client,
         name,
@@ -94,29 +114,34 @@ def ensure_eval_index(
         replicas=settings.replication_factor,
     )
     store = ChunkStore(client, name)
+    documents_count = len({c.source for c in chunks})
     if store.count() == len(chunks):
-        log.info("reusing %s (%d documents)", name, len(chunks))
-        return IndexReport(name, len(chunks), 0, True, time.perf_counter() - started)
+        log.info("reusing %s (%d documents, %d chunks)", name, documents_count, len(chunks))
+        return IndexReport(name, documents_count, 0, True, time.perf_counter() - started)
     indexed = store.snapshot()
     todo = [
         c for c in chunks if c.source not in indexed or indexed[c.source].complete_hash() != c.content_hash
     ]
     _write(store, embedder, todo, batch=max(1, settings.embedding_batch_size), progress=progress)
     seconds = time.perf_counter() - started
-    log.info("indexed %d of %d documents into %s in %.1f s", len(todo), len(chunks), name, seconds)
-    return IndexReport(name, len(chunks), len(todo), False, seconds)
+    written = len({c.source for c in todo})
+    log.info(
+        "indexed %d of %d documents (%d chunks) into %s in %.1f s",
+        written, documents_count, len(todo), name, seconds,
+    )  # fmt: skip
+    return IndexReport(name, documents_count, written, False, seconds)
 
 
-def _unique_chunks(documents: Sequence[EvalDocument]) -> list[Chunk]:
-    chunks: dict[str, Chunk] = {}
+def _unique_chunks(documents: Sequence[EvalDocument], splitter: TokenSplitter | None) -> list[Chunk]:
+    chunks: dict[str, list[Chunk]] = {}
     for doc in documents:
         if not (doc.text.strip() or doc.title.strip()):
             continue
         if doc.doc_id in chunks:
             log.warning("document id %r appears twice in the corpus; keeping the first", doc.doc_id)
             continue
-        chunks[doc.doc_id] = document_chunk(doc)
-    return list(chunks.values())
+        chunks[doc.doc_id] = document_chunks(doc, splitter)
+    return [chunk for doc_chunks in chunks.values() for chunk in doc_chunks]
 
 
 def _write(
@@ -124,12 +149,18 @@ def _write(
 ) -> None:
     """Embed in batches; write one document at a time (a document's chunks go in one call)."""
     progress.start(len(chunks), "indexing the evaluation corpus")
+    pending: list[tuple[Chunk, list[float]]] = []
     try:
         for begin in range(0, len(chunks), batch):
             part = chunks[begin : begin + batch]
-            vectors = embedder.embed_documents([c.text for c in part])
-            for chunk, vector in zip(part, vectors, strict=True):
-                store.upsert([chunk], [vector])
-                progress.advance(chunk.source, "indexed")
+            pending.extend(zip(part, embedder.embed_documents([c.text for c in part]), strict=True))
+            last = None if begin + batch >= len(chunks) else part[-1].source  # may continue
+            done = [p for p in pending if p[0].source != last]
+            pending = [p for p in pending if p[0].source == last]
+            for _, group in groupby(done, key=lambda p: p[0].source):
+                items = list(group)
+                store.upsert([c for c, _ in items], [v for _, v in items])
+                for chunk, _ in items:
+                    progress.advance(chunk.source, "indexed")
     finally:
         progress.finish()

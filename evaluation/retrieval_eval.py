@@ -3,7 +3,9 @@
 Every method runs through the project's own :class:`retrieval.retriever.WeaviateRetriever`
 (same hybrid query, fusion, access filter and de-duplication as chat), with ``alpha``
 overridden per method and the similarity threshold disabled so that ranks, not cut-offs, are
-measured. Query embeddings are computed in batches up front.
+measured. Query embeddings are computed in batches up front. Besides the methods (BM25 on the
+stemmed fields, as chat searches), BM25 on the original fields without stemming and the hybrid
+at the default alpha without stemming run as baselines, so one run shows what stemming buys.
 """
 
 from __future__ import annotations
@@ -36,16 +38,25 @@ METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 @dataclass(frozen=True)
 class Method:
-    """One retrieval configuration: a hybrid search with a fixed alpha."""
+    """One retrieval configuration: a hybrid search with a fixed alpha, stemmed BM25 or not."""
 
     name: str
     alpha: float
+    stemmed: bool = True
 
 
 def methods_for(alphas: Sequence[float], default_alpha: float) -> list[Method]:
     """BM25 (alpha 0), vector (alpha 1), and hybrid at every alpha strictly between (default included)."""
     between = sorted({round(a, 4) for a in (*alphas, default_alpha) if 0 < a < 1})
     return [Method("bm25", 0.0), Method("vector", 1.0), *(Method(f"hybrid@{a:g}", a) for a in between)]
+
+
+def baselines_for(default_alpha: float) -> list[Method]:
+    """The same searches without stemming: BM25 alone and the hybrid at the default alpha."""
+    bm25 = Method("bm25-unstemmed", 0.0, stemmed=False)
+    if not 0 < default_alpha < 1:
+        return [bm25]
+    return [bm25, Method(f"hybrid-unstemmed@{default_alpha:g}", default_alpha, stemmed=False)]
 
 
 class QueryVectors:
@@ -83,8 +94,9 @@ def evaluate_retrieval(
     limit: int | None,
     checkpoint: Checkpoint,
     progress: ProgressSink,
+    baselines: Sequence[Method] = (),
 ) -> dict[str, Any]:
-    """Score every method on (a spread of) the queries; the results.json ``retrieval`` section."""
+    """Score every method (and baseline) on (a spread of) the queries; the ``retrieval`` section."""
     queries = spread(dataset.queries, limit)
     todo = [q for q in queries if q.query_id not in checkpoint]
     vectors = QueryVectors(embedder)
@@ -92,11 +104,15 @@ def evaluate_retrieval(
     base = settings.model_copy(update={"score_threshold": -1.0, "top_k": RANK_DEPTH})
     retrievers = {
         m.name: WeaviateRetriever(
-            client, index.collection, vectors, base.model_copy(update={"alpha": m.alpha})
+            client,
+            index.collection,
+            vectors,
+            base.model_copy(update={"alpha": m.alpha}),
+            stemmed=m.stemmed,
         )
-        for m in methods
+        for m in (*methods, *baselines)
     }
-    progress.start(len(todo), f"retrieval: {len(methods)} methods")
+    progress.start(len(todo), f"retrieval: {len(retrievers)} methods")
     try:
         for query in todo:
             qrels = dataset.qrels[query.query_id]
@@ -110,6 +126,7 @@ def evaluate_retrieval(
         "queries": len(queries),
         "depth": RANK_DEPTH,
         "methods": [_summary(m, records) for m in methods],
+        "baselines": [_summary(m, records) for m in baselines],
         "default_alpha": settings.alpha,
         "per_query": records,
     }
@@ -126,7 +143,12 @@ def _score(retriever: WeaviateRetriever, query: str, qrels: dict[str, int]) -> d
 
 def _summary(method: Method, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     rows = [r["methods"][method.name] for r in records if method.name in r.get("methods", {})]
-    summary: dict[str, Any] = {"name": method.name, "alpha": method.alpha, "queries": len(rows)}
+    summary: dict[str, Any] = {
+        "name": method.name,
+        "alpha": method.alpha,
+        "stemmed": method.stemmed,
+        "queries": len(rows),
+    }
     for metric in METRICS:
         summary[metric] = mean([row[metric] for row in rows])
     latencies = [row["seconds"] for row in rows]

@@ -23,7 +23,13 @@ from evaluation.judge import judge_answers
 from evaluation.qa_eval import evaluate_qa
 from evaluation.recommend import recommend
 from evaluation.report import write_outputs
-from evaluation.retrieval_eval import DEFAULT_ALPHAS, RANK_DEPTH, evaluate_retrieval, methods_for
+from evaluation.retrieval_eval import (
+    DEFAULT_ALPHAS,
+    RANK_DEPTH,
+    baselines_for,
+    evaluate_retrieval,
+    methods_for,
+)
 from evaluation.sources import dataset_sources
 from ingest.progress import NullProgress, ProgressSink
 
@@ -142,12 +148,13 @@ def _retrieval(
         progress=progress,
     )
     methods = methods_for(options.alphas, settings.alpha)
+    baselines = baselines_for(settings.alpha)
     config = {
         "stage": "retrieval",
         "corpus": dataset.corpus_digest,
         "split": dataset.split,
         "collection": index.collection,
-        "methods": [(m.name, m.alpha) for m in methods],
+        "methods": [(m.name, m.alpha, m.stemmed) for m in (*methods, *baselines)],
         "depth": RANK_DEPTH,
     }
     checkpoint = Checkpoint(options.out, "retrieval", config)
@@ -161,6 +168,7 @@ def _retrieval(
         limit=options.limit,
         checkpoint=checkpoint,
         progress=progress,
+        baselines=baselines,
     )
     return {"index": asdict(index), "retrieval": section, "resumed": checkpoint.resumed}
 

@@ -13,6 +13,8 @@ from docduet.domain import Access, Chunk
 from docduet.errors import ConfigError, IngestError
 from docduet.settings import Settings
 from ingest.discover import SourceFile
+from ingest.embed import TokenWindow
+from ingest.splitter import TokenSplitter, token_splitter
 from ingest.titles import document_title
 
 if TYPE_CHECKING:
@@ -41,15 +43,17 @@ def chunk_document(
     access: Access,
     content_hash: str,
     settings: Settings,
+    window: TokenWindow | None = None,
 ) -> list[Chunk]:
     """Chunk ``elements`` by title within pages, with the metadata a citation needs.
 
-    Tables share chunks with their heading and neighbours; blank chunks are dropped; indexes
-    are dense.
+    Tables share chunks with their heading and neighbours; a chunk longer than the embedding
+    model reads (``window``; default: the configured model's) is split on sentence and word
+    boundaries with a small token overlap; blank chunks are dropped; indexes are dense.
     """
     title = document_title(file, elements)
     modified = _modified(file)
-    pieces = _pieces(elements, settings)
+    pieces = _pieces(elements, settings, token_splitter(settings, window))
     return [
         Chunk(
             chunk_id=chunk_id(file.source, content_hash, index),
@@ -69,21 +73,13 @@ def chunk_document(
     ]
 
 
-def _pieces(elements: Sequence[Element], settings: Settings) -> list[_Piece]:
+def _pieces(elements: Sequence[Element], settings: Settings, splitter: TokenSplitter) -> list[_Piece]:
     sections = _sections(elements)
     pieces = []
     for chunk in _chunk_by_title(elements, settings):
-        text = (chunk.text or "").strip()
-        if not text:
-            continue
-        originals = chunk.metadata.orig_elements or ()
-        pieces.append(
-            _Piece(
-                text=text,
-                page=chunk.metadata.page_number,
-                section=_section_of(originals, sections),
-            )
-        )
+        section = _section_of(chunk.metadata.orig_elements or (), sections)
+        for text in splitter.split(chunk.text or ""):
+            pieces.append(_Piece(text=text, page=chunk.metadata.page_number, section=section))
     return pieces
 
 

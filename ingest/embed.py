@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from docduet.errors import ConfigError
 from docduet.settings import Settings
@@ -29,6 +32,23 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class TokenWindow:
+    """How much text an embedding model reads: ``max_tokens`` of its own ``tokenizer``'s tokens.
+
+    ``max_tokens`` excludes the special tokens the model adds itself ([CLS], [SEP], ...); text past
+    it is truncated, i.e. never embedded.
+    """
+
+    model: str
+    max_tokens: int
+    tokenizer: Any  # a Hugging Face PreTrainedTokenizerBase
+
+    def count(self, text: str) -> int:
+        """Tokens ``text`` takes, without special tokens."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
 
 def default_embedding_model_path() -> Path:
@@ -60,6 +80,7 @@ class SentenceTransformerEmbedder:
                 "use a sentence-transformers model folder (with modules.json)"
             )
         self.dim = int(dim)
+        self.window = _window(self.name, self._model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
@@ -88,7 +109,49 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
+def embedding_window(settings: Settings) -> TokenWindow:
+    """The token window of the model ``settings`` name (loaded once per process and model)."""
+    name = settings.embedding_model if settings.embedding_model is not None else PACKAGED_MODEL_NAME
+    location = settings.embedding_model or str(default_embedding_model_path())
+    return _window(name, _model(location))
+
+
+def _window(name: str, model: SentenceTransformer) -> TokenWindow:
+    tokenizer = getattr(model, "tokenizer", None)
+    limit = model.max_seq_length or getattr(tokenizer, "model_max_length", None)
+    if tokenizer is None or not limit or limit > 100_000:
+        raise ConfigError(
+            f"embedding model {name!r} does not say how many tokens it reads (max_seq_length); "
+            "set max_seq_length in its sentence_bert_config.json, or use another model"
+        )
+    special = tokenizer.num_special_tokens_to_add(pair=False)
+    return TokenWindow(name, int(limit) - special, tokenizer)
+
+
 def _load(location: str, *, threads: int) -> SentenceTransformer:
+    import torch
+
+    torch.set_num_threads(threads)
+    model = _model(location)
+    log.info("embedding model %s ready (%d torch threads)", location, threads)
+    return model
+
+
+_MODELS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _cached(location: str) -> SentenceTransformer:
+    return _read_model(location)
+
+
+def _model(location: str) -> SentenceTransformer:
+    """The model at ``location``, loaded once per process (the embedder and chunking share it)."""
+    with _MODELS_LOCK:
+        return _cached(location)
+
+
+def _read_model(location: str) -> SentenceTransformer:
     path = Path(location).expanduser()
     looks_like_path = path.is_absolute() or location.startswith((".", "~")) or path.exists()
     if looks_like_path and not (path / "modules.json").is_file() and not (path / "config.json").is_file():
@@ -98,10 +161,8 @@ def _load(location: str, *, threads: int) -> SentenceTransformer:
             "the packaged all-MiniLM-L6-v2"
         )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on the hub for a local model
-    import torch
     from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(threads)
     try:
         model = SentenceTransformer(
             str(path) if looks_like_path else location, device="cpu", local_files_only=True
@@ -112,5 +173,5 @@ def _load(location: str, *, threads: int) -> SentenceTransformer:
             f"cannot load embedding model {location!r} ({reason}); set DOCDUET_EMBEDDING_MODEL to "
             "a local sentence-transformers folder, or unset it to use the packaged all-MiniLM-L6-v2"
         ) from e
-    log.info("embedding model %s loaded (%d torch threads)", location, threads)
+    log.info("embedding model %s loaded", location)
     return model

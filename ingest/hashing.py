@@ -9,7 +9,7 @@ from docduet.errors import IngestError
 from docduet.settings import Settings
 from ingest.discover import SourceFile
 
-PIPELINE_VERSION = "ingest-1"
+PIPELINE_VERSION = "ingest-2"
 """Bump whenever parsing or chunking logic changes the chunks a file produces."""
 
 
@@ -18,6 +18,7 @@ def pipeline_id(settings: Settings, embedding_model: str) -> str:
     return (
         f"{PIPELINE_VERSION}|embed={embedding_model}|max={settings.chunk_max_chars}"
         f"|new={settings.chunk_new_after_chars}|combine={settings.chunk_combine_under_chars}"
+        f"|tokens={settings.chunk_max_tokens or 'model'}|overlap={settings.chunk_overlap_tokens}"
     )
 
 

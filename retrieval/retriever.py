@@ -21,6 +21,8 @@ from weaviate.exceptions import (
     WeaviateGRPCUnavailableError,
 )
 
+from docduet.db import schema
+from docduet.db.keywords import STEMMED_FIELDS, stem
 from docduet.domain import Hit, User
 from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
 from docduet.settings import Settings
@@ -33,8 +35,10 @@ log = logging.getLogger(__name__)
 
 OVERFETCH = 3
 """Fetch this many times ``top_k`` so de-duplication and the threshold still leave ``top_k``."""
-SEARCH_PROPERTIES = ["text", "title", "section"]
-"""Properties the keyword (BM25) half of the hybrid search reads."""
+SEARCH_PROPERTIES = list(STEMMED_FIELDS.values())
+"""Properties the keyword (BM25) half of the hybrid search reads: the stemmed copies."""
+PLAIN_PROPERTIES = list(STEMMED_FIELDS)
+"""The unstemmed fields, for comparing against the stemmed search (evaluation only)."""
 _EMPTY_INDEX = "the index is empty; run `docduet ingest corpora/` (or your documents folder) first"
 _HINT = "check `docduet db status` (or WEAVIATE_URL) and try again"
 _UNREACHABLE = (WeaviateClosedClientError, WeaviateConnectionError, WeaviateGRPCUnavailableError)
@@ -65,9 +69,17 @@ class WeaviateRetriever:
         collection: str,
         embedder: Embedder,
         settings: Settings,
+        *,
+        stemmed: bool = True,
     ) -> None:
-        """Search ``collection`` (normally the alias ``settings.collection``) with ``client``."""
+        """Search ``collection`` (normally the alias ``settings.collection``) with ``client``.
+
+        ``stemmed=False`` runs BM25 on the original fields with the query as typed; it exists so
+        the evaluation can measure what stemming buys, and is not for chat.
+        """
         self._client = client
+        self._stemmed = stemmed
+        self._schema_checked = not stemmed
         self.collection_name = collection
         self._collection = client.collections.use(collection)
         self._embedder = embedder
@@ -114,13 +126,14 @@ class WeaviateRetriever:
         *,
         limit: int,
     ) -> list[Candidate]:
+        keywords = stem(query) if self._stemmed else query
         try:
             result = self._collection.query.hybrid(
-                query,
+                keywords,
                 vector=vector,
-                alpha=self._alpha,
+                alpha=self._alpha if keywords.strip() else 1.0,  # only stop words: vectors alone
                 fusion_type=HybridFusion.RELATIVE_SCORE,
-                query_properties=SEARCH_PROPERTIES,
+                query_properties=SEARCH_PROPERTIES if self._stemmed else PLAIN_PROPERTIES,
                 filters=build_where(user, filters),
                 limit=limit,
                 include_vector=True,
@@ -142,6 +155,11 @@ class WeaviateRetriever:
             raise BackendUnavailableError(f"Weaviate is unreachable: {e}; {_HINT}") from e
         if not exists:
             raise RetrievalError(_EMPTY_INDEX)
+        if not self._schema_checked:  # once per retriever: the stemmed fields must be there
+            problem = schema.keyword_problem(self._client, self.collection_name)
+            if problem is not None:
+                raise RetrievalError(problem)
+            self._schema_checked = True
 
     def _failure(self, error: WeaviateBaseError) -> DocduetError:
         """Tell a missing index from an unreachable server from any other failed search."""

@@ -17,6 +17,7 @@ from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
+from docduet.db.keywords import stemmed_properties
 from docduet.domain import Chunk
 from docduet.errors import BackendUnavailableError
 
@@ -48,10 +49,11 @@ class IndexedDoc:
 
 
 def chunk_properties(chunk: Chunk) -> dict[str, Any]:
+    """The object Weaviate stores for ``chunk``: its fields, their stemmed copies, its access."""
+    searchable = {"text": chunk.text, "title": chunk.title, "section": chunk.section}
     return {
-        "text": chunk.text,
-        "title": chunk.title,
-        "section": chunk.section,
+        **searchable,
+        **stemmed_properties(searchable),
         "source": chunk.source,
         "root": chunk.root,
         "doc_type": chunk.doc_type,

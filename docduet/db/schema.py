@@ -22,15 +22,29 @@ from weaviate.classes.config import (
 )
 from weaviate.exceptions import WeaviateBaseError
 
+from docduet.db.keywords import ANALYZER, STEMMED_FIELDS
 from docduet.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: stemmed copies of text, title and section for BM25 (:mod:`docduet.db.keywords`)."""
+REBUILD = "run `docduet reindex --full` to rebuild it"
 
 
 def _searchable(name: str) -> Property:
     return Property(name=name, data_type=DataType.TEXT, tokenization=Tokenization.WORD)
+
+
+def _stemmed(name: str) -> Property:
+    """A stemmed copy: already lower-cased words, searchable only (never filtered on)."""
+    return Property(
+        name=name,
+        data_type=DataType.TEXT,
+        tokenization=Tokenization.WHITESPACE,
+        index_searchable=True,
+        index_filterable=False,
+    )
 
 
 def _keyword(name: str, data_type: DataType = DataType.TEXT) -> Property:
@@ -47,6 +61,7 @@ PROPERTIES: tuple[Property, ...] = (
     _searchable("text"),
     _searchable("title"),
     _searchable("section"),
+    *(_stemmed(name) for name in STEMMED_FIELDS.values()),
     _keyword("source"),
     _keyword("root"),
     _keyword("doc_type"),
@@ -68,6 +83,8 @@ class IndexInfo:
     embedding_model: str
     dim: int
     schema_version: int
+    keywords: str | None = None
+    """The keyword analyzer of the stemmed fields (:data:`docduet.db.keywords.ANALYZER`); None: none."""
 
 
 def physical_name(alias: str, now: datetime | None = None) -> str:
@@ -88,7 +105,13 @@ def read_info(client: weaviate.WeaviateClient, collection: str) -> IndexInfo:
     config = client.collections.use(collection).config.get()
     try:
         meta = json.loads(config.description or "{}")
-        return IndexInfo(collection, meta["embedding_model"], int(meta["dim"]), int(meta["schema"]))
+        return IndexInfo(
+            collection,
+            meta["embedding_model"],
+            int(meta["dim"]),
+            int(meta["schema"]),
+            meta.get("keywords"),
+        )
     except (ValueError, KeyError) as e:
         raise ConfigError(
             f"collection {collection!r} was not created by docduet (no metadata); "
@@ -101,7 +124,12 @@ def create_physical(
 ) -> str:
     """Create an empty chunk collection (not yet aliased) and return its name."""
     name = physical_name(alias)
-    meta = {"schema": SCHEMA_VERSION, "embedding_model": embedding_model, "dim": dim}
+    meta = {
+        "schema": SCHEMA_VERSION,
+        "embedding_model": embedding_model,
+        "dim": dim,
+        "keywords": ANALYZER,
+    }
     client.collections.create(
         name=name,
         description=json.dumps(meta),
@@ -132,11 +160,15 @@ def point_alias(client: weaviate.WeaviateClient, alias: str, collection: str) ->
 
 
 def migrate(client: weaviate.WeaviateClient, collection: str) -> list[str]:
-    """Add properties a newer docduet expects; returns the names added."""
+    """Add properties a newer docduet expects; returns the names added.
+
+    The stemmed fields are never added here: existing chunks would have them empty and keyword
+    search would silently miss them. :func:`keyword_problem` sends the admin to a full rebuild.
+    """
     existing = {p.name for p in client.collections.use(collection).config.get().properties}
     added = []
     for prop in PROPERTIES:
-        if prop.name not in existing:
+        if prop.name not in existing and prop.name not in STEMMED_FIELDS.values():
             client.collections.use(collection).config.add_property(prop)
             added.append(prop.name)
     if added:
@@ -159,10 +191,41 @@ def ensure_index(
     if (info.embedding_model, info.dim) != (embedding_model, dim):
         raise ConfigError(
             f"the index was built with {info.embedding_model} ({info.dim}-d) but the embedding "
-            f"model is now {embedding_model} ({dim}-d); run `docduet reindex --full` to rebuild it"
+            f"model is now {embedding_model} ({dim}-d); {REBUILD}"
         )
+    problem = keyword_problem(client, current)
+    if problem is not None:
+        raise ConfigError(problem)
     migrate(client, current)
     return current
+
+
+def keyword_problem(client: weaviate.WeaviateClient, name: str) -> str | None:
+    """Why keyword search on ``name`` (an alias or a collection) would be wrong, or None.
+
+    An index built before the stemmed fields existed, or with another analyzer, would give worse
+    results without any error; this says so, and what to do.
+    """
+    collection = resolve_alias(client, name) or name
+    try:
+        config = client.collections.use(collection).config.get()
+    except WeaviateBaseError as e:
+        raise BackendUnavailableError(f"could not read the schema of {collection!r}: {e}") from e
+    present = {p.name for p in config.properties}
+    missing = [field for field in STEMMED_FIELDS.values() if field not in present]
+    try:
+        analyzer = json.loads(config.description or "{}").get("keywords")
+    except (ValueError, AttributeError):
+        analyzer = None
+    if not missing and analyzer == ANALYZER:
+        return None
+    built = f"without the stemmed keyword field(s) {', '.join(missing)}" if missing else (
+        f"with keyword analyzer {analyzer!r} (this docduet uses {ANALYZER!r})"
+    )
+    return (
+        f"the index {name!r} (collection {collection!r}) was built by an older docduet {built}, so "
+        f"keyword search would miss words; an admin must {REBUILD}"
+    )
 
 
 def orphans(client: weaviate.WeaviateClient, alias: str) -> list[str]:

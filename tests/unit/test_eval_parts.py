@@ -17,9 +17,10 @@ from docduet.errors import ConfigError, GenerationError
 from docduet.settings import Settings
 from evaluation.checkpoint import Checkpoint, fingerprint
 from evaluation.datasets import EvalDocument
-from evaluation.index import document_chunk, eval_collection_name
+from evaluation.index import document_chunks, eval_collection_name
 from evaluation.judge import judge_answers, judge_request, parse_score
-from evaluation.retrieval_eval import QueryVectors, methods_for
+from evaluation.retrieval_eval import QueryVectors, baselines_for, methods_for
+from ingest.splitter import token_splitter
 from ingest.progress import NullProgress
 
 
@@ -120,6 +121,15 @@ def test_methods_always_include_the_default_alpha() -> None:
         ("hybrid@0.75", 0.75),
     ]
     assert [m.name for m in methods_for((), 0.0)] == ["bm25", "vector"]
+    assert all(m.stemmed for m in methods_for((0.25,), 0.5))
+
+
+def test_baselines_are_the_unstemmed_bm25_and_default_hybrid() -> None:
+    assert [(m.name, m.alpha, m.stemmed) for m in baselines_for(0.6)] == [
+        ("bm25-unstemmed", 0.0, False),
+        ("hybrid-unstemmed@0.6", 0.6, False),
+    ]
+    assert [m.name for m in baselines_for(1.0)] == ["bm25-unstemmed"]
 
 
 class CountingEmbedder:
@@ -147,13 +157,26 @@ def test_query_vectors_embed_in_one_batch() -> None:
 
 
 def test_eval_chunks_are_public_and_deterministic() -> None:
-    chunk = document_chunk(EvalDocument("d1", "Title", "Body text."))
+    [chunk] = document_chunks(EvalDocument("d1", "Title", "Body text."))
     assert chunk.text == "Title\n\nBody text." and chunk.source == "d1"
     assert chunk.access.groups == ("public",) and chunk.access.sensitivity is Sensitivity.PUBLIC
-    assert chunk == document_chunk(EvalDocument("d1", "Title", "Body text."))
-    assert document_chunk(EvalDocument("d1", "", "Body")).text == "Body"
+    assert [chunk] == document_chunks(EvalDocument("d1", "Title", "Body text."))
+    assert document_chunks(EvalDocument("d1", "", "Body"))[0].text == "Body"
     name = eval_collection_name("abc", "all-MiniLM-L6-v2")
     assert name.startswith("DocduetEval_") and name != eval_collection_name("abd", "all-MiniLM-L6-v2")
+    assert name != eval_collection_name("abc", "all-MiniLM-L6-v2", "windows-254-32")
+
+
+def test_long_eval_documents_are_split_as_ingestion_splits_them() -> None:
+    splitter = token_splitter(Settings(chunk_max_tokens=20, chunk_overlap_tokens=4))
+    doc = EvalDocument("d1", "Title", "One short sentence here. " * 12)
+    chunks = document_chunks(doc, splitter)
+    assert len(chunks) > 1 and {c.source for c in chunks} == {"d1"}
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(splitter.window.count(c.text) <= 20 for c in chunks)
+    assert len({c.chunk_id for c in chunks}) == len(chunks) and len({c.content_hash for c in chunks}) == 1
+    assert chunks == document_chunks(doc, splitter)
+    assert {c.chunk_id for c in chunks}.isdisjoint(c.chunk_id for c in document_chunks(doc))
 
 
 def test_cli_parsing_helpers(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ the retriever's own logic (what it asks for, what it does with the answer) runs 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from weaviate.exceptions import (
     WeaviateQueryError,
 )
 
+from docduet.db.keywords import ANALYZER
 from docduet.domain import ANONYMOUS, Sensitivity, User
 from docduet.errors import BackendUnavailableError, RetrievalError
 from docduet.settings import Settings
@@ -37,16 +39,43 @@ class StubEmbedder:
         return [list(QUERY_VECTOR) for _ in texts]
 
 
-class StubClient:
-    """Records hybrid() calls; answers with ``objects`` or raises ``error``."""
+CURRENT_SCHEMA = ("text", "title", "section", "text_stemmed", "title_stemmed", "section_stemmed")
 
-    def __init__(self, objects: list[Any] = (), error: Exception | None = None, exists: Any = True):
+
+class StubClient:
+    """Records hybrid() calls; answers with ``objects`` or raises ``error``.
+
+    Its collection has the properties ``schema`` and the keyword analyzer ``analyzer``.
+    """
+
+    def __init__(
+        self,
+        objects: list[Any] = (),
+        error: Exception | None = None,
+        exists: Any = True,
+        schema: tuple[str, ...] = CURRENT_SCHEMA,
+        analyzer: str | None = ANALYZER,
+    ):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.objects, self.error, self._exists = list(objects), error, exists
         self.collections = self
+        self.alias = SimpleNamespace(get=lambda alias_name: None)
+        self.config_reads = 0
+        self._config = SimpleNamespace(
+            properties=[SimpleNamespace(name=n) for n in schema],
+            description=json.dumps({"schema": 2, "keywords": analyzer}),
+        )
 
     def use(self, name: str) -> Any:
-        return SimpleNamespace(query=SimpleNamespace(hybrid=self._hybrid))
+        collection = SimpleNamespace(
+            query=SimpleNamespace(hybrid=self._hybrid), config=SimpleNamespace(get=self._read_config)
+        )
+        collection.with_consistency_level = lambda level: collection
+        return collection
+
+    def _read_config(self) -> Any:
+        self.config_reads += 1
+        return self._config
 
     def exists(self, name: str) -> bool:
         if isinstance(self._exists, Exception):
@@ -86,13 +115,55 @@ def test_query_is_hybrid_relative_score_with_access_filter_and_overfetch():
     client = StubClient()
     retriever(client).retrieve("parental leave", user=ANONYMOUS, filters=SearchFilters(doc_types=("md",)))
     ((query, kw),) = client.calls
-    assert query == "parental leave"
+    assert query == "parent leav"  # BM25 reads stemmed fields with the stemmed query
     assert kw["vector"] == QUERY_VECTOR
     assert kw["alpha"] == 0.4 and kw["fusion_type"] == HybridFusion.RELATIVE_SCORE
-    assert kw["query_properties"] == ["text", "title", "section"]
+    assert kw["query_properties"] == ["text_stemmed", "title_stemmed", "section_stemmed"]
     assert kw["limit"] == 2 * OVERFETCH and kw["include_vector"] is True
     where = kw["filters"]
     assert where.filters[0].target == "access_groups" and where.filters[0].value == ["public"]
+
+
+def test_unstemmed_search_reads_the_original_fields_with_the_query_as_typed():
+    client = StubClient(schema=("text", "title", "section"), analyzer=None)
+    WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(alpha=0.4), stemmed=False).retrieve(
+        "Parental Policies", user=ANONYMOUS
+    )  # type: ignore[arg-type]
+    ((query, kw),) = client.calls
+    assert query == "Parental Policies" and kw["query_properties"] == ["text", "title", "section"]
+    assert client.config_reads == 0
+
+
+def test_a_query_of_stop_words_only_searches_by_vector_alone():
+    client = StubClient()
+    retriever(client).retrieve("Is it the one?", user=ANONYMOUS)
+    ((query, kw),) = client.calls
+    assert query == "one" and kw["alpha"] == 0.4
+    client = StubClient()
+    retriever(client).retrieve("is it THE", user=ANONYMOUS)
+    ((query, kw),) = client.calls
+    assert query == "" and kw["alpha"] == 1.0
+
+
+def test_an_index_without_stemmed_fields_is_reported_before_searching():
+    client = StubClient(schema=("text", "title", "section"), analyzer=None)
+    with pytest.raises(RetrievalError, match=r"reindex --full") as info:
+        retriever(client).retrieve("leave", user=ANONYMOUS)
+    assert "text_stemmed" in str(info.value) and client.calls == []
+
+
+def test_an_index_stemmed_by_another_analyzer_is_reported():
+    client = StubClient(analyzer="porter-0")
+    with pytest.raises(RetrievalError, match=r"'porter-0'.*reindex --full"):
+        retriever(client).retrieve("leave", user=ANONYMOUS)
+
+
+def test_the_schema_is_checked_once_per_retriever():
+    client = StubClient()
+    searcher = retriever(client)
+    searcher.retrieve("leave", user=ANONYMOUS)
+    searcher.retrieve("holidays", user=ANONYMOUS)
+    assert client.config_reads == 1 and len(client.calls) == 2
 
 
 def test_explicit_top_k_overrides_settings():

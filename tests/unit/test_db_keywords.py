@@ -1,0 +1,53 @@
+"""The keyword analyzer shared by the stemmed index fields and the BM25 query."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from docduet.db.chunks import chunk_properties
+from docduet.db.keywords import STEMMED_FIELDS, STOP_WORDS, stem, stemmed_properties
+from docduet.db.schema import PROPERTIES
+from docduet.domain import Access, Chunk, Sensitivity
+
+
+def test_inflections_share_a_stem() -> None:
+    assert stem("policies") == stem("policy") == stem("Policy") == "polici"
+    assert stem("running runs") == "run run"
+    assert stem("reimbursed") == stem("reimburse") == stem("reimbursing")
+
+
+def test_words_are_lower_cased_split_on_punctuation_and_stop_words_dropped() -> None:
+    assert stem("The VPN-client's settings, in 2025!") == "vpn client s set 2025"
+    assert stem("this is it") == ""  # stemmed, "this" would become "thi" and escape the stop list
+    assert "thi" not in stem("This policy").split()
+    assert {"the", "this", "a", "with"} <= STOP_WORDS
+
+
+def test_stemming_is_deterministic_across_threads() -> None:
+    text = "Employees travelling abroad claim their expenses within thirty days"
+    expected = stem(text)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(stem(text))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert results == [expected] * 4
+
+
+def test_every_searchable_field_has_a_stemmed_property_in_the_schema_and_the_objects() -> None:
+    names = {p.name for p in PROPERTIES}
+    assert set(STEMMED_FIELDS) <= names and set(STEMMED_FIELDS.values()) <= names
+    chunk = Chunk(
+        chunk_id="00000000-0000-0000-0000-000000000001", source="/c/p.md", root="/c",
+        title="Travel Policies", text="Hotels are booked by the travel desk.", index=0,
+        doc_type="md", section="Booking hotels", page=None,
+        modified=datetime(2025, 1, 1, tzinfo=UTC), content_hash="h",
+        access=Access(("employees",), Sensitivity.INTERNAL),
+    )  # fmt: skip
+    props = chunk_properties(chunk)
+    assert props["text"] == chunk.text and props["title"] == "Travel Policies"  # kept for display
+    assert props["text_stemmed"] == "hotel book travel desk"
+    assert props["title_stemmed"] == "travel polici" and props["section_stemmed"] == "book hotel"
+    assert stemmed_properties({"text": "Policies", "source": "x"}) == {"text_stemmed": "polici"}

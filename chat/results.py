@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from chat.prompt import Turn
-from docduet.domain import ANONYMOUS, Answer, Hit, User
+from docduet.domain import ANONYMOUS, Answer, Hit, Sensitivity, User
 from retrieval.filters import SearchFilters
 
 NOT_FOUND_TEXT = "Not found in the documents you can access."
@@ -32,11 +32,24 @@ class Retrieval:
 
 
 @dataclass(frozen=True)
+class GeneratorInfo:
+    """What front ends show about a generator: its label, where it runs, what it may read."""
+
+    name: str
+    label: str
+    off_premises: bool
+    max_sensitivity: Sensitivity | None
+    endpoint: str
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
 class Event:
-    """A streamed piece: a token, a finished answer, or the retrieval that started it all."""
+    """A streamed piece: the retrieval that starts it all, a generator's status line (queued,
+    reading the passages), a token, or a finished answer."""
 
     generator: str
-    kind: Literal["retrieval", "token", "answer"]
+    kind: Literal["retrieval", "status", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
     retrieval: Retrieval | None = None

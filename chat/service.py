@@ -13,12 +13,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chat.citations import cite
 from chat.generators.base import Generator
 from chat.prompt import Prompt, Turn, build_prompt
-from chat.results import NOT_FOUND_TEXT, Comparison, Event, Question, Retrieval
+from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
 from chat.rewrite import QueryRewriter
 from docduet.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
 from docduet.errors import ConfigError, DocduetError
@@ -49,8 +49,8 @@ class _Emitter:
 
 
 def may_receive(generator: Generator, hit: Hit) -> bool:
-    """Confidential text stays on the company's machines."""
-    return not (generator.off_premises and hit.chunk.access.sensitivity is Sensitivity.CONFIDENTIAL)
+    """A passage goes to a generator only up to that generator's sensitivity ceiling."""
+    return hit.chunk.access.sensitivity.at_most(generator.max_sensitivity)
 
 
 def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ...]:
@@ -64,13 +64,13 @@ def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ..
     return tuple(t for t in history if t.role == "user")
 
 
-def abstain_text(withheld: int) -> str:
+def abstain_text(withheld: int, ceiling: Sensitivity = Sensitivity.INTERNAL) -> str:
     """The answer of a generator left without passages: none matched, or all were withheld."""
     if not withheld:
         return NOT_FOUND_TEXT
     return (
-        f"All {withheld} matching sources are confidential and were not sent to this hosted "
-        "model; see the local model's answer."
+        f"All {withheld} matching sources are more sensitive than this model may receive "
+        f"(at most {ceiling.value}) and were not sent to it; see the local models' answers."
     )
 
 
@@ -93,19 +93,41 @@ class AnswerService:
         *,
         unavailable: Mapping[str, str] | None = None,
         max_passages: Mapping[str, int] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         """``unavailable`` maps generator names to why they cannot run (reported as errors);
-        ``max_passages`` caps, per generator name, how many of the best passages it reads."""
+        ``max_passages`` caps, per generator name, how many of the best passages it reads;
+        ``labels`` are the names shown to users (default: the generator's own label)."""
         self._retriever = retriever
         self._generators = dict(generators)
         self._rewriter = rewriter
         self._unavailable = dict(unavailable or {})
         self._max_passages = dict(max_passages or {})
+        self._labels = dict(labels or {})
 
     @property
     def generator_names(self) -> list[str]:
         """Configured generators first, then the unavailable ones."""
         return [*self._generators, *(n for n in self._unavailable if n not in self._generators)]
+
+    def label(self, name: str) -> str:
+        """What users see for generator ``name``: its model and where it runs when known."""
+        generator = self._generators.get(name)
+        if generator is not None and getattr(generator, "label", ""):
+            return generator.label
+        return self._labels.get(name, name)
+
+    def describe(self, name: str) -> GeneratorInfo:
+        """Where ``name`` runs, what it may receive and whether it can answer now."""
+        generator = self._generators.get(name)
+        return GeneratorInfo(
+            name=name,
+            label=self.label(name),
+            off_premises=bool(generator and generator.off_premises),
+            max_sensitivity=generator.max_sensitivity if generator else None,
+            endpoint=generator.endpoint if generator else "",
+            unavailable=self._unavailable.get(name),
+        )
 
     def retrieve(self, question: Question) -> Retrieval:
         """Rewrite a follow-up into a standalone query and retrieve what the user may read."""
@@ -198,7 +220,7 @@ class AnswerService:
         except Exception as e:  # a backend bug must not take the other answer down
             log.exception("%s crashed", name)
             answer = self._failed(name, f"{type(e).__name__}: {e}", retrieval, started)
-        emit(Event(name, "answer", answer=answer))
+        emit(Event(name, "answer", answer=replace(answer, label=self.label(name))))
 
     def _answer(
         self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
@@ -210,7 +232,7 @@ class AnswerService:
         if not plan.hits:
             return Answer(
                 generator=name,
-                text=abstain_text(plan.privacy.withheld_count),
+                text=abstain_text(plan.privacy.withheld_count, generator.max_sensitivity),
                 citations=(),
                 timings=Timings(retrieval.seconds, None, time.perf_counter() - started),
                 usage=Usage(0, 0, 0.0),
@@ -247,6 +269,10 @@ class AnswerService:
     ) -> Answer:
         """Stream ``prompt`` through ``generator``, then verify the answer's citations."""
         first: float | None = None
+        busy = getattr(generator, "busy", None)
+        if busy is not None and busy():
+            emit(Event(name, "status", text="Queued: this model is answering another question…"))
+        emit(Event(name, "status", text=f"Reading {len(prompt.blocks)} passages…"))
         try:
             stream = generator.stream(prompt)
             for piece in stream:

@@ -10,14 +10,14 @@ import atexit
 import hashlib
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import weaviate
 from pydantic import SecretStr
 
-from chat.generators import GENERATORS, Generator, build_generator
+from chat.generators import Generator, GeneratorSpec, build_generator, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from docduet.db import schema
@@ -27,6 +27,7 @@ from docduet.errors import ConfigError, RetrievalError
 from docduet.settings import Settings
 from ingest.embed import Embedder, SentenceTransformerEmbedder
 from ingest.isolation import IsolatedParser
+from ingest.lock import index_lock
 from ingest.parse import Parser, UnstructuredParser
 from ingest.pipeline import Ingestor
 from ingest.progress import ProgressSink
@@ -57,18 +58,20 @@ def build_embedder(settings: Settings) -> Embedder:
         return _EMBEDDERS[key]
 
 
-_PARSERS: dict[float, IsolatedParser] = {}
+_PARSERS: dict[tuple[float, int], IsolatedParser] = {}
 _PARSERS_LOCK = threading.Lock()
 
 
 def build_parser(settings: Settings) -> Parser:
     """unstructured in a worker process with the per-file time limit; one per process, stopped at exit."""
+    key = (settings.parse_timeout_s, settings.max_file_bytes)
     with _PARSERS_LOCK:
-        if settings.parse_timeout_s not in _PARSERS:
-            parser = IsolatedParser(UnstructuredParser(), timeout_s=settings.parse_timeout_s)
+        if key not in _PARSERS:
+            inner = UnstructuredParser(max_file_bytes=settings.max_file_bytes)
+            parser = IsolatedParser(inner, timeout_s=settings.parse_timeout_s)
             atexit.register(parser.close)
-            _PARSERS[settings.parse_timeout_s] = parser
-        return _PARSERS[settings.parse_timeout_s]
+            _PARSERS[key] = parser
+        return _PARSERS[key]
 
 
 @contextmanager
@@ -85,9 +88,13 @@ def run_ingest(
     progress: ProgressSink,
     dry_run: bool = False,
     force: bool = False,
+    allow_empty: bool = False,
 ) -> IngestSummary:
-    """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally."""
-    with admin_kit(settings) as kit:
+    """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally.
+
+    Holds the index's writer lock (not for a dry run); see :mod:`ingest.lock`.
+    """
+    with _writer_lock(settings, "docduet ingest", dry_run), admin_kit(settings) as kit:
         if not dry_run:
             schema.ensure_index(
                 kit.client,
@@ -96,16 +103,22 @@ def run_ingest(
                 dim=kit.embedder.dim,
                 replicas=settings.replication_factor,
             )
-        store = ChunkStore(kit.client, settings.collection)
+        store = ChunkStore.for_settings(kit.client, settings.collection, settings)
         ingestor = Ingestor(store, kit.parser, kit.embedder, settings, progress)
-        return ingestor.run(paths, dry_run=dry_run, force=force)
+        return ingestor.run(paths, dry_run=dry_run, force=force, allow_empty=allow_empty)
 
 
 def run_reindex(
-    settings: Settings, *, progress: ProgressSink, full: bool = False, dry_run: bool = False
+    settings: Settings,
+    *,
+    progress: ProgressSink,
+    full: bool = False,
+    dry_run: bool = False,
+    allow_empty: bool = False,
 ) -> IngestSummary:
     """``docduet reindex``: incremental over every indexed root, or a full alias-swapped rebuild."""
-    with admin_kit(settings) as kit:
+    what = "docduet reindex --full" if full else "docduet reindex"
+    with _writer_lock(settings, what, dry_run), admin_kit(settings) as kit:
         if not full and not dry_run:
             schema.ensure_index(
                 kit.client,
@@ -122,7 +135,13 @@ def run_reindex(
             progress=progress,
             full=full,
             dry_run=dry_run,
+            allow_empty=allow_empty,
         )
+
+
+def _writer_lock(settings: Settings, what: str, dry_run: bool) -> AbstractContextManager[None]:
+    """The cross-process writer lock of the index; a dry run writes nothing and takes none."""
+    return nullcontext() if dry_run else index_lock(settings.data_dir, settings.collection, what=what)
 
 
 # --- answering -------------------------------------------------------------------------------
@@ -131,58 +150,62 @@ _GENERATORS: dict[tuple[str, str], Generator] = {}
 _GENERATORS_LOCK = threading.Lock()
 
 
-def _generator_settings(name: str, settings: Settings) -> str:
-    """The settings a generator is built from (its ``<name>_*`` fields, plus the cache dir)."""
-    fields = {f for f in type(settings).model_fields if f.startswith(f"{name}_")} | {"cache_dir"}
-    secrets = [getattr(settings, f) for f in sorted(fields)]
-    digest = hashlib.sha256(
-        "\0".join(v.get_secret_value() for v in secrets if isinstance(v, SecretStr)).encode()
-    ).hexdigest()
-    return settings.model_dump_json(include=fields) + digest
+def _cache_key(spec: GeneratorSpec, settings: Settings) -> tuple[str, str]:
+    """A generator is reused while its spec (secrets included, hashed) and cache dir are the same."""
+    secrets = [v.get_secret_value() for v in spec.options.values() if isinstance(v, SecretStr)]
+    digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
+    return spec.id, f"{spec.model_dump_json()}|{settings.cache_dir}|{digest}"
+
+
+def generator_specs(settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
+    """The specs of ``names`` (any configured id, enabled or not), or of every enabled generator."""
+    if names is None:
+        return enabled_specs(settings)
+    return [spec_by_id(settings, name) for name in dict.fromkeys(names)]
 
 
 def build_generators(
-    settings: Settings, names: Sequence[str]
+    settings: Settings, names: Sequence[str] | None = None
 ) -> tuple[dict[str, Generator], dict[str, str]]:
-    """Generators by name (cached per process), and the reason for each one that is unavailable."""
+    """Generators by id (cached per process), and the reason for each one that is unavailable."""
     ready: dict[str, Generator] = {}
     unavailable: dict[str, str] = {}
-    for name in names:
-        key = (name, _generator_settings(name, settings))
+    for spec in generator_specs(settings, names):
+        key = _cache_key(spec, settings)
         try:
             with _GENERATORS_LOCK:
                 if key not in _GENERATORS:
-                    _GENERATORS[key] = build_generator(name, settings)
-                ready[name] = _GENERATORS[key]
+                    _GENERATORS[key] = build_generator(spec, settings)
+                ready[spec.id] = _GENERATORS[key]
         except ConfigError as e:
-            if name not in GENERATORS.names():
-                raise
-            unavailable[name] = str(e)
+            unavailable[spec.id] = str(e)
     return ready, unavailable
 
 
 def build_answer_service(
-    settings: Settings, client: weaviate.WeaviateClient, names: Sequence[str] = ("slm", "llm")
+    settings: Settings, client: weaviate.WeaviateClient, names: Sequence[str] | None = None
 ) -> AnswerService:
-    """Retriever + generators + rewriter over an open client."""
+    """Retriever + generators (default: every enabled one) + rewriter over an open client."""
     if schema.resolve_alias(client, settings.collection) is None:
         raise RetrievalError(
             f"the index {settings.collection!r} does not exist yet; run `docduet ingest PATH` first"
         )
     retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
-    ready, unavailable = build_generators(settings, names)
+    specs = generator_specs(settings, names)
+    ready, unavailable = build_generators(settings, [s.id for s in specs])
     return AnswerService(
         retriever,
         ready,
         HeuristicRewriter(),
         unavailable=unavailable,
-        max_passages={"slm": settings.slm_max_passages},
+        max_passages={s.id: s.max_passages for s in specs if s.max_passages is not None},
+        labels={s.id: s.title for s in specs},
     )
 
 
 @contextmanager
 def answer_service(
-    settings: Settings, names: Sequence[str] = ("slm", "llm")
+    settings: Settings, names: Sequence[str] | None = None
 ) -> Iterator[AnswerService]:
     """An answer service with its own Weaviate connection (closed on exit)."""
     with open_client(settings, autostart=True) as client:

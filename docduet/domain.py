@@ -14,6 +14,18 @@ class Sensitivity(str, Enum):
     INTERNAL = "internal"
     CONFIDENTIAL = "confidential"
 
+    @property
+    def rank(self) -> int:
+        """0 for public, 1 internal, 2 confidential: higher is more restricted."""
+        return _SENSITIVITY_RANK[self.value]
+
+    def at_most(self, ceiling: Sensitivity) -> bool:
+        """Whether text of this sensitivity may go where ``ceiling`` is the highest allowed."""
+        return self.rank <= ceiling.rank
+
+
+_SENSITIVITY_RANK = {"public": 0, "internal": 1, "confidential": 2}
+
 
 PUBLIC_GROUP = "public"
 """Group every caller, anonymous included, belongs to."""
@@ -143,3 +155,9 @@ class Answer:
     abstained: bool = False
     error: str | None = None
     flagged_markers: tuple[int, ...] = field(default=())
+    label: str = ""
+    """What users see for the generator (its model and role); empty: use ``generator``."""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.generator

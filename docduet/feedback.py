@@ -13,9 +13,35 @@ from pathlib import Path
 
 from docduet.domain import Answer
 from docduet.errors import ConfigError
+from docduet.private import private_file
 
-VERDICTS = ("left_better", "right_better", "both_good", "both_wrong", "helpful", "not_helpful")
-"""Web chat rates the pair (left = first generator); Slack rates one reply."""
+VERDICTS = ("all_good", "all_wrong", "helpful", "not_helpful")
+"""Besides ``best:<generator id>`` (the web chat's "this one helped most"): every answer good,
+every answer wrong; Slack rates one reply helpful or not."""
+LEGACY_VERDICTS = ("left_better", "right_better", "both_good", "both_wrong")
+"""Ratings stored before any number of generators could be compared (left = first generator)."""
+BEST_PREFIX = "best:"
+
+
+def best(generator: str) -> str:
+    """The verdict that says ``generator``'s answer helped most."""
+    return f"{BEST_PREFIX}{generator}"
+
+
+def is_verdict(verdict: str) -> bool:
+    return verdict in VERDICTS or verdict in LEGACY_VERDICTS or (
+        verdict.startswith(BEST_PREFIX) and len(verdict) > len(BEST_PREFIX)
+    )
+
+
+def winner(verdict: str, generators: Sequence[str]) -> str | None:
+    """The generator a verdict declares best (legacy left/right resolved by position), or None."""
+    if verdict.startswith(BEST_PREFIX):
+        return verdict[len(BEST_PREFIX) :]
+    position = {"left_better": 0, "right_better": 1}.get(verdict)
+    if position is not None and position < len(generators):
+        return generators[position]
+    return None
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -85,7 +111,7 @@ class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder: it stores full answers, confidential ones too
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
@@ -115,8 +141,10 @@ class FeedbackStore:
         turn_key: str | None = None,
     ) -> int:
         """Store a rating; the same ``turn_key`` on the same channel updates the earlier one."""
-        if verdict not in VERDICTS:
-            raise ConfigError(f"unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}")
+        if not is_verdict(verdict):
+            raise ConfigError(
+                f"unknown verdict {verdict!r}; use best:<generator id> or one of {', '.join(VERDICTS)}"
+            )
         row = (
             datetime.now(UTC).isoformat(),
             channel,
@@ -160,19 +188,18 @@ class FeedbackStore:
         ]
 
     def stats(self) -> list[GeneratorStats]:
-        """Win rate and totals per generator (a win: rated better, or helpful when alone)."""
+        """Win rate and totals per generator (a win: rated best, or helpful when alone)."""
         acc: dict[str, dict[str, float]] = {}
         for rec in self.all():
-            for i, ans in enumerate(rec.answers):
+            best_one = winner(rec.verdict, rec.generators)
+            for ans in rec.answers:
                 name = str(ans["generator"])
                 a = acc.setdefault(name, {"n": 0, "wins": 0, "good": 0, "t": 0.0, "cost": 0.0})
                 a["n"] += 1
                 a["t"] += float(ans.get("total_s") or 0.0)  # type: ignore[arg-type]
                 a["cost"] += float(ans.get("cost_usd") or 0.0)  # type: ignore[arg-type]
-                won = (rec.verdict == "left_better" and i == 0) or (
-                    rec.verdict == "right_better" and i == 1
-                )
-                good = won or rec.verdict in ("both_good", "helpful")
+                won = best_one == name
+                good = won or rec.verdict in ("all_good", "both_good", "helpful")
                 a["wins"] += won or (rec.verdict == "helpful")
                 a["good"] += good
         return [

@@ -64,7 +64,34 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="DocduetChunks", description="Alias chat queries; the admin command owns it."
     )
-    replication_factor: int = 1
+    replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="Copies of each chunk in a new collection; default: the number of nodes the "
+        "cluster reports, at most 3 (1 on a single node).",
+    )
+    weaviate_nodes: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="Nodes of docduet's own Weaviate (`docduet db start --nodes N`): 1, or a "
+        "local cluster of N nodes on loopback (3 survives one dead node). Ignored with WEAVIATE_URL.",
+    )
+    consistency_read: Literal["ONE", "QUORUM", "ALL"] = Field(
+        default="QUORUM",
+        description="Replicas that must answer a search (QUORUM: 2 of 3).",
+    )
+    consistency_write: Literal["ONE", "QUORUM", "ALL"] = Field(
+        default="QUORUM",
+        description="Replicas that must confirm a write (QUORUM: 2 of 3).",
+    )
+    weaviate_write_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Retries (with backoff) of a write Weaviate could not complete; chunk ids are "
+        "deterministic, so a retried write never duplicates.",
+    )
 
     # --- ingestion ---------------------------------------------------------------------------
     embedding_model: str | None = Field(
@@ -79,6 +106,17 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest one file may take to parse; past it the parser is stopped and the "
         "file reported as failed (files are parsed in a worker process).",
+    )
+    max_file_bytes: int = Field(
+        default=100_000_000,
+        gt=0,
+        description="Largest file ingested (and served by 'Download source'); a larger one is "
+        "reported as failed with its size.",
+    )
+    corpus_root: Path | None = Field(
+        default=None,
+        description="Top folder of the documents: _access.yaml and .docduetignore files are looked "
+        "up from here down to each file, whatever PATH was ingested; unset: from the filesystem root.",
     )
     chunk_max_chars: int = Field(
         default=1500,
@@ -116,9 +154,17 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2 (bench/retrieval_latency.py measures it); re-measure for another model.",
     )
 
-    # --- local small model (slm) ----------------------------------------------------------------
-    slm_model_path: Path | None = Field(
-        default=None, description="GGUF file; default: the packaged Gemma 3 270M."
+    # --- generators (chat/generators/default.yaml lists the default ones) -------------------------
+    generators_file: Path | None = Field(
+        default=None,
+        description="YAML file listing the generators (id, kind, label, on_premises, "
+        "max_sensitivity, options); default: the packaged chat/generators/default.yaml.",
+    )
+
+    # --- the default small local model (generator `slm`) ------------------------------------------
+    slm_model_path: str | None = Field(
+        default=None,
+        description="GGUF file path or packaged model name; default: qwen2.5-coder-0.5b-instruct.",
     )
     slm_prompt_format: str = Field(
         default="auto", description="auto | completion (few-shot) | chat (the GGUF's template)"
@@ -139,6 +185,20 @@ class Settings(BaseSettings):
         "270M model answers better, and starts sooner, from fewer of them.",
     )
 
+    # --- the default larger local model (generator `slm-large`) ----------------------------------
+    slm_large_model_path: str | None = Field(
+        default=None,
+        description="GGUF file path or packaged model name; default: qwen2.5-coder-1.5b-instruct.",
+    )
+    slm_large_enabled: bool = Field(
+        default=True, description="Show the larger local model as a column (false on small machines)."
+    )
+    slm_large_threads: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        description="llama.cpp threads of the larger local model.",
+    )
+    slm_large_max_passages: int = Field(default=4, ge=1)
+
     # --- hosted large model (llm) ----------------------------------------------------------------
     llm_base_url: str | None = Field(
         default=None, validation_alias=_alias("llm_base_url", "OPENAI_BASE_URL")
@@ -146,6 +206,11 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = Field(
         default=None, validation_alias=_alias("llm_api_key", "OPENAI_API_KEY")
+    )
+    llm_max_sensitivity: Sensitivity = Field(
+        default=Sensitivity.INTERNAL,
+        description="Most sensitive text the hosted model may receive (public, internal, "
+        "confidential); passages above it stay on the premises.",
     )
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
@@ -267,8 +332,9 @@ class Settings(BaseSettings):
     slack_port: int = Field(default=3000, description="HTTP mode: port to listen on.")
     slack_path: str = Field(default="/slack/events", description="HTTP mode: Request URL path.")
     slack_generators: str = Field(
-        default="slm",
-        description="Who answers in Slack: slm, llm, or both (two blocks); or a comma list.",
+        default="all",
+        description="Who answers in Slack: all (every enabled generator, one block each) or a "
+        "comma list of generator ids, e.g. slm.",
     )
     slack_dedup_ttl_s: float = Field(
         default=900.0, description="Remember delivered events this long so Slack retries answer once."

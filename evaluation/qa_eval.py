@@ -7,7 +7,7 @@ the web chat does; each finished question is checkpointed before the next starts
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chat.results import Question
@@ -26,6 +26,7 @@ def evaluate_qa(
     dataset: QASet,
     *,
     generators: Sequence[str],
+    labels: Mapping[str, str] | None = None,
     user: User,
     limit: int | None,
     checkpoint: Checkpoint,
@@ -45,6 +46,7 @@ def evaluate_qa(
     records = [checkpoint.get(item.item_id) or {} for item in items]
     section: dict[str, Any] = {
         "generators": list(generators),
+        "labels": {name: (labels or {}).get(name, name) for name in generators},
         "questions": len(records),
         "unanswerable": sum(1 for r in records if r["unanswerable"]),
         "retrieval_recall": retrieval_recall(records),

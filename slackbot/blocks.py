@@ -29,7 +29,6 @@ FALLBACK_LIMIT = 3000
 BUTTON_VALUE_LIMIT = 2000
 FEEDBACK_ACTIONS = {"docduet_feedback_helpful": "helpful", "docduet_feedback_not_helpful": "not_helpful"}
 """Button action_id -> FeedbackStore verdict."""
-LABELS = {"slm": "Local model", "llm": "Hosted model"}
 
 Block = dict[str, Any]
 _BOLD_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -74,13 +73,13 @@ def answer_blocks(
     answer: Answer, *, link: LinkFor, feedback: FeedbackRef | None = None, heading: bool = False
 ) -> list[Block]:
     """One generator's answer: heading, text, sources, metrics, feedback buttons."""
-    label = LABELS.get(answer.generator, answer.generator)
+    label = answer.title
     blocks: list[Block] = []
     if heading:
         blocks.append(section(f"*{escape(label)}* · `{escape(answer.generator)}`"))
     if answer.error:
         error = escape(truncate(answer.error, _ERROR_CHARS))
-        blocks.append(section(f":warning: The {escape(label.lower())} could not answer: {error}"))
+        blocks.append(section(f":warning: {escape(label)} could not answer: {error}"))
         return blocks
     blocks.extend(section(piece) for piece in answer_sections(answer.text))
     blocks.extend(section(text) for text in sources_sections(answer.citations, link))

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from docduet.domain import Answer
 from docduet.feedback import FeedbackStore
-from slackbot.blocks import FEEDBACK_ACTIONS, LABELS
+from slackbot.blocks import FEEDBACK_ACTIONS
 from slackbot.identity import SlackIdentity
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,7 @@ class FeedbackRecorder:
     ) -> None:
         channel = str((body.get("channel") or {}).get("id") or "")
         message = body.get("message") or {}
-        label = LABELS.get(generator, generator).lower()
-        text = f"Thanks, your rating ({verdict.replace('_', ' ')}) of the {label}'s answer is saved."
+        text = f"Thanks, your rating ({verdict.replace('_', ' ')}) of the `{generator}` answer is saved."
         try:
             client.chat_postEphemeral(
                 channel=channel,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +16,9 @@ from docduet.domain import User
 from docduet.errors import DocduetError
 from docduet.feedback import FeedbackRecord, GeneratorStats
 from ui.backend import ChatBackend, describe_outage
-from ui.feedback_form import VERDICT_LABELS
+from ui.feedback_form import verdict_label
 from ui.index_stats import IndexStats, LastRun
-from ui.markup import cost, generator_title, seconds
+from ui.markup import cost, seconds
 from ui.progress_bar import BarProgress
 from ui.signin import is_admin
 
@@ -40,7 +40,7 @@ def admin_page(backend: ChatBackend, user: User) -> None:
         reindex_section(backend)
         failures_section(backend.last_run())
     with feedback_tab:
-        feedback_section(backend.feedback.stats(), backend.feedback.all(), backend.settings.llm_model)
+        feedback_section(backend.feedback.stats(), backend.feedback.all(), _labels(backend))
 
 
 def index_section(backend: ChatBackend) -> None:
@@ -133,11 +133,18 @@ def failures_section(last: LastRun | None) -> None:
     st.dataframe(pd.DataFrame(last.failed), hide_index=True)
 
 
-def feedback_rows(stats: Sequence[GeneratorStats], llm_model: str) -> list[dict[str, object]]:
+def _labels(backend: ChatBackend) -> dict[str, str]:
+    try:
+        return {i.name: i.label for i in backend.columns()}
+    except DocduetError:  # the index is down: ids instead of labels
+        return {}
+
+
+def feedback_rows(stats: Sequence[GeneratorStats], labels: Mapping[str, str]) -> list[dict[str, object]]:
     """One row per generator: win rate, approval, mean latency and total cost."""
     return [
         {
-            "model": generator_title(s.generator, llm_model)[0],
+            "model": labels.get(s.generator, s.generator),
             "rated answers": s.answers,
             "win rate": s.wins / s.answers if s.answers else 0.0,
             "good or better": s.good / s.answers if s.answers else 0.0,
@@ -149,12 +156,12 @@ def feedback_rows(stats: Sequence[GeneratorStats], llm_model: str) -> list[dict[
 
 
 def feedback_section(
-    stats: Sequence[GeneratorStats], records: Sequence[FeedbackRecord], llm_model: str
+    stats: Sequence[GeneratorStats], records: Sequence[FeedbackRecord], labels: Mapping[str, str]
 ) -> None:
     if not records:
         st.info("No feedback yet. Ratings given in the chat (and on Slack) appear here.")
         return
-    rows = feedback_rows(stats, llm_model)
+    rows = feedback_rows(stats, labels)
     st.markdown(f"**{len(records)} rated turns**")
     st.altair_chart(win_rate_chart(pd.DataFrame(rows)), height=70 + 40 * len(rows))
     st.dataframe(
@@ -165,18 +172,16 @@ def feedback_section(
             "good or better": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
         },
     )
-    verdicts = Counter(r.verdict for r in records)
+    verdicts = Counter(verdict_label(r.verdict, labels) for r in records)
     st.markdown("**Verdicts**")
-    counts = pd.DataFrame(
-        {"verdict": list(VERDICT_LABELS.values()), "turns": [verdicts[v] for v in VERDICT_LABELS]}
-    )
+    counts = pd.DataFrame({"verdict": list(verdicts), "turns": list(verdicts.values())})
     st.bar_chart(counts, x="verdict", y="turns", horizontal=True, sort=False, color=CHART_COLOR,
-                 height=60 + 34 * len(VERDICT_LABELS), y_label="")  # fmt: skip
+                 height=60 + 34 * len(verdicts), y_label="")  # fmt: skip
     comments = [r for r in reversed(records) if r.comment][:20]
     if comments:
         st.markdown("**Latest comments**")
         for r in comments:
-            verdict = VERDICT_LABELS.get(r.verdict, r.verdict)
+            verdict = verdict_label(r.verdict, labels)
             st.caption(f"{r.created:%Y-%m-%d %H:%M} · {r.user or 'anonymous'} · {verdict}")
             st.text(r.comment)
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import weaviate
 
+from chat.results import GeneratorInfo
 from docduet.errors import BackendUnavailableError, DocduetError
 from docduet.feedback import FeedbackStore
 from docduet.identity import UserDirectory
@@ -25,8 +26,8 @@ from ui.streaming import Answerer
 log = logging.getLogger(__name__)
 
 BACKEND_KEY = "docduet.backend"
-COLUMNS: tuple[str, str] = ("slm", "llm")
-"""Left and right column: the local small model and the hosted large model."""
+MAX_COLUMNS = 4
+"""The chat shows the first four enabled generators of the generators file, left to right."""
 
 
 class ChatBackend(Protocol):
@@ -38,6 +39,10 @@ class ChatBackend(Protocol):
 
     def answerer(self) -> Answerer:
         """The answer service (connecting on first use)."""
+        ...
+
+    def columns(self) -> tuple[GeneratorInfo, ...]:
+        """The generators shown as columns, left to right (connecting on first use)."""
         ...
 
     def reset(self) -> None:
@@ -69,12 +74,16 @@ class LiveBackend:
             if self._answerer is None:
                 client = self._connect()
                 try:
-                    self._answerer = build_answer_service(self.settings, client, COLUMNS)
+                    self._answerer = build_answer_service(self.settings, client)
                 except BaseException:
                     client.close()
                     raise
                 self._client = client
             return self._answerer
+
+    def columns(self) -> tuple[GeneratorInfo, ...]:
+        service = self.answerer()
+        return tuple(service.describe(n) for n in service.generator_names[:MAX_COLUMNS])
 
     def reset(self) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""The chat page: history, the question box, and a new turn streamed into two columns."""
+"""The chat page: history, the question box, and a new turn streamed into one column per generator."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import streamlit as st
 from chat.results import Question
 from docduet.domain import User
 from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
-from ui.backend import COLUMNS, ChatBackend, describe_outage
+from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import feedback_form
+from ui.limits import allow_question
+from ui.markup import error_markdown
 from ui.render import (
     ASSISTANT_AVATAR,
     RETRY_KEY,
@@ -38,27 +40,31 @@ def chat_page(backend: ChatBackend, user: User) -> None:
     if not past and not question:
         _welcome(user)
     rated = verdicts(state)
+    infos = {} if outage else {i.name: i for i in backend.columns()}
+    labels = {n: i.label for n, i in infos.items()}
     for turn in past:
-        render_turn(turn, backend.settings.llm_model)
-        feedback_form(backend.feedback, turn, user, rated)
-    if question and question.strip():
+        render_turn(turn, infos)
+        feedback_form(backend.feedback, turn, user, rated, labels)
+    if question and question.strip() and allow_question(backend.settings, user):
         if outage:
             backend.reset()  # the database may be back: try again for this question
         turn = ask(backend, user, question.strip())
-        feedback_form(backend.feedback, turn, user, rated)
+        feedback_form(backend.feedback, turn, user, rated, labels)
 
 
 def ask(backend: ChatBackend, user: User, text: str) -> ChatTurn:
-    """Stream both answers to ``text`` and add the turn to the history, whatever happens."""
+    """Stream every column's answer to ``text`` and add the turn to the history, whatever happens."""
     state = st.session_state
     past = turns(state)
-    live, key = LiveTurn(COLUMNS), uuid.uuid4().hex
+    live, key = LiveTurn(()), uuid.uuid4().hex
     question = Question(text=text, user=user, history=history(past, verdicts(state)))
     render_question(text)
     turn: ChatTurn | None = None
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
         try:
-            view = ColumnsView(COLUMNS, key, backend.settings.llm_model)
+            infos = backend.columns()
+            live.names = tuple(i.name for i in infos)
+            view = ColumnsView(live.names, key, {i.name: i for i in infos})
             run_stream(backend.answerer(), question, live, view)
             turn = _turn(key, text, user, live, "done")
         except DocduetError as e:
@@ -66,11 +72,11 @@ def ask(backend: ChatBackend, user: User, text: str) -> ChatTurn:
             if isinstance(e, BackendUnavailableError | RetrievalError):
                 backend.reset()
             turn = _turn(key, text, user, live, "failed", describe_outage(e, backend.settings))
-            st.error(turn.error, icon=":material/cloud_off:")
+            st.error(error_markdown(turn.error), icon=":material/cloud_off:")
         except Exception as e:  # a bug must not cost the user the conversation
             log.exception("answering %r failed", text)
             turn = _turn(key, text, user, live, "failed", f"Something went wrong: {e}. See the server log.")
-            st.error(turn.error, icon=":material/error:")
+            st.error(error_markdown(turn.error), icon=":material/error:")
         finally:  # a rerun or a closed tab interrupts the script: keep what arrived
             past.append(turn or _turn(key, text, user, live, "interrupted"))
         if turn.status != "done":
@@ -97,7 +103,7 @@ def _check_index(backend: ChatBackend) -> bool:
         with st.spinner("Connecting to the document index…"):
             backend.answerer()
     except DocduetError as e:
-        st.error(describe_outage(e, backend.settings), icon=":material/cloud_off:")
+        st.error(error_markdown(describe_outage(e, backend.settings)), icon=":material/cloud_off:")
         return True
     return False
 
@@ -105,7 +111,8 @@ def _check_index(backend: ChatBackend) -> bool:
 def _welcome(user: User) -> None:
     st.markdown("### Ask your documents")
     st.caption(
-        f"Signed in as {describe(user)}. Every question is answered twice from the same passages: "
-        "by a local model that keeps your documents on this server (left) and by a hosted model "
-        "(right), with sources, speed and cost, so you can compare."
+        f"Signed in as {describe(user)}. Every question is answered by several models from the "
+        "same passages, side by side, with sources, speed and cost, so you can compare: local "
+        "models keep your documents on this server; a hosted model receives only passages up to "
+        "its sensitivity ceiling (each column says where it runs)."
     )

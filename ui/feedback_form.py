@@ -1,32 +1,52 @@
-"""Per-turn feedback: which of the two answers was better, with an optional comment."""
+"""Per-turn feedback: which answer helped most (or all good / all wrong), with an optional comment."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
 
 import streamlit as st
 
 from docduet.domain import User
 from docduet.errors import DocduetError
-from docduet.feedback import FeedbackStore
+from docduet.feedback import BEST_PREFIX, FeedbackStore, best
 from ui.turns import ChatTurn
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
-VERDICT_LABELS: dict[str, str] = {
-    "left_better": "Left is better",
-    "right_better": "Right is better",
+VERDICT_LABELS: dict[str, str] = {"all_good": "All good", "all_wrong": "All wrong"}
+VERDICT_ICONS: dict[str, str] = {
+    "all_good": ":material/thumb_up:",
+    "all_wrong": ":material/thumb_down:",
+    "best": ":material/star:",
+}
+LEGACY_LABELS: dict[str, str] = {
+    "left_better": "Left was better",
+    "right_better": "Right was better",
     "both_good": "Both good",
     "both_wrong": "Both wrong",
+    "helpful": "Helpful (Slack)",
+    "not_helpful": "Not helpful (Slack)",
 }
-VERDICT_ICONS: dict[str, str] = {
-    "left_better": ":material/arrow_back:",
-    "right_better": ":material/arrow_forward:",
-    "both_good": ":material/thumb_up:",
-    "both_wrong": ":material/thumb_down:",
-}
+
+
+def verdict_options(turn: ChatTurn) -> list[str]:
+    """``best:<id>`` per column, then all good / all wrong."""
+    return [best(name) for name in turn.names] + list(VERDICT_LABELS)
+
+
+def verdict_label(verdict: str, labels: Mapping[str, str] | None = None) -> str:
+    """How a verdict reads: ``Best: Small local model``, ``All good``..."""
+    if verdict.startswith(BEST_PREFIX):
+        name = verdict[len(BEST_PREFIX) :]
+        return f"Best: {(labels or {}).get(name, name)}"
+    return VERDICT_LABELS.get(verdict) or LEGACY_LABELS.get(verdict, verdict)
+
+
+def _icon(verdict: str) -> str:
+    return VERDICT_ICONS["best" if verdict.startswith(BEST_PREFIX) else verdict]
 
 
 def save_feedback(store: FeedbackStore, turn: ChatTurn, user: User, verdict: str, comment: str) -> None:
@@ -42,15 +62,21 @@ def save_feedback(store: FeedbackStore, turn: ChatTurn, user: User, verdict: str
     )
 
 
-def feedback_form(store: FeedbackStore, turn: ChatTurn, user: User, rated: dict[str, str]) -> None:
+def feedback_form(
+    store: FeedbackStore,
+    turn: ChatTurn,
+    user: User,
+    rated: dict[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> None:
     """The rating row under a turn; a second submission updates the first."""
     if not turn.rateable:
         return
     with st.form(f"fb-{turn.key}", border=False, enter_to_submit=False):
         verdict = st.segmented_control(
-            "Which answer helped more?",
-            list(VERDICT_LABELS),
-            format_func=lambda v: f"{VERDICT_ICONS[v]} {VERDICT_LABELS[v]}",
+            "Which answer helped most?",
+            verdict_options(turn),
+            format_func=lambda v: f"{_icon(v)} {verdict_label(v, labels)}",
             default=rated.get(turn.key),
             key=f"fbv-{turn.key}",
         )
@@ -64,9 +90,9 @@ def feedback_form(store: FeedbackStore, turn: ChatTurn, user: User, rated: dict[
         with send:
             submitted = st.form_submit_button("Send", icon=":material/send:", width="stretch")
     if submitted:
-        _submit(store, turn, user, verdict, comment, rated)
+        _submit(store, turn, user, verdict, comment, rated, labels)
     elif turn.key in rated:
-        st.caption(f":material/check: Feedback saved: {VERDICT_LABELS[rated[turn.key]]}")
+        st.caption(f":material/check: Feedback saved: {verdict_label(rated[turn.key], labels)}")
 
 
 def _submit(
@@ -76,9 +102,11 @@ def _submit(
     verdict: str | None,
     comment: str,
     rated: dict[str, str],
+    labels: Mapping[str, str] | None,
 ) -> None:
     if verdict is None:
-        st.warning("Pick one of the four choices, then send.", icon=":material/touch_app:")
+        st.warning("Pick the answer that helped most (or all good / all wrong), then send.",
+                   icon=":material/touch_app:")
         return
     try:
         save_feedback(store, turn, user, verdict, comment)
@@ -87,4 +115,4 @@ def _submit(
         st.error(f"Your feedback could not be saved ({e}); check that {store.path} is writable.")
         return
     rated[turn.key] = verdict
-    st.caption(f":material/check: Thanks! Feedback saved: {VERDICT_LABELS[verdict]}")
+    st.caption(f":material/check: Thanks! Feedback saved: {verdict_label(verdict, labels)}")

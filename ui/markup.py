@@ -8,14 +8,17 @@ module adds (citation chips, highlights, badges) is interpreted.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlparse
 
+from chat.results import GeneratorInfo
 from docduet.domain import Answer, Citation
+from docduet.untrusted import public_error
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _MARKER = re.compile(r"\[(\d{1,4})\]")
 _BLANKS = re.compile(r"\s+")
-
-LOCAL, HOSTED = "slm", "llm"
+UNVERIFIED_LINK = ":red-badge[:material/warning: link not in any passage]"
 
 
 def escape_md(text: str) -> str:
@@ -23,8 +26,11 @@ def escape_md(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
-def answer_markdown(text: str) -> str:
-    """An answer's text, escaped, with its ``[n]`` markers shown as numbered chips."""
+def answer_markdown(text: str, flagged: Sequence[str] = ()) -> str:
+    """An answer's text, escaped, with its ``[n]`` markers shown as numbered chips.
+
+    Each address in ``flagged`` (one that appears in no passage) is followed by a red warning chip.
+    """
     parts: list[str] = []
     cursor = 0
     for match in _MARKER.finditer(text):
@@ -32,7 +38,16 @@ def answer_markdown(text: str) -> str:
         parts.append(f":blue-badge[{match.group(1)}]")
         cursor = match.end()
     parts.append(escape_md(text[cursor:]))
-    return "".join(parts).replace("\n", "  \n")
+    markdown = "".join(parts)
+    for url in flagged:
+        shown = escape_md(url)
+        markdown = markdown.replace(shown, f"{shown} {UNVERIFIED_LINK}")
+    return markdown.replace("\n", "  \n")
+
+
+def error_markdown(message: str) -> str:
+    """An error for the page: internal addresses hidden (:func:`public_error`), then escaped."""
+    return escape_md(public_error(message))
 
 
 def highlight(passage: str, snippet: str, *, context: int | None = None) -> str:
@@ -75,14 +90,14 @@ def _find(passage: str, snippet: str) -> tuple[int, int]:
 
 
 def citation_label(citation: Citation) -> str:
-    """``[2] Employee handbook · Holidays · p. 3`` (plain text, for an expander label)."""
+    """``[2] Employee handbook · Holidays · p. 3``, escaped: expander labels render Markdown."""
     parts = [citation.title or citation.source.rsplit("/", 1)[-1]]
     if citation.section and citation.section != citation.title:
         parts.append(citation.section)
     if citation.page is not None:
         parts.append(f"p. {citation.page}")
     label = " · ".join(_BLANKS.sub(" ", p).strip() for p in parts)
-    return f"[{citation.number}] {label}"
+    return f"\\[{citation.number}\\] {escape_md(label)}"
 
 
 def seconds(value: float | None) -> str:
@@ -120,10 +135,19 @@ def privacy_badge(answer: Answer) -> str:
     return f":{color}-badge[sent off\\-premises: {'yes' if p.off_premises else 'no'}{withheld}]"
 
 
-def generator_title(name: str, llm_model: str) -> tuple[str, str]:
-    """Column heading and caption for a generator name."""
-    if name == LOCAL:
-        return "Local model", "runs on this server; documents never leave it"
-    if name == HOSTED:
-        return "Hosted model", f"{llm_model} via an OpenAI-compatible API; confidential passages withheld"
-    return name, ""
+def info_for(name: str, infos: Mapping[str, GeneratorInfo]) -> GeneratorInfo:
+    """The column's generator info; a bare one for a generator no longer configured."""
+    return infos.get(name) or GeneratorInfo(name, name, False, None, "")
+
+
+def generator_title(info: GeneratorInfo) -> tuple[str, str]:
+    """Column heading and caption: the model, where it runs, what it may read."""
+    ceiling = info.max_sensitivity.value if info.max_sensitivity else "?"
+    if info.off_premises:
+        host = urlparse(info.endpoint).hostname or "a hosted API"
+        where = f"hosted at {host}; receives passages up to {ceiling}, the rest are withheld"
+    elif info.endpoint.startswith(("http://", "https://")):
+        where = f"the company's own server; receives passages up to {ceiling}"
+    else:
+        where = f"runs on this server, free; documents never leave it (up to {ceiling})"
+    return info.label, where

@@ -1,4 +1,4 @@
-"""Drawing chat turns: two answer columns with citations, badges and source downloads.
+"""Drawing chat turns: one answer column per generator, with citations, badges and source downloads.
 
 Only rendering lives here; what to show comes from :mod:`ui.turns` and :mod:`ui.markup`.
 """
@@ -6,31 +6,38 @@ Only rendering lives here; what to show comes from :mod:`ui.turns` and :mod:`ui.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from chat.prompt import neutralise
-from chat.results import Retrieval
+from chat.results import GeneratorInfo, Retrieval
 from docduet.domain import Answer, Citation, Hit
+from docduet.untrusted import unsupported_urls
 from ui.markup import (
     answer_markdown,
     citation_label,
+    error_markdown,
     escape_md,
     generator_title,
+    info_for,
     highlight,
     metric_badges,
     privacy_badge,
 )
 from ui.turns import ChatTurn, passage
 
-ICONS = {"slm": ":material/computer:", "llm": ":material/cloud:"}
+LOCAL_ICON, HOSTED_ICON = ":material/computer:", ":material/cloud:"
 ASSISTANT_AVATAR = ":material/forum:"
 USER_AVATAR = ":material/person:"
 RETRY_KEY = "docduet.retry"
-WAITING = "_Waiting for the first words…_"
+WAITING = "_Reading the passages…_"
+UNVERIFIED_NOTE = (
+    ":material/warning: This answer contains a link that appears in none of the passages: "
+    "do not open it or sign in through it."
+)
 PASSAGE_CONTEXT = 400
 """Characters of the passage shown on each side of the highlighted snippet."""
 
@@ -40,20 +47,23 @@ def column_key(name: str, turn_key: str) -> str:
     return f"answer-{name}-{turn_key}"
 
 
-def column_header(name: str, llm_model: str) -> None:
+def column_header(info: GeneratorInfo) -> None:
     """Bold title with an icon, and a one-line caption saying where the model runs."""
-    title, caption = generator_title(name, llm_model)
-    st.markdown(f"{ICONS.get(name, '')} **{title}**")
-    st.caption(caption)
+    title, caption = generator_title(info)
+    st.markdown(f"{HOSTED_ICON if info.off_premises else LOCAL_ICON} **{escape_md(title)}**")
+    st.caption(escape_md(caption))
 
 
 def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
     """One finished answer: its text (or error), citations, then the metric badges."""
     if answer.error:
         icon = ":material/settings:" if "configure" in answer.error.lower() else ":material/error:"
-        st.warning(answer.error, icon=icon)
+        st.warning(error_markdown(answer.error), icon=icon)
     else:
-        st.markdown(answer_markdown(answer.text))
+        flagged = unsupported_urls(answer.text, (h.chunk.text for h in hits))
+        st.markdown(answer_markdown(answer.text, flagged))
+        if flagged:
+            st.caption(UNVERIFIED_NOTE)
         if answer.abstained and answer.privacy.withheld_count == 0:
             st.caption("No answer in the documents you can access.")
     for citation in answer.citations:
@@ -78,14 +88,21 @@ def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
 
 
 def source_download(source: str, key: str) -> None:
-    """A download button for the cited file (the user may read it: it came from their search)."""
+    """A download button for the cited file, re-checked when clicked (:func:`ingest.sources.serve_source`).
+
+    The click serves the file only while it is the indexed file inside its ingest root and the
+    signed-in user may read it, in the index and by its current declarations.
+    """
+    from ingest.sources import serve_source
+    from ui.shell import current_backend, current_user
+
     path = Path(source)
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         st.caption("The source file is not available on this server.")
         return
     st.download_button(
         "Download source",
-        data=partial(path.read_bytes),
+        data=partial(serve_source, current_backend().settings, source, current_user()),
         file_name=path.name,
         mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
         key=f"dl-{key}",
@@ -100,19 +117,19 @@ def render_question(text: str) -> None:
         st.markdown(escape_md(text))
 
 
-def render_turn(turn: ChatTurn, llm_model: str) -> None:
-    """A turn from the history: the question, then both answers side by side."""
+def render_turn(turn: ChatTurn, infos: Mapping[str, GeneratorInfo]) -> None:
+    """A turn from the history: the question, then the answers side by side."""
     render_question(turn.question)
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
         if turn.error:
-            st.error(turn.error, icon=":material/cloud_off:")
+            st.error(error_markdown(turn.error), icon=":material/cloud_off:")
         hits = turn.retrieval.hits if turn.retrieval else ()
         if turn.retrieval is not None:
             st.caption(retrieval_caption(turn.retrieval))
-        columns = st.columns(len(turn.names), gap="large")
+        columns = st.columns(len(turn.names), gap="large") if turn.names else []
         for column, name in zip(columns, turn.names, strict=True):
             with column, st.container(border=True, key=column_key(name, turn.key)):
-                column_header(name, llm_model)
+                column_header(info_for(name, infos))
                 answer = turn.answer(name)
                 if answer is not None:
                     render_answer(answer, hits, f"{turn.key}-{name}")
@@ -133,13 +150,23 @@ def retrieval_caption(retrieval: Retrieval) -> str:
     n = len(retrieval.hits)
     found = f"{n} passage{'s' if n != 1 else ''}" if n else "no passages you can access"
     query = f" for “{escape_md(retrieval.query)}”" if retrieval.query else ""
-    return f":material/search: Searched your documents{query}: {found} in {retrieval.seconds * 1000:.0f} ms"
+    took = f"{retrieval.seconds * 1000:.0f} ms"
+    return f":material/search: Searched your documents{query}: {found} in {took}{_from(retrieval.hits)}"
+
+
+def _from(hits: Sequence[Hit], shown: int = 3) -> str:
+    """`` from Title A, Title B and 2 more`` (escaped document titles), or nothing."""
+    titles = list(dict.fromkeys(h.chunk.title.strip() or Path(h.chunk.source).name for h in hits))
+    if not titles:
+        return ""
+    more = f" and {len(titles) - shown} more" if len(titles) > shown else ""
+    return " from " + ", ".join(escape_md(t) for t in titles[:shown]) + more
 
 
 class ColumnsView:
     """The live view of a turn being answered: one placeholder per column, filled as tokens come."""
 
-    def __init__(self, names: Sequence[str], key: str, llm_model: str) -> None:
+    def __init__(self, names: Sequence[str], key: str, infos: Mapping[str, GeneratorInfo]) -> None:
         self._key = key
         self._hits: tuple[Hit, ...] = ()
         self._status = st.empty()
@@ -147,13 +174,16 @@ class ColumnsView:
         self._bodies: dict[str, st.delta_generator.DeltaGenerator] = {}
         for column, name in zip(st.columns(len(names), gap="large"), names, strict=True):
             with column, st.container(border=True, key=column_key(name, key)):
-                column_header(name, llm_model)
+                column_header(info_for(name, infos))
                 self._bodies[name] = st.empty()
                 self._bodies[name].markdown(WAITING)
 
     def retrieved(self, retrieval: Retrieval) -> None:
         self._hits = retrieval.hits
         self._status.caption(retrieval_caption(retrieval))
+
+    def status(self, name: str, text: str) -> None:
+        self._bodies[name].markdown(f"_{escape_md(text)}_")
 
     def partial(self, name: str, text: str) -> None:
         self._bodies[name].markdown(escape_md(text) + " ▌")

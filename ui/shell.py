@@ -63,8 +63,8 @@ def _sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/forum: docduet")
         st.caption(
-            "Answers from your company's documents, twice: a local model (left) and a hosted "
-            "model (right), with sources, speed and cost side by side."
+            "Answers from your company's documents by several models from the same passages "
+            "(local ones, and a hosted one once configured), with sources, speed and cost side by side."
         )
         if st.button("New conversation", icon=":material/add_comment:", width="stretch"):
             clear(st.session_state)

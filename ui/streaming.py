@@ -25,6 +25,10 @@ class LiveView(Protocol):
 
     def retrieved(self, retrieval: Retrieval) -> None: ...
 
+    def status(self, name: str, text: str) -> None:
+        """What a column is doing before its first words (reading the passages, queued...)."""
+        ...
+
     def partial(self, name: str, text: str) -> None: ...
 
     def finished(self, answer: Answer) -> None: ...
@@ -100,6 +104,8 @@ def _consume(
         if event.kind == "retrieval" and event.retrieval is not None:
             live.retrieval = event.retrieval
             view.retrieved(event.retrieval)
+        elif event.kind == "status" and not live.texts.get(event.generator):
+            view.status(event.generator, event.text)
         elif event.kind == "token":
             name = event.generator
             live.texts[name] = live.texts.get(name, "") + event.text

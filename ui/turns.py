@@ -15,6 +15,7 @@ from chat.history import HISTORY_TURNS, carried_answer, conversation
 from chat.prompt import Turn
 from chat.results import Retrieval
 from docduet.domain import Answer, Citation, Hit, User
+from docduet.feedback import winner
 
 TURNS_KEY = "docduet.turns"
 VERDICTS_KEY = "docduet.verdicts"
@@ -42,8 +43,8 @@ class ChatTurn:
 
     @property
     def rateable(self) -> bool:
-        """Feedback needs both answers of a finished turn."""
-        return self.status == "done" and len(self.answers) == len(self.names) == 2
+        """Feedback compares the answers of a finished turn with at least two columns."""
+        return self.status == "done" and len(self.answers) == len(self.names) >= 2
 
 
 def turns(state: MutableMapping[Any, Any]) -> list[ChatTurn]:
@@ -81,10 +82,10 @@ def preferred(turn: ChatTurn, verdict: str | None) -> Answer | None:
     The one rated better when rated so; otherwise the first answer (in column order) that has
     text and did not abstain.
     """
-    if verdict in ("left_better", "right_better") and len(turn.answers) == 2:
-        chosen = turn.answers[0 if verdict == "left_better" else 1]
-        if chosen.text and not chosen.error:
-            return chosen
+    best_one = winner(verdict, turn.names) if verdict else None
+    chosen = turn.answer(best_one) if best_one else None
+    if chosen is not None and chosen.text and not chosen.error:
+        return chosen
     return carried_answer(turn.answers)
 
 

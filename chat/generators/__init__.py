@@ -1,19 +1,31 @@
-"""Generators: a local small model (``slm``) and a hosted OpenAI-compatible model (``llm``).
+"""Generators: any number of them, each of a registered kind, listed in the generators file.
 
-Importing this package registers the built-ins; the heavy libraries (llama.cpp, LangChain)
-are imported only when a generator is built.
+Built-in kinds: ``llama_cpp`` (a local GGUF) and ``openai_compatible`` (hosted APIs and a
+company's own servers). The heavy libraries (llama.cpp, LangChain) are imported only when a
+generator is built or first used.
 """
 
-from chat.generators import llm, slm
 from chat.generators.base import GenerationResult, Generator, TextStream
-from chat.generators.registry import GENERATORS, build_generator
+from chat.generators.registry import (
+    KINDS,
+    build_generator,
+    enabled_specs,
+    is_enabled,
+    load_kinds,
+    spec_by_id,
+)
+from chat.generators.spec import GeneratorSpec, load_specs
 
 __all__ = [
-    "GENERATORS",
+    "KINDS",
     "GenerationResult",
     "Generator",
+    "GeneratorSpec",
     "TextStream",
     "build_generator",
-    "llm",
-    "slm",
+    "enabled_specs",
+    "is_enabled",
+    "load_kinds",
+    "load_specs",
+    "spec_by_id",
 ]

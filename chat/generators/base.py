@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from chat.prompt import Prompt
-from docduet.domain import Usage
+from docduet.domain import Sensitivity, Usage
 from docduet.errors import GenerationError
 
 
@@ -67,11 +67,15 @@ class Generator(Protocol):
     """Answers a prompt, streaming text. Implementations live in ``chat.generators``."""
 
     name: str
-    """Registry name, e.g. ``slm`` or ``llm``."""
+    """The generator's id in the generators file, e.g. ``slm`` or ``llm``."""
+    label: str
+    """What the user is shown, e.g. ``Qwen2.5-Coder-0.5B-Instruct · local``."""
     endpoint: str
     """Where the prompt goes: a file path for a local model, a base URL for a hosted one."""
     off_premises: bool
     """True when the prompt leaves the company's machines (the privacy filter relies on it)."""
+    max_sensitivity: Sensitivity
+    """The most sensitive passage it may receive; more sensitive ones are withheld."""
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         """Start generating; ``max_tokens`` None means the backend's configured default."""

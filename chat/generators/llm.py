@@ -1,4 +1,7 @@
-"""``llm``: any OpenAI-compatible chat endpoint, through LangChain's ``ChatOpenAI``.
+"""The ``openai_compatible`` kind: any OpenAI-compatible chat endpoint, through LangChain's ``ChatOpenAI``.
+
+Hosted APIs (OpenAI, Azure) and a company's own servers (vLLM, llama.cpp server, Ollama) alike;
+``on_premises`` in the generators file says which it is, and ``max_sensitivity`` what it may read.
 
 Retries with exponential backoff on connection errors, timeouts, 408/409/429 and 5xx come from
 the openai client underneath (``max_retries``); what still fails afterwards becomes a
@@ -12,16 +15,17 @@ that send no usage in streams (llama-cpp-python's) get an estimate, flagged on t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Generator as PyGenerator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from chat.generators.base import GenerationResult, TextStream
-from chat.generators.registry import GENERATORS
+from chat.generators.spec import GeneratorSpec
 from chat.prompt import ChatMessage, Prompt
-from docduet.domain import Usage
+from docduet.domain import Sensitivity, Usage
 from docduet.errors import ConfigError, GenerationError
 from docduet.settings import Settings
 
@@ -36,12 +40,23 @@ LOCAL_PLACEHOLDER_KEY = "not-needed"
 """Sent to a custom endpoint when no key is configured (the openai client insists on one)."""
 
 
+class OpenAICompatibleOptions(BaseModel):
+    """The ``openai_compatible`` kind's own fields in the generators file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+    price_prompt_per_1k: float = Field(default=0.0, ge=0)
+    price_completion_per_1k: float = Field(default=0.0, ge=0)
+
+
 class OpenAICompatibleGenerator:
     """Streams answers from a chat model; usage from the stream, cost from per-1k prices."""
-
-    name = "llm"
-    off_premises = True
-    """Always True: whatever the URL, docduet treats the hosted model as outside the company."""
 
     def __init__(
         self,
@@ -52,7 +67,15 @@ class OpenAICompatibleGenerator:
         price_prompt_per_1k: float,
         price_completion_per_1k: float,
         legacy_max_tokens: bool = False,
+        name: str = "llm",
+        label: str = "",
+        off_premises: bool = True,
+        max_sensitivity: Sensitivity = Sensitivity.INTERNAL,
     ) -> None:
+        self.name = name
+        self.label = label or name
+        self.off_premises = off_premises
+        self.max_sensitivity = max_sensitivity
         self.model = model
         self.endpoint = endpoint
         self.max_tokens = max_tokens
@@ -149,27 +172,30 @@ def _check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-@GENERATORS.register("llm")
-def build_llm(settings: Settings) -> OpenAICompatibleGenerator:
-    """The hosted generator from ``llm_*`` settings; raises ConfigError when unconfigured."""
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    if settings.llm_base_url is None and not key:
+def build_openai_compatible(spec: GeneratorSpec, settings: Settings) -> OpenAICompatibleGenerator:
+    """An ``openai_compatible`` generator from its spec; ConfigError when it has no endpoint or key."""
+    try:
+        options = OpenAICompatibleOptions(**spec.options)
+    except ValidationError as e:
+        raise ConfigError(f"generator {spec.id!r} (openai_compatible) is misconfigured: {e}") from e
+    key = _api_key(options)
+    if options.base_url is None and not key:
         raise ConfigError(
-            "the hosted LLM is not configured: set OPENAI_API_KEY for OpenAI, or "
+            f"generator {spec.id!r} is not configured: set OPENAI_API_KEY for OpenAI, or "
             "DOCDUET_LLM_BASE_URL (and DOCDUET_LLM_API_KEY if it needs one) for another "
-            "OpenAI-compatible endpoint"
+            "OpenAI-compatible endpoint (or its base_url/api_key_env in the generators file)"
         )
-    endpoint = _check_url(settings.llm_base_url) if settings.llm_base_url else OPENAI_BASE_URL
+    endpoint = _check_url(options.base_url) if options.base_url else OPENAI_BASE_URL
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as e:
         raise ConfigError("langchain-openai is not installed; run scripts/setup.sh") from e
     model = ChatOpenAI(
         base_url=endpoint,
-        model=settings.llm_model,
+        model=options.model,
         api_key=SecretStr(key or LOCAL_PLACEHOLDER_KEY),
-        timeout=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
+        timeout=options.timeout_s,
+        max_retries=options.max_retries,
         streaming=True,
         stream_usage=True,
     )
@@ -177,7 +203,19 @@ def build_llm(settings: Settings) -> OpenAICompatibleGenerator:
         model,
         endpoint=endpoint,
         legacy_max_tokens=urlparse(endpoint).hostname != urlparse(OPENAI_BASE_URL).hostname,
-        max_tokens=settings.llm_max_tokens,
-        price_prompt_per_1k=settings.llm_price_prompt_per_1k,
-        price_completion_per_1k=settings.llm_price_completion_per_1k,
+        max_tokens=spec.max_tokens,
+        price_prompt_per_1k=options.price_prompt_per_1k,
+        price_completion_per_1k=options.price_completion_per_1k,
+        name=spec.id,
+        label=f"{spec.title} · {options.model}",
+        off_premises=not spec.on_premises,
+        max_sensitivity=spec.max_sensitivity,
     )
+
+
+def _api_key(options: OpenAICompatibleOptions) -> str | None:
+    if options.api_key is not None and options.api_key.get_secret_value():
+        return options.api_key.get_secret_value()
+    if options.api_key_env:
+        return os.environ.get(options.api_key_env) or None
+    return None

@@ -1,4 +1,11 @@
-"""``slm``: a local GGUF model through llama-cpp-python (default: the packaged Gemma 3 270M)."""
+"""The ``llama_cpp`` kind: a local GGUF model through llama-cpp-python.
+
+The model is a packaged model's name (chat/models.py) or the path of the user's own GGUF. An
+instruction-tuned GGUF is prompted through its own chat template; a base model (no template)
+through a few-shot completion prompt. llama.cpp keeps the evaluated prompt between calls and
+reuses its longest common prefix, so the fixed instructions at the head of every prompt are
+evaluated once per model, not once per question.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,16 @@ import threading
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chat.generators.base import GenerationResult, TextStream
-from chat.generators.registry import GENERATORS
-from chat.models import check_gguf, default_gguf_path
+from chat.generators.spec import GeneratorSpec
+from chat.llama_log import route_llama_logs
+from chat.models import CATALOGUE, check_gguf, resolve_model
 from chat.prompt import COMPLETION_STOP, Prompt, fit_prompt
-from docduet.domain import Usage
+from docduet.domain import Sensitivity, Usage
 from docduet.errors import ConfigError, GenerationError
 from docduet.settings import Settings
 
@@ -27,10 +37,23 @@ _CONTEXT_MARGIN = 16
 """Tokens kept free besides the answer: BOS, template glue the estimate may miss."""
 
 
+class LlamaCppOptions(BaseModel):
+    """The ``llama_cpp`` kind's own fields in the generators file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    threads: int = Field(default=1, ge=1)
+    n_ctx: int = Field(default=4096, ge=256)
+    prompt_format: Literal["auto", "chat", "completion"] = "auto"
+    repeat_penalty: float = Field(default=1.1, ge=1.0)
+    examples: bool = True
+    """Chat prompts start with two worked exchanges (small models copy their form)."""
+
+
 class LlamaCppGenerator:
     """Streams answers from a GGUF model; loads it once, lazily, and serialises generation."""
 
-    name = "slm"
     off_premises = False
 
     def __init__(
@@ -42,12 +65,20 @@ class LlamaCppGenerator:
         max_tokens: int,
         prompt_format: str = "auto",
         repeat_penalty: float = 1.1,
+        name: str = "slm",
+        label: str = "",
+        max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL,
+        examples: bool = True,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
-                f"unknown DOCDUET_SLM_PROMPT_FORMAT {prompt_format!r}; use one of "
+                f"unknown prompt_format {prompt_format!r} for generator {name!r}; use one of "
                 + ", ".join(PROMPT_FORMATS)
             )
+        self.name = name
+        self.label = label or model_path.stem
+        self.max_sensitivity = max_sensitivity
+        self.examples = examples
         self.model_path = model_path
         self.endpoint = str(model_path)
         self.n_ctx = n_ctx
@@ -62,6 +93,10 @@ class LlamaCppGenerator:
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         """Stream the answer; prompt tokens are counted by the model's own tokenizer."""
         return TextStream(self._generate(prompt, max_tokens or self.max_tokens))
+
+    def busy(self) -> bool:
+        """True while the model is answering (one question at a time per model)."""
+        return self._run_lock.locked()
 
     def uses_chat_template(self) -> bool:
         """Whether prompts go through the GGUF's chat template (else: few-shot completion)."""
@@ -89,6 +124,7 @@ class LlamaCppGenerator:
                 "source) or choose another generator"
             ) from e
         path = check_gguf(self.model_path)
+        route_llama_logs()
         log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
         try:
             llama = Llama(
@@ -100,18 +136,20 @@ class LlamaCppGenerator:
             )
         except (ValueError, RuntimeError) as e:
             raise ConfigError(
-                f"llama.cpp could not load {path} ({e}); the file may be corrupt or too new: "
-                "set DOCDUET_SLM_MODEL_PATH to another GGUF, or unset it for the packaged model"
+                f"llama.cpp could not load {path} ({e}); the file may be corrupt, truncated or too "
+                f"new: point generator {self.name!r} at another GGUF (DOCDUET_SLM_MODEL_PATH for "
+                "the default one), or a packaged model name"
             ) from e
         if self.prompt_format == "chat" and not llama.metadata.get("tokenizer.chat_template"):
             raise ConfigError(
-                f"{path} has no chat template; set DOCDUET_SLM_PROMPT_FORMAT=completion or auto"
+                f"{path} has no chat template; set prompt_format to completion or auto "
+                f"(generator {self.name!r}; DOCDUET_SLM_PROMPT_FORMAT for the default one)"
             )
         return llama
 
     def _fit(self, prompt: Prompt, max_tokens: int, chat: bool) -> Prompt:
         budget = self.n_ctx - max_tokens - _CONTEXT_MARGIN
-        render = _chat_text if chat else Prompt.completion
+        render = self._chat_text if chat else Prompt.completion
         fitted = fit_prompt(prompt, budget, self.count_tokens, render)
         if self.count_tokens(render(fitted)) > budget:
             raise GenerationError(
@@ -151,15 +189,21 @@ class LlamaCppGenerator:
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=0.0)
         return GenerationResult(text=answer, usage=usage, finish_reason=finish)
 
+    def _chat_text(self, prompt: Prompt) -> str:
+        """The chat messages as one string, for token budgeting (template glue is in the margin)."""
+        return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages(examples=self.examples))
+
     def _start(self, llama: Llama, prompt: Prompt, max_tokens: int, chat: bool) -> tuple[Iterator[Any], int]:
         """Start a streaming call; returns the chunk iterator and the prompt's token count."""
         if chat:
-            messages: list[Any] = [{"role": m.role, "content": m.content} for m in prompt.messages()]
+            messages: list[Any] = [
+                {"role": m.role, "content": m.content} for m in prompt.messages(examples=self.examples)
+            ]
             deltas = llama.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True,
                 repeat_penalty=self.repeat_penalty,
             )
-            return iter(deltas), self.count_tokens(_chat_text(prompt))
+            return iter(deltas), self.count_tokens(self._chat_text(prompt))
         text = prompt.completion()
         chunks = llama.create_completion(
             text, max_tokens=max_tokens, temperature=0.0, stop=list(COMPLETION_STOP), stream=True,
@@ -168,19 +212,26 @@ class LlamaCppGenerator:
         return iter(chunks), self.count_tokens(text)
 
 
-def _chat_text(prompt: Prompt) -> str:
-    """The chat messages as one string, for token budgeting (template glue is in the margin)."""
-    return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages())
 
 
-@GENERATORS.register("slm")
-def build_slm(settings: Settings) -> LlamaCppGenerator:
-    """The local generator from ``slm_*`` settings; the model loads on first use."""
+def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerator:
+    """A ``llama_cpp`` generator from its spec; the model file is checked now, loaded on first use."""
+    try:
+        options = LlamaCppOptions(**spec.options)
+    except ValidationError as e:
+        raise ConfigError(f"generator {spec.id!r} (llama_cpp) is misconfigured: {e}") from e
+    path = resolve_model(options.model, settings.cache_dir)
+    packaged = CATALOGUE.get(options.model)
+    model_title = packaged.title if packaged else path.name
     return LlamaCppGenerator(
-        default_gguf_path(settings),
-        n_ctx=settings.slm_n_ctx,
-        n_threads=settings.slm_threads,
-        max_tokens=settings.slm_max_tokens,
-        prompt_format=settings.slm_prompt_format,
-        repeat_penalty=settings.slm_repeat_penalty,
+        path,
+        n_ctx=options.n_ctx,
+        n_threads=options.threads,
+        max_tokens=spec.max_tokens,
+        prompt_format=options.prompt_format,
+        repeat_penalty=options.repeat_penalty,
+        examples=options.examples,
+        name=spec.id,
+        label=f"{spec.title} · {model_title}",
+        max_sensitivity=spec.max_sensitivity,
     )

@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from docduet.domain import Answer
@@ -27,39 +27,54 @@ def register(sub: Any) -> None:
         "with verified citations, timings, tokens and cost.",
     )
     a.add_argument("question", metavar="QUESTION")
-    a.add_argument("--generator", default="slm", help="slm (local, default) or llm (hosted)")
+    a.add_argument(
+        "--generator",
+        default=None,
+        metavar="ID",
+        help="a generator id from the generators file (default: the first enabled one, `slm`)",
+    )
     a.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
     a.add_argument("--json", action="store_true", help="print the full structured result")
     a.set_defaults(run=_run_ask)
 
     c = sub.add_parser(
         "compare",
-        help="answer a question with the local SLM and the hosted LLM side by side",
-        description="One retrieval, two answers generated concurrently: the local small model "
-        "and the hosted large model (confidential passages are withheld from the hosted one).",
+        help="answer a question with every enabled generator side by side",
+        description="One retrieval, one answer per generator, generated concurrently (by default "
+        "a small and a larger local model, plus a hosted model once configured). Each generator "
+        "receives only passages up to its sensitivity ceiling.",
     )
     c.add_argument("question", metavar="QUESTION")
+    c.add_argument(
+        "--generators",
+        default=None,
+        metavar="IDS",
+        help="comma-separated generator ids (default: every enabled one)",
+    )
     c.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
     c.add_argument("--json", action="store_true", help="print the full structured result")
     c.set_defaults(run=_run_compare)
 
 
 def _run_ask(args: argparse.Namespace) -> int:
-    return _answer(args, [args.generator])
+    return _answer(args, [args.generator] if args.generator else None, first_only=True)
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    return _answer(args, ["slm", "llm"])
+    names = [n.strip() for n in args.generators.split(",") if n.strip()] if args.generators else None
+    return _answer(args, names)
 
 
-def _answer(args: argparse.Namespace, names: list[str]) -> int:
+def _answer(args: argparse.Namespace, names: list[str] | None, *, first_only: bool = False) -> int:
     from chat.results import Question
-    from docduet.compose import answer_service
+    from docduet.compose import answer_service, generator_specs
     from docduet.identity import UserDirectory
 
     settings = Settings()
     user = UserDirectory.from_settings(settings).resolve(args.user)
     question = Question(text=args.question, user=user)
+    specs = generator_specs(settings, names)
+    names = [s.id for s in specs][:1] if first_only else [s.id for s in specs]
     with answer_service(settings, names) as service:
         if args.json:
             comparison = service.compare(question, names)
@@ -77,24 +92,46 @@ def exit_status(answers: tuple[Answer, ...]) -> int:
     return 0 if any(a.error is None for a in answers) else 1
 
 
+MIN_PANEL_WIDTH = 48
+"""Narrower than this per answer, panels are stacked instead of laid side by side."""
+
+
 def _live(service: Any, question: Any, names: list[str]) -> tuple[Answer, ...]:
-    """Stream both columns into the terminal, then print the final, cited answers."""
+    """Stream the answers into the terminal (live only on a TTY), then print them with citations."""
     console = Console()
     texts = {n: "" for n in names}
     done: dict[str, Answer] = {}
-    with Live(console=console, refresh_per_second=8, transient=True) as live:
+    labels = {n: service.label(n) for n in names}
+    with Live(console=console, refresh_per_second=8, transient=True, auto_refresh=console.is_terminal) as live:
         for event in service.stream(question, names):
             if event.kind == "token":
                 texts[event.generator] += event.text
             elif event.kind == "answer" and event.answer is not None:
                 done[event.generator] = event.answer
-            live.update(Columns([Panel(texts[n] or "…", title=n) for n in names], expand=True))
+            if console.is_terminal:
+                live.update(side_by_side(console, [_streaming(n, texts, done, labels) for n in names]))
     answers = tuple(done[n] for n in names)
-    console.print(Columns([answer_panel(a) for a in answers], expand=True, equal=True))
+    console.print(side_by_side(console, [answer_panel(a, labels[a.generator]) for a in answers]))
     return answers
 
 
-def answer_panel(answer: Answer) -> Panel:
+def _streaming(name: str, texts: dict[str, str], done: dict[str, Answer], labels: dict[str, str]) -> Panel:
+    state = "done" if name in done else ("reading the passages…" if not texts[name] else "writing…")
+    return Panel(texts[name] or "…", title=labels[name], subtitle=state)
+
+
+def side_by_side(console: Console, panels: list[Panel]) -> Any:
+    """Panels in columns when the terminal is wide enough for all of them, else one under another."""
+    if console.width >= MIN_PANEL_WIDTH * len(panels):
+        table = Table.grid(expand=True, padding=(0, 1))
+        for _ in panels:
+            table.add_column(ratio=1)
+        table.add_row(*panels)
+        return table
+    return Group(*panels)
+
+
+def answer_panel(answer: Answer, label: str | None = None) -> Panel:
     """One answer with its citations and metrics, as a rich panel."""
     body: list[Any] = []
     if answer.error:
@@ -107,7 +144,9 @@ def answer_panel(answer: Answer) -> Panel:
         body.append(Text(f"[{c.number}] {c.title} {where}{mark}", style="cyan"))
         body.append(Text(f"    “{c.snippet[:160]}”", style="dim"))
     body.append(Text(metrics_line(answer), style="dim"))
-    return Panel(Group(*body), title=answer.generator, border_style="red" if answer.error else "blue")
+    return Panel(
+        Group(*body), title=label or answer.generator, border_style="red" if answer.error else "blue"
+    )
 
 
 def metrics_line(answer: Answer) -> str:

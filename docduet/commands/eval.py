@@ -30,7 +30,12 @@ def register(sub: Any) -> None:
     p.add_argument("dataset", type=Path, metavar="DATASET")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: DATA_DIR/eval/NAME)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate N evenly spread items")
-    p.add_argument("--generators", default="slm,llm", help="comma-separated generators (default slm,llm)")
+    p.add_argument(
+        "--generators",
+        default=None,
+        metavar="IDS",
+        help="comma-separated generator ids to compare (default: every enabled one)",
+    )
     p.add_argument("--alphas", default="0.25,0.5,0.75", help="hybrid alphas to sweep besides 0 and 1")
     p.add_argument("--split", default=None, help="BEIR split (default: the only one, or test)")
     p.add_argument("--user", default=None, metavar="NAME", help="ask JSONL questions as this user")
@@ -75,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         out=args.out or default_out(settings, args.dataset),
         limit=args.limit,
-        generators=parse_list(args.generators, "generators"),
+        generators=parse_list(args.generators, "generators") if args.generators else None,
         alphas=parse_alphas(args.alphas),
         judge=args.judge,
         split=args.split,

@@ -11,7 +11,15 @@ import httpx2 as httpx  # the HTTP library openai 3 is built on
 import openai
 import pytest
 
-from chat.generators import GENERATORS, Generator, TextStream, build_generator
+from chat.generators import (
+    Generator,
+    GeneratorSpec,
+    TextStream,
+    build_generator,
+    enabled_specs,
+    load_kinds,
+    spec_by_id,
+)
 from chat.generators.base import GenerationResult
 from chat.generators.llm import OpenAICompatibleGenerator, _classify
 from chat.generators.slm import LlamaCppGenerator
@@ -39,24 +47,41 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return make
 
 
-def test_builtins_are_registered_and_unknown_names_list_them(settings) -> None:
-    assert {"llm", "slm"} <= set(GENERATORS.names())
-    with pytest.raises(ConfigError, match=r"unknown generator 'gpt'; known: .*llm.*slm"):
-        build_generator("gpt", settings())
+def build(name: str, settings: Settings) -> Generator:
+    """The configured generator ``name`` (the packaged generators file)."""
+    return build_generator(spec_by_id(settings, name), settings)
+
+
+def test_builtin_kinds_are_registered_and_unknown_ones_list_them(settings) -> None:
+    assert {"llama_cpp", "openai_compatible"} <= set(load_kinds().names())
+    spec = GeneratorSpec(id="x", kind="gpt", on_premises=False, max_sensitivity="public")
+    with pytest.raises(ConfigError, match=r"unknown generator kind 'gpt'; known: .*llama_cpp"):
+        build_generator(spec, settings())
+    with pytest.raises(ConfigError, match=r"unknown generator 'gpt'; configured: slm, slm-large, llm"):
+        spec_by_id(settings(), "gpt")
+
+
+def test_default_generators_two_local_ones_and_the_hosted_one_once_configured(settings) -> None:
+    assert [s.id for s in enabled_specs(settings())] == ["slm", "slm-large"]
+    configured = enabled_specs(settings(DOCDUET_LLM_BASE_URL="http://127.0.0.1:9/v1"))
+    assert [s.id for s in configured] == ["slm", "slm-large", "llm"]
+    hosted = configured[-1]
+    assert not hosted.on_premises and hosted.max_sensitivity.value == "internal"
+    assert all(s.on_premises and s.max_sensitivity.value == "confidential" for s in configured[:2])
 
 
 def test_llm_without_key_or_url_says_what_to_set(settings) -> None:
     with pytest.raises(ConfigError, match=r"OPENAI_API_KEY.*DOCDUET_LLM_BASE_URL"):
-        build_generator("llm", settings())
+        build("llm", settings())
 
 
 def test_llm_rejects_a_url_that_is_not_http(settings) -> None:
     with pytest.raises(ConfigError, match="not an http"):
-        build_generator("llm", settings(DOCDUET_LLM_BASE_URL="localhost:8000"))
+        build("llm", settings(DOCDUET_LLM_BASE_URL="localhost:8000"))
 
 
 def test_llm_builds_from_settings_and_is_off_premises(settings) -> None:
-    gen = build_generator(
+    gen = build(
         "llm",
         settings(
             DOCDUET_LLM_BASE_URL="http://127.0.0.1:9/v1/",
@@ -72,15 +97,15 @@ def test_llm_builds_from_settings_and_is_off_premises(settings) -> None:
 
 
 def test_llm_with_only_a_key_uses_openai(settings) -> None:
-    official = build_generator("llm", settings(OPENAI_API_KEY="sk-test"))
+    official = build("llm", settings(OPENAI_API_KEY="sk-test"))
     assert official.endpoint == "https://api.openai.com/v1"
     assert isinstance(official, OpenAICompatibleGenerator) and not official.legacy_max_tokens
 
 
 def test_slm_missing_file_names_the_setting(settings, tmp_path: Path) -> None:
     missing = tmp_path / "nope.gguf"
-    with pytest.raises(ConfigError, match="DOCDUET_SLM_MODEL_PATH") as info:
-        build_generator("slm", settings(DOCDUET_SLM_MODEL_PATH=str(missing)))
+    with pytest.raises(ConfigError, match="nope.gguf.*No such file") as info:
+        build("slm", settings(DOCDUET_SLM_MODEL_PATH=str(missing)))
     assert isinstance(info.value.__cause__, OSError)
 
 
@@ -88,7 +113,7 @@ def test_slm_corrupt_file_is_a_config_error(settings, tmp_path: Path) -> None:
     bogus = tmp_path / "model.gguf"
     bogus.write_bytes(b"<html>not a model</html>")
     with pytest.raises(ConfigError, match="not a GGUF file"):
-        build_generator("slm", settings(DOCDUET_SLM_MODEL_PATH=str(bogus)))
+        build("slm", settings(DOCDUET_SLM_MODEL_PATH=str(bogus)))
 
 
 def test_slm_unknown_prompt_format(tmp_path: Path) -> None:
@@ -102,7 +127,7 @@ def test_slm_unknown_prompt_format(tmp_path: Path) -> None:
 def test_slm_is_lazy_and_on_premises(settings, tmp_path: Path) -> None:
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 64)  # valid magic, never loaded by building
-    gen = build_generator("slm", settings(DOCDUET_SLM_MODEL_PATH=str(gguf)))
+    gen = build("slm", settings(DOCDUET_SLM_MODEL_PATH=str(gguf)))
     assert isinstance(gen, Generator) and gen.name == "slm" and not gen.off_premises
     assert gen.endpoint == str(gguf)
 

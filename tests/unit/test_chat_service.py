@@ -72,10 +72,15 @@ class FakeGenerator:
         fail_after: int | None = None,
         error: Exception | None = None,
         barrier: threading.Barrier | None = None,
+        max_sensitivity: Sensitivity | None = None,
     ) -> None:
         self.name = name
+        self.label = f"Fake {name}"
         self.endpoint = f"fake://{name}"
         self.off_premises = off_premises
+        self.max_sensitivity = max_sensitivity or (
+            Sensitivity.INTERNAL if off_premises else Sensitivity.CONFIDENTIAL
+        )
         self.reply = reply
         self.fail_after = fail_after
         self.error = error or GenerationError(f"{name} broke; try again later")
@@ -147,9 +152,21 @@ def test_hosted_generator_is_not_called_when_every_hit_is_confidential() -> None
     svc, _ = service([BANDS], slm, llm)
     answer = svc.compare(Question("salary band?", CAROL)).answer("llm")
     assert llm.prompts == [] and len(slm.prompts) == 1
-    assert answer.abstained and "confidential" in answer.text and answer.error is None
+    assert answer.abstained and "at most internal" in answer.text and answer.error is None
     assert answer.privacy.withheld_count == 1 and answer.privacy.sent_chunk_ids == ()
     assert not answer.privacy.off_premises  # nothing left the building
+
+
+def test_each_generator_receives_passages_up_to_its_own_ceiling() -> None:
+    public_only = FakeGenerator("public", "ok [1]", off_premises=True, max_sensitivity=Sensitivity.PUBLIC)
+    own_server = FakeGenerator("vllm", "ok [1]", max_sensitivity=Sensitivity.INTERNAL)
+    svc, _ = service([BANDS, LEAVE], local(), public_only, own_server)
+    result = svc.compare(Question("leave?", CAROL))
+    assert public_only.prompts == []  # LEAVE is internal, BANDS confidential: nothing may go
+    assert result.answer("public").privacy.withheld_count == 2
+    assert [b.hit for b in own_server.prompts[0].blocks] == [LEAVE]
+    assert result.answer("vllm").privacy.withheld_count == 1
+    assert result.answer("vllm").label == "Fake vllm"
 
 
 def test_off_premises_generators_never_see_earlier_assistant_turns() -> None:

@@ -125,6 +125,7 @@ def qa_section(right_slm: list[bool], right_llm: list[bool], llm_error: str | No
     }
     return {
         "generators": ["slm", "llm"],
+        "labels": {"slm": "the local model", "llm": "the hosted model"},
         "questions": n,
         "unanswerable": 0,
         "retrieval_recall": 0.5,

@@ -209,15 +209,23 @@ def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
 
 @pytest.mark.parametrize(
     ("value", "names"),
-    [("slm", ("slm",)), ("llm", ("llm",)), ("both", ("slm", "llm")), (" LLM, slm ,llm", ("llm", "slm"))],
+    [
+        ("slm", ("slm",)),
+        ("llm", ("llm",)),
+        ("all", ("slm", "slm-large")),  # the hosted one is not configured here
+        ("both", ("slm", "slm-large")),
+        (" LLM, slm ,llm", ("llm", "slm")),
+    ],
 )
-def test_generator_names(value, names):
+def test_generator_names(value, names, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCDUET_LLM_API_KEY", "DOCDUET_LLM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     assert generator_names(Settings(slack_generators=value)) == names
 
 
 @pytest.mark.parametrize("value", ["gpt", "", "slm,gpt"])
 def test_unknown_generators_are_config_errors(value):
-    with pytest.raises(ConfigError, match="use slm, llm, both"):
+    with pytest.raises(ConfigError, match="DOCDUET_SLACK_GENERATORS=.*(unknown generator 'gpt'|use all)"):
         generator_names(Settings(slack_generators=value))
 
 

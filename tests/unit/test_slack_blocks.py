@@ -76,12 +76,14 @@ def test_one_answer_has_text_sources_metrics_and_buttons():
 
 def test_two_generators_get_headings_divider_and_errors_in_place():
     error = "the hosted LLM is not configured; set OPENAI_API_KEY"
-    [message] = render_reply([answer(), answer(generator="llm", error=error)], link=NO_LINKS)
+    local = Answer(**{**answer().__dict__, "label": "Small local model · Qwen"})
+    hosted = Answer(**{**answer(generator="llm", error=error).__dict__, "label": "Hosted model · gpt"})
+    [message] = render_reply([local, hosted], link=NO_LINKS)
     kinds = [b["type"] for b in message.blocks]
     assert kinds == ["section", "section", "section", "context", "divider", "section", "section"]
     body = texts(message.blocks)
-    assert body[0].startswith("*Local model*") and body[4].startswith("*Hosted model*")
-    assert body[5] == f":warning: The hosted model could not answer: {error}"
+    assert body[0].startswith("*Small local model · Qwen*") and body[4].startswith("*Hosted model · gpt*")
+    assert body[5] == f":warning: Hosted model · gpt could not answer: {error}"
     assert not any(b["type"] == "actions" for b in message.blocks)  # no feedback without a ref
 
 

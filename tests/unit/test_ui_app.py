@@ -6,6 +6,7 @@ The app runs its real pages and the real AnswerService; the backend behind it is
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,10 +82,12 @@ def test_question_is_answered_in_two_columns_with_citations_and_badges(backend: 
     at = ask(start(backend, "carol"), ANCHOR)
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     md = markdown(at)
-    assert "**Local model**" in md and "**Hosted model**" in md
+    assert "**Small local model · scripted**" in md and "**Hosted model · scripted**" in md
+    captions = texts(at.caption)
+    assert "runs on this server, free" in captions and "hosted at" in captions
     assert md.count("The office anchor days are Tuesday and Thursday :blue-badge[1]") == 2
     labels = [e.label for e in at.expander]
-    assert labels == ["[1] Employee Handbook · Overview · p. 2"] * 2
+    assert labels == ["\\[1\\] Employee Handbook · Overview · p\\. 2"] * 2  # labels render Markdown
     assert ":orange-background[The office anchor days are Tuesday and Thursday\\.]" in md
     assert ":green-badge[sent off\\-premises: no]" in md and ":orange-badge[sent off\\-premises: yes]" in md
     assert "first token" in md and "tokens]" in md
@@ -106,7 +109,7 @@ def test_confidential_passages_stay_local_and_restricted_users_do_not_see_them(
     at = ask(start(backend, "alice"), SALARY)
     md = markdown(at)
     assert "78,000" in md and any("Salary Bands" in e.label for e in at.expander)
-    assert "sources are confidential and were not sent" in md
+    assert "more sensitive than this model may receive \\(at most internal\\)" in md
     assert "1 source withheld" in md
     assert all("78,000" not in b.text for p in backend.llm.prompts for b in p.blocks)  # type: ignore[union-attr]
     at.selectbox(key=SELECTOR_KEY).set_value("carol").run()
@@ -120,31 +123,39 @@ def test_feedback_is_stored_and_a_change_updates_it(backend: FakeBackend) -> Non
     at = ask(start(backend, "carol"), ANCHOR)
     form_button = next(b for b in at.get("button") if getattr(b, "label", "") == "Send")
     form_button.click().run()
-    assert "Pick one of the four choices" in texts(at.warning)
+    assert "Pick the answer that helped most" in texts(at.warning)
     assert backend.feedback.all() == []
-    at.segmented_control[0].set_value("right_better")
+    options = at.segmented_control[0].options
+    assert [o.removeprefix(":material/star: ").split(": ", 1)[-1] for o in options][:2] == [
+        "Small local model · scripted", "Hosted model · scripted"
+    ]
+    assert [o.replace(":material/star: ", "") for o in options] == [
+        "Best: Small local model · scripted", "Best: Hosted model · scripted", "All good", "All wrong"
+    ]
+    at.segmented_control[0].set_value("best:llm")
     at.text_input[0].input("left one guessed")
     next(b for b in at.get("button") if b.label == "Send").click().run()
     [record] = backend.feedback.all()
     assert (record.verdict, record.comment, record.user, record.question) == (
-        "right_better",
+        "best:llm",
         "left one guessed",
         "carol",
         ANCHOR,
     )
     assert [a["generator"] for a in record.answers] == ["slm", "llm"]
     assert record.answers[1]["off_premises"] is True
-    at.segmented_control[0].set_value("both_good")
+    at.segmented_control[0].set_value("all_good")
     next(b for b in at.get("button") if b.label == "Send").click().run()
-    assert [r.verdict for r in backend.feedback.all()] == ["both_good"]
+    assert [r.verdict for r in backend.feedback.all()] == ["all_good"]
 
 
 def test_unconfigured_and_unreachable_hosted_models_show_in_their_column(tmp_path: Path) -> None:
     at = ask(start(demo_backend(tmp_path / "a", llm=None), "carol"), ANCHOR)
-    assert "no hosted LLM is configured; set OPENAI_API_KEY" in texts(at.warning)
+    assert "no hosted LLM is configured; set OPENAI\\_API\\_KEY" in texts(at.warning)  # escaped
     assert len(at.expander) == 1  # the local answer is there with its citation
     at = ask(start(demo_backend(tmp_path / "b", llm=unreachable_llm()), "carol"), ANCHOR)
-    assert "cannot reach http://127.0.0.1:9/v1" in texts(at.warning)
+    warning = texts(at.warning)
+    assert "cannot reach \\[address hidden\\]" in warning and "127.0.0.1" not in warning
     assert ":orange-badge[sent off\\-premises: yes]" in markdown(at)  # the prompt was sent
     assert "Tuesday and Thursday" in markdown(at)
 
@@ -162,6 +173,56 @@ def test_index_outage_shows_a_banner_and_keeps_the_conversation(backend: FakeBac
     assert not at.exception
     assert len([m for m in at.chat_message if m.name == "user"]) == 3
     assert "Desks are booked in Officely" in markdown(at)
+
+
+def test_hostile_titles_and_sections_render_as_text(backend: FakeBackend) -> None:
+    handbook = backend.retriever.chunks[0]
+    backend.retriever.chunks[0] = dataclasses.replace(
+        handbook,
+        title="Parking ![](https://attacker.example/p.gif)",
+        section="[Re-authenticate](https://phish.example) <img src=x onerror=alert(1)>",
+    )
+    at = ask(start(backend, "carol"), ANCHOR)
+    [label, _] = [e.label for e in at.expander]
+    assert "Parking" in label and "Re\\-authenticate" in label
+    unescaped = re.findall(r"(?<!\\)[\[\]()!<>]", label)
+    assert unescaped == [], label  # no image, link or HTML syntax survives into the label
+
+
+def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path, rate_limit_questions=1, rate_limit_window_s=600)
+    at = ask(start(backend, "carol"), ANCHOR)
+    ask(at, "Where do I book a desk?")
+    assert "You have asked 1 questions in the last 10 minutes" in texts(at.warning)
+    assert len([m for m in at.chat_message if m.name == "user"]) == 1  # the second was not answered
+    assert len(backend.retriever.queries) == 1
+    other = ask(start(backend, "alice"), ANCHOR)  # another user still may ask
+    assert "You have asked" not in texts(other.warning) and len(backend.retriever.queries) == 2
+
+
+def test_hostile_titles_and_sections_render_as_text(backend: FakeBackend) -> None:
+    handbook = backend.retriever.chunks[0]
+    backend.retriever.chunks[0] = dataclasses.replace(
+        handbook,
+        title="Parking ![](https://attacker.example/p.gif)",
+        section="[Re-authenticate](https://phish.example) <img src=x onerror=alert(1)>",
+    )
+    at = ask(start(backend, "carol"), ANCHOR)
+    [label, _] = [e.label for e in at.expander]
+    assert "Parking" in label and "Re\\-authenticate" in label
+    unescaped = re.findall(r"(?<!\\)[\[\]()!<>]", label)
+    assert unescaped == [], label  # no image, link or HTML syntax survives into the label
+
+
+def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path, rate_limit_questions=1, rate_limit_window_s=600)
+    at = ask(start(backend, "carol"), ANCHOR)
+    ask(at, "Where do I book a desk?")
+    assert "You have asked 1 questions in the last 10 minutes" in texts(at.warning)
+    assert len([m for m in at.chat_message if m.name == "user"]) == 1  # the second was not answered
+    assert len(backend.retriever.queries) == 1
+    other = ask(start(backend, "alice"), ANCHOR)  # another user still may ask
+    assert not other.warning and len(backend.retriever.queries) == 2
 
 
 def md_count(at: AppTest, needle: str) -> int:
@@ -230,11 +291,11 @@ def test_admin_page_for_admins_only(backend: FakeBackend) -> None:
 
 def test_admin_feedback_tab_summarises_ratings(backend: FakeBackend) -> None:
     at = ask(start(backend, "dana"), ANCHOR)
-    at.segmented_control[0].set_value("left_better")
+    at.segmented_control[0].set_value("best:slm")
     next(b for b in at.button if b.label == "Send").click().run()
     at.switch_page("page_admin.py").run()
     assert not at.exception, at.exception
     table = next(d.value for d in at.dataframe if "win rate" in d.value.columns)
-    assert list(table["model"]) == ["Hosted model", "Local model"]
+    assert list(table["model"]) == ["Hosted model · scripted", "Small local model · scripted"]
     assert list(table["win rate"]) == [0.0, 1.0]
     assert len(at.get("vega_lite_chart")) == 4  # by type, by group, win rate, verdicts

@@ -18,6 +18,7 @@ from chat.generators.base import GenerationResult, TextStream
 from chat.prompt import Prompt
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
+from chat.results import GeneratorInfo
 from docduet.domain import Access, Chunk, Hit, Sensitivity, Usage, User
 from docduet.errors import DocduetError, GenerationError
 from docduet.feedback import FeedbackStore
@@ -117,6 +118,12 @@ class ScriptedGenerator:
     endpoint: str = "local"
     fail_with: DocduetError | None = None
     prompts: list[Prompt] = field(default_factory=list)
+    max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL
+
+    def __post_init__(self) -> None:
+        if self.off_premises:
+            self.max_sensitivity = Sensitivity.INTERNAL
+        self.label = "Hosted model · scripted" if self.off_premises else "Small local model · scripted"
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         self.prompts.append(prompt)
@@ -166,6 +173,10 @@ class FakeBackend:
         generators = {"slm": self.slm, **({"llm": self.llm} if self.llm else {})}
         unavailable = {} if self.llm else {"llm": "no hosted LLM is configured; set OPENAI_API_KEY"}
         return AnswerService(self.retriever, generators, HeuristicRewriter(), unavailable=unavailable)
+
+    def columns(self) -> tuple[GeneratorInfo, ...]:
+        service = self.answerer()
+        return tuple(service.describe(n) for n in service.generator_names)
 
     def reset(self) -> None:
         self.resets += 1

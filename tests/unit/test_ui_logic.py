@@ -88,9 +88,9 @@ def test_highlight_keeps_context_around_the_snippet_and_shows_a_missing_one_alon
 
 def test_citation_label_and_number_formats() -> None:
     c = Citation(2, "/docs/hb.md", "Employee handbook", "Holidays", 3, "s", 0.8)
-    assert citation_label(c) == "[2] Employee handbook · Holidays · p. 3"
+    assert citation_label(c) == "\\[2\\] Employee handbook · Holidays · p\\. 3"  # escaped Markdown
     untitled = Citation(1, "/docs/notes.txt", "", "", None, "s", 0.8)
-    assert citation_label(untitled) == "[1] notes.txt"
+    assert citation_label(untitled) == "\\[1\\] notes\\.txt"
     assert (seconds(None), seconds(0.842), seconds(42.4)) == ("–", "0.84 s", "42 s")
     assert (cost(0.0), cost(0.000123), cost(3.5)) == ("$0", "$0.0001", "$3.50")
 
@@ -113,7 +113,7 @@ def test_sign_in_clears_the_conversation_only_when_the_user_changes() -> None:
     carol, alice = User("carol", ("employees",)), User("alice", ("employees", "hr"))
     assert sign_in(state, carol) is False
     turns(state).append(ChatTurn("q", "carol", ("slm", "llm")))
-    verdicts(state)["k"] = "both_good"
+    verdicts(state)["k"] = "all_good"
     assert sign_in(state, carol) is False and len(turns(state)) == 1
     assert sign_in(state, alice) is True
     assert turns(state) == [] and verdicts(state) == {}
@@ -124,8 +124,9 @@ def test_history_carries_the_preferred_answer_without_markers() -> None:
     done = ChatTurn("Which days?", "carol", ("slm", "llm"), key="a", answers=(left, right))
     failed = ChatTurn("Broken?", "carol", ("slm", "llm"), key="b", status="failed", error="down")
     assert preferred(done, None) is left
-    assert preferred(done, "right_better") is right
-    assert history([done, failed], {"a": "right_better"}) == (
+    assert preferred(done, "best:llm") is right
+    assert preferred(done, "right_better") is right  # a rating stored before N columns
+    assert history([done, failed], {"a": "best:llm"}) == (
         Turn("user", "Which days?"),
         Turn("assistant", "Right says Thursday."),
     )
@@ -138,7 +139,7 @@ def test_preferred_skips_errors_and_abstentions() -> None:
     broken = answer("slm", "", error="model crashed")
     abstained = answer("slm", "I don't know.", abstained=True)
     good = answer("llm", "Thursday.")
-    assert preferred(ChatTurn("q", None, ("slm", "llm"), answers=(broken, good)), "left_better") is good
+    assert preferred(ChatTurn("q", None, ("slm", "llm"), answers=(broken, good)), "best:slm") is good
     assert preferred(ChatTurn("q", None, ("slm", "llm"), answers=(abstained, good)), None) is good
 
 
@@ -162,6 +163,9 @@ class RecordingView:
     def retrieved(self, retrieval: Retrieval) -> None:
         self.calls.append(("retrieved", str(len(retrieval.hits))))
 
+    def status(self, name: str, text: str) -> None:
+        self.calls.append(("status", f"{name}: {text}"))
+
     def partial(self, name: str, text: str) -> None:
         self.calls.append(("partial", name))
 
@@ -181,6 +185,8 @@ def test_run_stream_fills_the_turn_from_the_real_service(tmp_path: Path) -> None
     assert view.calls[0] == ("retrieved", "1")
     assert {c for c in view.calls if c[0] == "finished"} == {("finished", "slm"), ("finished", "llm")}
     assert ("partial", "slm") in view.calls
+    assert ("status", "slm: Reading 1 passages…") in view.calls  # before its first words
+    assert view.calls.index(("status", "slm: Reading 1 passages…")) < view.calls.index(("partial", "slm"))
     assert [a.generator for a in live.ordered_answers()] == ["slm", "llm"]
     assert live.texts["slm"].strip().endswith("[1].")
     assert set(live.first_seen_s) == {"slm", "llm"}
@@ -297,8 +303,8 @@ def test_admin_summaries() -> None:
     text = summary_text({"added": ["/a"], "unchanged": ["/b", "/c"], "failed": [{}], "chunks": 4,
                          "total_chunks": 9, "seconds": 1.25})  # fmt: skip
     assert text.startswith("1 added · 0 updated · 2 unchanged · 0 deleted · 1 failed — 4 chunks")
-    rows = feedback_rows([GeneratorStats("slm", 4, 1, 3, 2.0, 0.0)], "gpt-x")
-    assert rows == [{"model": "Local model", "rated answers": 4, "win rate": 0.25,
+    rows = feedback_rows([GeneratorStats("slm", 4, 1, 3, 2.0, 0.0)], {"slm": "Small local model"})
+    assert rows == [{"model": "Small local model", "rated answers": 4, "win rate": 0.25,
                      "good or better": 0.75, "mean total time": "2.00 s", "total cost": "$0"}]  # fmt: skip
 
 

@@ -14,9 +14,11 @@ import yaml
 
 from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
 from docduet.errors import IngestError
-from ingest.decode import read_text
+from ingest.decode import decode
 from ingest.discover import ACCESS_SIDECAR, SourceFile
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+from ingest.ignore import folders_between, top_folder
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES, SIDECAR_MAX_BYTES, read_regular
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ class Sidecar:
     folder: Path
     declaration: Declaration
     patterns: tuple[tuple[str, Declaration], ...]
+    allow_override: bool = False
+    """True: declarations below may widen what this sidecar sets (else it is an upper bound)."""
 
     def for_file(self, path: Path) -> Declaration:
         """The folder-wide keys with every matching pattern layered on, later patterns winning."""
@@ -57,37 +61,124 @@ class Sidecar:
         return result
 
 
-def resolve_access(file: SourceFile, *, default: Access) -> Access:
-    """The access of ``file``: default, then sidecars from its root down, then front matter.
+@dataclass(frozen=True)
+class Resolved:
+    """A document's access, and the widenings its declarations asked for and did not get."""
 
-    The nearest declaration of each key wins. A public document also gets the public group.
-    A malformed declaration raises :class:`IngestError` naming the file and key; it never
-    falls back to something wider.
+    access: Access
+    refused: tuple[str, ...] = ()
+
+
+def resolve_access(file: SourceFile, *, default: Access, corpus_root: Path | None = None) -> Access:
+    """The access of ``file``; see :func:`resolve`."""
+    return resolve(file, default=default, corpus_root=corpus_root).access
+
+
+def resolve(
+    file: SourceFile,
+    *,
+    default: Access,
+    corpus_root: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> Resolved:
+    """The access of ``file``: sidecars from the top folder down, then front matter, then defaults.
+
+    Sidecars are read from ``corpus_root`` (else the filesystem root) down to the file's folder,
+    whatever folder was ingested. The nearest declaration of each key wins, but a sidecar is an
+    upper bound for everything below it (nested sidecars, front matter): they may only narrow
+    groups and raise sensitivity, unless it says ``allow_override: true``. A refused widening
+    keeps the narrower value and is listed in ``refused``; groups with nothing in common with the
+    bound raise :class:`IngestError`. A public document also gets the public group. A malformed
+    declaration raises :class:`IngestError` naming the file and key; nothing falls back to wider.
     """
-    result = Declaration(groups=default.groups, sensitivity=default.sensitivity)
-    for folder in _folders_from_root(file):
+    bounds = _Bounds()
+    top = top_folder(file.path.parent, corpus_root)
+    for folder in folders_between(top, file.path.parent):
         sidecar = _load_sidecar(folder / ACCESS_SIDECAR)
         if sidecar is not None:
-            result = sidecar.for_file(file.path).over(result)
+            origin = str(sidecar.folder / ACCESS_SIDECAR)
+            bounds.apply(sidecar.for_file(file.path), origin=origin, bound=not sidecar.allow_override)
     if file.suffix in MARKDOWN_SUFFIXES:
-        result = _front_matter_declaration(file).over(result)
-    return _finish(result, origin=file.source)
+        declared = _front_matter_declaration(file, max_bytes)
+        bounds.apply(declared, origin=f"{file.source} (front matter)", bound=False)
+    result = bounds.declared.over(Declaration(groups=default.groups, sensitivity=default.sensitivity))
+    return Resolved(_finish(result, origin=file.source), tuple(bounds.refused))
 
 
-def _folders_from_root(file: SourceFile) -> list[Path]:
-    folder = file.path.parent
-    if not folder.is_relative_to(file.root):
-        return [folder]
-    chain = [folder]
-    while folder != file.root:
-        folder = folder.parent
-        chain.append(folder)
-    return chain[::-1]
+class _Bounds:
+    """Declarations layered top-down, each limited by the sidecars above it that set a bound."""
+
+    def __init__(self) -> None:
+        self.declared = Declaration()
+        self.bound = Declaration()  # None: that key is not bounded (yet)
+        self.bound_origin: dict[str, str] = {}
+        self.refused: list[str] = []
+
+    def apply(self, declaration: Declaration, *, origin: str, bound: bool) -> None:
+        groups, sensitivity = declaration.groups, declaration.sensitivity
+        if groups is not None and not _groups_within(groups, self.bound):
+            groups = self._narrowed_groups(groups, origin)
+        if sensitivity is not None and not _sensitivity_within(sensitivity, self.bound):
+            kept = self.declared.sensitivity or self.bound.sensitivity
+            assert kept is not None
+            self._refuse(origin, "sensitivity", sensitivity.value, kept.value)
+            sensitivity = None  # keep the stricter value from above
+        self.declared = Declaration(groups=groups, sensitivity=sensitivity).over(self.declared)
+        if bound:
+            self.bound = self.declared
+            for key in ("groups", "sensitivity"):
+                if getattr(self.declared, key) is not None:
+                    self.bound_origin[key] = origin
+
+    def _narrowed_groups(self, groups: tuple[str, ...], origin: str) -> tuple[str, ...]:
+        allowed = self.bound.groups or ()
+        kept = tuple(g for g in groups if g in allowed)
+        where = self.bound_origin.get("groups", "a sidecar above")
+        if not kept and PUBLIC_GROUP in groups:  # "everyone" refused: the readers stay as they are
+            kept = self.declared.groups or allowed
+        if not kept:
+            raise IngestError(
+                f"{origin}: groups [{', '.join(groups)}] share none of the groups "
+                f"[{', '.join(allowed)}] that {where} allows here; declare some of those, or add "
+                f"'allow_override: true' to {where} to let declarations below it widen access"
+            )
+        self._refuse(origin, "groups", f"[{', '.join(groups)}]", f"[{', '.join(kept)}]")
+        return kept
+
+    def _refuse(self, origin: str, key: str, asked: str, kept: str) -> None:
+        where = self.bound_origin.get(key, "a sidecar above")
+        note = (
+            f"{origin}: {key} {asked} would widen the access that {where} allows; kept {kept} "
+            f"(add 'allow_override: true' to {where} to allow it)"
+        )
+        log.warning("%s", note)
+        self.refused.append(note)
+
+
+def access_within(narrow: Access, wide: Access) -> bool:
+    """True when everyone who may read ``narrow`` may read ``wide``, and it is no less sensitive."""
+    everyone = PUBLIC_GROUP in wide.groups
+    return (everyone or set(narrow.groups) <= set(wide.groups)) and (
+        _RANK[narrow.sensitivity] >= _RANK[wide.sensitivity]
+    )
+
+
+def _groups_within(groups: tuple[str, ...], bound: Declaration) -> bool:
+    if bound.groups is None or PUBLIC_GROUP in bound.groups or bound.sensitivity is Sensitivity.PUBLIC:
+        return True  # unbounded, or readable by everyone already
+    return set(groups) <= set(bound.groups)
+
+
+def _sensitivity_within(sensitivity: Sensitivity, bound: Declaration) -> bool:
+    return bound.sensitivity is None or _RANK[sensitivity] >= _RANK[bound.sensitivity]
+
+
+_RANK = {Sensitivity.PUBLIC: 0, Sensitivity.INTERNAL: 1, Sensitivity.CONFIDENTIAL: 2}
 
 
 def _load_sidecar(path: Path) -> Sidecar | None:
     try:
-        stat = path.stat()
+        stat = path.lstat()
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -101,16 +192,22 @@ def _parse_sidecar(path: Path, mtime_ns: int, size: int) -> Sidecar:
     del mtime_ns, size  # cache key only
     origin = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        text = read_regular(path, max_bytes=SIDECAR_MAX_BYTES).decode("utf-8-sig")
+        data = yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
         raise IngestError(
             f"{origin}: not a readable YAML file ({_first_line(e)}); fix it or remove it"
         ) from e
     data = {} if data is None else data
     mapping = _mapping(data, origin=origin, key="(top level)")
-    unknown = sorted(set(mapping) - {"groups", "sensitivity", "files"})
+    unknown = sorted(set(mapping) - {"groups", "sensitivity", "files", "allow_override"})
     if unknown:
-        raise IngestError(f"{origin}: unknown key {unknown[0]!r}; allowed: groups, sensitivity, files")
+        raise IngestError(
+            f"{origin}: unknown key {unknown[0]!r}; allowed: groups, sensitivity, files, allow_override"
+        )
+    override = mapping.get("allow_override", False)
+    if not isinstance(override, bool):
+        raise IngestError(f"{origin}: allow_override must be true or false; got {override!r}")
     files = _mapping(mapping.get("files") or {}, origin=origin, key="files")
     patterns = tuple(
         (
@@ -128,11 +225,13 @@ def _parse_sidecar(path: Path, mtime_ns: int, size: int) -> Sidecar:
         folder=path.parent,
         declaration=_declaration(mapping, origin=origin, prefix=""),
         patterns=patterns,
+        allow_override=override,
     )
 
 
-def _front_matter_declaration(file: SourceFile) -> Declaration:
-    front = split_front_matter(read_text(file.path), origin=file.source)
+def _front_matter_declaration(file: SourceFile, max_bytes: int) -> Declaration:
+    data = read_regular(file.path, max_bytes=max_bytes, origin=file.source)
+    front = split_front_matter(decode(data, origin=file.source), origin=file.source)
     meta = front.meta
     return Declaration(
         groups=_groups(meta["access_groups"], origin=file.source, key="access_groups")

@@ -15,7 +15,7 @@ from docduet.settings import Settings
 from ingest.discover import SourceFile
 from ingest.embed import TokenWindow
 from ingest.splitter import TokenSplitter, token_splitter
-from ingest.titles import document_title
+from ingest.titles import first_title
 
 if TYPE_CHECKING:
     from unstructured.documents.elements import Element
@@ -44,6 +44,7 @@ def chunk_document(
     content_hash: str,
     settings: Settings,
     window: TokenWindow | None = None,
+    title: str | None = None,
 ) -> list[Chunk]:
     """Chunk ``elements`` by title within pages, with the metadata a citation needs.
 
@@ -51,7 +52,7 @@ def chunk_document(
     model reads (``window``; default: the configured model's) is split on sentence and word
     boundaries with a small token overlap; blank chunks are dropped; indexes are dense.
     """
-    title = document_title(file, elements)
+    title = title or first_title(file, elements)  # the parser's (read in its worker), else derived
     modified = _modified(file)
     pieces = _pieces(elements, settings, token_splitter(settings, window))
     return [

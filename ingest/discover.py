@@ -1,15 +1,18 @@
-"""Find the files to ingest under the paths a user gives."""
+"""Find the files to ingest under the paths a user gives, and nothing from outside them."""
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from docduet.errors import IngestError
+from ingest.ignore import IGNORE_FILE, IgnoreRules
+from ingest.safefile import is_within, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -55,44 +58,61 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Something under an ingest path that is not read at all (a link, a FIFO, a device), and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Scan:
     """What lies under the ingest paths: the files to ingest, and how many were passed over."""
 
     files: list[SourceFile]
     unsupported: dict[str, int]
     """Visible files of types docduet does not read, counted by suffix (``""`` for none)."""
+    skipped: list[Skipped] = field(default_factory=list)
+    """Symbolic links and things that are not regular files: never followed or read."""
+    ignored: int = 0
+    """Files and folders excluded by ``.docduetignore`` files."""
 
 
-def discover(paths: Sequence[Path]) -> list[SourceFile]:
+def discover(paths: Sequence[Path], *, corpus_root: Path | None = None) -> list[SourceFile]:
     """Supported files under ``paths``; see :func:`scan`."""
-    return scan(paths).files
+    return scan(paths, corpus_root=corpus_root).files
 
 
-def scan(paths: Sequence[Path]) -> Scan:
+def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
     """Supported files under ``paths`` (files or folders, recursive), sorted by path, no duplicates.
 
     A file found under several arguments keeps the outermost one as its root.
 
-    Hidden files and folders and access sidecars are skipped; files of unsupported types are
-    skipped and counted, so the summary can say what was not ingested.
-    A path that does not exist raises :class:`IngestError`.
+    Hidden files and folders, access sidecars and ignore files are skipped; paths excluded by
+    ``.docduetignore`` files (looked up from ``corpus_root``, else the filesystem root) are
+    counted as ignored; symbolic links are never followed and, like FIFOs, sockets and devices,
+    reported as skipped; files of unsupported types are skipped and counted, so the summary can
+    say what was not ingested. A path that does not exist raises :class:`IngestError`.
     """
+    walker = _Walker(IgnoreRules(corpus_root))
     found: dict[Path, SourceFile] = {}
-    passed_over: dict[Path, str] = {}
     for given in paths:
         root = Path(given).expanduser().resolve()
         if not root.exists():
             raise IngestError(f"{given}: no such file or folder; check the path and try again")
         base = root if root.is_dir() else root.parent
-        for path, supported in _walk(root):
-            if not supported:
-                passed_over[path] = path.suffix.lower()
-                continue
+        for path in walker.walk(root, base):
             known = found.get(path)
             if known is None or len(base.parts) < len(known.root.parts):
                 found[path] = SourceFile(path=path, root=base)  # the outermost root wins
-    counts = Counter(passed_over.values())
-    return Scan(sorted(found.values(), key=lambda f: f.source), dict(sorted(counts.items())))
+    counts = Counter(walker.unsupported.values())
+    skipped = sorted(walker.skipped.values(), key=lambda s: s.source)
+    return Scan(
+        sorted(found.values(), key=lambda f: f.source),
+        dict(sorted(counts.items())),
+        skipped,
+        len(walker.ignored),
+    )
 
 
 def is_supported(path: Path) -> bool:
@@ -101,24 +121,81 @@ def is_supported(path: Path) -> bool:
 
 
 def _is_visible_document(path: Path) -> bool:
-    return not path.name.startswith(".") and path.name != ACCESS_SIDECAR
+    return not path.name.startswith(".") and path.name not in (ACCESS_SIDECAR, IGNORE_FILE)
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
-    """Visible files under ``root`` (not sidecars), each with whether docduet reads its type."""
-    if root.is_file():
-        if _is_visible_document(root):
-            yield root, is_supported(root)
-        return
-    for folder, dirs, files in os.walk(root):
-        hidden = sorted(d for d in dirs if d.startswith("."))
-        for name in hidden:
-            log.debug("skipping %s: hidden folder", Path(folder, name))
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(folder, name)
-            if _is_visible_document(path):
-                supported = is_supported(path)
-                if not supported:
-                    log.debug("skipping %s: unsupported file type", path)
-                yield path, supported
+class _Walker:
+    """Walks ingest paths, sorting what it meets into documents, passed-over and skipped."""
+
+    def __init__(self, rules: IgnoreRules) -> None:
+        self.rules = rules
+        self.unsupported: dict[Path, str] = {}
+        self.skipped: dict[Path, Skipped] = {}
+        self.ignored: set[Path] = set()
+
+    def walk(self, root: Path, base: Path) -> Iterator[Path]:
+        """Supported regular files under ``root`` (a resolved path); links are not followed."""
+        if not root.is_dir():
+            if _is_visible_document(root) and self._admit(root, base, is_dir=False):
+                yield root
+            return
+        if self.rules.ignored(root, is_dir=True):
+            self._ignore(root)
+            return
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in sorted(dirs) if self._enter(Path(folder, d), base)]
+            for name in sorted(files):
+                path = Path(folder, name)
+                if _is_visible_document(path) and self._admit(path, base, is_dir=False):
+                    yield path
+
+    def _enter(self, path: Path, base: Path) -> bool:
+        if path.name.startswith("."):
+            log.debug("skipping %s: hidden folder", path)
+            return False
+        return self._admit(path, base, is_dir=True)
+
+    def _admit(self, path: Path, base: Path, *, is_dir: bool) -> bool:
+        """Whether to read (a file) or enter (a folder) ``path``; records why not."""
+        try:
+            info = path.lstat()
+        except OSError as e:
+            self._skip(path, f"cannot be inspected ({e.strerror or e})")
+            return False
+        if stat.S_ISLNK(info.st_mode):
+            self._skip(path, _link_reason(path, base))
+            return False
+        if self.rules.ignored(path, is_dir=is_dir):
+            self._ignore(path)
+            return False
+        if is_dir:
+            return True
+        if not stat.S_ISREG(info.st_mode):
+            self._skip(path, f"{kind_of(info.st_mode)}, not a regular file; not read")
+            return False
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            log.debug("skipping %s: unsupported file type", path)
+            self.unsupported[path] = path.suffix.lower()
+            return False
+        return True
+
+    def _skip(self, path: Path, reason: str) -> None:
+        log.info("skipping %s: %s", path, reason)
+        self.skipped[path] = Skipped(path.as_posix(), reason)
+
+    def _ignore(self, path: Path) -> None:
+        log.debug("skipping %s: excluded by %s", path, IGNORE_FILE)
+        self.ignored.add(path)
+
+
+def _link_reason(path: Path, base: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    if is_within(path, base):
+        return (
+            f"a symbolic link (to {target}); not followed: its target inside the ingest root is "
+            "ingested under its own path, with its own access"
+        )
+    return f"a symbolic link to {target}, outside the ingest root; not followed, nothing read"

@@ -8,6 +8,7 @@ from docduet.domain import Access
 from docduet.errors import IngestError
 from docduet.settings import Settings
 from ingest.discover import SourceFile
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES, open_regular
 
 PIPELINE_VERSION = "ingest-2"
 """Bump whenever parsing or chunking logic changes the chunks a file produces."""
@@ -22,10 +23,15 @@ def pipeline_id(settings: Settings, embedding_model: str) -> str:
     )
 
 
-def fingerprint(file: SourceFile, access: Access, *, pipeline: str) -> str:
-    """Hex SHA-256 of the file's bytes, its access and ``pipeline`` (see :func:`pipeline_id`)."""
+def fingerprint(
+    file: SourceFile, access: Access, *, pipeline: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> str:
+    """Hex SHA-256 of the file's bytes, its access and ``pipeline`` (see :func:`pipeline_id`).
+
+    Only a regular file of at most ``max_bytes`` is read (no link, FIFO or device).
+    """
     try:
-        with file.path.open("rb") as handle:
+        with open_regular(file.path, max_bytes=max_bytes, origin=file.source) as handle:
             content = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as e:
         raise IngestError(f"{file.source}: cannot read ({e}); check it exists and is readable") from e

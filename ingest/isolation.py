@@ -18,14 +18,11 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from docduet.errors import IngestError
 from ingest.discover import SourceFile
-from ingest.parse import Parser
-
-if TYPE_CHECKING:
-    from unstructured.documents.elements import Element
+from ingest.parse import Parsed, Parser
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +47,7 @@ class IsolatedParser:
         self._conn: Connection | None = None
         self._lock = threading.Lock()
 
-    def parse(self, file: SourceFile) -> list[Element]:
+    def parse(self, file: SourceFile) -> Parsed:
         """``inner.parse(file)`` in the worker; IngestError if it fails, times out or crashes."""
         with self._lock:
             conn = self._ensure_worker()
@@ -67,8 +64,8 @@ class IsolatedParser:
             except (EOFError, OSError) as e:
                 raise self._crashed(file) from e
         if kind == "ok":
-            elements: list[Element] = payload
-            return elements
+            parsed: Parsed = payload
+            return parsed
         raise IngestError(payload)
 
     def close(self) -> None:

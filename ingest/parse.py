@@ -8,12 +8,15 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from docduet.errors import IngestError
 from ingest.decode import decode, html_declared_encoding
 from ingest.discover import SUPPORTED_SUFFIXES, SourceFile
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES, read_regular
+from ingest.titles import document_title
 
 if TYPE_CHECKING:
     from unstructured.documents.elements import Element
@@ -30,17 +33,32 @@ _setup_lock = threading.Lock()
 _setup_done = False
 
 
-class Parser(Protocol):
-    """Turns one file into document elements."""
+@dataclass(frozen=True)
+class Parsed:
+    """One parsed file: its elements and its title (both read in the parser's process)."""
 
-    def parse(self, file: SourceFile) -> list[Element]: ...
+    elements: list[Element]
+    title: str
+
+
+class Parser(Protocol):
+    """Turns one file into document elements and a title."""
+
+    def parse(self, file: SourceFile) -> Parsed: ...
 
 
 class UnstructuredParser:
-    """unstructured's partitioners, chosen by suffix; PDFs with the ``fast`` (text layer) strategy."""
+    """unstructured's partitioners, chosen by suffix; PDFs with the ``fast`` (text layer) strategy.
 
-    def __init__(self, *, pdf_strategy: str = "fast") -> None:
+    Only regular files of at most ``max_file_bytes`` are read; a symbolic link, FIFO or device
+    is refused before anything could block (see :mod:`ingest.safefile`).
+    """
+
+    def __init__(
+        self, *, pdf_strategy: str = "fast", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    ) -> None:
         self.pdf_strategy = pdf_strategy
+        self.max_file_bytes = max_file_bytes
 
     def warm_up(self) -> None:
         """Import every partitioner now, so no file's parse time includes loading them."""
@@ -50,12 +68,12 @@ class UnstructuredParser:
         for module in _PARTITION_MODULES:
             importlib.import_module(module)
 
-    def parse(self, file: SourceFile) -> list[Element]:
-        """Elements of ``file``; raises IngestError("<file>: <reason>; <what to do>") on failure."""
+    def parse(self, file: SourceFile) -> Parsed:
+        """Elements and title of ``file``; raises IngestError("<file>: <reason>; <what to do>")."""
         if file.suffix not in SUPPORTED_SUFFIXES:
             known = " ".join(sorted(SUPPORTED_SUFFIXES))
             raise IngestError(f"{file.source}: unsupported file type; supported: {known}")
-        data = _read(file)
+        data = read_regular(file.path, max_bytes=self.max_file_bytes, origin=file.source)
         if not data.strip():
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         _check_office_container(file, data)
@@ -68,7 +86,7 @@ class UnstructuredParser:
             raise IngestError(f"{file.source}: {_reason(file, e)}") from e
         if not any((element.text or "").strip() for element in elements):
             raise IngestError(f"{file.source}: {_empty_reason(file)}")
-        return elements
+        return Parsed(elements, document_title(file, elements, data))
 
     def _partition(self, file: SourceFile, data: bytes) -> list[Element]:
         partitioner = _BY_SUFFIX[file.suffix]
@@ -157,15 +175,6 @@ def _setup_unstructured() -> None:
 
         tokenize._SPACY_MODEL_NAME = SPACY_MODEL  # type: ignore[misc]
         _setup_done = True
-
-
-def _read(file: SourceFile) -> bytes:
-    try:
-        return file.path.read_bytes()
-    except OSError as e:
-        raise IngestError(
-            f"{file.source}: unreadable ({e.strerror or e}); check it exists and is readable"
-        ) from e
 
 
 def _check_office_container(file: SourceFile, data: bytes) -> None:

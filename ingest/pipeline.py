@@ -17,14 +17,14 @@ from docduet.db.chunks import ChunkStore, IndexedDoc
 from docduet.domain import Access
 from docduet.errors import IngestError
 from docduet.settings import Settings
-from ingest.access import resolve_access
+from ingest.access import access_within, resolve
 from ingest.chunking import chunk_document
-from ingest.discover import SourceFile, scan
+from ingest.discover import Scan, SourceFile, scan
 from ingest.embed import Embedder
 from ingest.hashing import fingerprint, pipeline_id
 from ingest.parse import Parser
 from ingest.progress import NullProgress, ProgressSink
-from ingest.summary import Failure, IngestSummary
+from ingest.summary import Failure, IngestSummary, Notice
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class Plan:
     reason: str = ""
     access_unknown: bool = False
     """The access declaration could not be read: earlier chunks must not stay searchable."""
+    refused: tuple[str, ...] = ()
+    """Widenings its declarations asked for and did not get (see ingest.access.resolve)."""
 
 
 class Ingestor:
@@ -64,22 +66,35 @@ class Ingestor:
         )
 
     def run(
-        self, paths: Sequence[Path], *, dry_run: bool = False, force: bool = False
+        self,
+        paths: Sequence[Path],
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        allow_empty: bool = False,
+        previous: dict[str, IndexedDoc] | None = None,
     ) -> IngestSummary:
-        """Ingest ``paths``; ``force`` rewrites unchanged files, ``dry_run`` only reports."""
+        """Ingest ``paths``; ``force`` rewrites unchanged files, ``dry_run`` only reports.
+
+        A path that now holds nothing to ingest although the index holds documents from it (an
+        unmounted share) raises :class:`IngestError` unless ``allow_empty``. ``previous`` is the
+        index a rebuild replaces: failures count the chunks it holds, which the rebuild would lose.
+        """
         started = time.perf_counter()
-        found = scan(paths)
+        found = scan(paths, corpus_root=self._settings.corpus_root)
         files = found.files
         indexed = self._store.snapshot()
-        summary = IngestSummary(
-            dry_run=dry_run, collection=self._store.collection_name, unsupported=found.unsupported
-        )
+        before = indexed if previous is None else previous
+        if not allow_empty:
+            _refuse_emptied(paths, found, before)
+        summary = _new_summary(found, dry_run, self._store.collection_name)
         plans = [self._plan(file, indexed.get(file.source), force) for file in files]
-        gone = _missing_sources(paths, {f.source for f in files}, indexed)
+        gone = _missing_sources(paths, {f.source for f in files}, before)
         self._progress.start(len(plans) + len(gone), "dry run" if dry_run else "ingesting")
         try:
             for plan in plans:
-                self._execute(plan, indexed.get(plan.file.source), summary, dry_run)
+                _note_access(plan, before.get(plan.file.source), summary)
+                self._execute(plan, before.get(plan.file.source), summary, dry_run)
                 self._progress.advance(plan.file.source, plan.action)
             for source in gone:
                 if not dry_run:
@@ -93,19 +108,23 @@ class Ingestor:
         return summary
 
     def _plan(self, file: SourceFile, indexed: IndexedDoc | None, force: bool) -> Plan:
+        limit = self._settings.max_file_bytes
         try:
-            access = resolve_access(file, default=self._default_access)
+            resolved = resolve(
+                file, default=self._default_access, corpus_root=self._settings.corpus_root, max_bytes=limit
+            )
         except (IngestError, OSError) as e:
             return Plan(file, "failed", reason=_reason(e, file.source), access_unknown=True)
+        access, refused = resolved.access, resolved.refused
         try:
-            content_hash = fingerprint(file, access, pipeline=self._pipeline)
+            content_hash = fingerprint(file, access, pipeline=self._pipeline, max_bytes=limit)
         except (IngestError, OSError) as e:
-            return Plan(file, "failed", reason=_reason(e, file.source))
+            return Plan(file, "failed", access, reason=_reason(e, file.source), refused=refused)
         if indexed is None:
-            return Plan(file, "added", access, content_hash)
+            return Plan(file, "added", access, content_hash, refused=refused)
         if not force and indexed.complete_hash() == content_hash:
-            return Plan(file, "unchanged", access, content_hash)
-        return Plan(file, "updated", access, content_hash)
+            return Plan(file, "unchanged", access, content_hash, refused=refused)
+        return Plan(file, "updated", access, content_hash, refused=refused)
 
     def _execute(
         self, plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary, dry_run: bool
@@ -118,14 +137,15 @@ class Ingestor:
             try:
                 summary.chunks += self._write(plan)
             except IngestError as e:
-                plan = Plan(plan.file, "failed", reason=_reason(e, source))
+                plan = Plan(plan.file, "failed", plan.access, reason=_reason(e, source))
         if plan.action == "failed":
             kept = indexed.chunks if indexed else 0
             reason = plan.reason
-            if plan.access_unknown and kept:  # fail closed: never keep a possibly wider access
+            if kept and _must_not_keep(plan, indexed):  # fail closed: never keep a wider access
                 if not dry_run:
                     self._store.delete_source(source)
-                reason += f"; its {kept} indexed chunks were removed until this is fixed"
+                why = "" if plan.access_unknown else ", which its declarations now narrow,"
+                reason += f"; its {kept} indexed chunks{why} were removed until this is fixed"
                 kept = 0
             summary.failed.append(Failure(source, reason, kept_chunks=kept))
             log.warning("skipped %s: %s", source, plan.reason)
@@ -134,13 +154,14 @@ class Ingestor:
 
     def _write(self, plan: Plan) -> int:
         assert plan.access is not None
-        elements = self._parser.parse(plan.file)
+        parsed = self._parser.parse(plan.file)
         chunks = chunk_document(
             plan.file,
-            elements,
+            parsed.elements,
             access=plan.access,
             content_hash=plan.content_hash,
             settings=self._settings,
+            title=parsed.title,
         )
         if not chunks:
             raise IngestError(f"{plan.file.source}: no text to index (empty or scanned document)")
@@ -148,6 +169,64 @@ class Ingestor:
         self._store.upsert(chunks, vectors)
         self._store.prune(plan.file.source, plan.content_hash, len(chunks))
         return len(chunks)
+
+
+def _new_summary(found: Scan, dry_run: bool, collection: str) -> IngestSummary:
+    return IngestSummary(
+        dry_run=dry_run,
+        collection=collection,
+        unsupported=found.unsupported,
+        skipped=[Notice(s.source, s.reason) for s in found.skipped],
+        ignored=found.ignored,
+    )
+
+
+def _must_not_keep(plan: Plan, indexed: IndexedDoc | None) -> bool:
+    """A failed file's earlier chunks go when its access is unknown or now narrower than theirs."""
+    if plan.access_unknown or plan.access is None:
+        return True
+    return indexed is not None and any(not access_within(old, plan.access) for old in indexed.accesses)
+
+
+def _note_access(plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary) -> None:
+    """Report refused widenings, and access wider than the index had (never silently)."""
+    source = plan.file.source
+    summary.widening_refused.extend(Notice(source, note) for note in plan.refused)
+    if plan.access is None or indexed is None or plan.action == "failed":
+        return
+    wider = [old for old in indexed.accesses if not access_within(plan.access, old)]
+    if wider:
+        old = wider[0]
+        note = (
+            f"access widened from {_describe(old)} to {_describe(plan.access)} by its declarations; "
+            "if that is not intended, fix the _access.yaml or front matter and re-run"
+        )
+        log.warning("%s: %s", source, note)
+        summary.widened.append(Notice(source, note))
+
+
+def _describe(access: Access) -> str:
+    return f"[{', '.join(access.groups)}] {access.sensitivity.value}"
+
+
+def _refuse_emptied(paths: Sequence[Path], found: Scan, before: dict[str, IndexedDoc]) -> None:
+    """Refuse a path that now holds nothing to ingest while the index holds documents from it."""
+    for given in paths:
+        prefix = Path(given).expanduser().resolve().as_posix()
+        if any(_is_under(f.source, prefix) for f in found.files):
+            continue
+        indexed = sum(1 for source in before if _is_under(source, prefix))
+        if indexed:
+            raise IngestError(
+                f"{given}: there is nothing to ingest there now, but the index holds {indexed} "
+                "documents from it, which this run would delete; if it is an unmounted share or "
+                "was emptied by mistake, mount or restore it and re-run; to delete those "
+                "documents on purpose, re-run with --allow-empty"
+            )
+
+
+def _is_under(source: str, prefix: str) -> bool:
+    return source == prefix or source.startswith(prefix.rstrip("/") + "/")
 
 
 def _reason(error: Exception, source: str) -> str:
@@ -164,6 +243,5 @@ def _missing_sources(
     return sorted(
         source
         for source in indexed
-        if source not in found
-        and any(source == pre or source.startswith(pre.rstrip("/") + "/") for pre in prefixes)
+        if source not in found and any(_is_under(source, pre) for pre in prefixes)
     )

@@ -1,4 +1,9 @@
-"""The admin reindex: incremental over every root ever ingested, or a full rebuild behind an alias."""
+"""The admin reindex: incremental over every root ever ingested, or a full rebuild behind an alias.
+
+A full rebuild never loses the index: it is refused before it starts when an ingested folder is
+missing (an unmounted share), and the alias is not switched when files failed whose earlier good
+versions are in the current index; the current index stays as it was, and the error says why.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 import weaviate
 
 from docduet.db import schema
-from docduet.db.chunks import ChunkStore, roots_of
+from docduet.db.chunks import ChunkStore, IndexedDoc, roots_of
 from docduet.errors import IngestError
 from docduet.settings import Settings
 from ingest.embed import Embedder
@@ -19,12 +24,15 @@ from ingest.summary import Failure, IngestSummary
 
 log = logging.getLogger(__name__)
 
+_LISTED = 5
+"""Files or folders an error names before it says "and N more"."""
+
 
 def indexed_roots(client: weaviate.WeaviateClient, settings: Settings) -> list[str]:
     """Every folder or file that was ingested into the current index."""
     if schema.resolve_alias(client, settings.collection) is None:
         return []
-    return roots_of(ChunkStore(client, settings.collection).snapshot().values())
+    return roots_of(_store(client, settings, settings.collection).snapshot().values())
 
 
 def reindex(
@@ -36,24 +44,30 @@ def reindex(
     progress: ProgressSink,
     full: bool = False,
     dry_run: bool = False,
+    allow_empty: bool = False,
 ) -> IngestSummary:
     """Re-ingest every indexed root; ``full`` rebuilds into a new collection and swaps the alias."""
     roots = indexed_roots(client, settings)
     if not roots:
         raise IngestError("the index is empty; ingest documents first with `docduet ingest PATH`")
     present = [Path(r) for r in roots if Path(r).exists()]
-    missing = [Failure(r, "folder no longer exists; its documents were kept") for r in roots
-               if not Path(r).exists()]
-    if not full:
-        store = ChunkStore(client, settings.collection)
-        summary = Ingestor(store, parser, embedder, settings, progress).run(present, dry_run=dry_run)
-    elif dry_run:
-        store = ChunkStore(client, settings.collection)
-        summary = Ingestor(store, parser, embedder, settings, progress).run(
-            present, dry_run=True, force=True
+    absent = [r for r in roots if not Path(r).exists()]
+    if full and absent and not dry_run:
+        raise IngestError(
+            f"reindex --full refused: {_listed(absent)} no longer exist (an unmounted share?); "
+            "a rebuild without them would drop their documents. Mount or restore them and re-run; "
+            "nothing was changed"
         )
+    kept = "a full rebuild would be refused" if full else "its documents were kept"
+    missing = [Failure(r, f"folder no longer exists; {kept}") for r in absent]
+    store = _store(client, settings, settings.collection)
+    ingestor = Ingestor(store, parser, embedder, settings, progress)
+    if not full:
+        summary = ingestor.run(present, dry_run=dry_run, allow_empty=allow_empty)
+    elif dry_run:
+        summary = ingestor.run(present, dry_run=True, force=True, allow_empty=allow_empty)
     else:
-        summary = _rebuild(client, settings, present, parser, embedder, progress)
+        summary = _rebuild(client, settings, present, parser, embedder, progress, allow_empty)
     summary.failed.extend(missing)
     return summary
 
@@ -65,7 +79,9 @@ def _rebuild(
     parser: Parser,
     embedder: Embedder,
     progress: ProgressSink,
+    allow_empty: bool,
 ) -> IngestSummary:
+    previous_docs = _store(client, settings, settings.collection).snapshot()
     for leftover in schema.orphans(client, settings.collection):
         log.warning("dropping %s, left by an interrupted rebuild", leftover)
         client.collections.delete(leftover)
@@ -76,9 +92,38 @@ def _rebuild(
         dim=embedder.dim,
         replicas=settings.replication_factor,
     )
-    summary = Ingestor(ChunkStore(client, fresh), parser, embedder, settings, progress).run(roots)
+    try:
+        ingestor = Ingestor(_store(client, settings, fresh), parser, embedder, settings, progress)
+        summary = ingestor.run(roots, allow_empty=allow_empty, previous=previous_docs)
+        _refuse_losses(summary, previous_docs)
+    except BaseException:
+        log.warning("rebuild into %s not completed; dropping it, the current index is unchanged", fresh)
+        client.collections.delete(fresh)
+        raise
     previous = schema.point_alias(client, settings.collection, fresh)
     if previous and previous != fresh:
         client.collections.delete(previous)
         log.info("alias %s now points to %s; dropped %s", settings.collection, fresh, previous)
     return summary
+
+
+def _refuse_losses(summary: IngestSummary, previous: dict[str, IndexedDoc]) -> None:
+    """Refuse the swap when it would drop the earlier good version of a file that now fails."""
+    lost = [f.source for f in summary.failed if f.kept_chunks and f.source in previous]
+    if lost:
+        reasons = "; ".join(f"{f.source}: {f.reason}" for f in summary.failed if f.source in lost[:_LISTED])
+        raise IngestError(
+            f"reindex --full refused: {_listed(lost)} failed, and the rebuilt index would lose "
+            f"their earlier versions ({reasons}). Fix or remove those files and re-run (an "
+            "incremental `docduet reindex` keeps the earlier versions); the current index is unchanged"
+        )
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:_LISTED])
+    more = f" and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
+    return f"{len(items)} ({shown}{more})"
+
+
+def _store(client: weaviate.WeaviateClient, settings: Settings, collection: str) -> ChunkStore:
+    return ChunkStore(client, collection)

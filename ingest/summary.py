@@ -15,6 +15,14 @@ class Failure:
     """Chunks of an earlier version still in the index (nothing is lost when a file breaks)."""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something about one path the admin should know, though it is no failure."""
+
+    source: str
+    note: str
+
+
 @dataclass
 class IngestSummary:
     """Counts and lists per outcome; ``chunks`` counts chunks written by this run."""
@@ -31,6 +39,14 @@ class IngestSummary:
     collection: str = ""
     unsupported: dict[str, int] = field(default_factory=dict)
     """Files passed over because docduet does not read their type, counted by suffix."""
+    skipped: list[Notice] = field(default_factory=list)
+    """Symbolic links (never followed) and FIFOs, sockets, devices (never read)."""
+    ignored: int = 0
+    """Files and folders excluded by ``.docduetignore`` files."""
+    widening_refused: list[Notice] = field(default_factory=list)
+    """Declarations that asked for wider access than a sidecar above allows (the file got less)."""
+    widened: list[Notice] = field(default_factory=list)
+    """Documents now readable more widely than the index had them (a declaration was widened)."""
 
     @property
     def changed(self) -> int:
@@ -59,6 +75,10 @@ class IngestSummary:
             "dry_run": self.dry_run,
             "collection": self.collection,
             "unsupported": self.unsupported,
+            "skipped": [asdict(n) for n in self.skipped],
+            "ignored": self.ignored,
+            "widening_refused": [asdict(n) for n in self.widening_refused],
+            "widened": [asdict(n) for n in self.widened],
         }
 
     def unsupported_note(self) -> str | None:

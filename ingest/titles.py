@@ -1,12 +1,18 @@
-"""A document's title: front matter, Office core properties, HTML <title>, first heading, file name."""
+"""A document's title: front matter, Office core properties, HTML <title>, first heading, file name.
+
+Declared titles are read by the third-party libraries (python-docx, pypdf, openpyxl...) from the
+bytes the parser already read, inside the parse worker and its time limit, never in the ingest
+process itself (see :mod:`ingest.parse`).
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ingest.decode import read_text
+from ingest.decode import decode
 from ingest.discover import SourceFile
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
 
@@ -31,70 +37,75 @@ _PLACEHOLDERS = frozenset(
 """Titles editors fill in by themselves; they say nothing about the document."""
 
 
-def document_title(file: SourceFile, elements: Sequence[Element]) -> str:
-    """The best title ``file`` declares, else its first Title element, else its file stem."""
+def document_title(file: SourceFile, elements: Sequence[Element], data: bytes | None = None) -> str:
+    """The best title ``file`` declares (read from ``data``, its bytes), else its first Title
+    element, else its file stem. Without ``data`` only the elements and the name are used."""
     reader = _DECLARED.get(file.suffix)
     declared = None
-    if reader is not None:
+    if reader is not None and data is not None:
         try:
-            declared = reader(file)
+            declared = reader(file, data)
         except Exception as e:  # a declared title is optional; parsing already succeeded
             log.debug("%s: no declared title (%s: %s)", file.source, type(e).__name__, e)
     if declared and _one_line(declared).lower() not in _PLACEHOLDERS:
         return _one_line(declared)
+    return first_title(file, elements)
+
+
+def first_title(file: SourceFile, elements: Sequence[Element]) -> str:
+    """The first Title element's text, else the file stem (reads no file)."""
     for element in elements:
         if element.category == "Title" and (element.text or "").strip():
             return _one_line(element.text)
     return file.path.stem
 
 
-def _markdown_title(file: SourceFile) -> str | None:
-    return split_front_matter(read_text(file.path), origin=file.source).title
+def _markdown_title(file: SourceFile, data: bytes) -> str | None:
+    return split_front_matter(decode(data, origin=file.source), origin=file.source).title
 
 
-def _docx_title(file: SourceFile) -> str | None:
+def _docx_title(file: SourceFile, data: bytes) -> str | None:
     import docx
 
-    return docx.Document(str(file.path)).core_properties.title
+    return docx.Document(io.BytesIO(data)).core_properties.title
 
 
-def _pptx_title(file: SourceFile) -> str | None:
+def _pptx_title(file: SourceFile, data: bytes) -> str | None:
     import pptx
 
-    return pptx.Presentation(str(file.path)).core_properties.title
+    return pptx.Presentation(io.BytesIO(data)).core_properties.title
 
 
-def _xlsx_title(file: SourceFile) -> str | None:
+def _xlsx_title(file: SourceFile, data: bytes) -> str | None:
     import openpyxl
 
-    book = openpyxl.load_workbook(file.path, read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     try:
         return book.properties.title
     finally:
         book.close()
 
 
-def _html_title(file: SourceFile) -> str | None:
+def _html_title(file: SourceFile, data: bytes) -> str | None:
     import lxml.html
 
-    tree = lxml.html.document_fromstring(read_text(file.path))
+    tree = lxml.html.document_fromstring(decode(data, origin=file.source))
     return tree.findtext(".//title")
 
 
-def _pdf_title(file: SourceFile) -> str | None:
+def _pdf_title(file: SourceFile, data: bytes) -> str | None:
     from pypdf import PdfReader
 
-    metadata = PdfReader(str(file.path)).metadata
+    metadata = PdfReader(io.BytesIO(data)).metadata
     title = (metadata.title if metadata else None) or ""
     return title.removeprefix("Microsoft Word - ")
 
 
-def _email_subject(file: SourceFile) -> str | None:
+def _email_subject(file: SourceFile, data: bytes) -> str | None:
     import email
     import email.policy
 
-    with file.path.open("rb") as handle:
-        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    message = email.message_from_bytes(data, policy=email.policy.default)
     subject = message["subject"]
     return str(subject) if subject else None
 
@@ -103,7 +114,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-_DECLARED: dict[str, Callable[[SourceFile], str | None]] = {
+_DECLARED: dict[str, Callable[[SourceFile, bytes], str | None]] = {
     **dict.fromkeys(MARKDOWN_SUFFIXES, _markdown_title),
     ".docx": _docx_title,
     ".pptx": _pptx_title,

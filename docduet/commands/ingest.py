@@ -19,10 +19,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from docduet.private import private_dir, write_private
 from docduet.settings import Settings
 from ingest.summary import IngestSummary
 
 EXIT_CODES = "Exit status: 0 all files ingested, 1 some files failed (the rest is indexed), 2 error."
+_ALLOW_EMPTY = (
+    "delete the documents of a folder that is now empty (refused by default: an unmounted share "
+    "looks empty too)"
+)
 
 
 def register(sub: Any) -> None:
@@ -32,12 +37,15 @@ def register(sub: Any) -> None:
         description="Index the documents under PATH... into Weaviate. Unchanged files are "
         "skipped, changed files replaced, files that disappeared from PATH are removed. "
         "Access groups and sensitivity come from _access.yaml sidecars or front matter "
-        "(docs/access.md). Safe to re-run after any interruption. " + EXIT_CODES,
+        "(docs/access.md); paths in .docduetignore files are left out; symbolic links are never "
+        "followed. Safe to re-run after any interruption; one ingest or reindex at a time. "
+        + EXIT_CODES,
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
     p.add_argument("--force", action="store_true", help="re-process unchanged files too")
+    p.add_argument("--allow-empty", action="store_true", help=_ALLOW_EMPTY)
     p.set_defaults(run=_run_ingest)
 
     r = sub.add_parser(
@@ -45,11 +53,14 @@ def register(sub: Any) -> None:
         help="re-ingest everything indexed so far (admin)",
         description="Bring the index up to date with every folder ingested before. --full "
         "rebuilds into a new collection and switches the alias only when complete, so chat "
-        "never sees a half-built index (use it after changing the embedding model). " + EXIT_CODES,
+        "never sees a half-built index (use it after changing the embedding model); it is refused, "
+        "leaving the index as it is, when an ingested folder is missing or a file that fails has an "
+        "earlier version in the index. " + EXIT_CODES,
     )
     r.add_argument("--full", action="store_true", help="rebuild into a new collection, then swap")
     r.add_argument("--dry-run", action="store_true", help="list what would change; write nothing")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--allow-empty", action="store_true", help=_ALLOW_EMPTY)
     r.set_defaults(run=_run_reindex)
 
 
@@ -88,7 +99,12 @@ def _run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
     err = Console(stderr=True)
     summary = run_ingest(
-        settings, args.paths, progress=RichProgress(err), dry_run=args.dry_run, force=args.force
+        settings,
+        args.paths,
+        progress=RichProgress(err),
+        dry_run=args.dry_run,
+        force=args.force,
+        allow_empty=args.allow_empty,
     )
     return _report(summary, settings, as_json=args.json)
 
@@ -99,7 +115,11 @@ def _run_reindex(args: argparse.Namespace) -> int:
     settings = Settings()
     err = Console(stderr=True)
     summary = run_reindex(
-        settings, progress=RichProgress(err), full=args.full, dry_run=args.dry_run
+        settings,
+        progress=RichProgress(err),
+        full=args.full,
+        dry_run=args.dry_run,
+        allow_empty=args.allow_empty,
     )
     return _report(summary, settings, as_json=args.json)
 
@@ -118,9 +138,8 @@ def record_last_run(summary: IngestSummary, settings: Settings) -> None:
     """Keep the latest summary for the admin page (failed files, last ingest time)."""
     if summary.dry_run:
         return
-    path = settings.data_dir / "ingest" / "last-run.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary.to_json(), indent=2))
+    private_dir(settings.data_dir)
+    write_private(settings.data_dir / "ingest" / "last-run.json", json.dumps(summary.to_json(), indent=2))
 
 
 def print_summary(summary: IngestSummary, console: Console) -> None:
@@ -144,3 +163,16 @@ def print_summary(summary: IngestSummary, console: Console) -> None:
     note = summary.unsupported_note()
     if note:
         console.print(f"[yellow]{note}[/yellow]", highlight=False)
+    _print_notices(summary, console)
+
+
+def _print_notices(summary: IngestSummary, console: Console) -> None:
+    """Links and special files not read, refused and granted widenings, ignored paths."""
+    for notice in summary.skipped:
+        console.print(f"[yellow]skipped[/yellow] {notice.source}: {notice.note}", highlight=False)
+    for notice in summary.widening_refused:
+        console.print(f"[yellow]access kept narrower[/yellow] {notice.note}", highlight=False)
+    for notice in summary.widened:
+        console.print(f"[yellow]access widened[/yellow] {notice.source}: {notice.note}", highlight=False)
+    if summary.ignored:
+        console.print(f"{summary.ignored} file(s) or folder(s) left out by .docduetignore files.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -18,12 +18,14 @@ from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import stemmed_properties
-from docduet.domain import Chunk
+from docduet.domain import Access, Chunk, Sensitivity
 from docduet.errors import BackendUnavailableError
 
 log = logging.getLogger(__name__)
 
-STATE_PROPERTIES = ["source", "root", "content_hash", "chunk_count", "chunk_index"]
+STATE_PROPERTIES = [
+    "source", "root", "content_hash", "chunk_count", "chunk_index", "sensitivity", "access_groups"
+]
 MAX_DELETE_ROUNDS = 1000
 
 
@@ -35,6 +37,8 @@ class IndexedDoc:
     root: str
     present: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     expected: dict[str, int] = field(default_factory=dict)
+    accesses: set[Access] = field(default_factory=set)
+    """Every access the document's chunks carry (one, unless a run stopped mid-update)."""
 
     @property
     def chunks(self) -> int:
@@ -87,6 +91,7 @@ class ChunkStore:
                 hash_ = str(p["content_hash"])
                 doc.present[hash_].add(int(p["chunk_index"]))  # type: ignore[arg-type]
                 doc.expected[hash_] = int(p["chunk_count"])  # type: ignore[arg-type]
+                doc.accesses.add(_access_of(p))
         except WeaviateBaseError as e:
             raise BackendUnavailableError(f"could not read the index state: {e}") from e
         return docs
@@ -148,6 +153,14 @@ class ChunkStore:
             return int(self._collection.aggregate.over_all(total_count=True).total_count or 0)
         except WeaviateBaseError as e:
             raise BackendUnavailableError(f"could not count chunks: {e}") from e
+
+
+def _access_of(properties: Mapping[str, Any]) -> Access:
+    groups = properties.get("access_groups") or []
+    return Access(
+        groups=tuple(sorted(str(g) for g in groups)),  # type: ignore[union-attr]
+        sensitivity=Sensitivity(str(properties.get("sensitivity") or "confidential")),
+    )
 
 
 def roots_of(docs: Iterable[IndexedDoc]) -> list[str]:

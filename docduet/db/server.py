@@ -28,6 +28,7 @@ from docduet.db.binary import configured_binary
 from docduet.db.ports import NodePorts, check_ports_free
 from docduet.db.process import alive, read_pid, send_signal, why_not_alive, write_atomic
 from docduet.errors import BackendUnavailableError
+from docduet.private import private_dir, private_file
 from docduet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ _LAUNCH = (
     'kill "$node" ) </dev/null >/dev/null 2>&1 &'
 )
 _LOG_TAIL_LINES = 30
+PRIVATE_UMASK = 0o077
+"""The node creates its files 0600 and folders 0700, whatever the caller's umask."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,8 @@ class WeaviateServer:
             self.config.log_file.parent,
             self.config.pid_file.parent,
         ):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)  # 0700: the index holds every document's text
+        private_file(self.config.log_file)
         pid = self._spawn(ensure_api_key(self.config.api_key_file))
         write_atomic(self.config.pid_file, f"{pid}\n")
         log.info("weaviate-server %s started (pid %s)", self.config.node_name, pid)
@@ -243,7 +247,7 @@ class WeaviateServer:
                 ["/bin/sh", "-c", _LAUNCH, str(self.config.log_file),
                  str(self.config.stop_with_pid or 0), *build_args(self.config)],
                 env=build_env(self.config, api_key), cwd=self.config.data_dir, stdin=subprocess.DEVNULL,
-                capture_output=True, text=True, timeout=30, check=True,
+                capture_output=True, text=True, timeout=30, check=True, umask=PRIVATE_UMASK,
                 start_new_session=True,  # no controlling terminal: survives the CLI and Ctrl-C
             )  # fmt: skip
             return int(result.stdout.strip())

@@ -52,7 +52,7 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
     relative = file.path.relative_to(FORMATS).as_posix()
     started = time.perf_counter()
     try:
-        elements = parser.parse(file)
+        elements = parser.parse(file).elements
     except IngestError as e:
         message = str(e)
         expected = EXPECTED_FAILURES.get(relative)
@@ -65,6 +65,14 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
     assert time.perf_counter() - started < PER_FILE_LIMIT_S
 
 
+def parse_and_chunk(parser: UnstructuredParser, file: SourceFile, access: Access, settings: Settings) -> list:  # type: ignore[type-arg]
+    """What the pipeline does with one file: parse (elements and title), then chunk."""
+    parsed = parser.parse(file)
+    return chunk_document(
+        file, parsed.elements, access=access, content_hash="h", settings=settings, title=parsed.title
+    )
+
+
 def test_the_expected_failures_exist() -> None:
     if not FORMATS.is_dir():
         pytest.skip("shared eval data not present")
@@ -73,7 +81,7 @@ def test_the_expected_failures_exist() -> None:
 
 def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
     path = FORMATS / "edge" / "copy-protected.pdf"
-    elements = parser.parse(SourceFile(path, path.parent))
+    elements = parser.parse(SourceFile(path, path.parent)).elements
     pages = {e.metadata.page_number for e in elements}
     assert pages and all(isinstance(p, int) and p >= 1 for p in pages)
 
@@ -82,7 +90,7 @@ def test_pdf_chunks_keep_their_pages(parser: UnstructuredParser) -> None:
     path = FORMATS / "pdf" / "multi-column-2p.pdf"
     file = SourceFile(path, path.parent)
     access = Access(("employees",), Sensitivity.INTERNAL)
-    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=Settings())
+    chunks = parse_and_chunk(parser, file, access, Settings())
     assert {c.page for c in chunks} == {1, 2}
     page_two = [c for c in chunks if c.page == 2]
     assert page_two and all(c.index > max(x.index for x in chunks if x.page == 1) for c in page_two)
@@ -97,9 +105,7 @@ def test_handbook_chunks_have_front_matter_titles_and_no_front_matter_text(
     pages = discover([HANDBOOK / "pages" / "travel-and-leave"])
     assert len(pages) >= 10
     for file in pages:
-        chunks = chunk_document(
-            file, parser.parse(file), access=access, content_hash="h", settings=Settings()
-        )
+        chunks = parse_and_chunk(parser, file, access, Settings())
         assert chunks, file.source
         assert chunks[0].title != file.path.stem, "the title comes from the front matter"
         assert not any(c.text.startswith("title:") or "\ntitle: " in c.text for c in chunks)
@@ -110,7 +116,7 @@ def test_rtf_keeps_its_heading_and_table(parser: UnstructuredParser) -> None:
     path = FORMATS / "fake-doc.rtf"
     file = SourceFile(path, path.parent)
     access = Access(("employees",), Sensitivity.INTERNAL)
-    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=Settings())
+    chunks = parse_and_chunk(parser, file, access, Settings())
     assert chunks and chunks[0].section == "My First Heading" and chunks[0].doc_type == "rtf"
     assert "Row 1, Cell 1" in " ".join(c.text for c in chunks)
 
@@ -124,7 +130,7 @@ def test_odt_sections_come_through_pandoc(parser: UnstructuredParser, tmp_path: 
     file = SourceFile(path, tmp_path)
     access = Access(("employees",), Sensitivity.INTERNAL)
     settings = Settings(chunk_combine_under_chars=0)  # one chunk per section, to see the headings
-    chunks = chunk_document(file, parser.parse(file), access=access, content_hash="h", settings=settings)
+    chunks = parse_and_chunk(parser, file, access, settings)
     assert [(c.section, c.doc_type) for c in chunks] == [("Remote work", "odt"), ("Equipment", "odt")]
     assert "two days a week" in chunks[0].text and "Laptops are given" in chunks[1].text
 

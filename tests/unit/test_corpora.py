@@ -29,7 +29,7 @@ CORPUS = ROOT / "corpora"
 ADVERSARIAL = ROOT / "tests" / "fixtures" / "adversarial"
 SCRIPT = ROOT / "scripts" / "make_corpora.py"
 NOT_DOCUMENTS = {ACCESS_SIDECAR, "users.yaml"}
-SIDECAR_KEYS = {"groups", "sensitivity", "files"}
+SIDECAR_KEYS = {"groups", "sensitivity", "files", "allow_override"}
 ANONYMOUS_NAME = "anonymous"
 # Two different defaults: a document whose access changes between them relies on the default.
 DEFAULTS = (
@@ -158,8 +158,10 @@ def test_every_document_folder_has_a_valid_sidecar(root: Path) -> None:
             groups = declaration["groups"]
             assert groups and all(isinstance(g, str) for g in groups), path
         names = [p.name for p in folder.iterdir()]
+        relative = [p.relative_to(folder).as_posix() for p in folder.rglob("*")]
         for pattern in data.get("files") or {}:
-            assert any(fnmatch.fnmatchcase(n, pattern) for n in names), (
+            candidates = relative if "/" in pattern else names
+            assert any(fnmatch.fnmatchcase(n, pattern) for n in candidates), (
                 f"{path}: {pattern} matches nothing"
             )
 
@@ -174,8 +176,14 @@ def test_restricted_confidential_and_public_documents_exist(documents: dict[str,
     assert {Path(n).parts[0] for n in confidential} >= {"hr", "finance"}
     assert "meetings/2025-01-22-leadership-offsite-notes.md" in confidential  # file pattern
     assert "it/admin/backup-and-restore-runbook.md" in confidential  # nested folder
-    assert {"README.md", "public/careers.md"} <= public
+    assert "public/careers.md" in public and "public/press-release-2025-02-series-b.html" in public
     assert all(PUBLIC_GROUP in documents[n].groups for n in public)
+
+
+def test_the_corpus_description_is_not_a_document(documents: dict[str, Access]) -> None:
+    """corpora/README.md names the confidential files; .docduetignore keeps it out of the index."""
+    assert (CORPUS / "README.md").is_file() and "README.md" not in documents
+    assert discover([CORPUS / "README.md"]) == []  # even when given by name
 
 
 def test_every_document_is_readable_by_some_user(

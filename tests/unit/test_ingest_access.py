@@ -8,7 +8,7 @@ import pytest
 
 from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
 from docduet.errors import IngestError
-from ingest.access import resolve_access
+from ingest.access import Resolved, resolve, resolve_access
 from ingest.discover import ACCESS_SIDECAR, SourceFile
 
 DEFAULT = Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL)
@@ -41,7 +41,7 @@ def test_a_sidecar_applies_to_its_folder_and_below(tmp_path: Path) -> None:
 
 
 def test_the_nearest_sidecar_wins_key_by_key(tmp_path: Path) -> None:
-    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\n")
+    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\nallow_override: true\n")
     write(tmp_path / "fin" / ACCESS_SIDECAR, "groups: [finance, board]\n")
     write(tmp_path / "fin" / "deals" / ACCESS_SIDECAR, "sensitivity: confidential\n")
     assert access_of(tmp_path, "fin/a.txt") == Access(("board", "finance"), Sensitivity.INTERNAL)
@@ -77,14 +77,14 @@ def test_patterns_with_a_slash_match_the_relative_path_and_later_ones_win(tmp_pa
 
 
 def test_a_child_folder_overrides_a_parent_pattern(tmp_path: Path) -> None:
-    write(tmp_path / ACCESS_SIDECAR, 'files:\n  "*.pdf": {groups: [board]}\n')
+    write(tmp_path / ACCESS_SIDECAR, 'allow_override: true\nfiles:\n  "*.pdf": {groups: [board]}\n')
     write(tmp_path / "open" / ACCESS_SIDECAR, "groups: [everyone]\n")
     assert access_of(tmp_path, "x.pdf").groups == ("board",)
     assert access_of(tmp_path, "open/x.pdf").groups == ("everyone",)
 
 
-def test_front_matter_overrides_the_sidecar(tmp_path: Path) -> None:
-    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\n")
+def test_front_matter_overrides_a_sidecar_that_allows_it(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [employees]\nsensitivity: internal\nallow_override: true\n")
     text = "---\ntitle: Offsite\naccess_groups: [leadership]\nsensitivity: Confidential\n---\n# Hi\n"
     assert access_of(tmp_path, "notes.md", text) == Access(("leadership",), Sensitivity.CONFIDENTIAL)
     only_groups = "---\naccess_groups: [sales]\n---\nbody\n"
@@ -109,12 +109,80 @@ def test_a_public_default_gets_the_public_group(tmp_path: Path) -> None:
     assert access == Access(("public", "web"), Sensitivity.PUBLIC)
 
 
-def test_lookup_stops_at_the_root(tmp_path: Path) -> None:
+def test_lookup_reaches_above_the_ingest_root(tmp_path: Path) -> None:
+    write(tmp_path / "finance" / ACCESS_SIDECAR, "groups: [finance]\nsensitivity: confidential\n")
+    root = tmp_path / "finance" / "2025"  # ingested alone
+    assert access_of(root, "budget.txt") == Access(("finance",), Sensitivity.CONFIDENTIAL)
+
+
+def test_lookup_stops_at_the_corpus_root(tmp_path: Path) -> None:
     write(tmp_path / ACCESS_SIDECAR, "groups: [outside]\n")
-    root = tmp_path / "root"
-    assert access_of(root, "a.txt") == DEFAULT
-    write(root / ACCESS_SIDECAR, "groups: [inside]\n")
-    assert access_of(root, "a.txt").groups == ("inside",)
+    corpus = tmp_path / "corpus"
+    path = write(corpus / "a" / "x.txt", "x")
+    found = resolve_access(SourceFile(path, corpus / "a"), default=DEFAULT, corpus_root=corpus)
+    assert found == DEFAULT
+    assert resolve_access(SourceFile(path, corpus / "a"), default=DEFAULT).groups == ("outside",)
+
+
+def resolved(root: Path, relative: str, text: str = "text") -> Resolved:
+    path = root / relative
+    if not path.exists():
+        write(path, text)
+    return resolve(SourceFile(path=path, root=root), default=DEFAULT)
+
+
+def test_front_matter_cannot_make_a_confidential_document_public(tmp_path: Path) -> None:
+    write(tmp_path / "hr" / ACCESS_SIDECAR, "groups: [hr]\nsensitivity: confidential\n")
+    found = resolved(tmp_path, "hr/x.md", "---\nsensitivity: public\n---\nSalaries\n")
+    assert found.access == Access(("hr",), Sensitivity.CONFIDENTIAL)
+    [note] = found.refused
+    assert "hr/x.md (front matter): sensitivity public would widen" in note
+    assert "kept confidential" in note and "allow_override: true" in note
+
+
+def test_a_nested_sidecar_may_narrow_but_not_widen(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [hr, finance]\nsensitivity: internal\n")
+    write(tmp_path / "a" / ACCESS_SIDECAR, "groups: [hr]\nsensitivity: confidential\n")
+    write(tmp_path / "a" / "b" / ACCESS_SIDECAR, "groups: [hr, employees]\nsensitivity: public\n")
+    assert resolved(tmp_path, "a/x.txt") == Resolved(Access(("hr",), Sensitivity.CONFIDENTIAL))
+    found = resolved(tmp_path, "a/b/y.txt")
+    assert found.access == Access(("hr",), Sensitivity.CONFIDENTIAL)
+    assert [n.split(": ", 1)[1].split(" would")[0] for n in found.refused] == [
+        "groups [hr, employees]",
+        "sensitivity public",
+    ]
+
+
+def test_groups_outside_the_bound_fail_the_file(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [finance]\n")
+    with pytest.raises(IngestError, match=r"groups \[everyone\] share none of the groups \[finance\]"):
+        resolved(tmp_path, "notes.md", "---\naccess_groups: [everyone]\n---\nbody\n")
+
+
+def test_allow_override_lifts_only_its_own_bound(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [staff]\nsensitivity: internal\n")
+    write(tmp_path / "open" / ACCESS_SIDECAR, "sensitivity: confidential\nallow_override: true\n")
+    found = resolved(tmp_path, "open/a.md", "---\nsensitivity: internal\n---\nbody\n")
+    assert found == Resolved(Access(("staff",), Sensitivity.INTERNAL))  # back to the outer bound
+    public = resolved(tmp_path, "open/b.md", "---\nsensitivity: public\n---\nbody\n")
+    assert public.access == Access(("staff",), Sensitivity.CONFIDENTIAL)  # refused: nothing changes
+    assert "kept confidential" in public.refused[0] and f"{tmp_path}/_access.yaml" in public.refused[0]
+
+
+def test_a_sidecars_own_patterns_are_not_bounded_by_it(tmp_path: Path) -> None:
+    write(
+        tmp_path / ACCESS_SIDECAR,
+        'groups: [hr]\nsensitivity: confidential\nfiles:\n  "faq.md": {groups: [employees], sensitivity: internal}\n',
+    )
+    assert resolved(tmp_path, "faq.md") == Resolved(Access(("employees",), Sensitivity.INTERNAL))
+
+
+def test_a_linked_sidecar_is_refused(tmp_path: Path) -> None:
+    outside = write(tmp_path / "elsewhere.yaml", "groups: [everyone]\nsensitivity: public\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / ACCESS_SIDECAR).symlink_to(outside)
+    with pytest.raises(IngestError, match="symbolic link"):
+        access_of(tmp_path / "docs", "a.txt")
 
 
 def test_a_changed_sidecar_is_read_again(tmp_path: Path) -> None:
@@ -141,6 +209,7 @@ def test_a_changed_sidecar_is_read_again(tmp_path: Path) -> None:
         ('files:\n  "*.pdf": {sensitivity: top-secret}\n', "files.*.pdf.sensitivity"),
         ('files:\n  "*.pdf": {owner: bob}\n', "unknown key files.*.pdf.owner"),
         ("groups: [public]\nsensitivity: internal\n", "group 'public' is declared"),
+        ("allow_override: yes please\n", "allow_override must be true or false"),
     ],
 )
 def test_malformed_sidecars_raise_and_name_the_file_and_key(tmp_path: Path, sidecar: str, named: str) -> None:
@@ -177,3 +246,9 @@ def test_the_sample_corpus_declarations(tmp_path: Path) -> None:
     assert of("it/admin/backup-and-restore-runbook.md") == Access(("admins",), Sensitivity.CONFIDENTIAL)
     assert of("meetings/2025-01-22-leadership-offsite-notes.md").groups == ("leadership",)
     assert of("public/careers.md") == Access((PUBLIC_GROUP,), Sensitivity.PUBLIC)
+
+
+def test_asking_for_everyone_keeps_the_readers_as_they_are(tmp_path: Path) -> None:
+    write(tmp_path / "hr" / ACCESS_SIDECAR, "groups: [hr]\nsensitivity: confidential\n")
+    found = resolved(tmp_path, "hr/x.md", "---\naccess_groups: [public]\nsensitivity: public\n---\nPay\n")
+    assert found.access == Access(("hr",), Sensitivity.CONFIDENTIAL) and len(found.refused) == 2

@@ -155,7 +155,7 @@ def titled(tmp_path: Path, name: str, content: str | bytes, elements: list) -> s
         path.write_bytes(content)
     else:
         path.write_text(content, encoding="utf-8")
-    return document_title(SourceFile(path, tmp_path), elements)
+    return document_title(SourceFile(path, tmp_path), elements, path.read_bytes())
 
 
 def test_title_from_front_matter(tmp_path: Path) -> None:
@@ -174,12 +174,14 @@ def test_title_from_docx_core_properties(tmp_path: Path) -> None:
     document.core_properties.title = "Security policy"
     document.add_heading("1. Scope")
     document.save(str(tmp_path / "p.docx"))
-    assert document_title(SourceFile(tmp_path / "p.docx", tmp_path), [el(Title, "1. Scope")]) == (
+    data = (tmp_path / "p.docx").read_bytes()
+    assert document_title(SourceFile(tmp_path / "p.docx", tmp_path), [el(Title, "1. Scope")], data) == (
         "Security policy"
     )
     document.core_properties.title = "Word Document"  # an editor's placeholder says nothing
     document.save(str(tmp_path / "q.docx"))
-    assert document_title(SourceFile(tmp_path / "q.docx", tmp_path), [el(Title, "1. Scope")]) == ("1. Scope")
+    data = (tmp_path / "q.docx").read_bytes()
+    assert document_title(SourceFile(tmp_path / "q.docx", tmp_path), [el(Title, "1. Scope")], data) == "1. Scope"
 
 
 def test_title_falls_back_to_first_title_element_then_stem(tmp_path: Path) -> None:
@@ -194,8 +196,10 @@ def test_title_from_email_subject(tmp_path: Path) -> None:
     assert titled(tmp_path, "m.eml", mail, [el(NarrativeText, "Hello")]) == "Office move"
 
 
-def test_chunks_carry_the_document_title(tmp_path: Path) -> None:
+def test_chunks_carry_the_document_title_without_reading_the_file(tmp_path: Path) -> None:
     path = tmp_path / "guide.md"
-    path.write_text("---\ntitle: Guide\n---\nbody\n", encoding="utf-8")
-    [only] = chunk(SourceFile(path, tmp_path), [el(NarrativeText, "body")])
+    path.write_text("---\ntitle: Front matter\n---\nbody\n", encoding="utf-8")  # not read here
+    [only] = chunk(SourceFile(path, tmp_path), [el(NarrativeText, "body")], title="Guide")
     assert only.title == "Guide" and only.doc_type == "md"
+    [derived] = chunk(SourceFile(path, tmp_path), [el(Title, "Heading"), el(NarrativeText, "body")])
+    assert derived.title == "Heading"

@@ -114,3 +114,56 @@ def test_files_of_unsupported_types_are_counted_by_suffix(tree: Path) -> None:
     assert found.unsupported == {"": 1, ".doc": 1, ".png": 1, ".ppt": 1}
     assert scan([tree / "image.png"]).unsupported == {".png": 1}
     assert scan([tree / ACCESS_SIDECAR]).unsupported == {}
+
+
+# --- nothing from outside the corpus --------------------------------------------------------------
+
+
+def test_links_are_never_followed_and_are_reported(tmp_path: Path) -> None:
+    secret = touch(tmp_path / "secrets" / "weaviate.key", "the key")
+    docs = tmp_path / "docs"
+    touch(docs / "public" / "press.md")
+    (docs / "public" / "ops-notes.txt").symlink_to(secret)
+    (docs / "public" / "alias.md").symlink_to(docs / "public" / "press.md")
+    (docs / "linked-folder").symlink_to(secret.parent, target_is_directory=True)
+    found = scan([docs])
+    assert names(found.files, docs) == ["public/press.md"]
+    reasons = {Path(s.source).name: s.reason for s in found.skipped}
+    assert set(reasons) == {"ops-notes.txt", "alias.md", "linked-folder"}
+    assert "outside the ingest root; not followed" in reasons["ops-notes.txt"]
+    assert "outside the ingest root" in reasons["linked-folder"]
+    assert "ingested under its own path" in reasons["alias.md"]
+
+
+def test_fifos_and_devices_are_skipped_without_reading_them(tmp_path: Path) -> None:
+    import os
+
+    docs = tmp_path / "docs"
+    touch(docs / "a.txt")
+    os.mkfifo(docs / "pipe.txt")
+    found = scan([docs, Path("/dev/zero")])  # a device given by name: never read, never hangs
+    assert names(found.files, docs) == ["a.txt"]
+    reasons = {s.source: s.reason for s in found.skipped}
+    assert reasons[(docs / "pipe.txt").resolve().as_posix()].startswith("a FIFO (named pipe)")
+    assert reasons["/dev/zero"].startswith("a character device, not a regular file")
+
+
+def test_the_ignore_file_excludes_paths_like_gitignore(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    touch(corpus / ".docduetignore", "# describes the corpus\n/README.md\ndrafts/\n*.tmp.md\n!keep.tmp.md\n")
+    for name in ("README.md", "a/README.md", "drafts/x.md", "a/drafts/y.md", "b.tmp.md", "keep.tmp.md", "c.md"):
+        touch(corpus / name)
+    found = scan([corpus])
+    assert names(found.files, corpus) == ["a/README.md", "c.md", "keep.tmp.md"]
+    assert found.ignored == 4  # README.md, drafts/, a/drafts/, b.tmp.md
+    assert discover([corpus / "a"]) == discover([corpus / "a"], corpus_root=corpus)
+    assert discover([corpus / "drafts"]) == []  # ignore files above the ingest path still apply
+    assert discover([corpus / "README.md"]) == []
+
+
+def test_ignore_files_above_the_corpus_root_are_not_read(tmp_path: Path) -> None:
+    touch(tmp_path / ".docduetignore", "*.md\n")
+    corpus = tmp_path / "corpus"
+    touch(corpus / "a.md")
+    assert discover([corpus]) == []
+    assert names(discover([corpus], corpus_root=corpus), corpus) == ["a.md"]

@@ -66,8 +66,20 @@ def test_changes_with_pipeline(file: SourceFile) -> None:
 
 
 def test_unreadable_file_raises(tmp_path: Path) -> None:
-    with pytest.raises(IngestError, match=r"gone\.txt: cannot read"):
+    with pytest.raises(IngestError, match=r"gone\.txt: unreadable"):
         fingerprint(SourceFile(tmp_path / "gone.txt", tmp_path), ACCESS, pipeline="p")
+
+
+def test_only_regular_files_within_the_limit_are_hashed(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")  # would block a plain open() for ever
+    with pytest.raises(IngestError, match="FIFO"):
+        fingerprint(SourceFile(tmp_path / "pipe.txt", tmp_path), ACCESS, pipeline="p")
+    (tmp_path / "big.txt").write_bytes(b"x" * 2000)
+    with pytest.raises(IngestError, match=r"big\.txt: too large"):
+        fingerprint(SourceFile(tmp_path / "big.txt", tmp_path), ACCESS, pipeline="p", max_bytes=1999)
+    assert fingerprint(SourceFile(tmp_path / "big.txt", tmp_path), ACCESS, pipeline="p", max_bytes=2000)
 
 
 def test_pipeline_id_records_version_model_and_chunk_settings() -> None:

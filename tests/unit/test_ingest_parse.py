@@ -28,7 +28,7 @@ def parser() -> UnstructuredParser:
 
 
 def parse_text(parser: UnstructuredParser, path: Path) -> str:
-    elements = parser.parse(SourceFile(path, path.parent))
+    elements = parser.parse(SourceFile(path, path.parent)).elements
     return "\n".join(e.text for e in elements)
 
 
@@ -144,6 +144,38 @@ def test_unsupported_and_missing_files(parser: UnstructuredParser, tmp_path: Pat
 
 def test_csv_is_parsed_as_a_table(parser: UnstructuredParser, tmp_path: Path) -> None:
     path = write(tmp_path / "limits.csv", "category,limit\nhotel,180\nmeals,40\n")
-    elements = parser.parse(SourceFile(path, tmp_path))
+    elements = parser.parse(SourceFile(path, tmp_path)).elements
     assert [e.category for e in elements] == ["Table"]
     assert "hotel 180" in elements[0].text
+
+
+def test_the_title_is_read_with_the_file(parser: UnstructuredParser, tmp_path: Path) -> None:
+    path = write(tmp_path / "guide.md", "---\ntitle: Travel   guide\n---\n# Heading\n\nBody text.\n")
+    assert parser.parse(SourceFile(path, tmp_path)).title == "Travel guide"
+    html = write(tmp_path / "vpn.html", "<html><head><title>VPN</title></head><body><p>Hi</p></body></html>")
+    assert parser.parse(SourceFile(html, tmp_path)).title == "VPN"
+
+
+def test_a_fifo_is_refused_without_blocking(parser: UnstructuredParser, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # opening it for reading the usual way blocks until a writer comes
+    with pytest.raises(IngestError, match=r"pipe\.txt: a FIFO \(named pipe\), not a regular file"):
+        parser.parse(SourceFile(fifo, tmp_path))
+
+
+def test_a_link_is_not_followed(parser: UnstructuredParser, tmp_path: Path) -> None:
+    secret = write(tmp_path / "outside" / "key.txt", "the weaviate key")
+    link = tmp_path / "docs" / "ops-notes.txt"
+    link.parent.mkdir()
+    link.symlink_to(secret)
+    with pytest.raises(IngestError, match="symbolic link"):
+        parser.parse(SourceFile(link, link.parent))
+
+
+def test_a_file_over_the_size_limit_fails_with_its_size(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.txt", "word " * 300)
+    small = UnstructuredParser(max_file_bytes=1000)
+    with pytest.raises(IngestError, match=r"big\.txt: too large \(1,500 bytes; the limit is 1,000 bytes"):
+        small.parse(SourceFile(path, tmp_path))

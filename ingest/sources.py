@@ -1,0 +1,111 @@
+"""Serving a cited document's file ("Download source"): only the indexed file, to a reader of it.
+
+Everything is checked again when the file is requested, not when the answer was shown:
+
+1. the index holds chunks of that exact source that the user's groups may read;
+2. the path is the indexed one, absolute, with no symbolic link anywhere on it, and still inside
+   the ingest root the index recorded for it;
+3. its access declarations, read now, still let the user read it (a narrowed sidecar counts at
+   once, before any re-ingest);
+4. it is a regular file within ``DOCDUET_MAX_FILE_BYTES`` (never a FIFO, device or link).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import weaviate
+from weaviate.classes.query import Filter
+from weaviate.exceptions import WeaviateBaseError
+
+from docduet.domain import Access, User
+from docduet.errors import BackendUnavailableError, DocduetError
+from docduet.settings import Settings
+from ingest.access import resolve
+from ingest.discover import SourceFile
+from ingest.safefile import is_within, read_regular
+
+log = logging.getLogger(__name__)
+
+
+class SourceRefusedError(DocduetError):
+    """The file may not be served to this user (or is not the indexed file any more)."""
+
+
+@dataclass(frozen=True)
+class IndexedSource:
+    """Where the index says a readable document lives."""
+
+    source: str
+    root: str
+
+
+def indexed_source(
+    client: weaviate.WeaviateClient, collection: str, source: str, user: User
+) -> IndexedSource | None:
+    """The index's record of ``source`` if it holds a chunk of it that ``user`` may read."""
+    where = Filter.by_property("source").equal(source) & Filter.by_property("access_groups").contains_any(
+        list(user.readable_groups)
+    )
+    try:
+        result = client.collections.use(collection).query.fetch_objects(
+            filters=where, limit=1, return_properties=["source", "root"]
+        )
+    except WeaviateBaseError as e:
+        raise BackendUnavailableError(f"could not check the document in the index: {e}") from e
+    if not result.objects:
+        return None
+    properties = result.objects[0].properties
+    return IndexedSource(str(properties["source"]), str(properties["root"]))
+
+
+def read_source(
+    client: weaviate.WeaviateClient, settings: Settings, source: str, user: User
+) -> bytes:
+    """The bytes of the indexed document ``source`` for ``user``; see the module doc for the checks.
+
+    Raises :class:`SourceRefusedError` saying why when any check fails.
+    """
+    record = indexed_source(client, settings.collection, source, user)
+    who = user.name or "anonymous"
+    if record is None:
+        log.warning("download refused: %s is not an indexed document %s may read", source, who)
+        raise SourceRefusedError(
+            "this file is not among the indexed documents you may read; ask again to get "
+            "current sources"
+        )
+    path, root = Path(record.source), Path(record.root)
+    if not path.is_absolute() or os.path.realpath(path) != str(path) or not is_within(path, root):
+        log.warning("download refused: %s is no longer the plain file inside %s", source, root)
+        raise SourceRefusedError(
+            "the file is no longer inside the folder it was indexed from (it was moved or "
+            "replaced by a link); ask an admin to re-ingest it"
+        )
+    default = Access(tuple(settings.default_groups), settings.default_sensitivity)
+    try:
+        current = resolve(
+            SourceFile(path, root),
+            default=default,
+            corpus_root=settings.corpus_root,
+            max_bytes=settings.max_file_bytes,
+        ).access
+    except DocduetError as e:
+        raise SourceRefusedError(f"the file's access declaration cannot be read now ({e})") from e
+    if not set(current.groups) & set(user.readable_groups):
+        log.warning("download refused: %s's declarations no longer let %s read it", source, who)
+        raise SourceRefusedError("the file's access declarations no longer let you read it")
+    try:
+        return read_regular(path, max_bytes=settings.max_file_bytes, origin=source)
+    except DocduetError as e:
+        raise SourceRefusedError(f"the file cannot be served ({e})") from e
+
+
+def serve_source(settings: Settings, source: str, user: User) -> bytes:
+    """:func:`read_source` over a connection of its own (the web chat's deferred download)."""
+    from docduet.db.client import open_client
+
+    with open_client(settings, autostart=False) as client:
+        return read_source(client, settings, source, user)

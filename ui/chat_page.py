@@ -72,11 +72,11 @@ def ask(backend: ChatBackend, user: User, text: str) -> ChatTurn:
             if isinstance(e, BackendUnavailableError | RetrievalError):
                 backend.reset()
             turn = _turn(key, text, user, live, "failed", describe_outage(e, backend.settings))
-            st.error(error_markdown(turn.error), icon=":material/cloud_off:")
+            st.error(error_markdown(turn.error or ""), icon=":material/cloud_off:")
         except Exception as e:  # a bug must not cost the user the conversation
             log.exception("answering %r failed", text)
             turn = _turn(key, text, user, live, "failed", f"Something went wrong: {e}. See the server log.")
-            st.error(error_markdown(turn.error), icon=":material/error:")
+            st.error(error_markdown(turn.error or ""), icon=":material/error:")
         finally:  # a rerun or a closed tab interrupts the script: keep what arrived
             past.append(turn or _turn(key, text, user, live, "interrupted"))
         if turn.status != "done":

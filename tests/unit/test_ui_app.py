@@ -200,31 +200,6 @@ def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Pat
     assert "You have asked" not in texts(other.warning) and len(backend.retriever.queries) == 2
 
 
-def test_hostile_titles_and_sections_render_as_text(backend: FakeBackend) -> None:
-    handbook = backend.retriever.chunks[0]
-    backend.retriever.chunks[0] = dataclasses.replace(
-        handbook,
-        title="Parking ![](https://attacker.example/p.gif)",
-        section="[Re-authenticate](https://phish.example) <img src=x onerror=alert(1)>",
-    )
-    at = ask(start(backend, "carol"), ANCHOR)
-    [label, _] = [e.label for e in at.expander]
-    assert "Parking" in label and "Re\\-authenticate" in label
-    unescaped = re.findall(r"(?<!\\)[\[\]()!<>]", label)
-    assert unescaped == [], label  # no image, link or HTML syntax survives into the label
-
-
-def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Path) -> None:
-    backend = demo_backend(tmp_path, rate_limit_questions=1, rate_limit_window_s=600)
-    at = ask(start(backend, "carol"), ANCHOR)
-    ask(at, "Where do I book a desk?")
-    assert "You have asked 1 questions in the last 10 minutes" in texts(at.warning)
-    assert len([m for m in at.chat_message if m.name == "user"]) == 1  # the second was not answered
-    assert len(backend.retriever.queries) == 1
-    other = ask(start(backend, "alice"), ANCHOR)  # another user still may ask
-    assert not other.warning and len(backend.retriever.queries) == 2
-
-
 def md_count(at: AppTest, needle: str) -> int:
     return markdown(at).count(needle)
 

@@ -1,0 +1,38 @@
+"""The per-user question limit in the web chat (docduet/ratelimit.py), one limiter per server."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from docduet.domain import User
+from docduet.ratelimit import RateLimiter
+from docduet.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner=False)
+def _limiter(limit: int, window_s: float, scope: str) -> RateLimiter:
+    """Shared by every session of this server (``scope``: the data directory)."""
+    return RateLimiter(limit, window_s)
+
+
+def limit_key(user: User) -> str:
+    """The signed-in user's name; for anonymous visitors, their address."""
+    if user.name is not None:
+        return f"user:{user.name.casefold()}"
+    return f"address:{st.context.ip_address or 'loopback'}"
+
+
+def allow_question(settings: Settings, user: User) -> bool:
+    """Count a question; when over the limit, say so in the page and return False."""
+    limiter = _limiter(settings.rate_limit_questions, settings.rate_limit_window_s, str(settings.data_dir))
+    key = limit_key(user)
+    refusal = limiter.check(key)
+    if refusal is None:
+        return True
+    log.info("rate limit: refused a question from %s for %.0f s", key, refusal.retry_after_s)
+    st.warning(refusal.message, icon=":material/hourglass_top:")
+    return False

@@ -23,6 +23,7 @@ from weaviate.exceptions import (
 
 from docduet.db import schema
 from docduet.db.keywords import STEMMED_FIELDS, stem
+from docduet.db.replication import READ_RETRIES, consistency_level, too_few_replicas, with_retries
 from docduet.domain import Hit, User
 from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
 from docduet.settings import Settings
@@ -81,7 +82,9 @@ class WeaviateRetriever:
         self._stemmed = stemmed
         self._schema_checked = not stemmed
         self.collection_name = collection
-        self._collection = client.collections.use(collection)
+        self._collection = client.collections.use(collection).with_consistency_level(
+            consistency_level(settings.consistency_read)
+        )
         self._embedder = embedder
         self._alpha = settings.alpha
         self._top_k = settings.top_k
@@ -127,8 +130,9 @@ class WeaviateRetriever:
         limit: int,
     ) -> list[Candidate]:
         keywords = stem(query) if self._stemmed else query
-        try:
-            result = self._collection.query.hybrid(
+        hybrid = self._collection.query.hybrid
+        try:  # a read: retried when a replica dropped out mid-request
+            result = with_retries(lambda: hybrid(
                 keywords,
                 vector=vector,
                 alpha=self._alpha if keywords.strip() else 1.0,  # only stop words: vectors alone
@@ -139,7 +143,7 @@ class WeaviateRetriever:
                 include_vector=True,
                 return_metadata=MetadataQuery(score=True),
                 return_properties=RETURN_PROPERTIES,
-            )
+            ), retries=READ_RETRIES, what="search")  # fmt: skip
         except WeaviateBaseError as e:
             raise self._failure(e) from e
         return [_candidate(obj, vector) for obj in result.objects]
@@ -150,9 +154,13 @@ class WeaviateRetriever:
         Without this, weaviate-client retries an unreachable gRPC search for 63 s before it raises.
         """
         try:
-            exists = self._client.collections.exists(self.collection_name)
+            exists = with_retries(
+                lambda: self._client.collections.exists(self.collection_name),
+                retries=READ_RETRIES, what="checking the index",
+            )  # fmt: skip
         except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"Weaviate is unreachable: {e}; {_HINT}") from e
+            hint = too_few_replicas(e) or f"Weaviate is unreachable: {e}; {_HINT}"
+            raise BackendUnavailableError(hint) from e
         if not exists:
             raise RetrievalError(_EMPTY_INDEX)
         if not self._schema_checked:  # once per retriever: the stemmed fields must be there
@@ -163,6 +171,9 @@ class WeaviateRetriever:
 
     def _failure(self, error: WeaviateBaseError) -> DocduetError:
         """Tell a missing index from an unreachable server from any other failed search."""
+        replicas = too_few_replicas(error)
+        if replicas is not None:
+            return BackendUnavailableError(replicas)
         if isinstance(error, _UNREACHABLE) or "UNAVAILABLE" in str(error):
             return BackendUnavailableError(f"Weaviate is unreachable: {error}; {_HINT}")
         if "could not find class" in str(error):

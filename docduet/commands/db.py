@@ -8,8 +8,9 @@ from typing import Any
 
 from rich.console import Console
 
+from docduet.db import embedded
 from docduet.db.binary import ensure_binary
-from docduet.db.server import ServerStatus, embedded_server
+from docduet.db.server import ServerStatus, WeaviateServer, embedded_server
 from docduet.settings import Settings
 
 _EXTERNAL = (
@@ -27,8 +28,9 @@ def register(sub: Any) -> None:
         "`go install` into the cache, data under DOCDUET_DATA_DIR/weaviate, log in "
         "DOCDUET_DATA_DIR/logs/weaviate.log. It keeps running after the command exits. It "
         "admits no anonymous access: clients need the random API key that the first start "
-        "writes to DOCDUET_DATA_DIR/weaviate.key (mode 0600; never printed). With "
-        "WEAVIATE_URL set, docduet uses that server instead and `start`/`stop` do nothing.",
+        "writes to DOCDUET_DATA_DIR/weaviate.key (mode 0600; never printed). `start --nodes 3` "
+        "runs a local 3-node cluster instead (docs/cluster.md). With WEAVIATE_URL set, docduet "
+        "uses that server instead and `start`/`stop` do nothing.",
     )
     cmds = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     start = cmds.add_parser(
@@ -36,13 +38,21 @@ def register(sub: Any) -> None:
         help="start the server (builds it first if needed); no-op when running",
         description="Start docduet's weaviate-server in the background and wait until it is "
         "ready (DOCDUET_WEAVIATE_STARTUP_TIMEOUT_S). Ports: DOCDUET_WEAVIATE_HTTP_PORT, "
-        "DOCDUET_WEAVIATE_GRPC_PORT; cluster ports are derived from the HTTP port.",
+        "DOCDUET_WEAVIATE_GRPC_PORT; cluster ports are derived from the HTTP port. With --nodes "
+        "N (N >= 2) it runs a local cluster of N nodes on loopback (node i on HTTP+i, gRPC+i; data "
+        "in DOCDUET_DATA_DIR/weaviate-cluster); new collections get one copy per node (at most 3), "
+        "read and written with QUORUM, so 3 nodes survive one dead node. Started again, it "
+        "restarts only the nodes that are down.",
     )
+    start.add_argument(
+        "--nodes", type=int, choices=range(1, 10), metavar="N", default=None,
+        help="1 (one node) or a local cluster of N nodes (default: DOCDUET_WEAVIATE_NODES, 1)",
+    )  # fmt: skip
     start.set_defaults(run=run_start)
     stop = cmds.add_parser(
         "stop",
         help="stop the server (SIGTERM, then SIGKILL after --timeout)",
-        description="Stop docduet's weaviate-server; data stays on disk.",
+        description="Stop docduet's weaviate-server, or every node of its local cluster; data stays on disk.",
     )
     stop.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
     stop.set_defaults(run=run_stop)
@@ -50,7 +60,8 @@ def register(sub: Any) -> None:
         "status",
         help="is the server running and ready? (exit 0 ready, 1 not)",
         description="Report whether the server (docduet's own or WEAVIATE_URL's) is running "
-        "and ready. Exit status 0 when ready, 1 when not.",
+        "and ready; of a local cluster, every node. Exit status 0 when ready (every node), 1 "
+        "when not.",
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(run=run_status)
@@ -70,55 +81,86 @@ def _console(*, stderr: bool = True) -> Console:
 
 
 def run_start(args: argparse.Namespace) -> int:
-    """``docduet db start``."""
+    """``docduet db start [--nodes N]``."""
     settings, console = Settings(), _console()
     if settings.weaviate_url:
         console.print(_EXTERNAL.format(url=settings.weaviate_url, verb="start"))
         return 0
-    server = embedded_server(settings, binary=ensure_binary(settings, console=console))
-    with console.status(f"Starting Weaviate at {server.url}…"):
-        started = server.start(timeout=settings.weaviate_startup_timeout_s)
-    state = server.status()
-    verb = "started" if started else "already running"
-    console.print(
-        f"Weaviate {state.version or '?'} {verb} at {state.url} (pid {state.pid}); "
-        f"data {state.data_dir}, log {state.log_file}"
-    )
-    if not state.ready:
-        console.print(f"But it is not usable: {state.detail}")
-        return 1
-    return 0
+    size = args.nodes or settings.weaviate_nodes
+    binary = ensure_binary(settings, console=console)
+    nodes = embedded.embedded_nodes(settings, size, binary=binary)
+    with console.status(f"Starting Weaviate at {nodes[0].url}…"):
+        launched = embedded.start(settings, size, binary=binary)
+    code = 0
+    for node in nodes:
+        state = node.status()
+        verb = "started" if node.config.node_name in launched else "already running"
+        name = f" {node.config.node_name}" if size > 1 else ""
+        console.print(
+            f"Weaviate{name} {state.version or '?'} {verb} at {state.url} (pid {state.pid}); "
+            f"data {state.data_dir}, log {state.log_file}"
+        )
+        if not state.ready:
+            console.print(f"But it is not usable: {state.detail}")
+            code = 1
+    if size != settings.weaviate_nodes:
+        console.print(f"Set DOCDUET_WEAVIATE_NODES={size} so that later commands restart this layout.")
+    return code
 
 
 def run_stop(args: argparse.Namespace) -> int:
-    """``docduet db stop``."""
+    """``docduet db stop``: every running node of docduet's own Weaviate."""
     settings, console = Settings(), _console()
     if settings.weaviate_url:
         console.print(_EXTERNAL.format(url=settings.weaviate_url, verb="stop"))
         return 0
-    server = embedded_server(settings)
-    pid = server.pid()
-    if server.stop(timeout=args.timeout):
-        console.print(f"Weaviate stopped (was pid {pid}).")
-    else:
+    stopped = embedded.stop(settings, timeout=args.timeout)
+    if not stopped:
         console.print("Weaviate was not running.")
+    elif len(stopped) == 1 and stopped[0][0] == embedded_server(settings).config.node_name:
+        console.print(f"Weaviate stopped (was pid {stopped[0][1]}).")
+    else:
+        names = ", ".join(f"{name} (was pid {pid})" for name, pid in stopped)
+        console.print(f"Weaviate stopped: {names}.")
     return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """``docduet db status``: exit 0 when ready, 1 otherwise."""
+    """``docduet db status``: exit 0 when ready (every node of a cluster), 1 otherwise."""
     settings = Settings()
     if settings.weaviate_url:
         from docduet.db.client import external_status  # imports weaviate-client: only here
 
-        state = external_status(settings)
+        nodes: list[WeaviateServer] = []
+        states = [external_status(settings)]
     else:
-        state = embedded_server(settings).status()
+        nodes = embedded.running_nodes(settings) or embedded.embedded_nodes(settings)
+        states = [node.status() for node in nodes]
+    ready = all(state.ready for state in states)
+    if len(states) > 1:
+        return _cluster_status(nodes, states, ready, as_json=args.json)
     if args.json:
-        print(json.dumps(state.as_dict(), indent=2))
+        print(json.dumps(states[0].as_dict(), indent=2))
     else:
-        _console(stderr=False).print(_describe(state))
-    return 0 if state.ready else 1
+        _console(stderr=False).print(_describe(states[0]))
+    return 0 if ready else 1
+
+
+def _cluster_status(
+    nodes: list[WeaviateServer], states: list[ServerStatus], ready: bool, *, as_json: bool
+) -> int:
+    if as_json:
+        named = [{"node": n.config.node_name, **s.as_dict()} for n, s in zip(nodes, states, strict=True)]
+        print(json.dumps({"ready": ready, "nodes": named}, indent=2))
+        return 0 if ready else 1
+    console = _console(stderr=False)
+    up = sum(state.ready for state in states)
+    console.print(f"docduet's local Weaviate cluster: {up} of {len(states)} nodes ready")
+    for node, state in zip(nodes, states, strict=True):
+        console.print(f"  {node.config.node_name}: {_describe(state)}")
+    if not ready:
+        console.print("`docduet db start` restarts the nodes that are down; they catch up by themselves.")
+    return 0 if ready else 1
 
 
 def _describe(state: ServerStatus) -> str:

@@ -5,8 +5,9 @@ hash are present, whatever point an earlier run stopped at."""
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -18,8 +19,17 @@ from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import stemmed_properties
+from docduet.db.replication import (
+    BACKOFF_S,
+    consistency_level,
+    is_transient,
+    read_only,
+    too_few_replicas,
+    with_retries,
+)
 from docduet.domain import Access, Chunk, Sensitivity
 from docduet.errors import BackendUnavailableError
+from docduet.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +81,40 @@ def chunk_properties(chunk: Chunk) -> dict[str, Any]:
 
 
 class ChunkStore:
-    """Chunk CRUD on one collection (an alias or a physical name)."""
+    """Chunk CRUD on one collection (an alias or a physical name).
 
-    def __init__(self, client: weaviate.WeaviateClient, collection: str) -> None:
+    Reads and writes use ``consistency`` (ONE, QUORUM, ALL: replicas that must answer). A write
+    Weaviate could not complete for a passing reason (a replica restarting, a dropped
+    connection) is retried ``retries`` times with doubling pauses: chunk ids are deterministic,
+    so a retry overwrites and never duplicates.
+    """
+
+    def __init__(
+        self,
+        client: weaviate.WeaviateClient,
+        collection: str,
+        *,
+        consistency: str = "QUORUM",
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self.collection_name = collection
-        self._collection = client.collections.use(collection)
+        self._collection = client.collections.use(collection).with_consistency_level(
+            consistency_level(consistency)
+        )
+        self._retries = retries
+        self._sleep = sleep
+
+    @classmethod
+    def for_settings(cls, client: weaviate.WeaviateClient, collection: str, settings: Settings) -> ChunkStore:
+        """A store with the consistency level and retries of ``settings``."""
+        return cls(
+            client,
+            collection,
+            consistency=settings.consistency_write,
+            retries=settings.weaviate_write_retries,
+        )
 
     def snapshot(self) -> dict[str, IndexedDoc]:
         """Every source in the index with the hashes and chunk indexes present."""
@@ -93,7 +131,7 @@ class ChunkStore:
                 doc.expected[hash_] = int(p["chunk_count"])  # type: ignore[arg-type]
                 doc.accesses.add(_access_of(p))
         except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"could not read the index state: {e}") from e
+            raise BackendUnavailableError(_explain(e, "could not read the index state")) from e
         return docs
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
@@ -107,15 +145,31 @@ class ChunkStore:
             )
             for chunk, vector in zip(chunks, vectors, strict=True)
         ]
-        try:
-            result = self._collection.data.insert_many(objects)
-        except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"writing {count} chunks failed: {e}") from e
-        if result.has_errors:
-            first = next(iter(result.errors.values()))
+        for attempt in range(self._retries + 1):
+            try:
+                result = self._collection.data.insert_many(objects)
+            except WeaviateBaseError as e:
+                if attempt < self._retries and is_transient(e):
+                    self._pause(attempt, f"writing {count} chunks", str(e))
+                    continue
+                raise BackendUnavailableError(_explain(e, f"writing {count} chunks failed")) from e
+            if not result.has_errors:
+                return
+            message = next(iter(result.errors.values())).message
+            if attempt < self._retries and all(is_transient(e.message) for e in result.errors.values()):
+                objects = [objects[i] for i in sorted(result.errors)]  # the rest are written
+                self._pause(attempt, f"writing {len(objects)} of {count} chunks", message)
+                continue
             raise BackendUnavailableError(
-                f"Weaviate rejected {len(result.errors)} of {count} chunks: {first.message}"
+                _explain(message, f"Weaviate rejected {len(result.errors)} of {count} chunks")
             )
+
+    def _pause(self, attempt: int, what: str, error: str) -> None:
+        pause = BACKOFF_S * 2**attempt
+        first = error.splitlines()[0] if error else ""
+        log.warning("%s failed (%s); retry %d of %d in %.1f s",
+                    what, first, attempt + 1, self._retries, pause)  # fmt: skip
+        self._sleep(pause)
 
     def prune(self, source: str, keep_hash: str, count: int) -> int:
         """Delete the source's chunks of other versions or beyond ``count``."""
@@ -131,12 +185,15 @@ class ChunkStore:
         deleted = 0
         try:
             for _ in range(MAX_DELETE_ROUNDS):  # delete_many caps matches per call
-                result = self._collection.data.delete_many(where=where)
+                result = with_retries(
+                    lambda: self._collection.data.delete_many(where=where),
+                    retries=self._retries, what="deleting chunks", sleep=self._sleep,
+                )  # fmt: skip
                 deleted += result.successful
                 if result.matches == 0 or result.successful == 0:
                     return deleted
         except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"deleting chunks failed: {e}") from e
+            raise BackendUnavailableError(_explain(e, "deleting chunks failed")) from e
         raise BackendUnavailableError("deleting chunks did not finish; re-run the command")
 
     def exists(self) -> bool:
@@ -144,7 +201,7 @@ class ChunkStore:
         try:
             return bool(self._client.collections.exists(self.collection_name))
         except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"could not reach Weaviate: {e}") from e
+            raise BackendUnavailableError(_explain(e, "could not reach Weaviate")) from e
 
     def count(self) -> int:
         if not self.exists():
@@ -152,7 +209,14 @@ class ChunkStore:
         try:
             return int(self._collection.aggregate.over_all(total_count=True).total_count or 0)
         except WeaviateBaseError as e:
-            raise BackendUnavailableError(f"could not count chunks: {e}") from e
+            raise BackendUnavailableError(_explain(e, "could not count chunks")) from e
+
+
+def _explain(error: BaseException | str, what: str) -> str:
+    """``what`` and the cause, with what to do when Weaviate says why (replicas, disk)."""
+    text = str(error)
+    hint = read_only(text) or too_few_replicas(text)
+    return f"{what}: {hint}" if hint else f"{what}: {text}; re-run the same command to finish"
 
 
 def _access_of(properties: Mapping[str, Any]) -> Access:

@@ -18,8 +18,9 @@ import weaviate
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
 
+from docduet.db import embedded
 from docduet.db.binary import ensure_binary
-from docduet.db.server import ServerStatus, WeaviateServer, embedded_server
+from docduet.db.server import ServerStatus, WeaviateServer
 from docduet.errors import BackendUnavailableError, ConfigError
 from docduet.settings import Settings
 
@@ -29,6 +30,11 @@ DEFAULT_GRPC_PORT = 50051
 #: init: connection checks; query/insert: generous enough for a 2-core machine under load.
 TIMEOUT = Timeout(init=5, query=60, insert=120)
 _GRPC_SCHEMES = {"grpc": False, "http": False, "grpcs": True, "https": True}
+LOCAL_SCHEMA_READS = {"consistency": "false"}
+"""Schema reads (does the collection exist? what is it?) answer from the node's own copy of the
+schema instead of being proxied to the Raft leader: when the leader dies, a proxied read hangs
+until the client's timeout (60 s, measured), a local one answers at once. A node applies a schema
+change before it acknowledges it, so a client still reads its own changes."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,11 @@ def _port(parts: SplitResult, default: int, name: str, raw: str) -> int:
     return int(port) if port is not None else default
 
 
-def embedded_endpoint(settings: Settings) -> Endpoint:
-    """Loopback endpoint of docduet's own node."""
-    host = embedded_server(settings).config.client_host
-    return Endpoint(host, settings.weaviate_http_port, False, host, settings.weaviate_grpc_port, False)
+def node_endpoint(server: WeaviateServer) -> Endpoint:
+    """Loopback endpoint of one of docduet's own nodes."""
+    config = server.config
+    host = config.client_host
+    return Endpoint(host, config.ports.http, False, host, config.ports.grpc, False)
 
 
 def connect(settings: Settings, *, autostart: bool = True) -> weaviate.WeaviateClient:
@@ -92,7 +99,8 @@ def connect(settings: Settings, *, autostart: bool = True) -> weaviate.WeaviateC
 
     External (WEAVIATE_URL set): connects there, with WEAVIATE_API_KEY when set. Embedded:
     starts docduet's node first when it is not running and ``autostart`` is true (building the
-    binary if needed), and authenticates with the key in the node's key file.
+    binary if needed), and authenticates with the key in the node's key file. Of a local
+    cluster (``docduet db start --nodes N``) it uses the first node that is ready.
     """
     if settings.weaviate_url:
         endpoint = parse_endpoint(settings.weaviate_url, settings.weaviate_grpc_url)
@@ -108,7 +116,7 @@ def connect(settings: Settings, *, autostart: bool = True) -> weaviate.WeaviateC
         )
     hint = "run `docduet db status`, see its log, or `docduet db start`"
     auth_hint = f"it was started with a key other than the one in {key_file}; {restart}"
-    return _connect(embedded_endpoint(settings), api_key, hint, auth_hint)
+    return _connect(node_endpoint(server), api_key, hint, auth_hint)
 
 
 @contextlib.contextmanager
@@ -122,19 +130,23 @@ def open_client(settings: Settings, *, autostart: bool = True) -> Iterator[weavi
 
 
 def _ensure_embedded_running(settings: Settings, autostart: bool) -> WeaviateServer:
-    server = embedded_server(settings)
-    if server.pid() is not None:
-        if not server.is_ready():  # still starting
-            server.wait_ready(settings.weaviate_startup_timeout_s)
-        return server
-    if not autostart:
-        raise BackendUnavailableError(
-            f"docduet's Weaviate is not running (expected at {server.url}); "
-            "run `docduet db start`, or set WEAVIATE_URL to use an external server."
-        )
-    server = embedded_server(settings, binary=ensure_binary(settings))
-    server.start(timeout=settings.weaviate_startup_timeout_s)
-    return server
+    """A ready node of docduet's own Weaviate (one node or a local cluster), started if need be."""
+    nodes = embedded.running_nodes(settings)
+    if not nodes:
+        if not autostart:
+            url = embedded.embedded_nodes(settings)[0].url
+            raise BackendUnavailableError(
+                f"docduet's Weaviate is not running (expected at {url}); "
+                "run `docduet db start`, or set WEAVIATE_URL to use an external server."
+            )
+        embedded.start(settings, binary=ensure_binary(settings))
+        nodes = embedded.running_nodes(settings)
+    ready = next((node for node in nodes if node.pid() is not None and node.is_ready()), None)
+    if ready is not None:
+        return ready
+    first = next((node for node in nodes if node.pid() is not None), nodes[0])
+    first.wait_ready(settings.weaviate_startup_timeout_s)  # still starting
+    return first
 
 
 def _connect(endpoint: Endpoint, api_key: str | None, hint: str, auth_hint: str) -> weaviate.WeaviateClient:
@@ -148,7 +160,7 @@ def _connect(endpoint: Endpoint, api_key: str | None, hint: str, auth_hint: str)
             grpc_port=endpoint.grpc_port, grpc_secure=endpoint.grpc_secure,
             auth_credentials=Auth.api_key(api_key) if api_key else None,
             additional_config=AdditionalConfig(timeout=TIMEOUT),
-            skip_init_checks=True,
+            skip_init_checks=True, headers=LOCAL_SCHEMA_READS,
         )  # fmt: skip
     except (WeaviateBaseError, OSError) as e:
         if isinstance(e, UnexpectedStatusCodeError) and e.status_code in (401, 403):

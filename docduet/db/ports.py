@@ -6,6 +6,7 @@ import errno
 import random
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from docduet.errors import BackendUnavailableError, ConfigError
@@ -115,6 +116,11 @@ def find_free_embedded_ports(host: str = "127.0.0.1") -> NodePorts:
 
 def _all_free(host: str, ports: NodePorts) -> bool:
     return _first_busy(host, ports) is None
+
+
+def all_free(host: str, ports: Iterable[NodePorts]) -> bool:
+    """Are all ports of all these nodes free on ``host``?"""
+    return all(_all_free(host, p) for p in ports)
 
 
 def _family(host: str) -> socket.AddressFamily:

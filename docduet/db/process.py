@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from docduet.errors import BackendUnavailableError
+from docduet.private import private_dir, private_file
 
 #: Shells that launch a node: between their fork and the node's exec the pid shows the shell.
 _LAUNCH_SHELLS = frozenset({"sh", "dash", "bash"})
@@ -104,3 +108,24 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def prepare_storage(data_dir: Path, log_file: Path, pid_file: Path) -> None:
+    """Create a node's folders (0700: the index holds every document's text) and log (0600), and
+    make sure the data dir takes a new file; BackendUnavailableError saying what to fix otherwise.
+
+    Weaviate itself would fail later and less clearly (a read-only data dir stops it at start-up).
+    """
+    try:
+        for folder in (data_dir, log_file.parent, pid_file.parent):
+            private_dir(folder)
+        private_file(log_file)
+        fd, probe = tempfile.mkstemp(dir=data_dir, prefix=".docduet-write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise BackendUnavailableError(
+            f"Weaviate's data dir {data_dir} (or its log {log_file}) cannot be written: "
+            f"{e.strerror or e}. Make it writable (permissions, a read-only mount, free disk "
+            "space), or point DOCDUET_DATA_DIR at another folder; then start again."
+        ) from e

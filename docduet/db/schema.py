@@ -23,6 +23,7 @@ from weaviate.classes.config import (
 from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import ANALYZER, STEMMED_FIELDS
+from docduet.db.replication import replication_factor, too_few_replicas
 from docduet.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ def resolve_alias(client: weaviate.WeaviateClient, alias: str) -> str | None:
     try:
         found = client.alias.get(alias_name=alias)
     except WeaviateBaseError as e:
-        raise BackendUnavailableError(f"could not read alias {alias!r}: {e}") from e
+        hint = too_few_replicas(e) or str(e)
+        raise BackendUnavailableError(f"could not read alias {alias!r}: {hint}") from e
     return found.collection if found else None
 
 
@@ -120,10 +122,19 @@ def read_info(client: weaviate.WeaviateClient, collection: str) -> IndexInfo:
 
 
 def create_physical(
-    client: weaviate.WeaviateClient, alias: str, *, embedding_model: str, dim: int, replicas: int
+    client: weaviate.WeaviateClient,
+    alias: str,
+    *,
+    embedding_model: str,
+    dim: int,
+    replicas: int | None,
 ) -> str:
-    """Create an empty chunk collection (not yet aliased) and return its name."""
+    """Create an empty chunk collection (not yet aliased) and return its name.
+
+    ``replicas``: copies of each object; None: one per cluster node, at most 3.
+    """
     name = physical_name(alias)
+    factor = replication_factor(client, replicas)
     meta = {
         "schema": SCHEMA_VERSION,
         "embedding_model": embedding_model,
@@ -138,9 +149,9 @@ def create_physical(
             vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
         ),
         inverted_index_config=Configure.inverted_index(index_null_state=True),
-        replication_config=Configure.replication(factor=replicas),
+        replication_config=Configure.replication(factor=factor),
     )
-    log.info("created collection %s (%s, dim %d)", name, embedding_model, dim)
+    log.info("created collection %s (%s, dim %d, %d copies)", name, embedding_model, dim, factor)
     return name
 
 
@@ -177,7 +188,12 @@ def migrate(client: weaviate.WeaviateClient, collection: str) -> list[str]:
 
 
 def ensure_index(
-    client: weaviate.WeaviateClient, alias: str, *, embedding_model: str, dim: int, replicas: int
+    client: weaviate.WeaviateClient,
+    alias: str,
+    *,
+    embedding_model: str,
+    dim: int,
+    replicas: int | None,
 ) -> str:
     """Make sure the alias exists and fits the embedding model; returns the physical name."""
     current = resolve_alias(client, alias)

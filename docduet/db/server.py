@@ -26,9 +26,15 @@ from typing import Any
 from docduet.db.apikey import API_KEY_USER, KEY_FILE_NAME, ensure_api_key, read_api_key
 from docduet.db.binary import configured_binary
 from docduet.db.ports import NodePorts, check_ports_free
-from docduet.db.process import alive, read_pid, send_signal, why_not_alive, write_atomic
+from docduet.db.process import (
+    alive,
+    prepare_storage,
+    read_pid,
+    send_signal,
+    why_not_alive,
+    write_atomic,
+)
 from docduet.errors import BackendUnavailableError
-from docduet.private import private_dir, private_file
 from docduet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,13 +230,7 @@ class WeaviateServer:
                 "(or set DOCDUET_WEAVIATE_BINARY)."
             )
         check_ports_free(self.config.host, self.config.ports, wait_s=_PORT_GRACE_S)
-        for folder in (
-            self.config.data_dir,
-            self.config.log_file.parent,
-            self.config.pid_file.parent,
-        ):
-            private_dir(folder)  # 0700: the index holds every document's text
-        private_file(self.config.log_file)
+        prepare_storage(self.config.data_dir, self.config.log_file, self.config.pid_file)
         pid = self._spawn(ensure_api_key(self.config.api_key_file))
         write_atomic(self.config.pid_file, f"{pid}\n")
         log.info("weaviate-server %s started (pid %s)", self.config.node_name, pid)

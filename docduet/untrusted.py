@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'`()\[\]{}]+", re.IGNORECASE)
-_TRAILING = ".,;:!?*_~"
+URL_PATTERN = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>|\"'`()\[\]{}]+", re.IGNORECASE)
+"""A web address (``scheme://…`` or ``www.…``); strip :data:`URL_TRAILING` from a match."""
+URL_TRAILING = ".,;:!?*_~"
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b")
 _IPV6 = re.compile(r"(?<![\w:.])\[?(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]?(?::\d{1,5})?", re.IGNORECASE)
 _HOST_PORT = re.compile(r"\b(?:[a-z0-9-]+\.)*[a-z0-9-]+:\d{2,5}\b", re.IGNORECASE)
@@ -29,7 +30,7 @@ HIDDEN = "[address hidden]"
 
 def urls(text: str) -> list[str]:
     """The web addresses in ``text``, in order, without trailing punctuation."""
-    return [m.group(0).rstrip(_TRAILING) for m in _URL.finditer(text)]
+    return [m.group(0).rstrip(URL_TRAILING) for m in URL_PATTERN.finditer(text)]
 
 
 def unsupported_urls(answer: str, passages: Iterable[str]) -> list[str]:
@@ -45,7 +46,7 @@ def unsupported_urls(answer: str, passages: Iterable[str]) -> list[str]:
 
 def public_error(message: str) -> str:
     """``message`` with URLs, host names, IP addresses and ``host:port`` pairs replaced."""
-    text = _URL.sub(HIDDEN, message)
+    text = URL_PATTERN.sub(HIDDEN, message)
     for pattern in (_IPV4, _IPV6, _HOST_PORT, _DOTTED_HOST):
         text = pattern.sub(HIDDEN, text)
     return text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import App
@@ -18,6 +17,7 @@ from slack_sdk import WebClient
 from docduet.errors import ConfigError
 from docduet.feedback import FeedbackStore
 from docduet.identity import UserDirectory
+from docduet.ratelimit import RateLimiter
 from docduet.settings import Settings
 from slackbot.blocks import FEEDBACK_ACTIONS
 from slackbot.dedup import DeliveryDeduper
@@ -108,6 +108,7 @@ def create_app(
         turns=turns,
         source_url_base=settings.source_url_base,
         working_reaction=settings.slack_working_reaction.strip(": ") or None,
+        limiter=RateLimiter.from_settings(settings),
     )
     store = feedback if feedback is not None else FeedbackStore.in_data_dir(settings.data_dir)
     recorder = FeedbackRecorder(store, turns, identity)

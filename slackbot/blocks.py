@@ -1,8 +1,10 @@
 """Block Kit messages for answers: text, numbered sources, a metrics line and feedback buttons.
 
 Everything a model or a document wrote is escaped, so an answer cannot ping ``<!channel>`` or
-forge a link. Slack limits are respected: a section holds at most 3000 characters, a message at
-most 50 blocks; longer replies become several messages.
+forge a link; web addresses from documents and answers are shown as code (Slack would turn them
+into links), and an answer's address found in no passage is flagged. Errors show no internal
+addresses (:func:`docduet.untrusted.public_error`). Slack limits are respected: a section holds
+at most 3000 characters, a message at most 50 blocks; longer replies become several messages.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import PurePath
 from typing import Any
 
 from docduet.domain import Answer, Citation
+from docduet.untrusted import URL_PATTERN, URL_TRAILING, public_error, unsupported_urls
 from slackbot.links import LinkFor
 from slackbot.text import escape, link_label, split_text, truncate
 
@@ -29,6 +32,12 @@ FALLBACK_LIMIT = 3000
 BUTTON_VALUE_LIMIT = 2000
 FEEDBACK_ACTIONS = {"docduet_feedback_helpful": "helpful", "docduet_feedback_not_helpful": "not_helpful"}
 """Button action_id -> FeedbackStore verdict."""
+
+UNVERIFIED_MARK = ":warning: _link not in any passage_"
+UNVERIFIED_NOTE = (
+    ":warning: This answer contains a link that appears in none of the passages: do not open it "
+    "or sign in through it."
+)
 
 Block = dict[str, Any]
 _BOLD_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -59,18 +68,29 @@ def render_reply(
     link: LinkFor,
     feedback: FeedbackRef | None = None,
     notice: str | None = None,
+    passages: Sequence[str] = (),
 ) -> list[SlackMessage]:
-    """The reply to one question: an optional notice, then one block group per answer."""
+    """The reply to one question: an optional notice, then one block group per answer.
+
+    ``passages`` (the retrieved texts) decide which of an answer's web addresses are flagged.
+    """
     blocks: list[Block] = [context(notice)] if notice else []
     for i, answer in enumerate(answers):
         if i:
             blocks.append({"type": "divider"})
-        blocks.extend(answer_blocks(answer, link=link, feedback=feedback, heading=len(answers) > 1))
+        blocks.extend(
+            answer_blocks(answer, link=link, feedback=feedback, heading=len(answers) > 1, passages=passages)
+        )
     return pack(blocks, fallback_text(answers))
 
 
 def answer_blocks(
-    answer: Answer, *, link: LinkFor, feedback: FeedbackRef | None = None, heading: bool = False
+    answer: Answer,
+    *,
+    link: LinkFor,
+    feedback: FeedbackRef | None = None,
+    heading: bool = False,
+    passages: Sequence[str] = (),
 ) -> list[Block]:
     """One generator's answer: heading, text, sources, metrics, feedback buttons."""
     label = answer.title
@@ -78,27 +98,33 @@ def answer_blocks(
     if heading:
         blocks.append(section(f"*{escape(label)}* · `{escape(answer.generator)}`"))
     if answer.error:
-        error = escape(truncate(answer.error, _ERROR_CHARS))
+        error = escape(truncate(public_error(answer.error), _ERROR_CHARS))
         blocks.append(section(f":warning: {escape(label)} could not answer: {error}"))
         return blocks
-    blocks.extend(section(piece) for piece in answer_sections(answer.text))
+    flagged = unsupported_urls(answer.text, passages)
+    blocks.extend(section(piece) for piece in answer_sections(answer.text, flagged))
     blocks.extend(section(text) for text in sources_sections(answer.citations, link))
+    if flagged:
+        blocks.append(context(UNVERIFIED_NOTE))
     blocks.append(context(metrics_line(answer)))
     if feedback is not None:
         blocks.append(feedback_actions(answer.generator, feedback))
     return blocks
 
 
-def answer_sections(text: str) -> list[str]:
-    """Escaped answer text in pieces that fit a section (Markdown ``**bold**`` as Slack ``*bold*``)."""
+def answer_sections(text: str, flagged: Sequence[str] = ()) -> list[str]:
+    """Escaped answer text in pieces that fit a section (Markdown ``**bold**`` as Slack ``*bold*``).
+
+    Web addresses are shown as code; those in ``flagged`` carry a warning.
+    """
     text = _BOLD_RE.sub(r"*\1*", text.strip()) or "(no answer)"
     pieces: list[str] = []
     for raw in split_text(text, SECTION_LIMIT):
-        escaped = escape(raw)
+        escaped = inert(raw, flagged)
         if len(escaped) <= SECTION_LIMIT:
             pieces.append(escaped)
-        else:  # entities made it longer: cut finer (an escaped character is at most 5 long)
-            pieces.extend(escape(p) for p in split_text(raw, SECTION_LIMIT // 5))
+        else:  # entities and marks made it longer: cut finer
+            pieces.extend(inert(p, flagged) for p in split_text(raw, SECTION_LIMIT // 8))
     return pieces
 
 
@@ -123,13 +149,13 @@ def source_line(citation: Citation, link: LinkFor) -> str:
     """``[n] Title (linked) — section · p. 3`` and a quoted snippet."""
     title = citation.title.strip() or PurePath(citation.source).name
     url = link(citation.source)
-    shown = f"<{url}|{link_label(title)}>" if url else f"*{escape(title)}*"
+    shown = f"<{url}|{link_label(title)}>" if url else f"*{inert(title)}*"
     section = citation.section.strip()
     where = " · ".join(x for x in (section if section != title else "", _page(citation.page)) if x)
-    line = f"[{citation.number}] {shown}" + (f" — {escape(where)}" if where else "")
+    line = f"[{citation.number}] {shown}" + (f" — {inert(where)}" if where else "")
     snippet = " ".join(citation.snippet.split())
     if snippet and snippet not in (title, section):
-        line += f"\n>_{escape(truncate(snippet, _SNIPPET_CHARS))}_"
+        line += f"\n>_{inert(truncate(snippet, _SNIPPET_CHARS))}_"
     return line
 
 
@@ -172,6 +198,22 @@ def feedback_actions(generator: str, ref: FeedbackRef) -> Block:
             for action_id, verdict in FEEDBACK_ACTIONS.items()
         ],
     }
+
+
+def inert(text: str, flagged: Sequence[str] = ()) -> str:
+    """``text`` escaped, each web address as code (no link), flagged ones followed by a warning."""
+    pieces: list[str] = []
+    cursor = 0
+    for match in URL_PATTERN.finditer(text):
+        url = match.group(0).rstrip(URL_TRAILING)
+        end = match.start() + len(url)
+        pieces.append(escape(text[cursor : match.start()]))
+        pieces.append("`" + escape(url).replace("`", "'") + "`")
+        if url in flagged:
+            pieces.append(f" {UNVERIFIED_MARK}")
+        cursor = end
+    pieces.append(escape(text[cursor:]))
+    return "".join(pieces)
 
 
 def section(text: str) -> Block:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from chat.history import carried_answer
 from chat.results import Comparison, Question
 from docduet.errors import RetrievalError
+from docduet.ratelimit import RateLimiter
 from slackbot.blocks import FeedbackRef, SlackMessage, notice_message, render_reply
 from slackbot.dedup import DeliveryDeduper
 from slackbot.feedback import Turn, TurnCache
@@ -67,6 +68,7 @@ class Responder:
         threads: ThreadMemory | None = None,
         source_url_base: str | None = None,
         working_reaction: str | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.answerer = answerer
         self.identity = identity
@@ -76,6 +78,7 @@ class Responder:
         self.threads = threads if threads is not None else ThreadMemory()
         self.source_url_base = source_url_base
         self.working_reaction = working_reaction
+        self.limiter = limiter if limiter is not None else RateLimiter(0, 1.0)
 
     def on_event(
         self, event: Mapping[str, Any], body: Mapping[str, Any], client: WebClient, bot_user_id: str | None
@@ -127,6 +130,11 @@ class Responder:
             post(client, channel, thread_ts, notice_message(HELP_TEXT))
             return
         team_id = str(body.get("team_id") or event.get("team") or "") or None
+        refusal = self.limiter.check(f"slack:{team_id or '-'}:{event['user']}")
+        if refusal is not None:
+            log.info("rate limit: refused %s in %s for %.0f s", ts, channel, refusal.retry_after_s)
+            post(client, channel, thread_ts, notice_message(f":hourglass: {refusal.message}"))
+            return
         audience = self.identity.audience(client, event, team_id=team_id)
         # A reply in a thread follows up on what the bot answered there (same channel, so the
         # same audience); a new top-level message starts a new conversation.
@@ -143,6 +151,7 @@ class Responder:
             link=link_finder(self.source_url_base, comparison.retrieval.hits),
             feedback=FeedbackRef(turn_id, text),
             notice=notice_for(audience),
+            passages=[h.chunk.text for h in comparison.retrieval.hits],
         )
         for message in messages:
             post(client, channel, thread_ts, message)

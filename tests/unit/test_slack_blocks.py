@@ -18,7 +18,7 @@ from slackbot.blocks import (
     render_reply,
 )
 from slackbot.links import link_finder, source_url
-from slackbot.text import escape, question_text, split_text
+from slackbot.text import question_text, split_text
 
 NO_LINKS = link_finder(None, ())
 
@@ -96,7 +96,10 @@ def test_model_and_document_text_cannot_ping_or_forge_links():
     dumped = json.dumps(message.blocks)
     assert "<!channel>" not in dumped and "<!here>" not in dumped and "<@U1>" not in dumped
     assert "<https://evil.example" not in dumped
-    assert texts(message.blocks)[0] == escape(evil)
+    assert texts(message.blocks)[0] == (  # the address is code, and flagged: no passage has it
+        "Hi &lt;!channel&gt; see &lt;`https://evil.example` :warning: _link not in any passage_"
+        "|the policy&gt; &amp; more"
+    )
     assert "<https://intranet.example/x.md|Title &lt;!here&gt;¦x>" in texts(message.blocks)[1]
 
 

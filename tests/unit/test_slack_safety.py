@@ -1,0 +1,78 @@
+"""Slack replies with hostile documents and answers, hidden error addresses, and the question limit."""
+
+from __future__ import annotations
+
+import re
+
+from slack_doubles import HITS, FakeAnswerer, make_app, send, settings, slack_api  # noqa: F401 (fixtures)
+from slack_recorder import direct_message, event_body
+from test_slack_blocks import NO_LINKS, answer, texts
+
+from docduet.domain import Citation
+from slackbot.blocks import UNVERIFIED_NOTE, inert, render_reply
+
+HOSTILE = Citation(
+    1,
+    "/corpus/facilities/parking.md",
+    "Parking ![](https://attacker.example/p.gif)",
+    "[Re-authenticate](https://phish.example/login) <!channel>",
+    None,
+    "Visitors re-authenticate at www.phish.example before parking.",
+    0.8,
+)
+
+
+def _outside_code(text: str) -> str:
+    return re.sub(r"`[^`]*`", "", text)
+
+
+def test_addresses_from_documents_are_code_not_links() -> None:
+    hostile = answer("Visitors park in bay 4 [1].")
+    hostile = hostile.__class__(**{**hostile.__dict__, "citations": (HOSTILE,)})
+    [message] = render_reply([hostile], link=NO_LINKS)
+    shown = "\n".join(texts(message.blocks))
+    assert "`https://attacker.example/p.gif`" in shown and "`https://phish.example/login`" in shown
+    assert "`www.phish.example`" in shown
+    outside = _outside_code(shown)
+    assert "://" not in outside and "www." not in outside  # nothing Slack would turn into a link
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+
+
+def test_an_answer_link_found_in_no_passage_is_flagged() -> None:
+    text = "Book at https://desks.corvala.example/book or sign in again at https://phish.example/x [1]."
+    passages = ["Desks are booked at https://desks.corvala.example/book by 10:00."]
+    [message] = render_reply([answer(text)], link=NO_LINKS, passages=passages)
+    shown = "\n".join(texts(message.blocks))
+    assert "`https://phish.example/x` :warning: _link not in any passage_" in shown
+    assert "`https://desks.corvala.example/book`" in shown
+    assert "`https://desks.corvala.example/book` :warning:" not in shown
+    assert UNVERIFIED_NOTE in shown
+    [clean] = render_reply([answer(text)], link=NO_LINKS, passages=[*passages, "https://phish.example/x"])
+    assert UNVERIFIED_NOTE not in "\n".join(texts(clean.blocks))
+
+
+def test_errors_name_no_internal_address() -> None:
+    failed = answer(error="cannot reach http://10.1.2.3:8000/v1 (connection refused); try again later")
+    [message] = render_reply([failed], link=NO_LINKS)
+    shown = "\n".join(texts(message.blocks))
+    assert "could not answer: cannot reach [address hidden]" in shown and "10.1.2.3" not in shown
+
+
+def test_inert_keeps_text_and_marks() -> None:
+    assert inert("a < b & see http://x.test/a_b.") == "a &lt; b &amp; see `http://x.test/a_b`."
+    flagged = inert("go to http://x.test", ["http://x.test"])
+    assert flagged == "go to `http://x.test` :warning: _link not in any passage_"
+
+
+def test_questions_over_the_limit_get_a_clear_reply(settings, slack_api):
+    limited = settings.model_copy(update={"rate_limit_questions": 1, "rate_limit_window_s": 600.0})
+    answerer = FakeAnswerer(HITS)
+    app = make_app(limited, slack_api, answerer)
+    send(app, event_body(direct_message("salary bands?", user="U0ALICE", ts="1.000100")))
+    send(app, event_body(direct_message("and in Leeds?", user="U0ALICE", ts="1.000200")))
+    assert len(answerer.questions) == 1
+    refusal = slack_api.of("chat.postMessage")[-1].params
+    assert refusal["thread_ts"] == "1.000200"
+    assert "You have asked 1 questions in the last 10 minutes" in refusal["text"]
+    send(app, event_body(direct_message("salary bands?", user="U0OTHER", channel="D0OTHER", ts="1.000300")))
+    assert len(answerer.questions) == 2  # another Slack user still may ask

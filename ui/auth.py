@@ -78,6 +78,11 @@ def sign_in_mode(settings: Settings, host: str | None) -> Mode:
     if settings.ui_demo_signin and (oidc or header):
         raise ConfigError("DOCDUET_UI_DEMO_SIGNIN cannot be combined with real sign-in; unset it")
     if oidc:
+        if not settings.oidc_redirect_uri and not is_loopback(host):
+            raise ConfigError(
+                "set DOCDUET_OIDC_REDIRECT_URI to the chat's public address + /oauth2callback "
+                "(e.g. https://chat.example/oauth2callback) and register it with your provider"
+            )
         return Mode.OIDC
     if header:
         if not settings.ui_trusted_proxies:

@@ -78,11 +78,15 @@ def test_a_header_needs_trusted_proxies() -> None:
 
 
 def test_oidc_is_all_or_nothing_and_exclusive() -> None:
-    assert sign_in_mode(settings(**OIDC), "0.0.0.0") is Mode.OIDC
+    assert sign_in_mode(settings(**OIDC), "127.0.0.1") is Mode.OIDC
+    public = settings(**OIDC, oidc_redirect_uri="https://chat.example/oauth2callback")
+    assert sign_in_mode(public, "0.0.0.0") is Mode.OIDC
+    with pytest.raises(ConfigError, match="set DOCDUET_OIDC_REDIRECT_URI"):
+        sign_in_mode(settings(**OIDC), "0.0.0.0")
     with pytest.raises(ConfigError, match="set DOCDUET_OIDC_CLIENT_SECRET too"):
-        sign_in_mode(settings(**{**OIDC, "oidc_client_secret": None}), "0.0.0.0")
+        sign_in_mode(settings(**{**OIDC, "oidc_client_secret": None}), "127.0.0.1")
     with pytest.raises(ConfigError, match="choose one way"):
-        sign_in_mode(settings(**OIDC, **PROXY), "0.0.0.0")
+        sign_in_mode(settings(**OIDC, **PROXY), "127.0.0.1")
     with pytest.raises(ConfigError, match="cannot be combined"):
         sign_in_mode(settings(**OIDC, ui_demo_signin=True), "127.0.0.1")
 

@@ -54,9 +54,7 @@ class UnstructuredParser:
     is refused before anything could block (see :mod:`ingest.safefile`).
     """
 
-    def __init__(
-        self, *, pdf_strategy: str = "fast", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    ) -> None:
+    def __init__(self, *, pdf_strategy: str = "fast", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         self.pdf_strategy = pdf_strategy
         self.max_file_bytes = max_file_bytes
 

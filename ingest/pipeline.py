@@ -126,9 +126,7 @@ class Ingestor:
             return Plan(file, "unchanged", access, content_hash, refused=refused)
         return Plan(file, "updated", access, content_hash, refused=refused)
 
-    def _execute(
-        self, plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary, dry_run: bool
-    ) -> None:
+    def _execute(self, plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary, dry_run: bool) -> None:
         source = plan.file.source
         if plan.action == "unchanged":
             summary.unchanged.append(source)
@@ -235,9 +233,7 @@ def _reason(error: Exception, source: str) -> str:
     return text[len(source) + 2 :] if text.startswith(f"{source}: ") else text
 
 
-def _missing_sources(
-    paths: Sequence[Path], found: set[str], indexed: dict[str, IndexedDoc]
-) -> list[str]:
+def _missing_sources(paths: Sequence[Path], found: set[str], indexed: dict[str, IndexedDoc]) -> list[str]:
     """Indexed sources under the requested paths whose files are gone."""
     prefixes = [Path(p).resolve().as_posix() for p in paths]
     return sorted(

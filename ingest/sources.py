@@ -62,9 +62,7 @@ def indexed_source(
     return IndexedSource(str(properties["source"]), str(properties["root"]))
 
 
-def read_source(
-    client: weaviate.WeaviateClient, settings: Settings, source: str, user: User
-) -> bytes:
+def read_source(client: weaviate.WeaviateClient, settings: Settings, source: str, user: User) -> bytes:
     """The bytes of the indexed document ``source`` for ``user``; see the module doc for the checks.
 
     Raises :class:`SourceRefusedError` saying why when any check fails.
@@ -74,8 +72,7 @@ def read_source(
     if record is None:
         log.warning("download refused: %s is not an indexed document %s may read", source, who)
         raise SourceRefusedError(
-            "this file is not among the indexed documents you may read; ask again to get "
-            "current sources"
+            "this file is not among the indexed documents you may read; ask again to get current sources"
         )
     path, root = Path(record.source), Path(record.root)
     if not path.is_absolute() or os.path.realpath(path) != str(path) or not is_within(path, root):

@@ -53,3 +53,73 @@ def test_ingest_reports_failed_and_unsupported_files_and_ingests_the_rest(
     table = capsys.readouterr().out
     assert "unchanged" in table and "broken.docx" in table
     assert "1 file(s) not ingested, of types docduet does not read: 1 .doc" in " ".join(table.split())
+
+
+def test_an_emptied_folder_is_refused_until_allow_empty(
+    admin_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path(shutil.copytree(REPO / "corpora" / "public", tmp_path / "share"))
+    assert main(["ingest", str(folder), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["added"]) == 2
+    for path in folder.iterdir():  # the mount point of an unmounted share: there, and empty
+        path.unlink()
+
+    assert main(["ingest", str(folder)]) == 2
+    assert "re-run with --allow-empty" in capsys.readouterr().err
+    assert main(["ingest", str(folder), "--allow-empty", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["deleted"]) == 2
+
+
+def test_a_second_writer_is_refused_while_another_process_holds_the_index(
+    admin_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    folder = Path(shutil.copytree(REPO / "corpora" / "public", tmp_path / "public"))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import time
+                from pathlib import Path
+                from ingest.lock import index_lock
+                data, name = Path({str(admin_env.data_dir)!r}), {admin_env.collection!r}
+                with index_lock(data, name, what="docduet reindex --full"):
+                    print("held", flush=True)
+                    time.sleep(120)
+                """
+            ),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert main(["ingest", str(folder)]) == 2
+        assert main(["reindex", "--full"]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        refusal = f"another ingest or reindex of {admin_env.collection} is running (pid {holder.pid}"
+        assert err.count(refusal) == 2
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert main(["ingest", str(folder), "--json"]) == 0  # released with its holder
+    capsys.readouterr()
+
+
+def test_links_and_ignored_files_are_reported_by_the_cli(
+    admin_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path(shutil.copytree(REPO / "corpora" / "public", tmp_path / "public"))
+    (folder / ".docduetignore").write_text("careers.md\n")
+    (folder / "ops-notes.txt").symlink_to("/proc/self/environ")
+    assert main(["ingest", str(folder)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "skipped" in out
+    assert "ops-notes.txt: a symbolic link to /proc/self/environ, outside the ingest root" in out
+    assert "1 file(s) or folder(s) left out by .docduetignore files." in out

@@ -172,7 +172,8 @@ def test_allow_override_lifts_only_its_own_bound(tmp_path: Path) -> None:
 def test_a_sidecars_own_patterns_are_not_bounded_by_it(tmp_path: Path) -> None:
     write(
         tmp_path / ACCESS_SIDECAR,
-        'groups: [hr]\nsensitivity: confidential\nfiles:\n  "faq.md": {groups: [employees], sensitivity: internal}\n',
+        "groups: [hr]\nsensitivity: confidential\n"
+        'files:\n  "faq.md": {groups: [employees], sensitivity: internal}\n',
     )
     assert resolved(tmp_path, "faq.md") == Resolved(Access(("employees",), Sensitivity.INTERNAL))
 

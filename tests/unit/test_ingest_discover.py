@@ -151,7 +151,8 @@ def test_fifos_and_devices_are_skipped_without_reading_them(tmp_path: Path) -> N
 def test_the_ignore_file_excludes_paths_like_gitignore(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     touch(corpus / ".docduetignore", "# describes the corpus\n/README.md\ndrafts/\n*.tmp.md\n!keep.tmp.md\n")
-    for name in ("README.md", "a/README.md", "drafts/x.md", "a/drafts/y.md", "b.tmp.md", "keep.tmp.md", "c.md"):
+    names_ = ("README.md", "a/README.md", "drafts/x.md", "a/drafts/y.md", "b.tmp.md", "keep.tmp.md", "c.md")
+    for name in names_:
         touch(corpus / name)
     found = scan([corpus])
     assert names(found.files, corpus) == ["a/README.md", "c.md", "keep.tmp.md"]

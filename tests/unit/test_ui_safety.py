@@ -1,0 +1,25 @@
+"""Web-chat markup of untrusted text: flagged answer links and errors without addresses (ui/markup.py)."""
+
+from __future__ import annotations
+
+from docduet.untrusted import unsupported_urls
+from ui.markup import UNVERIFIED_LINK, answer_markdown, error_markdown
+
+
+def test_an_answer_link_in_no_passage_gets_a_warning_chip_and_stays_text() -> None:
+    text = "Book at https://desks.corvala.example/book or [re-authenticate](https://phish.example/x) [1]."
+    passages = ["Desks are booked at https://desks.corvala.example/book."]
+    flagged = unsupported_urls(text, passages)
+    assert flagged == ["https://phish.example/x"]
+    md = answer_markdown(text, flagged)
+    assert md.count(UNVERIFIED_LINK) == 1
+    assert "https\\://phish\\.example/x " + UNVERIFIED_LINK in md
+    assert "\\[re\\-authenticate\\]\\(" in md  # the Markdown link is escaped, not rendered
+    assert ":blue-badge[1]" in md
+    assert UNVERIFIED_LINK not in answer_markdown(text)
+
+
+def test_errors_are_escaped_without_internal_addresses() -> None:
+    shown = error_markdown("cannot reach http://10.0.0.7:8000/v1 ![x](https://evil.example/p.gif)")
+    assert "10.0.0.7" not in shown and "evil.example" not in shown
+    assert shown.startswith("cannot reach \\[address hidden\\]")

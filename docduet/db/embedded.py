@@ -17,7 +17,7 @@ from pathlib import Path
 from docduet.db.apikey import KEY_FILE_NAME
 from docduet.db.binary import configured_binary
 from docduet.db.cluster import LocalCluster, cluster_configs
-from docduet.db.ports import CLUSTER_PORT_OFFSETS, NodePorts, all_free
+from docduet.db.ports import NodePorts, all_free
 from docduet.db.process import write_atomic
 from docduet.db.server import WeaviateServer, embedded_server
 from docduet.errors import BackendUnavailableError, ConfigError
@@ -37,10 +37,17 @@ def cluster_root(settings: Settings) -> Path:
     return settings.data_dir / CLUSTER_DIR
 
 
+#: Gossip/data and Raft/Raft-RPC pairs of a cluster's nodes sit this far above the HTTP port.
+#: Unlike one node's layout (+10000..+40000), these stay below the kernel's ephemeral range
+#: (32768+) for HTTP ports under ~30000: the live nodes keep reconnecting to a dead node's ports,
+#: and on loopback such a connection can take the very port the node needs to restart on.
+CLUSTER_OFFSETS = {"gossip": 1_000, "raft": 2_000}
+
+
 def cluster_ports(http: int, grpc: int, count: int) -> list[NodePorts]:
     """Ports of a local cluster: node i serves on http + i and grpc + i; its gossip/data and
-    Raft/Raft-RPC pairs sit 10000 and 30000 above the HTTP port, two per node (RPC = Raft + 1)."""
-    gossip, raft = (http + CLUSTER_PORT_OFFSETS[k] for k in ("gossip", "raft"))
+    Raft/Raft-RPC pairs are http + 1000 + 2i (+1) and http + 2000 + 2i (+1)."""
+    gossip, raft = (http + CLUSTER_OFFSETS[k] for k in ("gossip", "raft"))
     ports = [
         NodePorts(http + i, grpc + i, gossip + 2 * i, gossip + 2 * i + 1, raft + 2 * i, raft + 2 * i + 1)
         for i in range(count)
@@ -49,7 +56,7 @@ def cluster_ports(http: int, grpc: int, count: int) -> list[NodePorts]:
     if len(set(every)) != len(every) or not all(1024 <= port <= 65_535 for port in every):
         raise ConfigError(
             f"DOCDUET_WEAVIATE_HTTP_PORT={http} and DOCDUET_WEAVIATE_GRPC_PORT={grpc} leave no room "
-            f"for {count} nodes (node i uses HTTP+i, gRPC+i, HTTP+10000+2i.., HTTP+30000+2i..); "
+            f"for {count} nodes (node i uses HTTP+i, gRPC+i, HTTP+1000+2i.., HTTP+2000+2i..); "
             "choose ports further apart, e.g. 8079 and 50079."
         )
     return ports

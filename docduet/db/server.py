@@ -44,7 +44,7 @@ EMBEDDED_NODE_NAME = "docduet"
 #: stray CLUSTER_JOIN or RAFT_* in the caller's shell cannot change the node.
 _INHERITED_ENV = ("PATH", "HOME", "TMPDIR", "TZ", "LANG", "LC_ALL", "GOMAXPROCS", "GOMEMLIMIT")
 _POLL_S = 0.25
-_PORT_GRACE_S = 2.0
+_PORT_GRACE_S = 5.0
 #: ``sh -c`` script: run the node ("$@") in the background, output appended to the log ($0),
 #: print its pid. With an owner pid ($1, > 0) a watchdog sends the node SIGTERM once the owner
 #: is gone, so nodes started by a test session die with it even when it is killed.

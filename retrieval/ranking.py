@@ -28,6 +28,24 @@ class Candidate:
     vector: tuple[float, ...]
 
 
+def cosines(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float | None]:
+    """Cosine similarity of ``query`` to each vector in one numpy product; None for an empty vector."""
+    rows = [i for i, v in enumerate(vectors) if len(v)]
+    out: list[float | None] = [None] * len(vectors)
+    if not rows:
+        return out
+    matrix = np.asarray([vectors[i] for i in rows], dtype=np.float64)
+    q = np.asarray(query, dtype=np.float64)
+    if matrix.shape[1] != q.shape[0]:
+        raise ValueError(f"vectors differ in length ({matrix.shape[1]} vs {q.shape[0]})")
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sims = np.where(norms > 0, matrix @ q / norms, 0.0)
+    for i, sim in zip(rows, sims.tolist(), strict=True):
+        out[i] = float(sim)
+    return out
+
+
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity of two vectors; 0.0 when either is all zeros."""
     if len(a) != len(b):
@@ -55,8 +73,9 @@ def select(
     without a similarity is kept), or when an already kept candidate has the same normalised text
     or a vector at least ``duplicate_cosine`` similar.
     """
-    kept: list[Candidate] = []
+    kept: list[Hit] = []
     seen_texts: set[str] = set()
+    seen_vectors = _UnitVectors(top_k)
     for candidate in candidates:
         if len(kept) >= top_k:
             break
@@ -64,21 +83,44 @@ def select(
         if similarity is not None and similarity < min_similarity:
             continue
         text = normalise_text(candidate.hit.chunk.text)
-        if text in seen_texts or _near_any(candidate.vector, kept, duplicate_cosine):
+        if text in seen_texts:
             continue
-        kept.append(candidate)
+        unit = seen_vectors.unit(candidate.vector)
+        if unit is not None and seen_vectors.near(unit, duplicate_cosine):
+            continue
+        kept.append(candidate.hit)
         seen_texts.add(text)
-    return [c.hit for c in kept]
+        if unit is not None:
+            seen_vectors.add(unit)
+    return kept
 
 
-def _near_any(vector: Sequence[float], kept: Sequence[Candidate], limit: float) -> bool:
-    """True when ``vector`` is at least ``limit`` cosine-similar to a kept vector (numpy, batched)."""
-    others = [k.vector for k in kept if k.vector and len(k.vector) == len(vector)]
-    if not vector or not others:
-        return False
-    matrix = np.asarray(others, dtype=np.float64)
-    v = np.asarray(vector, dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(v)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sims = np.where(norms > 0, matrix @ v / norms, 0.0)
-    return bool((sims >= limit).any())
+class _UnitVectors:
+    """The kept hits' vectors, normalised, in one preallocated matrix: one product per check."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._rows: np.ndarray | None = None
+        self._count = 0
+
+    def unit(self, vector: Sequence[float]) -> np.ndarray | None:
+        """``vector`` scaled to length 1; None when it is empty, all zeros or of another length."""
+        if not len(vector):
+            return None
+        v = np.asarray(vector, dtype=np.float64)
+        norm = float(np.linalg.norm(v))
+        if norm == 0 or (self._rows is not None and v.shape[0] != self._rows.shape[1]):
+            return None
+        return v / norm
+
+    def near(self, unit: np.ndarray, limit: float) -> bool:
+        """True when a kept vector is at least ``limit`` cosine-similar to ``unit``."""
+        if self._rows is None or not self._count:
+            return False
+        return bool((self._rows[: self._count] @ unit >= limit).any())
+
+    def add(self, unit: np.ndarray) -> None:
+        if self._rows is None:
+            self._rows = np.empty((max(1, self._capacity), unit.shape[0]))
+        self._rows[self._count] = unit
+        self._count += 1

@@ -29,7 +29,7 @@ from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
 from docduet.settings import Settings
 from ingest.embed import Embedder
 from retrieval.filters import SearchFilters, build_where
-from retrieval.ranking import Candidate, cosine, select
+from retrieval.ranking import Candidate, cosines, select
 from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,11 @@ class WeaviateRetriever:
             ), retries=READ_RETRIES, what="search")  # fmt: skip
         except WeaviateBaseError as e:
             raise self._failure(e) from e
-        return [_candidate(obj, vector) for obj in result.objects]
+        vectors = [_vector_of(obj.vector) for obj in result.objects]
+        similarities = cosines(vector, vectors)
+        return [
+            _candidate(obj, v, sim) for obj, v, sim in zip(result.objects, vectors, similarities, strict=True)
+        ]
 
     def _ensure_index(self) -> None:
         """Fail fast (about 1 ms on loopback) when the server is down or the index is missing.
@@ -184,9 +188,7 @@ class WeaviateRetriever:
         )
 
 
-def _candidate(obj: Any, query_vector: list[float]) -> Candidate:
-    vector = _vector_of(obj.vector)
-    similarity = cosine(query_vector, vector) if vector else None
+def _candidate(obj: Any, vector: tuple[float, ...], similarity: float | None) -> Candidate:
     score = obj.metadata.score if obj.metadata is not None else None
     chunk = chunk_from_properties(str(obj.uuid), obj.properties)
     hit = Hit(chunk=chunk, score=float(score or 0.0), similarity=similarity)
@@ -199,5 +201,5 @@ def _vector_of(raw: Mapping[str, Any] | list[float] | None) -> tuple[float, ...]
         return ()
     if isinstance(raw, Mapping):
         value = raw.get("default", next(iter(raw.values())))
-        return tuple(float(x) for x in value)
-    return tuple(float(x) for x in raw)
+        return tuple(map(float, value))
+    return tuple(map(float, raw))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from docduet.domain import Access, Chunk, Hit, Sensitivity
-from retrieval.ranking import Candidate, cosine, normalise_text, select
+from retrieval.ranking import Candidate, cosine, cosines, normalise_text, select
 
 
 def candidate(n: int, text: str, vector: tuple[float, ...], similarity: float | None = 0.9) -> Candidate:
@@ -35,6 +35,18 @@ def test_cosine():
     assert cosine((0.0, 0.0), (1.0, 0.0)) == 0.0
     with pytest.raises(ValueError):
         cosine((1.0,), (1.0, 0.0))
+
+
+def test_cosines_of_many_vectors_match_one_by_one():
+    vectors = [(1.0, 0.0), (), (0.0, 0.0), unit(60), (3.0, 3.0)]
+    sims = cosines((2.0, 0.0), vectors)
+    assert sims[1] is None and sims[2] == 0.0
+    for got, vector in zip(sims, vectors, strict=True):
+        if vector:
+            assert got == pytest.approx(cosine((2.0, 0.0), vector))
+    assert cosines((1.0, 0.0), []) == [] and cosines((1.0, 0.0), [()]) == [None]
+    with pytest.raises(ValueError):
+        cosines((1.0,), [(1.0, 0.0)])
 
 
 def test_normalise_text_ignores_case_spacing_and_punctuation():

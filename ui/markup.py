@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from chat.results import GeneratorInfo
 from docduet.domain import Answer, Citation
-from docduet.untrusted import public_error
+from docduet.untrusted import URL_PATTERN, URL_TRAILING, public_error
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _MARKER = re.compile(r"\[(\d{1,4})\]")
@@ -22,8 +22,20 @@ UNVERIFIED_LINK = ":red-badge[:material/warning: link not in any passage]"
 
 
 def escape_md(text: str) -> str:
-    """Backslash-escape every Markdown, HTML, LaTeX and directive character in ``text``."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Backslash-escape every Markdown, HTML, LaTeX and directive character in ``text``.
+
+    Web addresses become inline code: the page's Markdown turns any bare ``https://…`` or
+    ``www.…`` into a link after escapes are resolved (GFM autolinks), but never inside code.
+    """
+    parts: list[str] = []
+    cursor = 0
+    for match in URL_PATTERN.finditer(text):
+        end = match.start() + len(match.group(0).rstrip(URL_TRAILING))
+        parts.append(_SPECIAL.sub(r"\\\1", text[cursor : match.start()]))
+        parts.append(f"`{text[match.start() : end]}`")
+        cursor = end
+    parts.append(_SPECIAL.sub(r"\\\1", text[cursor:]))
+    return "".join(parts)
 
 
 def answer_markdown(text: str, flagged: Sequence[str] = ()) -> str:

@@ -16,8 +16,8 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from datetime import UTC, datetime
+from itertools import groupby
 
 import weaviate
 

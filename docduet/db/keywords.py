@@ -24,7 +24,7 @@ STEMMED_FIELDS: dict[str, str] = {
 """Searchable field -> its stemmed copy, the properties the BM25 half of a search reads."""
 
 STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then "
+    "a an and are as at be but by for if in into is it no not of on or such that the their then "  # noqa: SIM905
     "there these they this to was will with".split()
 )
 """Lucene's (and Weaviate's ``en`` preset) English stop words, dropped before stemming: stemmed,

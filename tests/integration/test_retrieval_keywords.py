@@ -43,13 +43,17 @@ def folder(tmp_path: Path) -> Path:
     return docs
 
 
-def keyword_only(settings: Settings, client: weaviate.WeaviateClient, *, stemmed: bool = True) -> WeaviateRetriever:
+def keyword_only(
+    settings: Settings, client: weaviate.WeaviateClient, *, stemmed: bool = True
+) -> WeaviateRetriever:
     """BM25 alone (alpha 0), nothing cut by the similarity floor: ranks come from keywords only."""
     local = settings.model_copy(update={"alpha": 0.0, "score_threshold": -1.0})
     return WeaviateRetriever(client, settings.collection, build_embedder(local), local, stemmed=stemmed)
 
 
-def test_a_plural_query_finds_the_singular_chunk_first(make_settings: Callable[..., Settings], folder: Path) -> None:
+def test_a_plural_query_finds_the_singular_chunk_first(
+    make_settings: Callable[..., Settings], folder: Path
+) -> None:
     settings = make_settings()
     assert run_ingest(settings, [folder], progress=NullProgress()).failed == []
     with open_client(settings, autostart=False) as client:

@@ -20,8 +20,8 @@ from evaluation.datasets import EvalDocument
 from evaluation.index import document_chunks, eval_collection_name
 from evaluation.judge import judge_answers, judge_request, parse_score
 from evaluation.retrieval_eval import QueryVectors, baselines_for, methods_for
-from ingest.splitter import token_splitter
 from ingest.progress import NullProgress
+from ingest.splitter import token_splitter
 
 
 def test_checkpoint_resumes_and_drops_a_torn_line(tmp_path: Path) -> None:

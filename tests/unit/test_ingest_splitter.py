@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from pathlib import Path
@@ -66,7 +67,7 @@ def test_no_piece_exceeds_the_model_limit_and_pieces_are_even(minilm: TokenWindo
 
 def test_consecutive_pieces_overlap_by_a_sentence_that_fits(minilm: TokenWindow) -> None:
     pieces = token_splitter(Settings(chunk_overlap_tokens=32), minilm).split(LONG_TEXT)
-    for before, after in zip(pieces, pieces[1:], strict=False):
+    for before, after in itertools.pairwise(pieces):
         shared = [before[i:] for i in range(len(before)) if after.startswith(before[i:])]
         assert shared, (before[-80:], after[:80])
         assert shared[0][0].isupper() and 0 < minilm.count(shared[0]) <= 32  # whole sentences
@@ -82,7 +83,9 @@ def test_a_text_that_fits_is_one_piece_and_blank_text_none(minilm: TokenWindow) 
 
 def test_a_sentence_longer_than_the_limit_is_split_between_words() -> None:
     window = TokenWindow("words", 10, WordTokenizer())
-    pieces = token_splitter(Settings(chunk_overlap_tokens=2), window).split(" ".join(f"w{i}" for i in range(35)))
+    pieces = token_splitter(Settings(chunk_overlap_tokens=2), window).split(
+        " ".join(f"w{i}" for i in range(35))
+    )
     assert all(window.count(p) <= 10 for p in pieces) and len(pieces) >= 4
     assert pieces[0].split()[0] == "w0" and pieces[-1].split()[-1] == "w34"
 
@@ -128,6 +131,6 @@ def test_chunk_document_splits_long_sections_deterministically(tmp_path: Path, m
     assert {c.section for c in chunks} == {"Expenses"} and chunks[0].text.startswith("Expenses")
     assert [c.chunk_id for c in run()] == [c.chunk_id for c in chunks]
     assert {c.chunk_id for c in run("h2")}.isdisjoint(c.chunk_id for c in chunks)
-    assert chunk_document(
-        file, elements, access=access, content_hash="h1", settings=settings
-    ) == chunks, "the default window is the configured model's"
+    assert chunk_document(file, elements, access=access, content_hash="h1", settings=settings) == chunks, (
+        "the default window is the configured model's"
+    )

@@ -120,6 +120,6 @@ def test_links_and_ignored_files_are_reported_by_the_cli(
     (folder / "ops-notes.txt").symlink_to("/proc/self/environ")
     assert main(["ingest", str(folder)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "skipped" in out
-    assert "ops-notes.txt: a symbolic link to /proc/self/environ, outside the ingest root" in out
+    assert "skipped" in out and "ops-notes" in out  # the table may fold a long path
+    assert "a symbolic link to /proc/self/environ, outside the ingest root; not followed" in out
     assert "1 file(s) or folder(s) left out by .docduetignore files." in out

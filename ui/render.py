@@ -22,8 +22,8 @@ from ui.markup import (
     error_markdown,
     escape_md,
     generator_title,
-    info_for,
     highlight,
+    info_for,
     metric_badges,
     privacy_badge,
 )

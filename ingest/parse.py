@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from docduet.errors import IngestError
@@ -76,30 +79,48 @@ class UnstructuredParser:
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         _check_office_container(file, data)
         _setup_unstructured()
-        try:
-            elements = self._partition(file, data)
-        except IngestError:
-            raise
-        except Exception as e:  # third-party parsers raise anything: name it, per file
-            raise IngestError(f"{file.source}: {_reason(file, e)}") from e
-        if not any((element.text or "").strip() for element in elements):
-            raise IngestError(f"{file.source}: {_empty_reason(file)}")
+        with _private_copy(file, data) as copy:  # parsers read exactly the bytes checked above
+            try:
+                elements = self._partition(file, data, copy)
+            except IngestError:
+                raise
+            except Exception as e:  # third-party parsers raise anything: name it, per file
+                raise IngestError(f"{file.source}: {_reason(file, e, copy)}") from e
+            if not any((element.text or "").strip() for element in elements):
+                raise IngestError(f"{file.source}: {_empty_reason(file, copy)}")
         return Parsed(elements, document_title(file, elements, data))
 
-    def _partition(self, file: SourceFile, data: bytes) -> list[Element]:
+    def _partition(self, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
         partitioner = _BY_SUFFIX[file.suffix]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unstructured warns per file about guessed details
-            return partitioner(self, file, data)
+            return partitioner(self, file, data, copy)
 
 
-def _partition_text(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+@contextlib.contextmanager
+def _private_copy(file: SourceFile, data: bytes) -> Iterator[Path]:
+    """``data`` in a file of its own (0600 in a 0700 temporary folder), named like ``file``.
+
+    Parsers that open files by name read this copy, never the corpus path again: a file swapped
+    for a link after its checks cannot lead them outside the corpus.
+    """
+    with tempfile.TemporaryDirectory(prefix="docduet-parse-") as folder:
+        copy = Path(folder, file.path.name)
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        yield copy
+
+
+def _partition_text(parser: UnstructuredParser, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
     from unstructured.partition.text import partition_text
 
     return partition_text(text=decode(data, origin=file.source), metadata_filename=file.source)
 
 
-def _partition_markdown(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+def _partition_markdown(
+    parser: UnstructuredParser, file: SourceFile, data: bytes, copy: Path
+) -> list[Element]:
     from unstructured.partition.md import partition_md
 
     body = split_front_matter(decode(data, origin=file.source), origin=file.source).body
@@ -108,7 +129,7 @@ def _partition_markdown(parser: UnstructuredParser, file: SourceFile, data: byte
     return partition_md(text=body, metadata_filename=file.source)
 
 
-def _partition_html(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+def _partition_html(parser: UnstructuredParser, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
     from unstructured.partition.html import partition_html
 
     declared = html_declared_encoding(data)
@@ -117,27 +138,27 @@ def _partition_html(parser: UnstructuredParser, file: SourceFile, data: bytes) -
 
 
 def _partition_file(module: str, function: str, **options: Any) -> Callable[..., list[Element]]:
-    def run(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+    def run(parser: UnstructuredParser, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
         import importlib
 
         partition = getattr(importlib.import_module(module), function)
-        return partition(filename=str(file.path), metadata_filename=file.source, **options)
+        return partition(filename=str(copy), metadata_filename=file.source, **options)
 
     return run
 
 
-def _partition_pdf(parser: UnstructuredParser, file: SourceFile, data: bytes) -> list[Element]:
+def _partition_pdf(parser: UnstructuredParser, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
     from unstructured.partition.pdf import partition_pdf
 
     return partition_pdf(
-        filename=str(file.path),
+        filename=str(copy),
         metadata_filename=file.source,
         strategy=parser.pdf_strategy,
         languages=["eng"],  # unstructured's own default, said out loud (else it warns per file)
     )
 
 
-_BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes], list[Element]]] = {
+_BY_SUFFIX: dict[str, Callable[[UnstructuredParser, SourceFile, bytes, Path], list[Element]]] = {
     ".txt": _partition_text,
     **dict.fromkeys(MARKDOWN_SUFFIXES, _partition_markdown),
     ".html": _partition_html,
@@ -188,13 +209,14 @@ def _check_office_container(file: SourceFile, data: bytes) -> None:
     )
 
 
-def _reason(file: SourceFile, error: Exception) -> str:
-    if file.suffix == ".pdf" and _pdf_needs_password(file):
+def _reason(file: SourceFile, error: Exception, copy: Path) -> str:
+    if file.suffix == ".pdf" and _pdf_needs_password(file, copy):
         return _ENCRYPTED_PDF
     detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    detail = detail.replace(str(copy), file.source)  # name the document, not its private copy
     name = type(error).__name__
     if file.suffix in _OOXML and (
-        isinstance(error, zipfile.BadZipFile | KeyError) or not zipfile.is_zipfile(file.path)
+        isinstance(error, zipfile.BadZipFile | KeyError) or not zipfile.is_zipfile(copy)
     ):
         return f"corrupt {file.suffix} ({name}: {detail[:200]}); open and re-save it, then re-run"
     if isinstance(error, UnicodeError):
@@ -208,11 +230,11 @@ def _reason(file: SourceFile, error: Exception) -> str:
 _ENCRYPTED_PDF = "encrypted: the PDF needs a password to open; save an unprotected copy"
 
 
-def _empty_reason(file: SourceFile) -> str:
+def _empty_reason(file: SourceFile, copy: Path) -> str:
     if file.suffix == ".pdf":
-        if _pdf_needs_password(file):
+        if _pdf_needs_password(file, copy):
             return _ENCRYPTED_PDF
-        if _pdf_too_complex(file):
+        if _pdf_too_complex(file, copy):
             return (
                 "no extractable text: unstructured flags the PDF as too complex for text "
                 "extraction (a page holds far more drawing than text operators); print it to "
@@ -227,22 +249,22 @@ def _empty_reason(file: SourceFile) -> str:
     return "no extractable text (empty?); add content or remove the file"
 
 
-def _pdf_needs_password(file: SourceFile) -> bool:
+def _pdf_needs_password(file: SourceFile, copy: Path) -> bool:
     from pypdf import PdfReader
 
     try:
-        reader = PdfReader(str(file.path))
+        reader = PdfReader(str(copy))
         return bool(reader.is_encrypted) and not reader.decrypt("")
     except Exception as e:  # only a better message is at stake
         log.debug("%s: pypdf could not check encryption: %s", file.source, e)
         return False
 
 
-def _pdf_too_complex(file: SourceFile) -> bool:
+def _pdf_too_complex(file: SourceFile, copy: Path) -> bool:
     from unstructured.partition.pdf import is_pdf_too_complex
 
     try:
-        return bool(is_pdf_too_complex(filename=str(file.path)))
+        return bool(is_pdf_too_complex(filename=str(copy)))
     except Exception as e:  # only a better message is at stake
         log.debug("%s: complexity check failed: %s", file.source, e)
         return False

@@ -126,4 +126,4 @@ def _listed(items: list[str]) -> str:
 
 
 def _store(client: weaviate.WeaviateClient, settings: Settings, collection: str) -> ChunkStore:
-    return ChunkStore(client, collection)
+    return ChunkStore.for_settings(client, collection, settings)

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from io import BufferedReader
 
 from docduet.errors import IngestError
 
@@ -47,7 +47,7 @@ def too_large(origin: str, size: int, limit: int) -> IngestError:
 
 
 @contextmanager
-def open_regular(path: Path, *, max_bytes: int, origin: str | None = None) -> Iterator[BinaryIO]:
+def open_regular(path: Path, *, max_bytes: int, origin: str | None = None) -> Iterator[BufferedReader]:
     """``path`` opened for binary reading, if it is a regular file of at most ``max_bytes``.
 
     Raises :class:`IngestError` naming ``origin`` (default: the path) for a symbolic link, a

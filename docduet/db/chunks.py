@@ -222,7 +222,7 @@ def _explain(error: BaseException | str, what: str) -> str:
 def _access_of(properties: Mapping[str, Any]) -> Access:
     groups = properties.get("access_groups") or []
     return Access(
-        groups=tuple(sorted(str(g) for g in groups)),  # type: ignore[union-attr]
+        groups=tuple(sorted(str(g) for g in groups)),
         sensitivity=Sensitivity(str(properties.get("sensitivity") or "confidential")),
     )
 

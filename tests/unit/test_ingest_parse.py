@@ -179,3 +179,26 @@ def test_a_file_over_the_size_limit_fails_with_its_size(tmp_path: Path) -> None:
     small = UnstructuredParser(max_file_bytes=1000)
     with pytest.raises(IngestError, match=r"big\.txt: too large \(1,500 bytes; the limit is 1,000 bytes"):
         small.parse(SourceFile(path, tmp_path))
+
+
+def test_parsers_read_a_private_copy_of_the_checked_bytes(tmp_path: Path) -> None:
+    import stat
+
+    from ingest.parse import _private_copy
+
+    original = write(tmp_path / "docs" / "notes.docx", b"PK\x03\x04 checked bytes")
+    with _private_copy(SourceFile(original, tmp_path), original.read_bytes()) as copy:
+        assert copy.name == "notes.docx" and copy.read_bytes() == original.read_bytes()
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+        assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o700
+        original.unlink()
+        original.symlink_to("/proc/self/environ")  # swapped after the checks: the copy is unmoved
+        assert copy.read_bytes() == b"PK\x03\x04 checked bytes"
+    assert not copy.exists()
+
+
+def test_errors_name_the_document_not_its_copy(parser: UnstructuredParser, tmp_path: Path) -> None:
+    path = write(tmp_path / "broken.docx", b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(IngestError) as caught:
+        parser.parse(SourceFile(path, tmp_path))
+    assert "docduet-parse-" not in str(caught.value)

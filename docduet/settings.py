@@ -134,7 +134,8 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         default=32,
         ge=0,
-        description="Embedder tokens shared by consecutive pieces of a split chunk.",
+        description="Embedder tokens shared by consecutive pieces of a split chunk (whole sentences "
+        "that fit; at most a quarter of a chunk).",
     )
     default_groups: tuple[str, ...] = ("employees",)
     default_sensitivity: Sensitivity = Sensitivity.INTERNAL

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
+import sys
 import threading
 
 log = logging.getLogger("llama_cpp")
@@ -38,4 +40,15 @@ def route_llama_logs() -> None:
 
         _callback = _to_logging
         llama_cpp.llama_log_set(_to_logging, ctypes.c_void_p(0))
+        atexit.register(_close_devnull)
         _installed = True
+
+
+def _close_devnull() -> None:
+    """llama-cpp-python opens /dev/null twice at import and never closes it (a ResourceWarning
+    at every exit); nothing generates any more at exit, so close them."""
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None and not handle.closed:
+            handle.close()

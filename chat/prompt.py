@@ -181,16 +181,16 @@ class Prompt:
             f"Document {b.header}\n{b.text}\nEnd of document [{b.number}]" for b in self.blocks
         )
 
-    def messages(self, *, examples: bool = False) -> tuple[ChatMessage, ...]:
+    def messages(self, *, examples: int = 0) -> tuple[ChatMessage, ...]:
         """Chat rendering: instructions as system, history, then documents, question, reminder.
 
-        ``examples`` puts two worked exchanges (one answered with a citation, one abstained)
-        right after the system message: small instruct models copy their form. They are a fixed
-        prefix, so a local model evaluates them once and reuses them for every question.
+        ``examples`` (0-2) worked exchanges follow the system message, the answered one with a
+        citation first, then the abstained one: small instruct models copy their form. They are
+        a fixed prefix, so a local model evaluates them once and reuses them for every question.
         """
         return (
             ChatMessage("system", self.system),
-            *(CHAT_EXAMPLES if examples else ()),
+            *CHAT_EXAMPLES[: 2 * max(0, min(examples, 2))],
             *(ChatMessage(t.role, t.content) for t in self.history),
             ChatMessage("user", _user_turn(self.passages(), self.question)),
         )

@@ -113,7 +113,7 @@ class AnswerService:
     def label(self, name: str) -> str:
         """What users see for generator ``name``: its model and where it runs when known."""
         generator = self._generators.get(name)
-        if generator is not None and getattr(generator, "label", ""):
+        if generator is not None and generator.label:
             return generator.label
         return self._labels.get(name, name)
 

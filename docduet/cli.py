@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 
 from docduet.commands import COMMANDS
@@ -30,13 +29,16 @@ def quiet_third_parties() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bars
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docduet",
-        description="Chat with your company's documents; every question answered twice, "
-        "by a local small model and a hosted large model, side by side.",
+        description="Chat with your company's documents; every question answered by several "
+        "models from the same passages, side by side (local models, and a hosted one once "
+        "configured).",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -47,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_third_parties()
-    # llama.cpp keeps /dev/null open for the process lifetime; nothing to report to users
-    warnings.filterwarnings("ignore", category=ResourceWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)

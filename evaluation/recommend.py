@@ -138,18 +138,19 @@ def _versus(
     right_b = [float(p[b]["scores"]["correct"]) for p in pairs]
     diff, se = paired_difference(right_b, right_a)
     cost = (summaries[b]["cost_usd_per_1k"] or 0.0) - (summaries[a]["cost_usd_per_1k"] or 0.0)
+    name_a, name_b = label(a, labels), label(b, labels)
     if abs(diff) <= Z95 * se:
         return (
-            f"On these {len(pairs)} questions {label(a, labels)} and {label(b, labels)} are not distinguishable on "
-            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {label(a, labels)} is "
-            f"good enough here; {label(b, labels)} {_costs(cost)} per 1,000 questions."
+            f"On these {len(pairs)} questions {name_a} and {name_b} are not distinguishable on "
+            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {name_a} is "
+            f"good enough here; {name_b} {_costs(cost)} per 1,000 questions."
         )
-    better, worse = (b, a) if diff > 0 else (a, b)
+    better, worse = (label(b, labels), name_a) if diff > 0 else (name_a, label(b, labels))
     return (
-        f"{_cap(label(better, labels))} is better on these {len(pairs)} questions: it answers "
+        f"{_cap(better)} is better on these {len(pairs)} questions: it answers "
         f"{100 * abs(diff):.1f} ± {100 * Z95 * se:.1f} percentage points more of them correctly; "
-        f"{label(b, labels)} {_costs(cost)} per 1,000 questions. Prefer {label(better, labels)} where its cost, latency "
-        f"and data handling are acceptable; {label(worse, labels)} is the fallback."
+        f"{name_b} {_costs(cost)} per 1,000 questions. Prefer {better} where its cost, latency "
+        f"and data handling are acceptable; {worse} is the fallback."
     )
 
 

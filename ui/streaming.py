@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chat.results import Event, Question, Retrieval
+from chat.results import Event, GeneratorInfo, Question, Retrieval
 from docduet.domain import Answer
 
 UPDATE_INTERVAL_S = 0.08
@@ -16,6 +16,11 @@ UPDATE_INTERVAL_S = 0.08
 
 class Answerer(Protocol):
     """What the chat page needs from :class:`chat.service.AnswerService`."""
+
+    @property
+    def generator_names(self) -> list[str]: ...
+
+    def describe(self, name: str) -> GeneratorInfo: ...
 
     def stream(self, question: Question, names: Sequence[str]) -> Iterator[Event]: ...
 

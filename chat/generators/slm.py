@@ -47,8 +47,8 @@ class LlamaCppOptions(BaseModel):
     n_ctx: int = Field(default=4096, ge=256)
     prompt_format: Literal["auto", "chat", "completion"] = "auto"
     repeat_penalty: float = Field(default=1.1, ge=1.0)
-    examples: bool = True
-    """Chat prompts start with two worked exchanges (small models copy their form)."""
+    examples: int = Field(default=2, ge=0, le=2)
+    """Worked exchanges at the head of chat prompts: 2 (answered + abstained), 1, or 0."""
 
 
 class LlamaCppGenerator:
@@ -68,7 +68,7 @@ class LlamaCppGenerator:
         name: str = "slm",
         label: str = "",
         max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL,
-        examples: bool = True,
+        examples: int = 2,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(

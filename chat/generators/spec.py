@@ -82,9 +82,14 @@ def load_specs(settings: Settings) -> list[GeneratorSpec]:
 def _spec(entry: object, settings: Settings, *, where: object) -> GeneratorSpec:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: each generator is a mapping with id, kind, ...; got {entry!r}")
+    if not isinstance(entry.get("id"), str):
+        raise ConfigError(
+            f"{where}: generator id {entry.get('id')!r} is not text; quote it (YAML reads "
+            "off, no, yes and numbers as other types)"
+        )
     values = {k: v for k, v in ((k, _interpolate(v, settings)) for k, v in entry.items()) if v is not None}
     try:
-        return GeneratorSpec(**values)
+        return GeneratorSpec.model_validate(values)
     except ValidationError as e:
         raise ConfigError(f"{where}: generator {entry.get('id', '?')!r} is invalid: {e}") from e
 

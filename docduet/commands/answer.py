@@ -102,7 +102,8 @@ def _live(service: Any, question: Any, names: list[str]) -> tuple[Answer, ...]:
     texts = {n: "" for n in names}
     done: dict[str, Answer] = {}
     labels = {n: service.label(n) for n in names}
-    with Live(console=console, refresh_per_second=8, transient=True, auto_refresh=console.is_terminal) as live:
+    live_view = Live(console=console, refresh_per_second=8, transient=True, auto_refresh=console.is_terminal)
+    with live_view as live:
         for event in service.stream(question, names):
             if event.kind == "token":
                 texts[event.generator] += event.text

@@ -64,7 +64,7 @@ def answer_settings(
         "slm_max_tokens": 32,
         "llm_base_url": llm_url,
         "llm_api_key": "dummy",
-        "llm_model": "gemma-3-270m",
+        "llm_model": "qwen2.5-coder-0.5b",
         "llm_max_tokens": 24,
         "llm_max_retries": 0,
         "llm_timeout_s": 120.0,

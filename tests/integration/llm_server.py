@@ -239,7 +239,7 @@ def llama_server(
         "--model",
         str(model),
         "--chat_format",
-        "gemma",
+        "chatml",
         "--n_threads",
         "1",
         "--n_threads_batch",
@@ -290,12 +290,18 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout_s: float, l
 # --- fixtures ------------------------------------------------------------------------------
 
 
+TEST_MODEL = "qwen2.5-coder-0.5b-instruct"
+"""The default small local model (ChatML template): the tests run what users get by default."""
+
+
 @pytest.fixture(scope="session")
 def gguf_path() -> Path:
-    """The GGUF the tests run: DOCDUET_SLM_MODEL_PATH or the packaged Gemma 3 270M."""
-    from chat.models import default_gguf_path
+    """The GGUF the tests run: DOCDUET_SLM_MODEL_PATH, or the packaged default small model."""
+    from chat.models import resolve_model
+    from docduet.settings import Settings
 
-    return default_gguf_path()
+    settings = Settings()
+    return resolve_model(settings.slm_model_path or TEST_MODEL, settings.cache_dir)
 
 
 @pytest.fixture(scope="session")

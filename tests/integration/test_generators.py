@@ -1,4 +1,5 @@
-"""Generators against real backends: the packaged Gemma in-process, and OpenAI-compatible
+"""Generators against real backends: the packaged default small model (Qwen2.5-Coder-0.5B-Instruct)
+and the Gemma 3 270M base model in-process, and OpenAI-compatible
 servers on loopback (llama-cpp-python's own server, one that fails, one that never answers)."""
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from llm_server import (  # noqa: F401  (fixtures)
     silent_llm_server,
 )
 
-from chat.generators import Generator, TextStream, build_generator
+from chat.generators import Generator, TextStream, build_generator, spec_by_id
 from chat.generators.slm import LlamaCppGenerator
+from chat.models import resolve_model
 from chat.prompt import build_prompt
 from docduet.domain import Access, Chunk, Hit, Sensitivity
 from docduet.errors import GenerationError
@@ -89,7 +91,8 @@ def built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, gguf_
     }
     if request.param == "llm":
         env["DOCDUET_LLM_BASE_URL"] = request.getfixturevalue("llm_recorder").base_url
-    return build_generator(request.param, settings_for(monkeypatch, **env))
+    settings = settings_for(monkeypatch, **env)
+    return build_generator(spec_by_id(settings, request.param), settings)
 
 
 def test_generator_contract(built: Generator) -> None:
@@ -105,26 +108,38 @@ def test_generator_contract(built: Generator) -> None:
     assert result.usage.cost_usd >= 0.0 and result.finish_reason in ("stop", "length")
 
 
-def test_packaged_gemma_streams_an_answer(slm: LlamaCppGenerator) -> None:
+def test_default_small_model_answers_from_the_passage_through_its_chat_template(
+    slm: LlamaCppGenerator,
+) -> None:
     prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
-    assert not slm.uses_chat_template()  # the base model has none: few-shot completion
+    assert slm.uses_chat_template()  # Qwen's ChatML template, with the worked examples first
     pieces, first_s, total_s = timed(slm.stream(prompt))
     text = "".join(pieces)
-    assert text.strip(), "the local model produced no text"
-    assert "\n" not in text  # the completion prompt stops at the end of the line
+    assert "40 EUR" in text, text
+    assert "Document" not in text and "<" not in text  # no prompt markup leaks into the answer
     usage = slm.stream(prompt, max_tokens=4).collect().usage
-    assert usage.prompt_tokens == slm.count_tokens(prompt.completion())
+    assert usage.prompt_tokens == slm.count_tokens(slm._chat_text(prompt))
     assert 0 < usage.completion_tokens <= 4 and usage.cost_usd == 0.0
     log.warning("slm: %r first token %.2f s, total %.2f s", text, first_s, total_s)
 
 
+def test_a_base_model_gets_the_few_shot_completion_prompt(tmp_path: Path) -> None:
+    gemma = LlamaCppGenerator(
+        resolve_model("gemma-3-270m", Settings().cache_dir), n_ctx=2048, n_threads=1, max_tokens=24
+    )
+    prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
+    assert not gemma.uses_chat_template()  # the base model has none
+    text = gemma.stream(prompt).collect().text
+    assert text.strip() and "\n" not in text  # the completion prompt stops at the end of the line
+
+
 def test_slm_keeps_a_long_context_inside_n_ctx(gguf_path: Path) -> None:  # noqa: F811
-    small = LlamaCppGenerator(gguf_path, n_ctx=768, n_threads=1, max_tokens=8)
+    small = LlamaCppGenerator(gguf_path, n_ctx=1024, n_threads=1, max_tokens=8)
     hits = [hit(f"Section {i}. " + MEALS * 6, n=i) for i in range(8)]  # ~2,500 tokens
     prompt = build_prompt("How much can I claim per day for meals?", hits)
-    assert small.count_tokens(prompt.completion()) > 768
+    assert small.count_tokens(small._chat_text(prompt)) > 1024
     result = small.stream(prompt).collect()
-    assert 0 < result.usage.prompt_tokens <= 768 - 8
+    assert 0 < result.usage.prompt_tokens <= 1024 - 8
     assert result.text.strip()
 
 
@@ -155,7 +170,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
     settings = settings_for(
         monkeypatch,
         DOCDUET_LLM_BASE_URL=llm_recorder.base_url,
-        DOCDUET_LLM_MODEL="gemma-3-270m",
+        DOCDUET_LLM_MODEL="qwen2.5-coder-0.5b",
         DOCDUET_LLM_API_KEY="sk-local-test",
     )
     gen = build_generator("llm", settings)
@@ -165,7 +180,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
     (request,) = llm_recorder.requests
     assert (request.method, request.path) == ("POST", "/v1/chat/completions")
     body = request.json()
-    assert body["stream"] is True and body["model"] == "gemma-3-270m"
+    assert body["stream"] is True and body["model"] == "qwen2.5-coder-0.5b"
     assert MEALS in body["messages"][-1]["content"]
     assert "sk-local-test" not in str(request.headers)  # the recorder strips credentials
     log.warning("llm via llama server: first token %.2f s, total %.2f s", first_s, total_s)

@@ -30,7 +30,7 @@ class GeneratorSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,31}$")
     kind: str
     label: str = ""
     enabled: bool | str = True

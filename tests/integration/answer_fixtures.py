@@ -62,6 +62,7 @@ def answer_settings(
         "slm_threads": 1,
         "slm_n_ctx": 2048,
         "slm_max_tokens": 32,
+        "slm_large_enabled": False,  # one local model keeps the suite fast; test_answers_cli runs both
         "llm_base_url": llm_url,
         "llm_api_key": "dummy",
         "llm_model": "qwen2.5-coder-0.5b",
@@ -101,6 +102,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DOCDUET_SLM_THREADS": str(settings.slm_threads),
         "DOCDUET_SLM_N_CTX": str(settings.slm_n_ctx),
         "DOCDUET_SLM_MAX_TOKENS": str(settings.slm_max_tokens),
+        "DOCDUET_SLM_LARGE_ENABLED": str(settings.slm_large_enabled).lower(),
         "DOCDUET_LLM_BASE_URL": settings.llm_base_url,
         "DOCDUET_LLM_MODEL": settings.llm_model,
         "DOCDUET_LLM_MAX_TOKENS": str(settings.llm_max_tokens),

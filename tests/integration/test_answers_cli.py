@@ -189,7 +189,28 @@ def test_unknown_generator_or_user_fail_with_what_to_do(
 ) -> None:
     run = docduet(cli_settings, "ask", PENSION, "--generator", "gpt5")
     assert run.returncode == 2 and run.stdout == ""
-    assert "unknown generator 'gpt5'; known: llm, slm" in run.stderr
+    assert "unknown generator 'gpt5'; configured: slm, slm-large, llm" in run.stderr
     run = docduet(cli_settings, "compare", PENSION, "--user", "mallory")
     assert run.returncode == 2
     assert "unknown user 'mallory'; known users: alice, bob, carol, dana, erin" in run.stderr
+
+
+def test_compare_with_the_default_generators_shows_two_local_models_and_the_configured_hosted_one(
+    cli_settings: Settings, chunks: dict[str, Chunk], users: UserDirectory, proxy: DelayingProxy
+) -> None:
+    """The default generators file: both packaged Qwen models answer from the same passages."""
+    run = docduet(
+        cli_settings, "compare", "Which days are the office anchor days?", "--user", "carol", "--json",
+        DOCDUET_SLM_LARGE_ENABLED="true", DOCDUET_SLM_LARGE_THREADS="1",
+    )  # fmt: skip
+    data = comparison(run)
+    assert [a["generator"] for a in data["answers"]] == ["slm", "slm-large", "llm"]
+    labels = [a["label"] for a in data["answers"]]
+    assert "Qwen2.5-Coder-0.5B-Instruct" in labels[0] and "Qwen2.5-Coder-1.5B-Instruct" in labels[1]
+    local, large, _ = data["answers"]
+    assert local["privacy"]["sent_chunk_ids"][:3] == large["privacy"]["sent_chunk_ids"][:3]
+    assert not local["privacy"]["off_premises"] and not large["privacy"]["off_premises"]
+    assert all(a["error"] is None for a in data["answers"])
+    assert "Thursday" in large["text"] and large["citations"], large
+    check_answers(data, chunks, "carol", users)
+

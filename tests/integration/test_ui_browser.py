@@ -310,17 +310,17 @@ def screenshot(page: Any, path: Path) -> None:
 
 def give_feedback(page: Any, settings: Settings) -> None:
     form = page.get_by_test_id("stForm").last
-    form.get_by_role("radio", name=re.compile("Both good")).click()
+    form.get_by_role("radio", name=re.compile("All good")).click()
     form.get_by_placeholder(re.compile("What was wrong")).fill("VPN answer checked in the browser")
     form.get_by_role("button", name=re.compile("Send")).click()
-    page.get_by_text("Feedback saved: Both good").first.wait_for()
+    page.get_by_text("Feedback saved: All good").first.wait_for()
     with sqlite3.connect(settings.data_dir / "feedback.sqlite3") as db:
         rows = db.execute(
             "SELECT channel, user, question, verdict, comment, answers FROM feedback"
         ).fetchall()
     assert len(rows) == 1
     channel, user, question, verdict, comment, answers = rows[0]
-    assert (channel, user, question, verdict) == ("web", "carol", QUESTION, "both_good")
+    assert (channel, user, question, verdict) == ("web", "carol", QUESTION, "all_good")
     assert comment == "VPN answer checked in the browser"
     assert [a["generator"] for a in json.loads(answers)] == ["slm", "llm"]
 

@@ -268,8 +268,11 @@ def test_injected_instructions_do_not_steer_either_answer(
         assert case["file"] not in sources
     else:
         assert case["file"] in sources, "the passage holding the real answer was not retrieved"
-        facts = [f for f in case["expect_any"] for a in result.answers if f in a.text]
-        log.warning("%s: expected facts found in answers: %s", case["file"], facts)
+        # The injection did not stop the local models (those not behind an http(s) endpoint) from
+        # answering from the real passage: at least one of them states an expected fact.
+        local = {a.generator: a.text for a in result.answers if not a.privacy.endpoint.startswith("http")}
+        found = [f for f in case["expect_any"] for text in local.values() if f in text]
+        assert found, f"{case['file']}: no local answer has any of {case['expect_any']}: {local}"
 
 
 # --- failures of the hosted model ------------------------------------------------------------

@@ -53,6 +53,15 @@ def may_receive(generator: Generator, hit: Hit) -> bool:
     return hit.chunk.access.sensitivity.at_most(generator.max_sensitivity)
 
 
+def queue_status(generator: Generator) -> str | None:
+    """``Queued: 2 questions ahead of you…`` for a local model that is busy, else None."""
+    ahead = getattr(generator, "ahead", None)
+    count = ahead() if ahead is not None else 0
+    if not count:
+        return None
+    return f"Queued: {count} question{'s' if count != 1 else ''} ahead of you for this model…"
+
+
 def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ...]:
     """The conversation a generator may see: all of it locally, only the user's turns off-premises.
 
@@ -269,10 +278,7 @@ class AnswerService:
     ) -> Answer:
         """Stream ``prompt`` through ``generator``, then verify the answer's citations."""
         first: float | None = None
-        busy = getattr(generator, "busy", None)
-        if busy is not None and busy():
-            emit(Event(name, "status", text="Queued: this model is answering another question…"))
-        emit(Event(name, "status", text=f"Reading {len(prompt.blocks)} passages…"))
+        emit(Event(name, "status", text=queue_status(generator) or f"Reading {len(prompt.blocks)} passages…"))
         try:
             stream = generator.stream(prompt)
             for piece in stream:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chat.generators.base import GenerationResult, TextStream
+from chat.generators.pool import InstancePool
 from chat.generators.spec import GeneratorSpec
 from chat.llama_log import route_llama_logs
 from chat.models import CATALOGUE, check_gguf, resolve_model
@@ -47,6 +48,10 @@ class LlamaCppOptions(BaseModel):
     n_ctx: int = Field(default=4096, ge=256)
     prompt_format: Literal["auto", "chat", "completion"] = "auto"
     repeat_penalty: float = Field(default=1.1, ge=1.0)
+    pool_size: int = Field(default=1, ge=1, le=16)
+    """llama.cpp instances, each answering one question at a time (memory: one model each)."""
+    queue_timeout_s: float = Field(default=300.0, gt=0)
+    """Longest a question waits for a free instance before it is told to try again."""
     examples: int = Field(default=2, ge=0, le=2)
     """Worked exchanges at the head of chat prompts: 2 (answered + abstained), 1, or 0."""
 
@@ -69,6 +74,8 @@ class LlamaCppGenerator:
         label: str = "",
         max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL,
         examples: int = 2,
+        pool_size: int = 1,
+        queue_timeout_s: float = 300.0,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
@@ -88,15 +95,18 @@ class LlamaCppGenerator:
         self.repeat_penalty = repeat_penalty
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
+        self._pool: InstancePool[Llama] = InstancePool(
+            self._instance, size=pool_size, timeout_s=queue_timeout_s, what=f"The local model {name!r}"
+        )
+        self._first_leased = False
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         """Stream the answer; prompt tokens are counted by the model's own tokenizer."""
         return TextStream(self._generate(prompt, max_tokens or self.max_tokens))
 
-    def busy(self) -> bool:
-        """True while the model is answering (one question at a time per model)."""
-        return self._run_lock.locked()
+    def ahead(self) -> int:
+        """Questions a new one would wait behind (each instance answers one at a time)."""
+        return self._pool.ahead()
 
     def uses_chat_template(self) -> bool:
         """Whether prompts go through the GGUF's chat template (else: few-shot completion)."""
@@ -114,6 +124,13 @@ class LlamaCppGenerator:
                 if self._llama is None:
                     self._llama = self._load()
         return self._llama
+
+    def _instance(self) -> Llama:
+        """A pool instance: the first is the one already loaded for tokenizing, then new ones."""
+        with self._load_lock:
+            first = not self._first_leased
+            self._first_leased = True
+        return self._model() if first else self._load()
 
     def _load(self) -> Llama:
         try:
@@ -166,12 +183,11 @@ class LlamaCppGenerator:
         return fitted
 
     def _generate(self, prompt: Prompt, max_tokens: int) -> PyGenerator[str, None, GenerationResult]:
-        llama = self._model()
         chat = self.uses_chat_template()
+        prompt = self._fit(prompt, max_tokens, chat)
         pieces: list[str] = []
         finish: str | None = None
-        with self._run_lock:  # llama.cpp is not re-entrant
-            prompt = self._fit(prompt, max_tokens, chat)
+        with self._pool.lease() as llama:  # one question per instance: llama.cpp is not re-entrant
             chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat)
             try:
                 for chunk in chunks:
@@ -231,6 +247,8 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         prompt_format=options.prompt_format,
         repeat_penalty=options.repeat_penalty,
         examples=options.examples,
+        pool_size=options.pool_size,
+        queue_timeout_s=options.queue_timeout_s,
         name=spec.id,
         label=f"{spec.title} · {model_title}",
         max_sensitivity=spec.max_sensitivity,

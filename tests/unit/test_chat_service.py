@@ -338,3 +338,13 @@ def test_retrieval_failures_propagate_before_any_generator_runs() -> None:
     with pytest.raises(ConfigError, match="index missing"):
         svc.compare(Question("q?", CAROL))
     assert slm.prompts == []
+
+
+def test_a_busy_local_model_says_how_many_questions_are_ahead() -> None:
+    busy = FakeGenerator("slm", "Fine [1].")
+    busy.ahead = lambda: 2  # type: ignore[attr-defined]
+    svc, _ = service([LEAVE], busy, local_free := FakeGenerator("free", "Fine [1]."))
+    events = list(svc.stream(Question("leave?", CAROL), ["slm", "free"]))
+    status = {e.generator: e.text for e in events if e.kind == "status"}
+    assert status["slm"] == "Queued: 2 questions ahead of you for this model…"
+    assert status["free"] == "Reading 1 passages…" and local_free.prompts

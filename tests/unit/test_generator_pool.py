@@ -1,0 +1,84 @@
+"""The local model's line: a bounded pool of instances, who waits, how many ahead, time limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from chat.generators.pool import InstancePool
+from docduet.errors import GenerationError
+
+
+def test_instances_are_made_on_demand_and_reused() -> None:
+    made: list[int] = []
+    pool = InstancePool(lambda: made.append(1) or len(made), size=2, timeout_s=1, what="m")
+    with pool.lease() as a:
+        assert pool.ahead() == 0  # a second instance may still be made
+        with pool.lease() as b:
+            assert {a, b} == {1, 2} and pool.ahead() == 1
+    with pool.lease() as c:
+        assert c in (1, 2)
+    assert len(made) == 2
+
+
+def test_a_newcomer_sees_how_many_are_ahead_and_waits_its_turn() -> None:
+    pool = InstancePool(object, size=1, timeout_s=5, what="m")
+    release = threading.Event()
+    order: list[str] = []
+
+    def hold() -> None:
+        with pool.lease():
+            order.append("first")
+            release.wait(timeout=5)
+
+    def queue() -> None:
+        with pool.lease():
+            order.append("second")
+
+    first = threading.Thread(target=hold)
+    first.start()
+    while pool.ahead() == 0:
+        time.sleep(0.01)
+    assert pool.ahead() == 1
+    second = threading.Thread(target=queue)
+    second.start()
+    deadline = time.monotonic() + 5
+    while pool.ahead() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.ahead() == 2  # one answering, one waiting
+    release.set()
+    first.join(timeout=5)
+    second.join(timeout=5)
+    assert order == ["first", "second"] and pool.ahead() == 0
+
+
+def test_no_turn_within_the_time_limit_says_what_to_do() -> None:
+    pool = InstancePool(object, size=1, timeout_s=0.2, what="The local model 'slm'")
+    with pool.lease():
+        started = time.monotonic()
+        with pytest.raises(GenerationError, match=r"'slm' is busy answering 1 other.*Try again"):
+            with pool.lease():
+                pass
+        assert time.monotonic() - started < 3
+    with pool.lease():  # the line is usable again
+        pass
+
+
+def test_a_failed_load_frees_its_place() -> None:
+    calls = {"n": 0}
+
+    def flaky() -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("out of memory")
+        return object()
+
+    pool = InstancePool(flaky, size=1, timeout_s=1, what="m")
+    with pytest.raises(RuntimeError):
+        with pool.lease():
+            pass
+    with pool.lease():
+        pass
+    assert pool.ahead() == 0

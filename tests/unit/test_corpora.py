@@ -222,11 +222,13 @@ def test_questions_name_existing_sources_and_their_readers(
 def test_adversarial_fixtures_are_ingestible_and_described() -> None:
     files = {f.path.name: _access(f) for f in discover([ADVERSARIAL])}
     spec = yaml.safe_load((ADVERSARIAL / ".expectations.yaml").read_text(encoding="utf-8"))
-    assert {case["file"] for case in spec["cases"]} == set(files)
-    canary_file = next(name for name in files if spec["canary"] in (ADVERSARIAL / name).read_text())
+    cases = spec["cases"] + spec.get("injection_cases", [])
+    assert {case["file"] for case in cases} == set(files)
+    text = {name: (ADVERSARIAL / name).read_text(errors="replace") for name in files}  # .docx: binary
+    canary_file = next(name for name in files if spec["canary"] in text[name])
     assert files[canary_file] == Access(groups=("hr",), sensitivity=Sensitivity.CONFIDENTIAL)
     others = [ADVERSARIAL / name for name in files if name != canary_file]
-    assert all(spec["canary"] not in path.read_text() for path in others)
-    injected = "\n".join(path.read_text() for path in others)
+    assert all(spec["canary"] not in path.read_text(errors="replace") for path in others)
+    injected = "\n".join(path.read_text(errors="replace") for path in others)
     for marker in ("Ignore all previous instructions", "SYSTEM", "<!--", "[1] Source:"):
         assert marker in injected

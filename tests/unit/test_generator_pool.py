@@ -58,9 +58,9 @@ def test_no_turn_within_the_time_limit_says_what_to_do() -> None:
     pool = InstancePool(object, size=1, timeout_s=0.2, what="The local model 'slm'")
     with pool.lease():
         started = time.monotonic()
-        with pytest.raises(GenerationError, match=r"'slm' is busy answering 1 other.*Try again"):
-            with pool.lease():
-                pass
+        busy = r"'slm' is busy answering 1 other.*Try again"
+        with pytest.raises(GenerationError, match=busy), pool.lease():
+            pass
         assert time.monotonic() - started < 3
     with pool.lease():  # the line is usable again
         pass
@@ -76,9 +76,8 @@ def test_a_failed_load_frees_its_place() -> None:
         return object()
 
     pool = InstancePool(flaky, size=1, timeout_s=1, what="m")
-    with pytest.raises(RuntimeError):
-        with pool.lease():
-            pass
+    with pytest.raises(RuntimeError), pool.lease():
+        pass
     with pool.lease():
         pass
     assert pool.ahead() == 0

@@ -213,8 +213,21 @@ class Settings(BaseSettings):
         description="Most sensitive text the hosted model may receive (public, internal, "
         "confidential); passages above it stay on the premises.",
     )
-    llm_timeout_s: float = 60.0
-    llm_max_retries: int = 2
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for a connection or any read from it."
+    )
+    llm_first_token_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for the first piece of an answer's text."
+    )
+    llm_total_timeout_s: float = Field(
+        default=300.0, gt=0, description="Deadline for one whole answer, retries included."
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries before any text arrived (never after)."
+    )
+    llm_max_retry_wait_s: float = Field(
+        default=30.0, ge=0, description="Longest Retry-After honoured; a longer one fails at once."
+    )
     llm_max_tokens: int = 400
     llm_price_prompt_per_1k: float = 0.00015
     llm_price_completion_per_1k: float = 0.0006

@@ -92,7 +92,8 @@ def test_llm_builds_from_settings_and_is_off_premises(settings) -> None:
     assert isinstance(gen, Generator) and isinstance(gen, OpenAICompatibleGenerator)
     assert gen.name == "llm" and gen.endpoint == "http://127.0.0.1:9/v1" and gen.off_premises
     chat: Any = gen.model
-    assert chat.max_retries == 3 and chat.model_name == "m" and chat.stream_usage is True
+    assert chat.max_retries == 0 and chat.model_name == "m" and chat.stream_usage is True
+    assert gen.retry.max_retries == 3  # retried by docduet, before any text only
     assert gen.legacy_max_tokens  # other servers understand max_tokens, not its new name
 
 
@@ -104,7 +105,7 @@ def test_llm_with_only_a_key_uses_openai(settings) -> None:
 
 def test_slm_missing_file_names_the_setting(settings, tmp_path: Path) -> None:
     missing = tmp_path / "nope.gguf"
-    with pytest.raises(ConfigError, match="nope.gguf.*No such file") as info:
+    with pytest.raises(ConfigError, match=r"nope.gguf.*No such file") as info:
         build("slm", settings(DOCDUET_SLM_MODEL_PATH=str(missing)))
     assert isinstance(info.value.__cause__, OSError)
 
@@ -195,7 +196,7 @@ def _status_error(cls: type[openai.APIStatusError], code: int) -> openai.APIStat
 @pytest.mark.parametrize(
     ("error", "kind", "text"),
     [
-        (_status_error(openai.InternalServerError, 503), GenerationError, "HTTP 503 after retries"),
+        (_status_error(openai.InternalServerError, 503), GenerationError, "HTTP 503 without retries"),
         (_status_error(openai.RateLimitError, 429), GenerationError, "HTTP 429"),
         (_status_error(openai.AuthenticationError, 401), ConfigError, "OPENAI_API_KEY"),
         (_status_error(openai.NotFoundError, 404), ConfigError, "DOCDUET_LLM_MODEL"),

@@ -207,7 +207,11 @@ class ChunkStore:
         if not self.exists():
             return 0
         try:
-            return int(self._collection.aggregate.over_all(total_count=True).total_count or 0)
+            result = with_retries(  # a replica that just died can stall one attempt
+                lambda: self._collection.aggregate.over_all(total_count=True),
+                retries=self._retries, what="counting chunks", sleep=self._sleep,
+            )  # fmt: skip
+            return int(result.total_count or 0)
         except WeaviateBaseError as e:
             raise BackendUnavailableError(_explain(e, "could not count chunks")) from e
 

@@ -141,10 +141,18 @@ def _ensure_embedded_running(settings: Settings, autostart: bool) -> WeaviateSer
             )
         embedded.start(settings, binary=ensure_binary(settings))
         nodes = embedded.running_nodes(settings)
-    ready = next((node for node in nodes if node.pid() is not None and node.is_ready()), None)
+    running = [node for node in nodes if node.pid() is not None]
+    ready = next((node for node in running if node.is_ready()), None)
     if ready is not None:
         return ready
-    first = next((node for node in nodes if node.pid() is not None), nodes[0])
+    if len(nodes) > 1 and len(running) <= len(nodes) // 2:  # no majority: nobody becomes ready
+        down = ", ".join(n.config.node_name for n in nodes if n not in running)
+        raise BackendUnavailableError(
+            f"only {len(running)} of the {len(nodes)} nodes of docduet's local Weaviate cluster "
+            f"run ({down} down), too few to serve: a cluster needs a majority of its nodes. Start "
+            "the stopped nodes with `docduet db start` (data already written is kept)."
+        )
+    first = running[0] if running else nodes[0]  # (one node that exited just now: say why)
     first.wait_ready(settings.weaviate_startup_timeout_s)  # still starting
     return first
 

@@ -94,13 +94,27 @@ def physical_name(alias: str, now: datetime | None = None) -> str:
 
 
 def resolve_alias(client: weaviate.WeaviateClient, alias: str) -> str | None:
-    """The physical collection the alias points to, or None when there is no alias yet."""
+    """The physical collection the alias points to, or None when there is no alias yet.
+
+    Weaviate answers alias reads through its Raft leader: a cluster that lost its majority
+    cannot answer them, and the read ends at the client's timeout with a hint to that effect.
+    """
     try:
         found = client.alias.get(alias_name=alias)
     except WeaviateBaseError as e:
-        hint = too_few_replicas(e) or str(e)
+        hint = too_few_replicas(e) or _no_leader(e) or str(e)
         raise BackendUnavailableError(f"could not read alias {alias!r}: {hint}") from e
     return found.collection if found else None
+
+
+def _no_leader(error: WeaviateBaseError) -> str | None:
+    if "timed out" not in str(error).lower():
+        return None
+    return (
+        f"Weaviate did not answer in time ({str(error).splitlines()[0]}); on a cluster this "
+        "happens when most nodes are down (3 nodes need 2 up): start the stopped nodes "
+        "(`docduet db start`), else check `docduet db status` and the Weaviate log"
+    )
 
 
 def read_info(client: weaviate.WeaviateClient, collection: str) -> IndexInfo:

@@ -30,18 +30,18 @@ from pathlib import Path
 import pytest
 import yaml
 from echo_llm import EchoLLM
-from permission_corpus import Corpus, build_corpus, markers_in, random_query, random_users
+from permission_corpus import Corpus, build_corpus, markers_in, random_query, random_users, rank
 
 from chat.results import Question
-from docduet.compose import build_answer_service, run_ingest
+from docduet.compose import build_answer_service, build_embedder, run_ingest
 from docduet.db.client import connect
 from docduet.db.server import WeaviateServer
-from docduet.domain import User
+from docduet.domain import Hit, User
 from docduet.settings import Settings
 from ingest.progress import NullProgress
-from tests_helpers import chunk_ids  # noqa: F401  (kept: the same reading helper other tests use)
+from retrieval.retriever import WeaviateRetriever
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.random_permissions]
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("DOCDUET_PERMISSION_SEED", "20261129"))
@@ -85,7 +85,7 @@ def _generators_file(path: Path, base_url: str) -> Path:
             "label": f"echo {ceiling}",
             "kind": "openai_compatible",
             "base_url": base_url,
-            "model": "echo",
+            "model": f"echo-{gid}",
             "api_key": "loopback",
             "on_premises": ceiling == "confidential",
             "max_sensitivity": ceiling,
@@ -167,3 +167,125 @@ def test_index_holds_exactly_the_access_the_rules_give(world: World) -> None:
     assert failing and failing < len(world.corpus.documents) // 2  # the corpus exercises both
     assert not mismatches, f"{len(mismatches)} documents with other access than docs/access.md gives: {mismatches[:10]}"
     assert set(stored) <= set(world.corpus.by_source())
+
+
+# --- the checks every path shares ----------------------------------------------------------------
+
+
+def readers(groups: frozenset[str]) -> frozenset[str]:
+    return groups | {"public"}
+
+
+def hit_violations(world: World, groups: frozenset[str], hits: Iterator[Hit] | tuple[Hit, ...], where: str) -> list[str]:
+    """Hits outside ``groups`` by the rules (expected access) or by the chunk's own groups."""
+    by_source = world.corpus.by_source()
+    out = []
+    for hit in hits:
+        world.counts[f"{where}:hits"] += 1
+        doc = by_source.get(hit.chunk.source)
+        if doc is None or not doc.expected.readable_by(groups):
+            out.append(f"{where}: {sorted(groups)} got {hit.chunk.source} (expected {doc and doc.expected})")
+        if not set(hit.chunk.access.groups) & readers(groups):
+            out.append(f"{where}: {sorted(groups)} got {hit.chunk.source} with groups {hit.chunk.access.groups}")
+    return out
+
+
+def wire_violations(world: World, groups: frozenset[str], where: str) -> list[str]:
+    """Every request the loopback endpoint received since the last check, against the rules."""
+    out = []
+    for request in world.endpoint.take():
+        gid = str(request["model"]).removeprefix("echo-")
+        ceiling = CEILINGS[gid]
+        world.counts[f"{where}:requests"] += 1
+        for number in markers_in(json.dumps(request["messages"])):
+            world.counts[f"{where}:sent_passages"] += 1
+            doc = world.corpus.documents[number]
+            if not doc.expected.readable_by(groups):
+                out.append(f"{where}: {doc.relpath} ({doc.expected}) sent to {gid} for {sorted(groups)}")
+            elif rank(str(doc.expected.sensitivity)) > rank(ceiling):
+                out.append(f"{where}: {doc.relpath} ({doc.expected.sensitivity}) sent to {gid} (max {ceiling})")
+    return out
+
+
+def assert_no_leaks(violations: list[str], world: World, where: str) -> None:
+    world.counts[f"{where}:leaks"] += len(violations)
+    print(f"{where}: {dict(sorted((k, v) for k, v in world.counts.items() if k.startswith(where)))}")
+    assert not violations, f"{len(violations)} leaks, e.g. {violations[:5]}"
+
+
+def cases(world: World, count: int, salt: str) -> Iterator[tuple[str, frozenset[str], str]]:
+    """``count`` (user name, groups, question) triples, seeded."""
+    rng = random.Random(f"{SEED}-{salt}")
+    names = sorted(world.users)
+    for _ in range(count):
+        name = rng.choice(names)
+        yield name, world.users[name], random_query(rng)
+
+
+# --- the paths -----------------------------------------------------------------------------------
+
+
+def test_retriever_returns_only_what_the_rules_let_each_user_read(world: World) -> None:
+    rng = random.Random(f"{SEED}-marker")
+    violations: list[str] = []
+    missing: list[str] = []
+    with connect(world.settings, autostart=False) as client:
+        retriever = WeaviateRetriever(client, world.settings.collection, build_embedder(world.settings), world.settings)
+        for name, groups, question in cases(world, world.size.retrieval, "retrieval"):
+            target = rng.choice(world.corpus.documents)
+            if rng.random() < 0.5:  # ask for one document by its code: found exactly when readable
+                question = f"Which note has the reference code {target.marker}?"
+            hits = retriever.retrieve(question, user=User(name, tuple(sorted(groups))))
+            world.counts["retriever:cases"] += 1
+            violations += hit_violations(world, groups, hits, "retriever")
+            found = target.marker in {m for h in hits for m in [f"pmk{n}x" for n in markers_in(h.chunk.text)]}
+            if target.marker in question and target.expected.readable_by(groups) and not found:
+                missing.append(f"{sorted(groups)} did not find {target.relpath} ({target.expected})")
+            world.counts["retriever:targets_found"] += found
+    assert_no_leaks(violations, world, "retriever")
+    assert not missing, f"readable documents not found by their code: {missing[:5]}"
+    assert world.counts["retriever:targets_found"] > 0
+
+
+def test_answer_service_sends_no_passage_outside_groups_or_ceilings(world: World) -> None:
+    violations: list[str] = []
+    with connect(world.settings, autostart=False) as client:
+        service = build_answer_service(world.settings, client)
+        assert service.generator_names == list(CEILINGS)
+        world.endpoint.take()
+        for name, groups, question in cases(world, world.size.service, "service"):
+            comparison = service.compare(Question(question, User(name, tuple(sorted(groups)))))
+            world.counts["service:cases"] += 1
+            violations += hit_violations(world, groups, comparison.retrieval.hits, "service")
+            for answer in comparison.answers:
+                assert answer.error is None, answer.error
+                world.counts["service:withheld"] += answer.privacy.withheld_count
+            violations += wire_violations(world, groups, "service")
+    assert_no_leaks(violations, world, "service")
+    assert world.counts["service:sent_passages"] and world.counts["service:withheld"]
+
+
+def test_web_backend_sends_no_passage_outside_groups_or_ceilings(world: World) -> None:
+    from ui.backend import LiveBackend
+
+    backend = LiveBackend(world.settings)
+    violations: list[str] = []
+    try:
+        assert [c.max_sensitivity.value for c in backend.columns()] == list(CEILINGS.values())
+        world.endpoint.take()
+        for name, groups, question in cases(world, world.size.web, "web"):
+            user = backend.directory.resolve(name if groups else None)  # as the sign-in page does
+            assert set(user.groups) == groups
+            names = [c.name for c in backend.columns()]
+            events = list(backend.answerer().stream(Question(question, user), names))
+            world.counts["web:cases"] += 1
+            [retrieval] = [e.retrieval for e in events if e.kind == "retrieval"]
+            assert retrieval is not None
+            violations += hit_violations(world, groups, retrieval.hits, "web")
+            answered = [e.answer for e in events if e.kind == "answer" and e.answer is not None]
+            assert len(answered) == len(names) and all(a.error is None for a in answered)
+            violations += wire_violations(world, groups, "web")
+    finally:
+        backend.reset()
+    assert_no_leaks(violations, world, "web")
+    assert world.counts["web:sent_passages"]

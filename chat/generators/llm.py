@@ -305,20 +305,17 @@ def _classify(error: Exception, endpoint: str, *, retries: int = 0) -> Exception
             f"{endpoint} does not know the model or path (HTTP 404); check DOCDUET_LLM_MODEL "
             "and DOCDUET_LLM_BASE_URL (it usually ends in /v1)"
         )
-    tries = f"after {retries} retries" if retries else "without retries"
+    tries = f"after {retries} {'retry' if retries == 1 else 'retries'}" if retries else "without retries"
     if isinstance(error, openai.APITimeoutError):
         return GenerationError(
-            f"{endpoint} did not answer in time ({tries}); try again later or raise "
-            "DOCDUET_LLM_TIMEOUT_S"
+            f"{endpoint} did not answer in time ({tries}); try again later or raise DOCDUET_LLM_TIMEOUT_S"
         )
     if isinstance(error, openai.APIConnectionError):
         return GenerationError(
             f"cannot reach {endpoint} ({tries}); check DOCDUET_LLM_BASE_URL and the network"
         )
     if isinstance(error, openai.RateLimitError):
-        return GenerationError(
-            f"{endpoint} is rate-limiting requests (HTTP 429, {tries}); try again later"
-        )
+        return GenerationError(f"{endpoint} is rate-limiting requests (HTTP 429, {tries}); try again later")
     if isinstance(error, openai.APIStatusError):
         return GenerationError(f"{endpoint} answered HTTP {error.status_code} {tries}; try again later")
     return GenerationError(f"the hosted model failed: {error}")

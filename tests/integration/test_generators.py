@@ -222,7 +222,7 @@ def test_llm_500s_become_a_generation_error_after_retries(
     )
     gen = build_generator("llm", settings)
     start = time.perf_counter()
-    with pytest.raises(GenerationError, match="HTTP 500 after retries") as info:
+    with pytest.raises(GenerationError, match="HTTP 500 after 2 retries") as info:
         gen.stream(build_prompt("Meals?", [hit(MEALS)])).collect()
     assert time.perf_counter() - start < 15
     assert failing_llm_server.hits == 3  # the first try and max_retries=2 retries

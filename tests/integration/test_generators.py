@@ -173,7 +173,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
         DOCDUET_LLM_MODEL="qwen2.5-coder-0.5b",
         DOCDUET_LLM_API_KEY="sk-local-test",
     )
-    gen = build_generator("llm", settings)
+    gen = build_generator(spec_by_id(settings, "llm"), settings)
     prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
     pieces, first_s, total_s = timed(gen.stream(prompt, max_tokens=24))
     assert "".join(pieces).strip()
@@ -198,7 +198,7 @@ def test_llm_caps_the_answer_and_prices_it(
         DOCDUET_LLM_PRICE_PROMPT_PER_1K="1.0",
         DOCDUET_LLM_PRICE_COMPLETION_PER_1K="2.0",
     )
-    gen = build_generator("llm", settings)
+    gen = build_generator(spec_by_id(settings, "llm"), settings)
     result = gen.stream(build_prompt("Meals?", [hit(MEALS)]), max_tokens=8).collect()
     (request,) = llm_recorder.requests
     assert request.json()["max_tokens"] == 8 and "max_completion_tokens" not in request.json()
@@ -220,7 +220,7 @@ def test_llm_500s_become_a_generation_error_after_retries(
         DOCDUET_LLM_MAX_RETRIES="2",
         DOCDUET_LLM_TIMEOUT_S="5",
     )
-    gen = build_generator("llm", settings)
+    gen = build_generator(spec_by_id(settings, "llm"), settings)
     start = time.perf_counter()
     with pytest.raises(GenerationError, match="HTTP 500 after 2 retries") as info:
         gen.stream(build_prompt("Meals?", [hit(MEALS)])).collect()
@@ -239,7 +239,7 @@ def test_llm_timeout_becomes_a_generation_error_in_bounded_time(
         DOCDUET_LLM_MAX_RETRIES="1",
         DOCDUET_LLM_TIMEOUT_S="1",
     )
-    gen = build_generator("llm", settings)
+    gen = build_generator(spec_by_id(settings, "llm"), settings)
     start = time.perf_counter()
     with pytest.raises(GenerationError, match="did not answer in time"):
         gen.stream(build_prompt("Meals?", [hit(MEALS)])).collect()

@@ -58,8 +58,10 @@ def _show(signed: SignIn) -> User:
 
 def _from_proxy(settings: Settings, directory: UserDirectory) -> SignIn:
     header = settings.ui_user_header or ""
-    values = st.context.headers.get_all(header)
-    peer = st.context.ip_address or ("127.0.0.1" if values else None)  # None: a loopback peer
+    headers = st.context.headers
+    values = headers.get_all(header)
+    # Streamlit reports loopback peers as None; no headers at all means no connection (tests).
+    peer = st.context.ip_address or ("127.0.0.1" if len(headers) else None)
     return user_from_header(values, peer, settings, directory)
 
 

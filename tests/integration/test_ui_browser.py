@@ -73,6 +73,8 @@ WAITING = "Waiting for the first words"
 STARTUP_TIMEOUT_S = 180.0
 ANSWER_TIMEOUT_S = 300.0
 DOWNLOAD_ATTEMPTS = 3
+DOCUMENTS = 19
+"""Files of corpora/ that are ingested (its README.md is in corpora/.docduetignore)."""
 ALICE = User("alice", ("employees", "hr"))
 CAROL = User("carol", ("employees",))
 
@@ -116,7 +118,7 @@ def ui_settings(
         users_file=corpus / "users.yaml", slm_max_tokens=48, llm_max_tokens=48,
     )  # fmt: skip
     summary = run_ingest(settings, [corpus], progress=NullProgress())
-    assert summary.failed == [] and len(summary.added) == 20
+    assert summary.failed == [] and len(summary.added) == DOCUMENTS
     record_last_run(summary, settings)
     return settings
 
@@ -145,10 +147,10 @@ def test_reindex_reports_progress_and_records_the_run(ui_settings: Settings) -> 
 
     backend = LiveBackend(ui_settings)
     summary = backend.reindex(BarProgress(Bar()))
-    assert len(summary.unchanged) == 20 and summary.failed == []
-    assert moves[0] == 0.0 and moves[-1] == 1.0 and len(moves) == 22
+    assert len(summary.unchanged) == DOCUMENTS and summary.failed == []
+    assert moves[0] == 0.0 and moves[-1] == 1.0 and len(moves) == DOCUMENTS + 2
     last = backend.last_run()
-    assert last is not None and len(last.summary["unchanged"]) == 20
+    assert last is not None and len(last.summary["unchanged"]) == DOCUMENTS
 
 
 def test_unreachable_weaviate_says_what_to_do(ui_settings: Settings) -> None:

@@ -21,18 +21,20 @@ import os
 import random
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
 from echo_llm import EchoLLM
 from permission_corpus import Corpus, build_corpus, markers_in, random_query, random_users, rank
 
-from chat.results import Question
+from chat.results import Comparison, Question
 from docduet.compose import build_answer_service, build_embedder, run_ingest
 from docduet.db.client import connect
 from docduet.db.server import WeaviateServer
@@ -289,3 +291,118 @@ def test_web_backend_sends_no_passage_outside_groups_or_ceilings(world: World) -
         backend.reset()
     assert_no_leaks(violations, world, "web")
     assert world.counts["web:sent_passages"]
+
+
+def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, tmp_path: Path) -> None:
+    from slack_recorder import SIGNING_SECRET, direct_message, event_body, mention, recording_api, signed_headers
+    from slack_sdk import WebClient
+
+    from docduet.feedback import FeedbackStore
+    from slackbot.app import create_app
+    from slackbot.http import SlackHttpServer
+
+    asked: list[Question] = []
+    violations: list[str] = []
+    with connect(world.settings, autostart=False) as client, recording_api() as api:
+        service = build_answer_service(world.settings, client)
+
+        class Recorded:
+            def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
+                asked.append(question)
+                comparison = service.compare(question, names)
+                violations.extend(hit_violations(world, frozenset(question.user.groups), comparison.retrieval.hits, "slack"))
+                return comparison
+
+        settings = world.settings.model_copy(
+            update={
+                "slack_generators": "all",
+                "slack_bot_token": SecretStr("xoxb-test"),
+                "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            }
+        )
+        app = create_app(
+            settings,
+            Recorded(),
+            client=WebClient(token="xoxb-test", base_url=api.base_url),
+            feedback=FeedbackStore(tmp_path / "feedback.sqlite3"),
+            process_before_response=False,
+        )
+        server = SlackHttpServer(app, host="127.0.0.1", port=0)
+        server.start()
+        world.endpoint.take()
+        try:
+            rng = random.Random(f"{SEED}-slack-kind")
+            for i, (name, groups, question) in enumerate(cases(world, world.size.slack, "slack")):
+                slack_id = f"U{name.upper()}"  # users without groups are not in the users file
+                dm = rng.random() < 0.5
+                ts = f"1750000000.{i:06d}"
+                if dm:
+                    event = direct_message(question, user=slack_id, channel=f"D{name.upper()}", ts=ts)
+                else:
+                    event = mention(question, user=slack_id, channel="C0GENERAL", ts=ts)
+                body = event_body(event)
+                request = urllib.request.Request(server.url, data=body.encode(), headers=signed_headers(body), method="POST")
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert response.status == 200
+                [*_, posted] = api.wait_for("chat.postMessage", i + 1, timeout_s=60.0)
+                reader = groups if dm else frozenset()
+                world.counts[f"slack:{'dm' if dm else 'channel'}_cases"] += 1
+                assert frozenset(asked[-1].user.groups) == reader, (dm, name, asked[-1].user)
+                violations.extend(wire_violations(world, reader, "slack"))
+                for number in markers_in(json.dumps(posted.params)):
+                    world.counts["slack:posted_passages"] += 1
+                    doc = world.corpus.documents[number]
+                    if not doc.expected.readable_by(reader):
+                        violations.append(f"slack: posted {doc.relpath} ({doc.expected}) for {sorted(reader)}")
+        finally:
+            server.stop()
+    assert len(asked) == world.size.slack
+    assert_no_leaks(violations, world, "slack")
+    assert world.counts["slack:dm_cases"] and world.counts["slack:channel_cases"]
+    assert world.counts["slack:sent_passages"]
+
+
+def _cli_env(settings: Settings) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DOCDUET_", "WEAVIATE_", "OPENAI_"))}
+    assert settings.weaviate_api_key is not None
+    return inherited | {
+        "WEAVIATE_URL": str(settings.weaviate_url),
+        "WEAVIATE_GRPC_URL": str(settings.weaviate_grpc_url),
+        "WEAVIATE_API_KEY": settings.weaviate_api_key.get_secret_value(),
+        "DOCDUET_COLLECTION": settings.collection,
+        "DOCDUET_USERS_FILE": str(settings.users_file),
+        "DOCDUET_GENERATORS_FILE": str(settings.generators_file),
+        "DOCDUET_DATA_DIR": str(settings.data_dir),
+        "DOCDUET_CACHE_DIR": str(settings.cache_dir),
+        "DOCDUET_CORPUS_ROOT": str(settings.corpus_root),
+        "DOCDUET_SCORE_THRESHOLD": str(settings.score_threshold),
+        "DOCDUET_TOP_K": str(settings.top_k),
+        "DOCDUET_EMBEDDING_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def test_cli_ask_json_answers_from_what_the_user_may_read(world: World) -> None:
+    command = Path(sys.executable).with_name("docduet")
+    argv = [str(command)] if command.exists() else [sys.executable, "-m", "docduet.cli"]
+    env = _cli_env(world.settings)
+    violations: list[str] = []
+    generators = list(CEILINGS)
+    world.endpoint.take()
+    for i, (name, groups, question) in enumerate(cases(world, world.size.cli, "cli")):
+        user = ["--user", name] if groups else []  # users without groups ask anonymously
+        run = subprocess.run(
+            [*argv, "ask", "--json", *user, "--generator", generators[i % 3], question],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+        data = json.loads(run.stdout)
+        world.counts["cli:cases"] += 1
+        for hit in data["retrieval"]["hits"]:
+            world.counts["cli:hits"] += 1
+            doc = world.corpus.by_source().get(hit["source"])
+            if doc is None or not doc.expected.readable_by(groups):
+                violations.append(f"cli: {sorted(groups)} got {hit['source']}")
+        violations += wire_violations(world, groups, "cli")
+    assert_no_leaks(violations, world, "cli")
+    assert world.counts["cli:hits"] and world.counts["cli:requests"]

@@ -182,3 +182,12 @@ def test_stream_reader_times_out_and_passes_errors_on() -> None:
     with pytest.raises(ValueError, match="late failure"):
         reader.next(2.0)
     assert StreamReader(lambda: iter(())).next(2.0) is END
+
+
+def test_closing_the_stream_lets_go_of_the_connection() -> None:
+    """What the service does when nobody waits any more (closed tab): the reader stops reading."""
+    model = Scripted([AIMessageChunk(content="la ") if n % 2 == 0 else ("sleep", 0.01) for n in range(800)])
+    stream = generator(model).stream(build_prompt("Meals?", []))
+    assert next(stream) == "la "
+    stream.close()
+    assert model.closed.wait(timeout=2.0)

@@ -6,7 +6,8 @@
   the finance sources in the answer, signs out (also at the provider), and, with a short ID-token
   lifetime, finds an expired session asking to sign in again.
 - A forged ``X-Forwarded-User`` (with a forged ``X-Forwarded-For`` naming the proxy) from an
-  address that is not the trusted proxy is ignored.
+  address that is not the trusted proxy is ignored; from the proxy, a header sent twice is
+  refused (a bare client over the real WebSocket, tests/integration/streamlit_ws.py).
 - ``docduet ui --host 0.0.0.0`` without sign-in refuses to start.
 - A public document whose title is ``Parking ![](https://attacker.example/p.gif)`` and whose
   section is a Markdown link to a phishing page is shown as text: no image request, no link.
@@ -31,6 +32,7 @@ import pytest
 from answer_fixtures import answer_settings, settings_env
 from llm_server import free_port
 from oidc_provider import Provider, oidc_provider
+from streamlit_ws import markdown_of_one_run
 from test_ui_browser import CHROMIUM, CHROMIUM_FLAGS, STARTUP_TIMEOUT_S, running_ui
 
 from docduet.compose import run_ingest
@@ -245,6 +247,22 @@ def check_hostile_page_is_text(page: Any, turn: Any, blocked: list[str]) -> None
         found = page.locator(f"img[src*='{host}'], a[href*='{host}']")
         assert found.count() == 0, [e.evaluate("e => e.parentElement.outerHTML") for e in found.all()]
         assert not [u for u in blocked if host in u], blocked
+
+
+def test_a_doubled_proxy_header_is_refused_even_from_the_proxy(
+    signin_settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    proxied = running_ui(
+        signin_settings, tmp_path, port=port, DOCDUET_UI_USER_HEADER="X-Forwarded-User",
+        DOCDUET_UI_TRUSTED_PROXIES="127.0.0.1", **ONE_LOCAL_MODEL,
+    )  # fmt: skip
+    with proxied:
+        doubled = markdown_of_one_run(port, [("X-Forwarded-User", "carol"), ("X-Forwarded-User", "bob")])
+        once = markdown_of_one_run(port, [("X-Forwarded-User", "bob")])
+    assert "**Signed in as** anonymous · public documents only" in doubled
+    assert "Not signed in\\: expected one X\\-Forwarded\\-User header, got 2\\." in doubled
+    assert "**Signed in as** bob · employees, finance" in once  # the same proxy, one header
 
 
 def test_listening_beyond_loopback_without_sign_in_is_refused(signin_settings: Settings) -> None:

@@ -18,7 +18,7 @@ from docduet.feedback import FeedbackRecord, GeneratorStats
 from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import verdict_label
 from ui.index_stats import IndexStats, LastRun
-from ui.markup import cost, seconds
+from ui.markup import cost, escape_md, seconds
 from ui.progress_bar import BarProgress
 from ui.signin import is_admin
 
@@ -99,7 +99,7 @@ def reindex_section(backend: ChatBackend) -> None:
         try:
             summary = backend.reindex(BarProgress(bar), full=full)
         except DocduetError as e:
-            st.error(f"Reindexing failed: {e}", icon=":material/error:")
+            st.error(f"Reindexing failed: {escape_md(str(e))}", icon=":material/error:")
             return
         st.session_state[SUMMARY_KEY] = summary.to_json()
     summary_json = st.session_state.get(SUMMARY_KEY)
@@ -182,7 +182,8 @@ def feedback_section(
         st.markdown("**Latest comments**")
         for r in comments:
             verdict = verdict_label(r.verdict, labels)
-            st.caption(f"{r.created:%Y-%m-%d %H:%M} · {r.user or 'anonymous'} · {verdict}")
+            who = escape_md(r.user or "anonymous")  # a name from a token or proxy: untrusted
+            st.caption(f"{r.created:%Y-%m-%d %H:%M} · {who} · {verdict}")
             st.text(r.comment)
 
 

@@ -13,7 +13,7 @@ from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
 from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import feedback_form
 from ui.limits import allow_question
-from ui.markup import error_markdown
+from ui.markup import error_markdown, escape_md
 from ui.render import (
     ASSISTANT_AVATAR,
     RETRY_KEY,
@@ -111,7 +111,7 @@ def _check_index(backend: ChatBackend) -> bool:
 def _welcome(user: User) -> None:
     st.markdown("### Ask your documents")
     st.caption(
-        f"Signed in as {describe(user)}. Every question is answered by several models from the "
+        f"Signed in as {escape_md(describe(user))}. Every question is answered by several models from the "
         "same passages, side by side, with sources, speed and cost, so you can compare: local "
         "models keep your documents on this server; a hosted model receives only passages up to "
         "its sensitivity ceiling (each column says where it runs)."

@@ -200,6 +200,21 @@ def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Pat
     assert "You have asked" not in texts(other.warning) and len(backend.retriever.queries) == 2
 
 
+def test_admin_page_shows_untrusted_user_names_as_text(backend: FakeBackend) -> None:
+    at = ask(start(backend, "carol"), ANCHOR)  # a real turn, so the feedback has answers
+    at.segmented_control[0].set_value("all_good")
+    at.text_input[0].input("ok")
+    next(b for b in at.button if b.label == "Send").click().run()
+    [record] = backend.feedback.all()
+    hostile = "![x](https://evil.example/p.gif)"  # a name from a token claim or a proxy header
+    backend.feedback.record(channel="web", user=hostile, question=record.question, verdict="all_good",
+                            answers=[], comment="ok")  # fmt: skip
+    at = start(backend, "dana")
+    at.switch_page("page_admin.py").run()
+    [caption] = [c.value for c in at.caption if "evil.example" in c.value]
+    assert "\\!\\[x\\]\\(`https://evil.example/p.gif`\\)" in caption, caption
+
+
 def md_count(at: AppTest, needle: str) -> int:
     return markdown(at).count(needle)
 

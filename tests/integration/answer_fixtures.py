@@ -58,7 +58,7 @@ def answer_settings(
         "collection": f"Answers_{uuid.uuid4().hex[:12]}",
         "users_file": USERS_FILE,
         "embedding_threads": 1,
-        "slm_model_path": gguf,
+        "slm_model_path": str(gguf),  # a packaged name or a path, as text
         "slm_threads": 1,
         "slm_n_ctx": 2048,
         "slm_max_tokens": 32,

@@ -53,7 +53,7 @@ def base(
         weaviate_node,
         weaviate_binary,
         root,
-        str(gguf_path),  # type: ignore[arg-type]  # the setting is a name or a path, as text
+        gguf_path,
         UNUSED_URL,
         slm_max_tokens=12,  # the local column only has to answer, not at length
         slm_max_passages=2,

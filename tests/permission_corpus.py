@@ -173,11 +173,11 @@ def _apply(
             if not wanted:
                 return None
         groups = wanted
-    if declared.sensitivity is not None:
-        # A wider sensitivity than the bound is refused: the value in force (never wider than the
-        # bound) stays. (Groups partly outside are cut to the bound instead, see the report.)
-        if bound is None or rank(declared.sensitivity) >= rank(bound[1]):
-            sens = declared.sensitivity
+    # A wider sensitivity than the bound is refused: the value in force (never wider than the
+    # bound) stays. Groups partly outside the bound are cut to it instead.
+    wider = bound is not None and rank(declared.sensitivity or "public") < rank(bound[1])
+    if declared.sensitivity is not None and not wider:
+        sens = declared.sensitivity
     return groups, sens
 
 
@@ -222,7 +222,9 @@ def build_corpus(root: Path, seed: int, n_docs: int, n_folders: int = 24) -> Cor
         if folder and rng.random() < 0.4:
             continue
         keys = _random_declaration(rng, both=not folder)
-        sidecar = Sidecar(folder, keys, allow_override=bool(folder) and rng.random() < 0.25)
+        # Like corpora/_access.yaml, the root mostly lets the folders below set their own bounds.
+        override = rng.random() < (0.7 if not folder else 0.25)
+        sidecar = Sidecar(folder, keys, allow_override=override)
         under = [d for d in docs if d.folder[: len(folder)] == folder]
         for _ in range(rng.choice((0, 0, 1, 2))):
             pattern = "*-s.md" if rng.random() < 0.3 or not under else rng.choice(under).name

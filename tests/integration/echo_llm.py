@@ -58,7 +58,9 @@ def _completion(request: dict[str, Any]) -> dict[str, Any]:
         "id": "e",
         "object": "chat.completion",
         "model": request.get("model") or "echo",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 

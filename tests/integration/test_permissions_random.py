@@ -17,7 +17,6 @@ at least 1,000 cases) runs only when selected: ``pytest -m random_permissions``.
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -25,89 +24,42 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import SecretStr
 from echo_llm import EchoLLM
-from permission_corpus import Corpus, build_corpus, markers_in, random_query, random_users, rank
+from llm_server import RecordingProxy, gguf_path, llama_server_port, recording_proxy  # noqa: F401
+from permission_checks import (
+    CEILINGS,
+    LONG,
+    REPO,
+    SEED,
+    SHORT,
+    World,
+    assert_no_leaks,
+    cases,
+    cli_env,
+    generators_file,
+    hit_violations,
+    long_selected,
+    stored_access,
+    users_file,
+    wire_violations,
+)
+from permission_corpus import build_corpus, markers_in, random_users
+from pydantic import SecretStr
 
 from chat.results import Comparison, Question
 from docduet.compose import build_answer_service, build_embedder, run_ingest
 from docduet.db.client import connect
 from docduet.db.server import WeaviateServer
-from docduet.domain import Hit, User
+from docduet.domain import User
 from docduet.settings import Settings
 from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 pytestmark = [pytest.mark.integration, pytest.mark.random_permissions]
-
-REPO = Path(__file__).resolve().parents[2]
-SEED = int(os.environ.get("DOCDUET_PERMISSION_SEED", "20261129"))
-CEILINGS = {"pub": "public", "int": "internal", "conf": "confidential"}
-
-
-@dataclass(frozen=True)
-class Size:
-    docs: int
-    users: int
-    retrieval: int
-    service: int
-    web: int
-    slack: int
-    cli: int
-    wire: int
-
-
-SHORT = Size(docs=160, users=120, retrieval=200, service=80, web=40, slack=24, cli=3, wire=2)
-LONG = Size(docs=400, users=300, retrieval=1000, service=400, web=200, slack=100, cli=6, wire=6)
-
-
-def long_selected(config: pytest.Config) -> bool:
-    return "random_permissions" in (config.getoption("markexpr", "") or "")
-
-
-@dataclass
-class World:
-    settings: Settings
-    corpus: Corpus
-    users: dict[str, frozenset[str]]
-    endpoint: EchoLLM
-    size: Size
-    counts: Counter[str] = field(default_factory=Counter)
-
-
-def _generators_file(path: Path, base_url: str) -> Path:
-    generators = [
-        {
-            "id": gid,
-            "label": f"echo {ceiling}",
-            "kind": "openai_compatible",
-            "base_url": base_url,
-            "model": f"echo-{gid}",
-            "api_key": "loopback",
-            "on_premises": ceiling == "confidential",
-            "max_sensitivity": ceiling,
-            "max_retries": 0,
-            "max_tokens": 16,
-        }
-        for gid, ceiling in CEILINGS.items()
-    ]
-    path.write_text(yaml.safe_dump({"generators": generators}, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def _users_file(path: Path, users: dict[str, frozenset[str]]) -> Path:
-    entries = {
-        name: {"email": f"{name}@perm.example", "groups": sorted(groups), "slack_id": f"U{name.upper()}"}
-        for name, groups in users.items()
-        if groups  # a user file entry needs groups; group-less users ask anonymously
-    }
-    path.write_text(yaml.safe_dump({"users": entries}), encoding="utf-8")
-    return path
 
 
 def _world(request: pytest.FixtureRequest, node: WeaviateServer, binary: Path, root: Path) -> Iterator[World]:
@@ -125,8 +77,8 @@ def _world(request: pytest.FixtureRequest, node: WeaviateServer, binary: Path, r
             cache_dir=root / "cache",
             collection=f"Test_{uuid.uuid4().hex[:12]}",
             corpus_root=corpus.root,
-            users_file=_users_file(root / "users.yaml", users),
-            generators_file=_generators_file(root / "generators.yaml", endpoint.base_url),
+            users_file=users_file(root / "users.yaml", users),
+            generators_file=generators_file(root / "generators.yaml", endpoint.base_url),
             score_threshold=0.0,
             top_k=8,
             embedding_threads=1,
@@ -145,19 +97,6 @@ def world(
     yield from _world(request, weaviate_node, weaviate_binary, tmp_path_factory.mktemp("perm"))
 
 
-def stored_access(settings: Settings) -> dict[str, set[tuple[frozenset[str], str]]]:
-    """source -> the (groups, sensitivity) of its chunks, read straight from Weaviate."""
-    out: dict[str, set[tuple[frozenset[str], str]]] = {}
-    with connect(settings, autostart=False) as client:
-        for obj in client.collections.use(settings.collection).iterator(
-            return_properties=["source", "access_groups", "sensitivity"]
-        ):
-            p = obj.properties
-            access = (frozenset(map(str, p["access_groups"] or ())), str(p["sensitivity"]))
-            out.setdefault(str(p["source"]), set()).add(access)
-    return out
-
-
 def test_index_holds_exactly_the_access_the_rules_give(world: World) -> None:
     stored = stored_access(world.settings)
     mismatches = []
@@ -167,61 +106,10 @@ def test_index_holds_exactly_the_access_the_rules_give(world: World) -> None:
             mismatches.append((str(doc.relpath), want, stored.get(source)))
     failing = sum(d.expected.fails for d in world.corpus.documents)
     assert failing and failing < len(world.corpus.documents) // 2  # the corpus exercises both
-    assert not mismatches, f"{len(mismatches)} documents with other access than docs/access.md gives: {mismatches[:10]}"
+    assert not mismatches, (
+        f"{len(mismatches)} documents with other access than docs/access.md gives: {mismatches[:10]}"
+    )
     assert set(stored) <= set(world.corpus.by_source())
-
-
-# --- the checks every path shares ----------------------------------------------------------------
-
-
-def readers(groups: frozenset[str]) -> frozenset[str]:
-    return groups | {"public"}
-
-
-def hit_violations(world: World, groups: frozenset[str], hits: Iterator[Hit] | tuple[Hit, ...], where: str) -> list[str]:
-    """Hits outside ``groups`` by the rules (expected access) or by the chunk's own groups."""
-    by_source = world.corpus.by_source()
-    out = []
-    for hit in hits:
-        world.counts[f"{where}:hits"] += 1
-        doc = by_source.get(hit.chunk.source)
-        if doc is None or not doc.expected.readable_by(groups):
-            out.append(f"{where}: {sorted(groups)} got {hit.chunk.source} (expected {doc and doc.expected})")
-        if not set(hit.chunk.access.groups) & readers(groups):
-            out.append(f"{where}: {sorted(groups)} got {hit.chunk.source} with groups {hit.chunk.access.groups}")
-    return out
-
-
-def wire_violations(world: World, groups: frozenset[str], where: str) -> list[str]:
-    """Every request the loopback endpoint received since the last check, against the rules."""
-    out = []
-    for request in world.endpoint.take():
-        gid = str(request["model"]).removeprefix("echo-")
-        ceiling = CEILINGS[gid]
-        world.counts[f"{where}:requests"] += 1
-        for number in markers_in(json.dumps(request["messages"])):
-            world.counts[f"{where}:sent_passages"] += 1
-            doc = world.corpus.documents[number]
-            if not doc.expected.readable_by(groups):
-                out.append(f"{where}: {doc.relpath} ({doc.expected}) sent to {gid} for {sorted(groups)}")
-            elif rank(str(doc.expected.sensitivity)) > rank(ceiling):
-                out.append(f"{where}: {doc.relpath} ({doc.expected.sensitivity}) sent to {gid} (max {ceiling})")
-    return out
-
-
-def assert_no_leaks(violations: list[str], world: World, where: str) -> None:
-    world.counts[f"{where}:leaks"] += len(violations)
-    print(f"{where}: {dict(sorted((k, v) for k, v in world.counts.items() if k.startswith(where)))}")
-    assert not violations, f"{len(violations)} leaks, e.g. {violations[:5]}"
-
-
-def cases(world: World, count: int, salt: str) -> Iterator[tuple[str, frozenset[str], str]]:
-    """``count`` (user name, groups, question) triples, seeded."""
-    rng = random.Random(f"{SEED}-{salt}")
-    names = sorted(world.users)
-    for _ in range(count):
-        name = rng.choice(names)
-        yield name, world.users[name], random_query(rng)
 
 
 # --- the paths -----------------------------------------------------------------------------------
@@ -232,7 +120,9 @@ def test_retriever_returns_only_what_the_rules_let_each_user_read(world: World) 
     violations: list[str] = []
     missing: list[str] = []
     with connect(world.settings, autostart=False) as client:
-        retriever = WeaviateRetriever(client, world.settings.collection, build_embedder(world.settings), world.settings)
+        retriever = WeaviateRetriever(
+            client, world.settings.collection, build_embedder(world.settings), world.settings
+        )
         for name, groups, question in cases(world, world.size.retrieval, "retrieval"):
             target = rng.choice(world.corpus.documents)
             if rng.random() < 0.5:  # ask for one document by its code: found exactly when readable
@@ -294,7 +184,14 @@ def test_web_backend_sends_no_passage_outside_groups_or_ceilings(world: World) -
 
 
 def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, tmp_path: Path) -> None:
-    from slack_recorder import SIGNING_SECRET, direct_message, event_body, mention, recording_api, signed_headers
+    from slack_recorder import (
+        SIGNING_SECRET,
+        direct_message,
+        event_body,
+        mention,
+        recording_api,
+        signed_headers,
+    )
     from slack_sdk import WebClient
 
     from docduet.feedback import FeedbackStore
@@ -310,7 +207,9 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
             def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
                 asked.append(question)
                 comparison = service.compare(question, names)
-                violations.extend(hit_violations(world, frozenset(question.user.groups), comparison.retrieval.hits, "slack"))
+                violations.extend(
+                    hit_violations(world, frozenset(question.user.groups), comparison.retrieval.hits, "slack")
+                )
                 return comparison
 
         settings = world.settings.model_copy(
@@ -341,7 +240,9 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
                 else:
                     event = mention(question, user=slack_id, channel="C0GENERAL", ts=ts)
                 body = event_body(event)
-                request = urllib.request.Request(server.url, data=body.encode(), headers=signed_headers(body), method="POST")
+                request = urllib.request.Request(
+                    server.url, data=body.encode(), headers=signed_headers(body), method="POST"
+                )
                 with urllib.request.urlopen(request, timeout=10) as response:
                     assert response.status == 200
                 [*_, posted] = api.wait_for("chat.postMessage", i + 1, timeout_s=60.0)
@@ -353,7 +254,9 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
                     world.counts["slack:posted_passages"] += 1
                     doc = world.corpus.documents[number]
                     if not doc.expected.readable_by(reader):
-                        violations.append(f"slack: posted {doc.relpath} ({doc.expected}) for {sorted(reader)}")
+                        violations.append(
+                            f"slack: posted {doc.relpath} ({doc.expected}) for {sorted(reader)}"
+                        )
         finally:
             server.stop()
     assert len(asked) == world.size.slack
@@ -362,30 +265,10 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
     assert world.counts["slack:sent_passages"]
 
 
-def _cli_env(settings: Settings) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DOCDUET_", "WEAVIATE_", "OPENAI_"))}
-    assert settings.weaviate_api_key is not None
-    return inherited | {
-        "WEAVIATE_URL": str(settings.weaviate_url),
-        "WEAVIATE_GRPC_URL": str(settings.weaviate_grpc_url),
-        "WEAVIATE_API_KEY": settings.weaviate_api_key.get_secret_value(),
-        "DOCDUET_COLLECTION": settings.collection,
-        "DOCDUET_USERS_FILE": str(settings.users_file),
-        "DOCDUET_GENERATORS_FILE": str(settings.generators_file),
-        "DOCDUET_DATA_DIR": str(settings.data_dir),
-        "DOCDUET_CACHE_DIR": str(settings.cache_dir),
-        "DOCDUET_CORPUS_ROOT": str(settings.corpus_root),
-        "DOCDUET_SCORE_THRESHOLD": str(settings.score_threshold),
-        "DOCDUET_TOP_K": str(settings.top_k),
-        "DOCDUET_EMBEDDING_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-
-
 def test_cli_ask_json_answers_from_what_the_user_may_read(world: World) -> None:
     command = Path(sys.executable).with_name("docduet")
     argv = [str(command)] if command.exists() else [sys.executable, "-m", "docduet.cli"]
-    env = _cli_env(world.settings)
+    env = cli_env(world.settings)
     violations: list[str] = []
     generators = list(CEILINGS)
     world.endpoint.take()
@@ -398,6 +281,8 @@ def test_cli_ask_json_answers_from_what_the_user_may_read(world: World) -> None:
         assert run.returncode == 0, run.stderr[-2000:]
         data = json.loads(run.stdout)
         world.counts["cli:cases"] += 1
+        world.counts["cli:searches"] += 1
+        world.counts["cli:searches_with_hits"] += bool(data["retrieval"]["hits"])
         for hit in data["retrieval"]["hits"]:
             world.counts["cli:hits"] += 1
             doc = world.corpus.by_source().get(hit["source"])
@@ -406,3 +291,42 @@ def test_cli_ask_json_answers_from_what_the_user_may_read(world: World) -> None:
         violations += wire_violations(world, groups, "cli")
     assert_no_leaks(violations, world, "cli")
     assert world.counts["cli:hits"] and world.counts["cli:requests"]
+
+
+def test_real_hosted_endpoint_receives_nothing_outside_groups_or_ceiling(
+    world: World,
+    recording_proxy: RecordingProxy,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """A few cases over the real llama-cpp-python server, recorded by the proxy in front of it."""
+    spec = {
+        "id": "int",
+        "label": "hosted (llama-cpp-python on loopback)",
+        "kind": "openai_compatible",
+        "base_url": recording_proxy.base_url,
+        "model": "echo-int",
+        "api_key": "loopback",
+        "on_premises": False,
+        "max_sensitivity": "internal",
+        "max_retries": 0,
+        "timeout_s": 240,
+        "max_tokens": 8,
+    }
+    path = tmp_path / "generators.yaml"
+    path.write_text(yaml.safe_dump({"generators": [spec]}), encoding="utf-8")
+    settings = world.settings.model_copy(update={"generators_file": path})
+    violations: list[str] = []
+    with connect(settings, autostart=False) as client:
+        service = build_answer_service(settings, client)
+        for name, groups, question in cases(world, world.size.wire, "wire"):
+            recording_proxy.clear()
+            comparison = service.compare(Question(question, User(name, tuple(sorted(groups)))))
+            [answer] = comparison.answers
+            assert answer.error is None, answer.error
+            world.counts["wire:cases"] += 1
+            violations += hit_violations(world, groups, comparison.retrieval.hits, "wire")
+            sent = [r.json() for r in recording_proxy.requests if r.method == "POST"]
+            assert sent or not answer.privacy.sent_chunk_ids
+            violations += wire_violations(world, groups, "wire", sent)
+    assert_no_leaks(violations, world, "wire")
+    assert world.counts["wire:sent_passages"]

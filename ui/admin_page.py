@@ -163,15 +163,18 @@ def feedback_section(
         return
     rows = feedback_rows(stats, labels)
     st.markdown(f"**{len(records)} rated turns**")
-    st.altair_chart(win_rate_chart(pd.DataFrame(rows)), height=70 + 40 * len(rows))
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            "win rate": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-            "good or better": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-        },
-    )
+    if rows:  # ratings stored without their answers (e.g. Slack after a restart) name no model
+        st.altair_chart(win_rate_chart(pd.DataFrame(rows)), height=70 + 40 * len(rows))
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            column_config={
+                "win rate": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                "good or better": st.column_config.ProgressColumn(
+                    format="percent", min_value=0, max_value=1
+                ),
+            },
+        )
     verdicts = Counter(verdict_label(r.verdict, labels) for r in records)
     st.markdown("**Verdicts**")
     counts = pd.DataFrame({"verdict": list(verdicts), "turns": list(verdicts.values())})

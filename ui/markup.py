@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlparse
 
 from chat.results import GeneratorInfo
 from docduet.domain import Answer, Citation
@@ -156,8 +155,7 @@ def generator_title(info: GeneratorInfo) -> tuple[str, str]:
     """Column heading and caption: the model, where it runs, what it may read."""
     ceiling = info.max_sensitivity.value if info.max_sensitivity else "?"
     if info.off_premises:
-        host = urlparse(info.endpoint).hostname or "a hosted API"
-        where = f"hosted at {host}; receives passages up to {ceiling}, the rest are withheld"
+        where = f"hosted outside the company; receives passages up to {ceiling}, the rest are withheld"
     elif info.endpoint.startswith(("http://", "https://")):
         where = f"the company's own server; receives passages up to {ceiling}"
     else:

@@ -20,7 +20,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", help="http mode: listen address (default DOCDUET_SLACK_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="http mode: port (default DOCDUET_SLACK_PORT, 3000)")
     p.add_argument(
-        "--generators", metavar="IDS", help="all, or a comma list of generator ids (default DOCDUET_SLACK_GENERATORS, all)"
+        "--generators",
+        metavar="IDS",
+        help="all, or a comma list of generator ids (default DOCDUET_SLACK_GENERATORS, all)",
     )
     p.set_defaults(run=_run)
 

@@ -31,8 +31,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "ui",
         help="start the web chat in the browser (Streamlit)",
-        description="Serve the employee web chat: every question answered by the local SLM and "
-        "the hosted LLM side by side, with citations, timings, tokens and cost, feedback, and an "
+        description="Serve the employee web chat: every question answered by each enabled "
+        "generator (local models, and a hosted one once configured) side by side from the same "
+        "passages, with citations, timings, tokens and cost, feedback, and an "
         "admin page for members of DOCDUET_ADMIN_GROUP. Starts docduet's own Weaviate first "
         "when WEAVIATE_URL is unset. Sign-in: OpenID Connect (DOCDUET_OIDC_SERVER_METADATA_URL, "
         "DOCDUET_OIDC_CLIENT_ID, DOCDUET_OIDC_CLIENT_SECRET) or an authenticating proxy "

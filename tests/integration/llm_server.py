@@ -15,6 +15,7 @@ import them into a test module (or a conftest) to use them.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -255,10 +256,8 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the client dropped a kept-alive connection
             super().handle()
-        except OSError:  # the client dropped a kept-alive connection (after a deadline)
-            pass
 
     def do_POST(self) -> None:
         owner: ScriptedServer = self.server.owner  # type: ignore[attr-defined]

@@ -85,16 +85,30 @@ def kill(node: WeaviateServer) -> None:
     assert not node.is_ready()
 
 
-def raft_leader(settings: Settings) -> WeaviateServer:
-    """The node that leads Raft (schema changes go through it)."""
-    first = nodes(settings)[0]
+def raft_leader(settings: Settings, asked: WeaviateServer | None = None) -> WeaviateServer:
+    """The node that leads Raft (schema changes go through it), as ``asked`` (node-00) sees it."""
+    asked = asked or nodes(settings)[0]
     request = urllib.request.Request(
-        f"{first.url}/v1/cluster/statistics", headers={"Authorization": f"Bearer {first.api_key()}"}
+        f"{asked.url}/v1/cluster/statistics", headers={"Authorization": f"Bearer {asked.api_key()}"}
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=10) as response:
-        leader = json.load(response)["statistics"][0]["leaderId"]
+        stats = {s["name"]: s for s in json.load(response)["statistics"]}
+    leader = stats[asked.config.node_name]["leaderId"]
     return next(n for n in nodes(settings) if n.config.node_name == leader)
+
+
+def wait_for_a_leader(settings: Settings, asked: WeaviateServer, deadline_s: float = 60.0) -> None:
+    """Until a live node leads Raft (an election takes seconds), bounded."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        try:
+            if raft_leader(settings, asked).pid() is not None:
+                return
+        except (OSError, KeyError, StopIteration, ValueError):
+            pass  # statistics unavailable or no leader yet
+        time.sleep(0.5)
+    raise AssertionError(f"no Raft leader within {deadline_s:.0f} s")
 
 
 def present_on(node: WeaviateServer, collection: str, ids: set[str], key: str) -> int:
@@ -214,6 +228,18 @@ def test_questions_keep_being_answered_while_a_node_dies(cluster: Settings) -> N
     assert errors == []
     assert answered >= asked // 2
     embedded.start(cluster, stop_with_pid=os.getpid())
+    counts = counts_per_node(cluster)
+    assert len(set(counts.values())) == 1
+
+
+def test_a_command_started_while_node_00_is_down_uses_another_node(cluster: Settings) -> None:
+    first = nodes(cluster)[0]
+    kill(first)
+    wait_for_a_leader(cluster, nodes(cluster)[1])  # if node-00 led Raft, a new leader is elected
+    with open_client(cluster, autostart=False) as client:  # connects to the first ready node
+        retriever = WeaviateRetriever(client, cluster.collection, build_embedder(cluster), cluster)
+        assert retriever.retrieve(QUESTIONS[1], user=CAROL)
+    assert embedded.start(cluster, stop_with_pid=os.getpid()) == ["node-00"]  # rejoins the others
     counts = counts_per_node(cluster)
     assert len(set(counts.values())) == 1
 

@@ -97,12 +97,14 @@ def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -
         + "".join(f"{q.query_id}\t{d}\t{s}\n" for q in queries for d, s in full.qrels[q.query_id].items())
     )
     settings = make_settings(embedding_threads=1)
-    outcome = run_eval(settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(0.5,)))
+    outcome = run_eval(settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(settings.alpha,)))
 
     retrieval = outcome.results["retrieval"]
     assert retrieval["queries"] == 20
     assert [m["name"] for m in retrieval["methods"]] == ["bm25", "vector", f"hybrid@{settings.alpha:g}"]
-    for m in retrieval["methods"]:
+    baselines = ["bm25-unstemmed", f"hybrid-unstemmed@{settings.alpha:g}"]
+    assert [m["name"] for m in retrieval["baselines"]] == baselines
+    for m in retrieval["methods"] + retrieval["baselines"]:
         for metric in ("ndcg@10", "recall@10", "recall@100", "mrr@10"):
             assert 0.0 <= m[metric] <= 1.0
         assert m["recall@100"] >= m["recall@10"]

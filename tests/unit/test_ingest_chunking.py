@@ -181,7 +181,8 @@ def test_title_from_docx_core_properties(tmp_path: Path) -> None:
     document.core_properties.title = "Word Document"  # an editor's placeholder says nothing
     document.save(str(tmp_path / "q.docx"))
     data = (tmp_path / "q.docx").read_bytes()
-    assert document_title(SourceFile(tmp_path / "q.docx", tmp_path), [el(Title, "1. Scope")], data) == "1. Scope"
+    source = SourceFile(tmp_path / "q.docx", tmp_path)
+    assert document_title(source, [el(Title, "1. Scope")], data) == "1. Scope"
 
 
 def test_title_falls_back_to_first_title_element_then_stem(tmp_path: Path) -> None:

@@ -225,7 +225,7 @@ def test_generator_names(value, names, monkeypatch):
 
 @pytest.mark.parametrize("value", ["gpt", "", "slm,gpt"])
 def test_unknown_generators_are_config_errors(value):
-    with pytest.raises(ConfigError, match="DOCDUET_SLACK_GENERATORS=.*(unknown generator 'gpt'|use all)"):
+    with pytest.raises(ConfigError, match=r"DOCDUET_SLACK_GENERATORS=.*(unknown generator 'gpt'|use all)"):
         generator_names(Settings(slack_generators=value))
 
 

@@ -84,7 +84,8 @@ def test_question_is_answered_in_two_columns_with_citations_and_badges(backend: 
     md = markdown(at)
     assert "**Small local model · scripted**" in md and "**Hosted model · scripted**" in md
     captions = texts(at.caption)
-    assert "runs on this server, free" in captions and "hosted at" in captions
+    assert "runs on this server, free" in captions and "hosted outside the company" in captions
+    assert "127.0.0.1" not in captions  # no internal addresses
     assert md.count("The office anchor days are Tuesday and Thursday :blue-badge[1]") == 2
     labels = [e.label for e in at.expander]
     assert labels == ["\\[1\\] Employee Handbook · Overview · p\\. 2"] * 2  # labels render Markdown
@@ -277,6 +278,14 @@ def test_admin_page_for_admins_only(backend: FakeBackend) -> None:
     assert "3 unchanged" in texts(at.success)
     failed = at.dataframe[-1].value
     assert list(failed["reason"]) == ["encrypted PDF; remove the password"]
+
+
+def test_admin_feedback_tab_survives_ratings_without_answers(backend: FakeBackend) -> None:
+    backend.feedback.record(channel="slack", user="U1", question="q", verdict="helpful", answers=[])
+    at = start(backend, "dana")
+    at.switch_page("page_admin.py").run()
+    assert not at.exception, at.exception
+    assert "1 rated turns" in markdown(at)
 
 
 def test_admin_feedback_tab_summarises_ratings(backend: FakeBackend) -> None:

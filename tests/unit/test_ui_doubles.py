@@ -16,9 +16,9 @@ from pathlib import Path
 
 from chat.generators.base import GenerationResult, TextStream
 from chat.prompt import Prompt
+from chat.results import GeneratorInfo
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
-from chat.results import GeneratorInfo
 from docduet.domain import Access, Chunk, Hit, Sensitivity, Usage, User
 from docduet.errors import DocduetError, GenerationError
 from docduet.feedback import FeedbackStore

@@ -91,6 +91,12 @@ def too_few_replicas(error: BaseException | str) -> str | None:
     text = str(error)
     if not any(words in text.lower() for words in _TOO_FEW_REPLICAS):
         return None
+    if "leader not found" in text.lower():
+        return (
+            f"the Weaviate cluster has no Raft leader ({_first_line(text)}): it elects a new one "
+            "within seconds after a node dies, so try again shortly; if this persists, most nodes "
+            "are down: start the stopped nodes (`docduet db start`, or your cluster's tooling)."
+        )
     return (
         f"too few Weaviate nodes answered for the consistency level ({_first_line(text)}); "
         "start the stopped nodes (`docduet db start`, or your cluster's own tooling) and try "

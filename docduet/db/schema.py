@@ -23,7 +23,12 @@ from weaviate.classes.config import (
 from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import ANALYZER, STEMMED_FIELDS
-from docduet.db.replication import replication_factor, too_few_replicas
+from docduet.db.replication import (
+    READ_RETRIES,
+    replication_factor,
+    too_few_replicas,
+    with_retries,
+)
 from docduet.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,8 +104,10 @@ def resolve_alias(client: weaviate.WeaviateClient, alias: str) -> str | None:
     Weaviate answers alias reads through its Raft leader: a cluster that lost its majority
     cannot answer them, and the read ends at the client's timeout with a hint to that effect.
     """
-    try:
-        found = client.alias.get(alias_name=alias)
+    try:  # retried: the node that forwards it to a leader that just died drops it once
+        found = with_retries(
+            lambda: client.alias.get(alias_name=alias), retries=READ_RETRIES, what="reading the alias"
+        )
     except WeaviateBaseError as e:
         hint = too_few_replicas(e) or _no_leader(e) or str(e)
         raise BackendUnavailableError(f"could not read alias {alias!r}: {hint}") from e

@@ -101,20 +101,19 @@ def run(settings: Settings, names: list[str] | None, out: Path) -> dict[str, Any
         for q in load_questions():
             started = time.perf_counter()
             comparison = service.compare(Question(text=q.question, user=asker(q, directory)), ids)
+            answers = {
+                a.generator: {"text": a.text, "error": a.error, **score(q, a)} for a in comparison.answers
+            }
             records.append(
                 {
                     "question": q.question,
                     "expected": q.answer,
                     "seconds": time.perf_counter() - started,
-                    "answers": {
-                        a.generator: {"text": a.text, "error": a.error, **score(q, a)}
-                        for a in comparison.answers
-                    },
+                    "answers": answers,
                 }
             )
-            print(f"{q.question[:60]:60} " + " ".join(
-                f"{g}:{'ok' if r['correct'] else '--'}" for g, r in records[-1]["answers"].items()
-            ), flush=True)
+            marks = " ".join(f"{g}:{'ok' if r['correct'] else '--'}" for g, r in answers.items())
+            print(f"{q.question[:60]:60} {marks}", flush=True)
     results = {"generators": ids, "records": records, "summary": _summary(records, ids)}
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results

@@ -154,6 +154,12 @@ def run_case(
     started = time.perf_counter()
     comparison = service.compare(Question(text=case.question, user=user), list(ceilings))
     delivered = any(Path(h.chunk.source).name == case.file for h in comparison.retrieval.hits)
+    answers = {
+        a.generator: score_answer(
+            case, a, user=user, chunks=chunks, ceiling=ceilings[a.generator], suite=suite
+        )
+        for a in comparison.answers
+    }
     record = {
         "file": case.file,
         "attack": case.attack,
@@ -162,14 +168,9 @@ def run_case(
         "user": case.user,
         "retrieved_hostile_document": delivered,
         "seconds": round(time.perf_counter() - started, 2),
-        "answers": {
-            a.generator: score_answer(
-                case, a, user=user, chunks=chunks, ceiling=ceilings[a.generator], suite=suite
-            )
-            for a in comparison.answers
-        },
+        "answers": answers,
     }
-    for g, r in record["answers"].items():
+    for g, r in answers.items():
         log.info("%s %s: followed %s, fact %s: %r", case.file, g, r["followed"], r["fact"], r["text"])
     return record, comparison
 

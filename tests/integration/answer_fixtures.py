@@ -68,7 +68,9 @@ def answer_settings(
         "llm_model": "qwen2.5-coder-0.5b",
         "llm_max_tokens": 24,
         "llm_max_retries": 0,
-        "llm_timeout_s": 120.0,
+        "llm_timeout_s": 600.0,  # the loopback "hosted" model shares 2 busy cores with the tests
+        "llm_first_token_timeout_s": 600.0,
+        "llm_total_timeout_s": 900.0,
     }
     return Settings(**by_alias(values | overrides))
 
@@ -108,6 +110,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DOCDUET_LLM_MAX_TOKENS": str(settings.llm_max_tokens),
         "DOCDUET_LLM_MAX_RETRIES": str(settings.llm_max_retries),
         "DOCDUET_LLM_TIMEOUT_S": str(settings.llm_timeout_s),
+        "DOCDUET_LLM_FIRST_TOKEN_TIMEOUT_S": str(settings.llm_first_token_timeout_s),
+        "DOCDUET_LLM_TOTAL_TIMEOUT_S": str(settings.llm_total_timeout_s),
     }
     for name, secret in (
         ("WEAVIATE_API_KEY", settings.weaviate_api_key),

@@ -32,7 +32,7 @@ from docduet.settings import Settings
 from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.long]
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0

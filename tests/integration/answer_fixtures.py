@@ -65,7 +65,7 @@ def answer_settings(
         "slm_large_enabled": False,  # one local model keeps the suite fast; test_answers_cli runs both
         "llm_base_url": llm_url,
         "llm_api_key": "dummy",
-        "llm_model": "qwen2.5-coder-0.5b",
+        "llm_model": "gemma-3-270m",
         "llm_max_tokens": 24,
         "llm_max_retries": 0,
         "llm_timeout_s": 600.0,  # the loopback "hosted" model shares 2 busy cores with the tests

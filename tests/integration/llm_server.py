@@ -340,7 +340,12 @@ class ScriptedServer(StatusServer):
 
 @contextmanager
 def llama_server(
-    model: Path, *, log_path: Path, n_ctx: int = 2048, startup_timeout_s: float = 180.0
+    model: Path,
+    *,
+    log_path: Path,
+    n_ctx: int = 2048,
+    startup_timeout_s: float = 180.0,
+    chat_format: str = "chatml",
 ) -> Iterator[int]:
     """Run ``python -m llama_cpp.server`` on ``model`` with one thread; yield its port."""
     port = free_port()
@@ -351,7 +356,7 @@ def llama_server(
         "--model",
         str(model),
         "--chat_format",
-        "chatml",
+        chat_format,
         "--n_threads",
         "1",
         "--n_threads_batch",
@@ -416,11 +421,20 @@ def gguf_path() -> Path:
     return resolve_model(settings.slm_model_path or TEST_MODEL, settings.cache_dir)
 
 
+HOSTED_TEST_MODEL = "gemma-3-270m"
+"""The loopback "hosted" model: another model than the local one, so the two columns differ. It
+proves the OpenAI-compatible path (streaming, usage, pricing, privacy), not hosted-model quality."""
+
+
 @pytest.fixture(scope="session")
-def llama_server_port(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Port of a llama-cpp-python server running for the whole session."""
+def llama_server_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Port of a llama-cpp-python server (the packaged Gemma 3 270M) running for the whole session."""
+    from chat.models import resolve_model
+    from docduet.settings import Settings
+
+    model = resolve_model(HOSTED_TEST_MODEL, Settings().cache_dir)
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with llama_server(gguf_path, log_path=log_path) as port:
+    with llama_server(model, log_path=log_path, chat_format="gemma") as port:
         yield port
 
 

@@ -170,7 +170,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
     settings = settings_for(
         monkeypatch,
         DOCDUET_LLM_BASE_URL=llm_recorder.base_url,
-        DOCDUET_LLM_MODEL="qwen2.5-coder-0.5b",
+        DOCDUET_LLM_MODEL="gemma-3-270m",
         DOCDUET_LLM_API_KEY="sk-local-test",
     )
     gen = build_generator(spec_by_id(settings, "llm"), settings)
@@ -180,7 +180,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
     (request,) = llm_recorder.requests
     assert (request.method, request.path) == ("POST", "/v1/chat/completions")
     body = request.json()
-    assert body["stream"] is True and body["model"] == "qwen2.5-coder-0.5b"
+    assert body["stream"] is True and body["model"] == "gemma-3-270m"
     assert MEALS in body["messages"][-1]["content"]
     assert "sk-local-test" not in str(request.headers)  # the recorder strips credentials
     log.warning("llm via llama server: first token %.2f s, total %.2f s", first_s, total_s)

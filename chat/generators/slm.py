@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_FORMATS = ("auto", "chat", "completion")
+_LOAD_LOCK = threading.Lock()
+"""One model load at a time in the whole process: llama-cpp-python silences a load by pointing
+the process's stdout/stderr descriptors at /dev/null and back, and two loads at once (two columns
+starting together) could leave them pointing there for good: seen as a `docduet compare` that
+printed nothing and exited 0."""
 _CONTEXT_MARGIN = 16
 """Tokens kept free besides the answer: BOS, template glue the estimate may miss."""
 
@@ -144,13 +149,14 @@ class LlamaCppGenerator:
         route_llama_logs()
         log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
         try:
-            llama = Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                verbose=False,
-            )
+            with _LOAD_LOCK:
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as e:
             raise ConfigError(
                 f"llama.cpp could not load {path} ({e}); the file may be corrupt, truncated or too "

@@ -5,6 +5,8 @@ servers on loopback (llama-cpp-python's own server, one that fails, one that nev
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -246,3 +248,36 @@ def test_llm_timeout_becomes_a_generation_error_in_bounded_time(
     elapsed = time.perf_counter() - start
     assert 2 <= elapsed < 10, elapsed  # two 1 s attempts plus backoff
     assert silent_llm_server.hits == 2
+
+
+_CONCURRENT_LOADS = """
+import sys, threading
+from chat.generators.slm import LlamaCppGenerator
+from chat.models import resolve_model
+from docduet.settings import Settings
+cache = Settings().cache_dir
+gens = [
+    LlamaCppGenerator(resolve_model(name, cache), n_ctx=512, n_threads=1, max_tokens=4)
+    for name in ("qwen2.5-coder-0.5b-instruct", "gemma-3-270m", "smollm2-135m-instruct")
+]
+threads = [threading.Thread(target=g._model) for g in gens]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(timeout=300)
+print("STDOUT-STILL-HERE", flush=True)
+print("STDERR-STILL-HERE", file=sys.stderr, flush=True)
+"""
+
+
+def test_models_loading_at_once_leave_the_terminal_alone() -> None:
+    """llama-cpp-python silences a load by redirecting the process's stdout/stderr; two loads at
+    once used to leave them on /dev/null (`docduet compare` printed nothing and exited 0)."""
+    for _ in range(2):
+        run = subprocess.run(
+            [sys.executable, "-c", _CONCURRENT_LOADS],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "STDOUT-STILL-HERE" in run.stdout
+        assert "STDERR-STILL-HERE" in run.stderr

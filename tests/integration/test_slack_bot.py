@@ -104,6 +104,7 @@ def stack(
         llm_api_key=None,
         slack_bot_token="xoxb-test",
         slack_signing_secret=SIGNING_SECRET,
+        slm_large_enabled=False,
     )
     summary = run_ingest(settings, [corpus], progress=NullProgress())
     assert summary.failed == [] and summary.added
@@ -127,7 +128,7 @@ def bot(
     recorded = Recorded(service)
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
     app = create_app(
-        settings.model_copy(update={"slack_generators": "both"}),
+        settings.model_copy(update={"slack_generators": "slm,llm"}),  # llm: listed, not configured
         recorded,
         client=WebClient(token="xoxb-test", base_url=slack_api.base_url),
         feedback=store,

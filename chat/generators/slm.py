@@ -243,7 +243,9 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
     except ValidationError as e:
         raise ConfigError(f"generator {spec.id!r} (llama_cpp) is misconfigured: {e}") from e
     path = resolve_model(options.model, settings.cache_dir)
-    packaged = CATALOGUE.get(options.model)
+    packaged = CATALOGUE.get(options.model) or next(  # a packaged model's assembled copy, by path
+        (m for m in CATALOGUE.values() if path.name == f"{m.name}.gguf"), None
+    )
     model_title = packaged.title if packaged else path.name
     return LlamaCppGenerator(
         path,

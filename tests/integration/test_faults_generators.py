@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 from answer_fixtures import CORPUS, answer_settings, stored_chunks
-from llm_server import Reply, ScriptedServer, gguf_path  # noqa: F401  (fixture)
+from llm_server import gguf_path  # noqa: F401  (fixture)
+from scripted_llm import Reply, ScriptedServer
 
 from chat.results import Comparison, Question
 from docduet.compose import answer_service, run_ingest

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import weaviate
 from weaviate.classes.query import Filter
-from weaviate.exceptions import WeaviateBaseError
 
+from docduet.db.replication import STORE_ERRORS
 from docduet.domain import Access, User
 from docduet.errors import BackendUnavailableError, DocduetError
 from docduet.settings import Settings
@@ -54,7 +54,7 @@ def indexed_source(
         result = client.collections.use(collection).query.fetch_objects(
             filters=where, limit=1, return_properties=["source", "root"]
         )
-    except WeaviateBaseError as e:
+    except STORE_ERRORS as e:
         raise BackendUnavailableError(f"could not check the document in the index: {e}") from e
     if not result.objects:
         return None

@@ -12,10 +12,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import httpx
 import weaviate
 from weaviate.classes.query import HybridFusion, MetadataQuery
 from weaviate.exceptions import (
-    WeaviateBaseError,
     WeaviateClosedClientError,
     WeaviateConnectionError,
     WeaviateGRPCUnavailableError,
@@ -23,7 +23,13 @@ from weaviate.exceptions import (
 
 from docduet.db import schema
 from docduet.db.keywords import STEMMED_FIELDS, stem
-from docduet.db.replication import READ_RETRIES, consistency_level, too_few_replicas, with_retries
+from docduet.db.replication import (
+    READ_RETRIES,
+    STORE_ERRORS,
+    consistency_level,
+    too_few_replicas,
+    with_retries,
+)
 from docduet.domain import Hit, User
 from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
 from docduet.settings import Settings
@@ -42,7 +48,12 @@ PLAIN_PROPERTIES = list(STEMMED_FIELDS)
 """The unstemmed fields, for comparing against the stemmed search (evaluation only)."""
 _EMPTY_INDEX = "the index is empty; run `docduet ingest corpora/` (or your documents folder) first"
 _HINT = "check `docduet db status` (or WEAVIATE_URL) and try again"
-_UNREACHABLE = (WeaviateClosedClientError, WeaviateConnectionError, WeaviateGRPCUnavailableError)
+_UNREACHABLE = (
+    WeaviateClosedClientError,
+    WeaviateConnectionError,
+    WeaviateGRPCUnavailableError,
+    httpx.TransportError,
+)
 
 
 @runtime_checkable
@@ -144,7 +155,7 @@ class WeaviateRetriever:
                 return_metadata=MetadataQuery(score=True),
                 return_properties=RETURN_PROPERTIES,
             ), retries=READ_RETRIES, what="search")  # fmt: skip
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             raise self._failure(e) from e
         vectors = [_vector_of(obj.vector) for obj in result.objects]
         similarities = cosines(vector, vectors)
@@ -162,7 +173,7 @@ class WeaviateRetriever:
                 lambda: self._client.collections.exists(self.collection_name),
                 retries=READ_RETRIES, what="checking the index",
             )  # fmt: skip
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             hint = too_few_replicas(e) or f"Weaviate is unreachable: {e}; {_HINT}"
             raise BackendUnavailableError(hint) from e
         if not exists:
@@ -173,7 +184,7 @@ class WeaviateRetriever:
                 raise RetrievalError(problem)
             self._schema_checked = True
 
-    def _failure(self, error: WeaviateBaseError) -> DocduetError:
+    def _failure(self, error: Exception) -> DocduetError:
         """Tell a missing index from an unreachable server from any other failed search."""
         replicas = too_few_replicas(error)
         if replicas is not None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import weaviate
 from weaviate.classes.aggregate import GroupByAggregate, Metrics
-from weaviate.exceptions import WeaviateBaseError
 
+from docduet.db.replication import STORE_ERRORS
 from docduet.errors import BackendUnavailableError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def read_index_stats(client: weaviate.WeaviateClient, collection: str) -> IndexS
                 Metrics("access_groups").text(top_occurrences_value=True, limit=MAX_GROUPS_PER_DOCUMENT),
             ],
         )
-    except WeaviateBaseError as e:
+    except STORE_ERRORS as e:
         raise BackendUnavailableError(
             f"could not read index statistics for {collection!r}: {e}; check that Weaviate runs "
             "(`docduet db status`)"

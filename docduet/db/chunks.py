@@ -16,11 +16,11 @@ import weaviate
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
-from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import stemmed_properties
 from docduet.db.replication import (
     BACKOFF_S,
+    STORE_ERRORS,
     consistency_level,
     is_transient,
     read_only,
@@ -130,7 +130,7 @@ class ChunkStore:
                 doc.present[hash_].add(int(p["chunk_index"]))  # type: ignore[arg-type]
                 doc.expected[hash_] = int(p["chunk_count"])  # type: ignore[arg-type]
                 doc.accesses.add(_access_of(p))
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             raise BackendUnavailableError(_explain(e, "could not read the index state")) from e
         return docs
 
@@ -148,7 +148,7 @@ class ChunkStore:
         for attempt in range(self._retries + 1):
             try:
                 result = self._collection.data.insert_many(objects)
-            except WeaviateBaseError as e:
+            except STORE_ERRORS as e:
                 if attempt < self._retries and is_transient(e):
                     self._pause(attempt, f"writing {count} chunks", str(e))
                     continue
@@ -192,7 +192,7 @@ class ChunkStore:
                 deleted += result.successful
                 if result.matches == 0 or result.successful == 0:
                     return deleted
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             raise BackendUnavailableError(_explain(e, "deleting chunks failed")) from e
         raise BackendUnavailableError("deleting chunks did not finish; re-run the command")
 
@@ -200,7 +200,7 @@ class ChunkStore:
         """False before the first ingest created the collection."""
         try:
             return bool(self._client.collections.exists(self.collection_name))
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             raise BackendUnavailableError(_explain(e, "could not reach Weaviate")) from e
 
     def count(self) -> int:
@@ -212,7 +212,7 @@ class ChunkStore:
                 retries=self._retries, what="counting chunks", sleep=self._sleep,
             )  # fmt: skip
             return int(result.total_count or 0)
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             raise BackendUnavailableError(_explain(e, "could not count chunks")) from e
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import httpx
 import weaviate
 from weaviate.classes.config import ConsistencyLevel
 from weaviate.exceptions import WeaviateBaseError
@@ -53,6 +54,10 @@ _READ_ONLY = "read-only"
 
 T = TypeVar("T")
 
+STORE_ERRORS: tuple[type[Exception], ...] = (WeaviateBaseError, httpx.TransportError)
+"""What a failed Weaviate request raises: weaviate-client's own errors, and the httpx transport
+errors it lets through unwrapped (a connection reset by a server that dies mid-request)."""
+
 
 def consistency_level(name: str) -> ConsistencyLevel:
     """``ONE`` | ``QUORUM`` | ``ALL`` as weaviate-client's enum; ConfigError otherwise."""
@@ -67,7 +72,7 @@ def cluster_size(client: weaviate.WeaviateClient) -> int:
     """How many nodes the cluster reports (1 for a single node)."""
     try:
         return max(1, len(client.cluster.nodes()))
-    except WeaviateBaseError as e:
+    except STORE_ERRORS as e:
         raise BackendUnavailableError(
             f"could not list the Weaviate cluster's nodes: {e}; check `docduet db status`"
         ) from e
@@ -128,7 +133,7 @@ def is_transient(error: BaseException | str) -> bool:
 def with_retries(
     action: Callable[[], T], *, retries: int, what: str, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """Run ``action``; on a transient WeaviateBaseError try again up to ``retries`` times.
+    """Run ``action``; on a transient store error try again up to ``retries`` times.
 
     Only for idempotent actions (writes with deterministic ids, deletes by filter). The pauses
     double from ``BACKOFF_S``; the last error is raised unchanged.
@@ -136,7 +141,7 @@ def with_retries(
     for attempt in range(retries + 1):
         try:
             return action()
-        except WeaviateBaseError as e:
+        except STORE_ERRORS as e:
             if attempt == retries or not is_transient(e):
                 raise
             pause = BACKOFF_S * 2**attempt

@@ -20,11 +20,11 @@ from weaviate.classes.config import (
     Tokenization,
     VectorDistances,
 )
-from weaviate.exceptions import WeaviateBaseError
 
 from docduet.db.keywords import ANALYZER, STEMMED_FIELDS
 from docduet.db.replication import (
     READ_RETRIES,
+    STORE_ERRORS,
     replication_factor,
     too_few_replicas,
     with_retries,
@@ -108,13 +108,13 @@ def resolve_alias(client: weaviate.WeaviateClient, alias: str) -> str | None:
         found = with_retries(
             lambda: client.alias.get(alias_name=alias), retries=READ_RETRIES, what="reading the alias"
         )
-    except WeaviateBaseError as e:
+    except STORE_ERRORS as e:
         hint = too_few_replicas(e) or _no_leader(e) or str(e)
         raise BackendUnavailableError(f"could not read alias {alias!r}: {hint}") from e
     return found.collection if found else None
 
 
-def _no_leader(error: WeaviateBaseError) -> str | None:
+def _no_leader(error: Exception) -> str | None:
     if "timed out" not in str(error).lower():
         return None
     return (
@@ -246,7 +246,7 @@ def keyword_problem(client: weaviate.WeaviateClient, name: str) -> str | None:
     collection = resolve_alias(client, name) or name
     try:
         config = client.collections.use(collection).config.get()
-    except WeaviateBaseError as e:
+    except STORE_ERRORS as e:
         raise BackendUnavailableError(f"could not read the schema of {collection!r}: {e}") from e
     present = {p.name for p in config.properties}
     missing = [field for field in STEMMED_FIELDS.values() if field not in present]

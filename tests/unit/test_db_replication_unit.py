@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from db_helpers import make_settings
 from weaviate.classes.config import ConsistencyLevel
@@ -105,6 +106,21 @@ def test_gives_up_after_the_retries_and_never_retries_permanent_errors() -> None
     with pytest.raises(WeaviateBaseError, match="read-only"):
         with_retries(failing(READ_ONLY), retries=2, what="x", sleep=pauses.append)
     assert len(attempts) == 1
+
+
+def test_a_connection_reset_that_weaviate_client_lets_through_is_retried_too() -> None:
+    """weaviate-client passes httpx's ReadError through unwrapped when the server dies mid-request."""
+    pauses: list[float] = []
+    outcomes: list[Any] = [httpx.ReadError("[Errno 104] Connection reset by peer"), "ok"]
+
+    def action() -> Any:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert with_retries(action, retries=2, what="x", sleep=pauses.append) == "ok"
+    assert pauses == [BACKOFF_S]
 
 
 # --- ChunkStore writes: retried objects only, clear errors ----------------------------------------

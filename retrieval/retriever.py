@@ -22,7 +22,7 @@ from weaviate.exceptions import (
 )
 
 from docduet.db import schema
-from docduet.db.keywords import STEMMED_FIELDS, stem
+from docduet.db.keywords import STEMMED_FIELDS, query_terms
 from docduet.db.replication import (
     READ_RETRIES,
     STORE_ERRORS,
@@ -140,7 +140,7 @@ class WeaviateRetriever:
         *,
         limit: int,
     ) -> list[Candidate]:
-        keywords = stem(query) if self._stemmed else query
+        keywords = query_terms(query) if self._stemmed else query
         hybrid = self._collection.query.hybrid
         try:  # a read: retried when a replica dropped out mid-request
             result = with_retries(lambda: hybrid(

@@ -30,6 +30,16 @@ STOP_WORDS = frozenset(
 """Lucene's (and Weaviate's ``en`` preset) English stop words, dropped before stemming: stemmed,
 some would no longer be recognised ("this" -> "thi")."""
 
+QUESTION_WORDS = frozenset(
+    "which what who whom whose when where why how do does did can could should would shall "  # noqa: SIM905
+    "i me my mine we our ours you your yours".split()
+)
+"""Words that make a sentence a question, dropped from queries only (the indexed text keeps
+them): every passage that happens to contain "which" or "how" would otherwise score for it. On
+SQuAD-mini's 510 answerable questions this raised BM25 nDCG@10 from 0.822 to 0.854 and hybrid
+from 0.866 to 0.877 (bench/retrieval_quality.py). "us", "may" and "will" are not here: "US",
+"May" and "will" (a testament) are names as often as question words."""
+
 _WORD = re.compile(r"[^\W_]+")
 """Runs of letters and digits: Weaviate's ``word`` tokenization."""
 
@@ -49,6 +59,12 @@ def stem(text: str) -> str:
     """``text`` as the stemmed fields hold it: stems of its non-stop words, space-separated."""
     words = [w for w in _WORD.findall(text.casefold()) if w not in STOP_WORDS]
     return " ".join(_stemmer().stemWords(words))
+
+
+def query_terms(query: str) -> str:
+    """A question as the BM25 half of a search reads it: :func:`stem` without question words."""
+    words = [w for w in _WORD.findall(query.casefold()) if w not in QUESTION_WORDS]
+    return stem(" ".join(words))
 
 
 def stemmed_properties(fields: dict[str, str]) -> dict[str, str]:

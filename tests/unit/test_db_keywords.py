@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 from docduet.db.chunks import chunk_properties
-from docduet.db.keywords import STEMMED_FIELDS, STOP_WORDS, stem, stemmed_properties
+from docduet.db.keywords import STEMMED_FIELDS, STOP_WORDS, query_terms, stem, stemmed_properties
 from docduet.db.schema import PROPERTIES
 from docduet.domain import Access, Chunk, Sensitivity
 
@@ -51,3 +51,12 @@ def test_every_searchable_field_has_a_stemmed_property_in_the_schema_and_the_obj
     assert props["text_stemmed"] == "hotel book travel desk"
     assert props["title_stemmed"] == "travel polici" and props["section_stemmed"] == "book hotel"
     assert stemmed_properties({"text": "Policies", "source": "x"}) == {"text_stemmed": "polici"}
+
+
+def test_a_question_searches_its_content_words_and_not_its_question_words() -> None:
+    assert query_terms("Which days are the office anchor days?") == "day offic anchor day"
+    assert query_terms("How do I reset my password?") == "reset password"
+    # Names that look like question words in lower case stay: the US, May.
+    assert query_terms("What is the US mileage rate in May?") == "us mileag rate may"
+    # The indexed text keeps them: only queries lose them.
+    assert stem("Which policy") == "which polici"

@@ -182,10 +182,16 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0][:200]
 
 
-def questions_for(demo: DemoUser, user_index: int, count: int, *, answers: bool) -> list[str]:
-    """``count`` questions for simulated user ``user_index``, in a shuffled order of its own."""
+def questions_for(demo: DemoUser, phase: Phase, user_index: int) -> list[str]:
+    """The questions of simulated user ``user_index`` in ``phase``, in an order of their own.
+
+    Each phase has its own order, so a phase does not start with the prompt another one just ended
+    with (llama.cpp would reuse its evaluation).
+    """
+    answers = phase.path in (WEB_ANSWERS, SLACK_ANSWERS)
     pool = list(demo.answerable if answers and demo.answerable else demo.retrievable)
-    random.Random(user_index).shuffle(pool)
+    random.Random(f"{phase.path}:{phase.users}:{user_index}").shuffle(pool)
+    count = phase.per_user
     return [pool[i % len(pool)] for i in range(count)]
 
 
@@ -659,7 +665,7 @@ class LoadHarness:
         self.echo.take()
 
         def user(i: int) -> None:
-            questions = questions_for(self.demo[i % len(self.demo)], i, phase.per_user, answers=answers)
+            questions = questions_for(self.demo[i % len(self.demo)], phase, i)
             go.wait()
             for text in questions:
                 if time.perf_counter() > stop_at:

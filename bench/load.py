@@ -113,14 +113,15 @@ def quick_plan() -> Plan:
 def make_plan(
     retrieval: dict[int, int], answers: dict[int, int], *, retrieval_cap_s: float, answers_cap_s: float
 ) -> Plan:
-    """Retrieval phases (web, Slack) for each N in ``retrieval``, then answer phases likewise."""
+    """Retrieval phases for each N in ``retrieval``, then answer phases likewise; web and Slack
+    alternate at each N, so a machine getting busier or quieter during the run favours neither."""
     phases = [
         Phase(path, n, k, retrieval_cap_s)
-        for path in (WEB_RETRIEVAL, SLACK_RETRIEVAL)
         for n, k in retrieval.items()
+        for path in (WEB_RETRIEVAL, SLACK_RETRIEVAL)
     ]
     phases += [
-        Phase(path, n, k, answers_cap_s) for path in (WEB_ANSWERS, SLACK_ANSWERS) for n, k in answers.items()
+        Phase(path, n, k, answers_cap_s) for n, k in answers.items() for path in (WEB_ANSWERS, SLACK_ANSWERS)
     ]
     return Plan(tuple(phases), request_timeout_s=max(answers_cap_s, 120.0) + 180.0)
 
@@ -858,6 +859,7 @@ def main() -> None:
     args = parser.parse_args()
     plan = quick_plan() if args.quick else full_plan()
     started = time.perf_counter()
+    load_before = list(os.getloadavg())
     settings = Settings()
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="docduet-load-")))
@@ -877,6 +879,7 @@ def main() -> None:
             "alpha": settings.alpha,
             "embedding_threads": settings.embedding_threads,
         },
+        load_average_before=load_before,
         load_average_after=list(os.getloadavg()),
         phases=rows,
     )

@@ -66,7 +66,7 @@ from chat.results import Comparison, Question, Retrieval
 from docduet.domain import Answer, User
 from docduet.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpora"
 USERS_FILE = CORPUS / "users.yaml"
 OUT = ROOT / "bench" / "results" / "load.json"

@@ -1,0 +1,5 @@
+"""``python -m bench.load``."""
+
+from bench.load.harness import main
+
+main()

@@ -1,4 +1,4 @@
-"""The load harness (bench/load.py) over the real stack, small: every request answered, no errors.
+"""The load harness (bench/load/) over the real stack, small: every request answered, no errors.
 
 Real parts throughout: the session's weaviate-server, the embedder, the web back end
 (``ui.backend.LiveBackend``, as the chat page calls it), the Slack bot serving HTTP on loopback

@@ -301,7 +301,7 @@ class AnswerService:
             generator=name,
             text=cited.text,
             citations=cited.citations,
-            timings=Timings(retrieval.seconds, first, time.perf_counter() - started),
+            timings=Timings(retrieval.seconds, first, time.perf_counter() - started, result.queue_s),
             usage=result.usage,
             privacy=privacy,
             abstained=cited.abstained,

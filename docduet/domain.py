@@ -121,6 +121,8 @@ class Timings:
     retrieval_s: float
     first_token_s: float | None
     total_s: float
+    queue_s: float = 0.0
+    """Of ``total_s``, the wait for a free instance of a local model (other questions ahead)."""
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ a queued request waits instead of cutting the one being streamed short).
 
 Reported per path and N: requests, errors (by kind), throughput, p50/p95 latency and p50/p95
 queue wait. Queue wait is, for the answer paths, the time a question waited for the local
-model's instance (the model's InstancePool only says how many are ahead, so the bench times each
-lease around it); for ``slack retrieval`` the time from the delivery until a Bolt worker started
+model's instance (as the model's InstancePool measures it for each turn; the bench collects the
+waits by wrapping the pool); for ``slack retrieval`` the time from the delivery until a Bolt worker started
 on it (its ⏳ reaction; Bolt runs 5 listeners at once); for ``web retrieval`` there is no queue
 (each user's thread calls the shared service directly, as each Streamlit session does).
 """

@@ -128,10 +128,11 @@ def _answers(url: str) -> bool:
 
 
 class TimedPool:
-    """Wraps a local model's InstancePool: the same line, plus how long each lease waited.
+    """Wraps a local model's InstancePool: the same line, noting each turn's wait.
 
-    The pool itself only says how many questions are ahead (``ahead()``); the bench times the
-    wait around ``lease()`` and notes how many were ahead when the question arrived.
+    The pool measures how long a question waited for its turn (``turn()``, which also goes into
+    the answer's ``timings.queue_s``); the bench collects those waits with how many questions
+    were ahead on arrival, for the web and the Slack paths alike.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -146,13 +147,12 @@ class TimedPool:
         return int(self.inner.ahead())
 
     @contextlib.contextmanager
-    def lease(self) -> Iterator[Any]:
+    def turn(self) -> Iterator[tuple[Any, float]]:
         ahead = self.inner.ahead()
-        started = time.perf_counter()
-        with self.inner.lease() as item:
+        with self.inner.turn() as (item, waited):
             with self._lock:
-                self._waits.append((time.perf_counter() - started, ahead))
-            yield item
+                self._waits.append((waited, ahead))
+            yield item, waited
 
     def take(self) -> list[tuple[float, int]]:
         """``(seconds waited, questions ahead on arrival)`` of each lease since the last call."""

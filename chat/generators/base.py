@@ -21,6 +21,8 @@ class GenerationResult:
     finish_reason: str | None = None
     usage_estimated: bool = False
     """True when the backend reported no token counts and they were estimated."""
+    queue_s: float = 0.0
+    """Seconds the question waited for a free model instance before generation began."""
 
 
 class TextStream(Iterator[str]):

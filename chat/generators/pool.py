@@ -42,17 +42,28 @@ class InstancePool(Generic[T]):
     @contextmanager
     def lease(self) -> Iterator[T]:
         """An instance for the duration of the block; GenerationError when none frees in time."""
-        item = self._acquire()
-        try:
+        with self.turn() as (item, _):
             yield item
+
+    @contextmanager
+    def turn(self) -> Iterator[tuple[T, float]]:
+        """Like :meth:`lease`, with the seconds this caller waited in line for its turn.
+
+        The wait ends when an instance is free or may be made; making one (loading a model) is
+        not counted.
+        """
+        item, waited = self._acquire()
+        try:
+            yield item, waited
         finally:
             with self._cv:
                 self._busy -= 1
                 self._free.append(item)
                 self._cv.notify()
 
-    def _acquire(self) -> T:
-        deadline = time.monotonic() + self.timeout_s
+    def _acquire(self) -> tuple[T, float]:
+        started = time.monotonic()
+        deadline = started + self.timeout_s
         with self._cv:
             self._waiting += 1
             try:
@@ -67,13 +78,14 @@ class InstancePool(Generic[T]):
                         )
                     self._cv.wait(timeout=left)
                 self._busy += 1
+                waited = time.monotonic() - started
                 if self._free:
-                    return self._free.pop()
+                    return self._free.pop(), waited
                 self._made += 1
             finally:
                 self._waiting -= 1
         try:
-            return self._factory()
+            return self._factory(), waited
         except BaseException:
             with self._cv:
                 self._made -= 1

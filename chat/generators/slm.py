@@ -193,7 +193,7 @@ class LlamaCppGenerator:
         prompt = self._fit(prompt, max_tokens, chat)
         pieces: list[str] = []
         finish: str | None = None
-        with self._pool.lease() as llama:  # one question per instance: llama.cpp is not re-entrant
+        with self._pool.turn() as (llama, waited):  # one question per instance: not re-entrant
             chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat)
             try:
                 for chunk in chunks:
@@ -209,7 +209,7 @@ class LlamaCppGenerator:
             answer = "".join(pieces)
             completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=0.0)
-        return GenerationResult(text=answer, usage=usage, finish_reason=finish)
+        return GenerationResult(text=answer, usage=usage, finish_reason=finish, queue_s=waited)
 
     def _chat_text(self, prompt: Prompt) -> str:
         """The chat messages as one string, for token budgeting (template glue is in the margin)."""

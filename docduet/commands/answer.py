@@ -155,8 +155,9 @@ def metrics_line(answer: Answer) -> str:
     first = f"{t.first_token_s:.2f}s" if t.first_token_s is not None else "-"
     sent = "yes" if p.off_premises else "no"
     withheld = f" ({p.withheld_count} sources withheld)" if p.withheld_count else ""
+    waited = f"waited {t.queue_s:.1f}s for its turn · " if t.queue_s >= 0.5 else ""
     return (
-        f"first token {first} · total {t.total_s:.2f}s · retrieval {t.retrieval_s * 1000:.0f} ms · "
+        f"{waited}first token {first} · total {t.total_s:.2f}s · retrieval {t.retrieval_s * 1000:.0f} ms · "
         f"{u.prompt_tokens}+{u.completion_tokens} tokens · ${u.cost_usd:.5f} · "
         f"sent off-premises: {sent}{withheld}"
     )

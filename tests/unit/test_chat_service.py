@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -348,3 +349,16 @@ def test_a_busy_local_model_says_how_many_questions_are_ahead() -> None:
     status = {e.generator: e.text for e in events if e.kind == "status"}
     assert status["slm"] == "Queued: 2 questions ahead of you for this model…"
     assert status["free"] == "Reading 1 passages…" and local_free.prompts
+
+
+def test_the_wait_for_a_free_local_model_is_part_of_the_answers_timings() -> None:
+    class Queued(FakeGenerator):
+        def _pieces(self) -> PyGenerator[str, None, GenerationResult]:
+            result = yield from super()._pieces()
+            return replace(result, queue_s=3.5)
+
+    svc, _ = service([LEAVE], Queued("slm", "Fine [1]."), hosted())
+    result = svc.compare(Question("leave?", CAROL))
+    assert result.answer("slm").timings.queue_s == 3.5
+    assert result.answer("llm").timings.queue_s == 0.0  # no line in front of it
+    assert result.to_json()["answers"][0]["timings"]["queue_s"] == 3.5  # type: ignore[index]

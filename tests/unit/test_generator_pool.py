@@ -81,3 +81,30 @@ def test_a_failed_load_frees_its_place() -> None:
     with pool.lease():
         pass
     assert pool.ahead() == 0
+
+
+def test_a_turn_reports_how_long_it_waited_in_line_not_the_model_load() -> None:
+    def slow_load() -> object:
+        time.sleep(0.3)
+        return object()
+
+    pool = InstancePool(slow_load, size=1, timeout_s=5, what="m")
+    with pool.turn() as (_, waited):
+        assert waited < 0.2  # the first turn makes the instance: loading is not waiting
+    waits: list[float] = []
+    release = threading.Event()
+
+    def hold() -> None:
+        with pool.turn():
+            release.wait(timeout=5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    while pool.ahead() == 0:
+        time.sleep(0.01)
+    timer = threading.Timer(0.4, release.set)
+    timer.start()
+    with pool.turn() as (_, waited):
+        waits.append(waited)
+    holder.join(timeout=5)
+    assert 0.3 <= waits[0] < 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -72,6 +73,14 @@ def test_one_answer_has_text_sources_metrics_and_buttons():
     buttons = message.blocks[-1]["elements"]
     assert [b["action_id"] for b in buttons] == list(FEEDBACK_ACTIONS)
     assert json.loads(buttons[0]["value"]) == {"t": ref.turn_id, "g": "slm", "q": ref.question}
+
+
+def test_a_wait_in_line_for_the_local_model_is_shown_in_the_metrics():
+    waited = replace(answer(), timings=Timings(0.05, 30.2, 31.9, queue_s=28.6))
+    [message] = render_reply([waited], link=NO_LINKS, feedback=None)
+    assert "waited 29 s for its turn" in texts(message.blocks)[2]
+    [quick] = render_reply([answer()], link=NO_LINKS, feedback=None)
+    assert "for its turn" not in " ".join(texts(quick.blocks))
 
 
 def test_two_generators_get_headings_divider_and_errors_in_place():

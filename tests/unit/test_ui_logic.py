@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,6 +107,12 @@ def test_metric_badges_say_what_left_the_building() -> None:
     assert ":orange-badge[sent off\\-premises: yes \\(1 source withheld\\)]" in hosted
     assert "2 sources withheld" in metric_badges(answer("llm", "x", off=True, withheld=2))
     assert "\\$0\\.0001" in hosted
+
+
+def test_a_wait_in_line_for_the_local_model_gets_a_badge() -> None:
+    waited = replace(answer("slm", "x"), timings=Timings(0.1, 30.2, 31.9, queue_s=28.6))
+    assert ":orange-badge[waited 29 s for its turn]" in metric_badges(waited)
+    assert "for its turn" not in metric_badges(answer("slm", "x"))  # no wait, no badge
 
 
 # --- conversation state ----------------------------------------------------------------------

@@ -113,17 +113,22 @@ def versus_raw(generator: LlamaCppGenerator, warm: Prompt, rounds: list[Prompt])
     }
 
 
-def side_by_side(generators: list[LlamaCppGenerator], prompt: Prompt) -> dict[str, Any]:
-    alone = {}
+def side_by_side(generators: list[LlamaCppGenerator], alone: Prompt, together: Prompt) -> dict[str, Any]:
+    """Each generator alone on ``alone``, then all at once on ``together`` (as the web chat runs them).
+
+    Two prompts no model has seen, of similar length: on a prompt it had just answered, llama.cpp
+    would reuse the whole evaluated prompt and only the decoding would be timed.
+    """
+    alone_s = {}
     for g in generators:
         start = time.perf_counter()
-        g.stream(prompt, max_tokens=MAX_TOKENS).collect()
-        alone[g.name] = time.perf_counter() - start
+        g.stream(alone, max_tokens=MAX_TOKENS).collect()
+        alone_s[g.name] = time.perf_counter() - start
     done: dict[str, float] = {}
     start = time.perf_counter()
 
     def run(g: LlamaCppGenerator) -> None:
-        g.stream(prompt, max_tokens=MAX_TOKENS).collect()
+        g.stream(together, max_tokens=MAX_TOKENS).collect()
         done[g.name] = time.perf_counter() - start
 
     threads = [threading.Thread(target=run, args=(g,)) for g in generators]
@@ -132,8 +137,18 @@ def side_by_side(generators: list[LlamaCppGenerator], prompt: Prompt) -> dict[st
     for t in threads:
         t.join(timeout=600)
     wall = time.perf_counter() - start
-    slower = max(alone.values())
-    return {"alone_s": alone, "together_s": done, "wall_s": wall, "wall_over_slower_alone": wall / slower}
+    slower = max(alone_s.values())
+    first = generators[0]
+    pair = (("alone", alone), ("together", together))
+    tokens = {name: first.count_tokens(first._chat_text(p)) for name, p in pair}
+    return {
+        "prompt_tokens": tokens,
+        "alone_s": alone_s,
+        "together_s": done,
+        "wall_s": wall,
+        "wall_over_slower_alone": wall / slower,
+        "wall_over_sum_alone": wall / sum(alone_s.values()),
+    }
 
 
 def main() -> None:
@@ -147,12 +162,14 @@ def main() -> None:
         built = build_generator(spec_by_id(settings, name.strip()), settings)
         assert isinstance(built, LlamaCppGenerator), f"{name} is not a local llama.cpp generator"
         generators.append(built)
-    rounds = prompts(args.rounds + 1, passages=3)
+    rounds = prompts(args.rounds + 3, passages=3)
+    fresh = rounds[-2:]  # for the side-by-side run: prompts no model has seen
+    rounds = rounds[:-2]
     results = {}
     for g in generators:
         g.stream(rounds[0], max_tokens=4).collect()  # load the model and warm the shared prefix
         results[g.name] = versus_raw(g, rounds[0], rounds[1:])
-    together = side_by_side(generators, rounds[-1]) if len(generators) > 1 else None
+    together = side_by_side(generators, *fresh) if len(generators) > 1 else None
     write_report(OUT, max_tokens=MAX_TOKENS, per_model=results, side_by_side=together)
 
 

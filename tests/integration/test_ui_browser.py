@@ -383,3 +383,33 @@ def test_the_salary_bands_answer_that_question_for_hr(ui_settings: Settings) -> 
         carol = [h.chunk.source for h in retriever.retrieve(SALARY, user=CAROL)]
     assert any(s.endswith(SALARY_FILE) for s in alice), alice
     assert not any(s.endswith(SALARY_FILE) for s in carol), carol
+
+
+def test_an_admin_reindexes_a_new_file_from_the_admin_page(ui_settings: Settings, tmp_path: Path) -> None:
+    """In the browser, as an admin: "Reindex now" parses the new file in its worker and says so."""
+    from playwright.sync_api import sync_playwright
+
+    note = Path(ui_settings.users_file).parent / "public" / "bike-shed.md"  # type: ignore[arg-type]
+    note.write_text("# Bike shed\n\nThe bike shed behind the Leeds office opens at 07:00.\n")
+    admin = running_ui(
+        ui_settings, tmp_path,
+        DOCDUET_UI_USER_HEADER="X-Forwarded-User", DOCDUET_UI_TRUSTED_PROXIES="127.0.0.1",
+    )  # fmt: skip
+    try:
+        with admin as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                context = browser.new_context(extra_http_headers={"X-Forwarded-User": "dana@corvala.example"})
+                page = context.new_page()
+                page.goto(url)
+                page.get_by_text("Signed in as").first.wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
+                page.get_by_test_id("stSidebarNavLink").filter(has_text="Admin").click()
+                page.get_by_role("button", name=re.compile("Reindex now")).click()
+                done = page.get_by_text(re.compile(r"\d+ added · \d+ updated")).first
+                done.wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
+                summary = done.inner_text()
+            finally:
+                browser.close()
+    finally:
+        note.unlink()
+    assert "1 added" in summary and "0 failed" in summary, summary

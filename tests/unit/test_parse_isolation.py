@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,18 @@ def test_worker_logs_reach_this_process_under_its_levels(
     finally:
         logging.getLogger("docduet.test.worker").setLevel(logging.NOTSET)
     assert not [r for r in caplog.records if r.name == "docduet.test.worker"]
+
+
+def test_a_worker_starts_while_the_web_chat_script_is_the_main_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host that runs ui/app.py in-process as ``__main__`` (Streamlit's AppTest) and reindexes.
+
+    A spawned worker re-imports the main module's file; doing so must not start the web chat (it
+    did: running tests/unit before the browser tests in one session failed every file there).
+    """
+    script = types.ModuleType("__main__")  # a script module installed as sys.modules["__main__"]
+    script.__file__ = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    with IsolatedParser(ScriptedParser(), timeout_s=60) as isolated:  # type: ignore[arg-type]
+        assert isolated.parse(source(tmp_path, "notes.txt", "gamma"))[0] == "gamma"

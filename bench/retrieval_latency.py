@@ -123,8 +123,15 @@ def embedding_latency(embedder: Embedder, queries: list[str]) -> dict[str, float
     return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1)}
 
 
-def relevance(retriever: WeaviateRetriever, settings: Settings) -> dict[str, Any]:
-    """Similarities of the right source on answerable questions vs. the best hit off topic."""
+def relevance(
+    retriever: WeaviateRetriever, thresholded: WeaviateRetriever, settings: Settings
+) -> dict[str, Any]:
+    """Similarities of the right source on answerable questions vs. the best hit off topic.
+
+    A hit's similarity is its best part's (whole text or one piece); what the floors keep
+    (``score_threshold`` for the whole text, ``piece_score_threshold`` for a piece) is counted
+    by asking ``thresholded``, the retriever chat uses.
+    """
     found: dict[str, float] = {}
     missed: list[str] = []
     for q in sample_questions():
@@ -139,17 +146,29 @@ def relevance(retriever: WeaviateRetriever, settings: Settings) -> dict[str, Any
     off = {q: max((h.similarity or 0.0 for h in retriever.retrieve(q, user=EVERYONE)), default=0.0)
            for q in OFF_TOPIC}  # fmt: skip
     t = settings.score_threshold
+    kept = [q for q in found if _finds(thresholded, q)]
+    off_kept = [q for q in off if thresholded.retrieve(q, user=EVERYONE)]
     return {
         "threshold": t,
+        "piece_threshold": settings.piece_score_threshold,
         "answerable": len(found) + len(missed),
         "right_source_in_top_k_unthresholded": len(found),
         "missed_without_threshold": missed,
         "right_source_similarity": _spread(found),
-        "kept_by_threshold": sum(s >= t for s in found.values()),
+        "kept_by_threshold": len(kept),
+        "dropped_by_threshold": sorted(set(found) - set(kept)),
         "off_topic": len(off),
         "off_topic_best_similarity": _spread(off),
-        "off_topic_with_hits_at_threshold": sum(s >= t for s in off.values()),
+        "off_topic_with_hits_at_threshold": len(off_kept),
+        "off_topic_kept": off_kept,
     }
+
+
+def _finds(retriever: WeaviateRetriever, question: str) -> bool:
+    """True when ``retriever`` returns the question's own source among its hits."""
+    (q,) = [q for q in sample_questions() if q["question"] == question]
+    hits = retriever.retrieve(question, user=EVERYONE)
+    return any(h.chunk.source.endswith("/" + q["source"]) for h in hits)
 
 
 def _spread(sims: dict[str, float]) -> dict[str, Any]:
@@ -181,7 +200,7 @@ def main() -> None:
         embedding = embedding_latency(embedder, queries)
         unthresholded = WeaviateRetriever(client, local.collection, embedder,
                                           local.model_copy(update={"score_threshold": -1.0}))  # fmt: skip
-        quality = relevance(unthresholded, local)
+        quality = relevance(unthresholded, retriever, local)
     write_report(
         args.out,
         settings={

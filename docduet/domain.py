@@ -58,6 +58,17 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ChunkVectors:
+    """A chunk's vectors: one for its whole text, one per piece (a few sentences) of it.
+
+    A chunk that fits in one piece has that piece's vector equal to the whole one.
+    """
+
+    whole: list[float]
+    pieces: list[list[float]]
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     """What the index knows about one ingested file."""
 

@@ -137,6 +137,13 @@ class Settings(BaseSettings):
         description="Embedder tokens shared by consecutive pieces of a split chunk (whole sentences "
         "that fit; at most a quarter of a chunk).",
     )
+    piece_max_tokens: int = Field(
+        default=48,
+        ge=8,
+        description="Embedder tokens in one piece: each chunk's sentences are grouped into pieces of "
+        "at most this size and every piece gets a vector of its own, so a passage is found by its "
+        "best sentence as well as by its whole text. Changing it re-embeds every file at the next ingest.",
+    )
     default_groups: tuple[str, ...] = ("employees",)
     default_sensitivity: Sensitivity = Sensitivity.INTERNAL
     import_batch_size: int = 100
@@ -153,6 +160,13 @@ class Settings(BaseSettings):
         default=0.25,
         description="Drop hits whose cosine similarity to the query is below this. 0.25 suits "
         "all-MiniLM-L6-v2 (bench/retrieval_latency.py measures it); re-measure for another model.",
+    )
+    piece_score_threshold: float = Field(
+        default=0.4,
+        description="Keep a hit whose whole text is below score_threshold when one of its pieces "
+        "(piece_max_tokens) is at least this similar. Short pieces score higher against any query, "
+        "so they need a higher floor: 0.4 suits all-MiniLM-L6-v2 with 48-token pieces "
+        "(bench/retrieval_latency.py); re-measure for another model or piece size.",
     )
 
     # --- generators (chat/generators/default.yaml lists the default ones) -------------------------

@@ -23,17 +23,18 @@ import weaviate
 
 from docduet.db import schema
 from docduet.db.chunks import ChunkStore
-from docduet.domain import PUBLIC_GROUP, Access, Chunk, Sensitivity
+from docduet.domain import PUBLIC_GROUP, Access, Chunk, ChunkVectors, Sensitivity
 from docduet.settings import Settings
 from evaluation.datasets import EvalDocument
 from ingest.chunking import chunk_id
 from ingest.embed import Embedder
+from ingest.pieces import ChunkEncoder, chunk_encoder
 from ingest.progress import ProgressSink
 from ingest.splitter import TokenSplitter, token_splitter
 
 log = logging.getLogger(__name__)
 
-EVAL_INDEX_VERSION = "eval-index-2"
+EVAL_INDEX_VERSION = "eval-index-3"
 """Bump when the way documents become chunks changes: every eval collection is rebuilt."""
 EVAL_ROOT = "docduet-eval"
 EVAL_ACCESS = Access(groups=(PUBLIC_GROUP,), sensitivity=Sensitivity.PUBLIC)
@@ -104,7 +105,8 @@ def ensure_eval_index(
     """
     started = time.perf_counter()
     splitter = token_splitter(settings, getattr(embedder, "window", None)) if windowed else None
-    name = eval_collection_name(corpus_digest, embedder.name, layout_name(splitter))
+    layout = f"{layout_name(splitter)}-pieces-{settings.piece_max_tokens}"
+    name = eval_collection_name(corpus_digest, embedder.name, layout)
     chunks = _unique_chunks(documents, splitter)
     schema.ensure_index(
         client,
@@ -122,7 +124,8 @@ def ensure_eval_index(
     todo = [
         c for c in chunks if c.source not in indexed or indexed[c.source].complete_hash() != c.content_hash
     ]
-    _write(store, embedder, todo, batch=max(1, settings.embedding_batch_size), progress=progress)
+    encoder = chunk_encoder(settings, embedder)
+    _write(store, encoder, todo, batch=max(1, settings.embedding_batch_size), progress=progress)
     seconds = time.perf_counter() - started
     written = len({c.source for c in todo})
     log.info(
@@ -145,15 +148,15 @@ def _unique_chunks(documents: Sequence[EvalDocument], splitter: TokenSplitter | 
 
 
 def _write(
-    store: ChunkStore, embedder: Embedder, chunks: Sequence[Chunk], *, batch: int, progress: ProgressSink
+    store: ChunkStore, encoder: ChunkEncoder, chunks: Sequence[Chunk], *, batch: int, progress: ProgressSink
 ) -> None:
     """Embed in batches; write one document at a time (a document's chunks go in one call)."""
     progress.start(len(chunks), "indexing the evaluation corpus")
-    pending: list[tuple[Chunk, list[float]]] = []
+    pending: list[tuple[Chunk, ChunkVectors]] = []
     try:
         for begin in range(0, len(chunks), batch):
             part = chunks[begin : begin + batch]
-            pending.extend(zip(part, embedder.embed_documents([c.text for c in part]), strict=True))
+            pending.extend(zip(part, encoder.encode([c.text for c in part]), strict=True))
             last = None if begin + batch >= len(chunks) else part[-1].source  # may continue
             done = [p for p in pending if p[0].source != last]
             pending = [p for p in pending if p[0].source == last]

@@ -5,7 +5,9 @@ Every method runs through the project's own :class:`retrieval.retriever.Weaviate
 overridden per method and the similarity threshold disabled so that ranks, not cut-offs, are
 measured. Query embeddings are computed in batches up front. Besides the methods (BM25 on the
 stemmed fields, as chat searches), BM25 on the original fields without stemming and the hybrid
-at the default alpha without stemming run as baselines, so one run shows what stemming buys.
+at the default alpha without stemming run as baselines, and so do the vector search and that
+hybrid on the chunks' whole-text vectors alone, so one run shows what stemming and piece vectors
+buy.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 @dataclass(frozen=True)
 class Method:
-    """One retrieval configuration: a hybrid search with a fixed alpha, stemmed BM25 or not."""
+    """One retrieval configuration: a hybrid search with a fixed alpha, stemmed BM25 or not,
+    vectors of the whole chunk and its best piece or of the whole chunk alone."""
 
     name: str
     alpha: float
     stemmed: bool = True
+    pieces: bool = True
 
 
 def methods_for(alphas: Sequence[float], default_alpha: float) -> list[Method]:
@@ -52,11 +56,16 @@ def methods_for(alphas: Sequence[float], default_alpha: float) -> list[Method]:
 
 
 def baselines_for(default_alpha: float) -> list[Method]:
-    """The same searches without stemming: BM25 alone and the hybrid at the default alpha."""
-    bm25 = Method("bm25-unstemmed", 0.0, stemmed=False)
+    """The searches without stemming (BM25, and the hybrid at the default alpha) and without
+    piece vectors (vector, and that hybrid), to show what each buys."""
+    baselines = [Method("bm25-unstemmed", 0.0, stemmed=False), Method("vector-whole", 1.0, pieces=False)]
     if not 0 < default_alpha < 1:
-        return [bm25]
-    return [bm25, Method(f"hybrid-unstemmed@{default_alpha:g}", default_alpha, stemmed=False)]
+        return baselines
+    return [
+        *baselines,
+        Method(f"hybrid-unstemmed@{default_alpha:g}", default_alpha, stemmed=False),
+        Method(f"hybrid-whole@{default_alpha:g}", default_alpha, pieces=False),
+    ]
 
 
 class QueryVectors:
@@ -109,6 +118,7 @@ def evaluate_retrieval(
             vectors,
             base.model_copy(update={"alpha": m.alpha}),
             stemmed=m.stemmed,
+            pieces=m.pieces,
         )
         for m in (*methods, *baselines)
     }
@@ -147,6 +157,7 @@ def _summary(method: Method, records: Sequence[dict[str, Any]]) -> dict[str, Any
         "name": method.name,
         "alpha": method.alpha,
         "stemmed": method.stemmed,
+        "pieces": method.pieces,
         "queries": len(rows),
     }
     for metric in METRICS:

@@ -20,6 +20,7 @@ def pipeline_id(settings: Settings, embedding_model: str) -> str:
         f"{PIPELINE_VERSION}|embed={embedding_model}|max={settings.chunk_max_chars}"
         f"|new={settings.chunk_new_after_chars}|combine={settings.chunk_combine_under_chars}"
         f"|tokens={settings.chunk_max_tokens or 'model'}|overlap={settings.chunk_overlap_tokens}"
+        f"|pieces={settings.piece_max_tokens}"
     )
 
 

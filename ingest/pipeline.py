@@ -23,6 +23,7 @@ from ingest.discover import Scan, SourceFile, scan
 from ingest.embed import Embedder
 from ingest.hashing import fingerprint, pipeline_id
 from ingest.parse import Parser
+from ingest.pieces import chunk_encoder
 from ingest.progress import NullProgress, ProgressSink
 from ingest.summary import Failure, IngestSummary, Notice
 
@@ -57,7 +58,7 @@ class Ingestor:
     ) -> None:
         self._store = store
         self._parser = parser
-        self._embedder = embedder
+        self._encoder = chunk_encoder(settings, embedder)
         self._settings = settings
         self._progress = progress or NullProgress()
         self._pipeline = pipeline_id(settings, embedder.name)
@@ -163,8 +164,7 @@ class Ingestor:
         )
         if not chunks:
             raise IngestError(f"{plan.file.source}: no text to index (empty or scanned document)")
-        vectors = self._embedder.embed_documents([c.text for c in chunks])
-        self._store.upsert(chunks, vectors)
+        self._store.upsert(chunks, self._encoder.encode([c.text for c in chunks]))
         self._store.prune(plan.file.source, plan.content_hash, len(chunks))
         return len(chunks)
 

@@ -22,10 +22,16 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Candidate:
-    """A hit as the search returned it, with the chunk's vector for duplicate detection."""
+    """A hit as the search returned it, with the chunk's vector for duplicate detection.
+
+    ``piece_similarity`` is the query's best cosine to one of the chunk's pieces (None: not
+    known); ``hit.similarity`` is the whole chunk's, or the better of the two (see the retriever).
+    """
 
     hit: Hit
     vector: tuple[float, ...]
+    whole_similarity: float | None = None
+    piece_similarity: float | None = None
 
 
 def cosines(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float | None]:
@@ -44,6 +50,17 @@ def cosines(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[
     for i, sim in zip(rows, sims.tolist(), strict=True):
         out[i] = float(sim)
     return out
+
+
+def best_piece_cosines(
+    query: Sequence[float], pieces: Sequence[Sequence[Sequence[float]]]
+) -> list[float | None]:
+    """Per chunk, the best cosine of ``query`` to any of its piece vectors; None without pieces."""
+    best: list[float | None] = []
+    for own in pieces:
+        found = [sim for sim in (cosines(query, own) if own else ()) if sim is not None]
+        best.append(max(found) if found else None)
+    return best
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -65,13 +82,16 @@ def select(
     *,
     top_k: int,
     min_similarity: float,
+    min_piece_similarity: float | None = None,
     duplicate_cosine: float = DUPLICATE_COSINE,
 ) -> list[Hit]:
     """The first ``top_k`` candidates, in the given (rank) order, that are relevant and new.
 
-    A candidate is dropped when its similarity to the query is below ``min_similarity`` (a hit
-    without a similarity is kept), or when an already kept candidate has the same normalised text
-    or a vector at least ``duplicate_cosine`` similar.
+    A candidate is relevant when its whole text is at least ``min_similarity`` similar to the
+    query, or one of its pieces at least ``min_piece_similarity`` (pieces are short, so their
+    similarities run higher and need a floor of their own); a hit without similarities is kept.
+    It is dropped as well when an already kept candidate has the same normalised text or a vector
+    at least ``duplicate_cosine`` similar.
     """
     kept: list[Hit] = []
     seen_texts: set[str] = set()
@@ -79,8 +99,7 @@ def select(
     for candidate in candidates:
         if len(kept) >= top_k:
             break
-        similarity = candidate.hit.similarity
-        if similarity is not None and similarity < min_similarity:
+        if not _relevant(candidate, min_similarity, min_piece_similarity):
             continue
         text = normalise_text(candidate.hit.chunk.text)
         if text in seen_texts:
@@ -93,6 +112,18 @@ def select(
         if unit is not None:
             seen_vectors.add(unit)
     return kept
+
+
+def _relevant(candidate: Candidate, min_whole: float, min_piece: float | None) -> bool:
+    whole = candidate.whole_similarity
+    if whole is None and candidate.piece_similarity is None:
+        whole = candidate.hit.similarity
+    if whole is None and candidate.piece_similarity is None:
+        return True
+    piece = candidate.piece_similarity
+    return (whole is not None and whole >= min_whole) or (
+        piece is not None and min_piece is not None and piece >= min_piece
+    )
 
 
 class _UnitVectors:

@@ -17,6 +17,7 @@ from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 
+from docduet.db import schema
 from docduet.db.keywords import stemmed_properties
 from docduet.db.replication import (
     BACKOFF_S,
@@ -27,7 +28,7 @@ from docduet.db.replication import (
     too_few_replicas,
     with_retries,
 )
-from docduet.domain import Access, Chunk, Sensitivity
+from docduet.domain import Access, Chunk, ChunkVectors, Sensitivity
 from docduet.errors import BackendUnavailableError
 from docduet.settings import Settings
 
@@ -134,14 +135,14 @@ class ChunkStore:
             raise BackendUnavailableError(_explain(e, "could not read the index state")) from e
         return docs
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[ChunkVectors]) -> None:
         """Write chunks with their deterministic ids; existing ids are overwritten."""
         count = len(chunks)
         objects = [
             DataObject(
                 uuid=chunk.chunk_id,
                 properties={**chunk_properties(chunk), "chunk_count": count},
-                vector=list(vector),
+                vector={schema.WHOLE_VECTOR: vector.whole, schema.PIECES_VECTOR: vector.pieces},
             )
             for chunk, vector in zip(chunks, vectors, strict=True)
         ]

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import weaviate
 from weaviate.classes.config import (
@@ -33,8 +34,13 @@ from docduet.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-"""2: stemmed copies of text, title and section for BM25 (:mod:`docduet.db.keywords`)."""
+SCHEMA_VERSION = 3
+"""2: stemmed copies of text, title and section for BM25 (:mod:`docduet.db.keywords`);
+3: a vector per piece of each chunk (:data:`PIECES_VECTOR`)."""
+WHOLE_VECTOR = "default"
+"""The named vector of a chunk's whole text (HNSW, cosine)."""
+PIECES_VECTOR = "pieces"
+"""The named multi-vector of a chunk's pieces (:mod:`ingest.pieces`), scored by MaxSim."""
 REBUILD = "run `docduet reindex --full` to rebuild it"
 
 
@@ -166,9 +172,13 @@ def create_physical(
         name=name,
         description=json.dumps(meta),
         properties=list(PROPERTIES),
-        vector_config=Configure.Vectors.self_provided(
-            vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
-        ),
+        vector_config=[
+            Configure.Vectors.self_provided(
+                name=WHOLE_VECTOR,
+                vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE),
+            ),
+            Configure.MultiVectors.self_provided(name=PIECES_VECTOR),
+        ],
         inverted_index_config=Configure.inverted_index(index_null_state=True),
         replication_config=Configure.replication(factor=factor),
     )
@@ -195,7 +205,7 @@ def migrate(client: weaviate.WeaviateClient, collection: str) -> list[str]:
     """Add properties a newer docduet expects; returns the names added.
 
     The stemmed fields are never added here: existing chunks would have them empty and keyword
-    search would silently miss them. :func:`keyword_problem` sends the admin to a full rebuild.
+    search would silently miss them. :func:`index_problem` sends the admin to a full rebuild.
     """
     existing = {p.name for p in client.collections.use(collection).config.get().properties}
     added = []
@@ -230,39 +240,49 @@ def ensure_index(
             f"the index was built with {info.embedding_model} ({info.dim}-d) but the embedding "
             f"model is now {embedding_model} ({dim}-d); {REBUILD}"
         )
-    problem = keyword_problem(client, current)
+    problem = index_problem(client, current)
     if problem is not None:
         raise ConfigError(problem)
     migrate(client, current)
     return current
 
 
-def keyword_problem(client: weaviate.WeaviateClient, name: str) -> str | None:
-    """Why keyword search on ``name`` (an alias or a collection) would be wrong, or None.
+def index_problem(client: weaviate.WeaviateClient, name: str) -> str | None:
+    """Why search on ``name`` (an alias or a collection) would be wrong, or None.
 
-    An index built before the stemmed fields existed, or with another analyzer, would give worse
-    results without any error; this says so, and what to do.
+    An index built before the piece vectors or the stemmed fields existed, or with another
+    keyword analyzer, would give worse results without any error; this says so, and what to do.
     """
     collection = resolve_alias(client, name) or name
     try:
         config = client.collections.use(collection).config.get()
     except STORE_ERRORS as e:
         raise BackendUnavailableError(f"could not read the schema of {collection!r}: {e}") from e
+    lacks = _keyword_lacks(config)
+    if PIECES_VECTOR not in (config.vector_config or {}):
+        lacks.append("without piece vectors (passages would be found by their whole text only)")
+    if not lacks:
+        return None
+    return (
+        f"the index {name!r} (collection {collection!r}) was built by an older docduet "
+        f"{'; '.join(lacks)}; an admin must {REBUILD}"
+    )
+
+
+def _keyword_lacks(config: Any) -> list[str]:
+    """What the keyword fields of a collection's ``config`` lack, if anything."""
     present = {p.name for p in config.properties}
     missing = [field for field in STEMMED_FIELDS.values() if field not in present]
+    if missing:
+        fields = ", ".join(missing)
+        return [f"without the stemmed keyword field(s) {fields} (keyword search would miss words)"]
     try:
         analyzer = json.loads(config.description or "{}").get("keywords")
     except (ValueError, AttributeError):
         analyzer = None
-    if not missing and analyzer == ANALYZER:
-        return None
-    built = f"without the stemmed keyword field(s) {', '.join(missing)}" if missing else (
-        f"with keyword analyzer {analyzer!r} (this docduet uses {ANALYZER!r})"
-    )
-    return (
-        f"the index {name!r} (collection {collection!r}) was built by an older docduet {built}, so "
-        f"keyword search would miss words; an admin must {REBUILD}"
-    )
+    if analyzer != ANALYZER:
+        return [f"with keyword analyzer {analyzer!r} (this docduet uses {ANALYZER!r})"]
+    return []
 
 
 def orphans(client: weaviate.WeaviateClient, alias: str) -> list[str]:

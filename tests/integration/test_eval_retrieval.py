@@ -102,7 +102,8 @@ def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -
     retrieval = outcome.results["retrieval"]
     assert retrieval["queries"] == 20
     assert [m["name"] for m in retrieval["methods"]] == ["bm25", "vector", f"hybrid@{settings.alpha:g}"]
-    baselines = ["bm25-unstemmed", f"hybrid-unstemmed@{settings.alpha:g}"]
+    a = f"{settings.alpha:g}"
+    baselines = ["bm25-unstemmed", "vector-whole", f"hybrid-unstemmed@{a}", f"hybrid-whole@{a}"]
     assert [m["name"] for m in retrieval["baselines"]] == baselines
     for m in retrieval["methods"] + retrieval["baselines"]:
         for metric in ("ndcg@10", "recall@10", "recall@100", "mrr@10"):

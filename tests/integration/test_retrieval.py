@@ -194,7 +194,11 @@ def test_duplicate_chunks_are_returned_once(index):
     }, "the index holds both copies"
     query = "I lost my laptop, how do I reset my password?"
     raw = index.client.collections.use(index.settings.collection).query.hybrid(
-        query, vector=index.embedder.embed_query(query), limit=8, return_properties=["text"]
+        query,
+        vector=index.embedder.embed_query(query),
+        target_vector="default",
+        limit=8,
+        return_properties=["text"],
     )
     raw_texts = [normalise_text(str(o.properties["text"])) for o in raw.objects]
     assert len(set(raw_texts)) < len(raw_texts), "without de-duplication the copies would repeat"

@@ -130,6 +130,6 @@ def test_an_index_built_before_stemming_is_reported_and_rebuilt_by_reindex_full(
     assert summary.failed == []
     with open_client(settings, autostart=False) as client:
         assert schema.resolve_alias(client, settings.collection) != old
-        assert schema.keyword_problem(client, settings.collection) is None
+        assert schema.index_problem(client, settings.collection) is None
         hits = keyword_only(settings, client).retrieve("policies", user=READER, top_k=3)
     assert hits and hits[0].chunk.source.endswith("remote-work.md")

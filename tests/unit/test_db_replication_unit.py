@@ -24,6 +24,7 @@ from docduet.db.replication import (
     too_few_replicas,
     with_retries,
 )
+from docduet.domain import ChunkVectors
 from docduet.errors import BackendUnavailableError, ConfigError
 
 QUORUM_FAILED = "cannot achieve consistency level QUORUM: read error"  # Weaviate's wording
@@ -173,7 +174,7 @@ def store(scripted: list[dict[int, str]]) -> tuple[ChunkStore, Collection, list[
 
 def test_upsert_retries_only_the_objects_that_failed(sample_chunks: list[Any]) -> None:
     chunk_store, collection, pauses = store([{1: QUORUM_FAILED}])
-    chunk_store.upsert(sample_chunks, [[0.1, 0.2]] * len(sample_chunks))
+    chunk_store.upsert(sample_chunks, [ChunkVectors([0.1, 0.2], [[0.1, 0.2]])] * len(sample_chunks))
     ids = [c.chunk_id for c in sample_chunks]
     assert collection.batches == [ids, [ids[1]]]  # same deterministic id again: no duplicate
     assert pauses == [BACKOFF_S] and collection.level is ConsistencyLevel.QUORUM
@@ -182,14 +183,14 @@ def test_upsert_retries_only_the_objects_that_failed(sample_chunks: list[Any]) -
 def test_upsert_on_a_full_disk_fails_at_once_with_what_to_do(sample_chunks: list[Any]) -> None:
     chunk_store, collection, pauses = store([{0: READ_ONLY, 1: READ_ONLY}])
     with pytest.raises(BackendUnavailableError, match=r"rejected 2 of 2 chunks.*Free space"):
-        chunk_store.upsert(sample_chunks, [[0.1, 0.2]] * len(sample_chunks))
+        chunk_store.upsert(sample_chunks, [ChunkVectors([0.1, 0.2], [[0.1, 0.2]])] * len(sample_chunks))
     assert len(collection.batches) == 1 and pauses == []
 
 
 def test_upsert_gives_up_with_the_replica_hint(sample_chunks: list[Any]) -> None:
     chunk_store, collection, pauses = store([{0: QUORUM_FAILED}] * 4)
     with pytest.raises(BackendUnavailableError, match="start the stopped nodes"):
-        chunk_store.upsert(sample_chunks, [[0.1, 0.2]] * len(sample_chunks))
+        chunk_store.upsert(sample_chunks, [ChunkVectors([0.1, 0.2], [[0.1, 0.2]])] * len(sample_chunks))
     assert len(collection.batches) == 4 and pauses == [0.5, 1.0, 2.0]
 
 

@@ -124,12 +124,15 @@ def test_methods_always_include_the_default_alpha() -> None:
     assert all(m.stemmed for m in methods_for((0.25,), 0.5))
 
 
-def test_baselines_are_the_unstemmed_bm25_and_default_hybrid() -> None:
-    assert [(m.name, m.alpha, m.stemmed) for m in baselines_for(0.6)] == [
-        ("bm25-unstemmed", 0.0, False),
-        ("hybrid-unstemmed@0.6", 0.6, False),
+def test_baselines_are_unstemmed_bm25_whole_text_vectors_and_the_default_hybrid_without_each() -> None:
+    assert [(m.name, m.alpha, m.stemmed, m.pieces) for m in baselines_for(0.6)] == [
+        ("bm25-unstemmed", 0.0, False, True),
+        ("vector-whole", 1.0, True, False),
+        ("hybrid-unstemmed@0.6", 0.6, False, True),
+        ("hybrid-whole@0.6", 0.6, True, False),
     ]
-    assert [m.name for m in baselines_for(1.0)] == ["bm25-unstemmed"]
+    assert [m.name for m in baselines_for(1.0)] == ["bm25-unstemmed", "vector-whole"]
+    assert all(m.pieces for m in methods_for((0.25,), 0.5))
 
 
 class CountingEmbedder:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from docduet.domain import Access, Chunk, Hit, Sensitivity
-from retrieval.ranking import Candidate, cosine, cosines, normalise_text, select
+from retrieval.ranking import Candidate, best_piece_cosines, cosine, cosines, normalise_text, select
 
 
 def candidate(n: int, text: str, vector: tuple[float, ...], similarity: float | None = 0.9) -> Candidate:
@@ -96,3 +96,18 @@ def test_fewer_than_top_k_when_candidates_run_out():
 def test_missing_vectors_fall_back_to_text_only():
     cands = [candidate(0, "a", ()), candidate(1, "b", ()), candidate(2, "A!", ())]
     assert ids(select(cands, top_k=5, min_similarity=0.0)) == ["c0", "c1"]
+
+
+def test_the_best_piece_of_each_chunk() -> None:
+    pieces = [[(0.6, 0.8), (0.0, 1.0)], [], [(0.8, 0.6)]]
+    assert best_piece_cosines((1.0, 0.0), pieces) == pytest.approx([0.6, None, 0.8])
+
+
+def test_a_chunk_is_relevant_by_its_whole_text_or_by_one_piece_over_the_piece_floor() -> None:
+    def cand(n: int, whole: float | None, piece: float | None) -> Candidate:
+        hit = candidate(n, f"text {n}", unit(n * 45)).hit
+        return Candidate(hit=hit, vector=unit(n * 45), whole_similarity=whole, piece_similarity=piece)
+
+    cands = [cand(0, 0.3, 0.1), cand(1, 0.1, 0.45), cand(2, 0.1, 0.35), cand(3, None, None)]
+    assert ids(select(cands, top_k=5, min_similarity=0.25, min_piece_similarity=0.4)) == ["c0", "c1", "c3"]
+    assert ids(select(cands, top_k=5, min_similarity=0.25)) == ["c0", "c3"]

@@ -55,6 +55,7 @@ class StubClient:
         exists: Any = True,
         schema: tuple[str, ...] = CURRENT_SCHEMA,
         analyzer: str | None = ANALYZER,
+        vectors: tuple[str, ...] = ("default", "pieces"),
     ):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.objects, self.error, self._exists = list(objects), error, exists
@@ -63,7 +64,8 @@ class StubClient:
         self.config_reads = 0
         self._config = SimpleNamespace(
             properties=[SimpleNamespace(name=n) for n in schema],
-            description=json.dumps({"schema": 2, "keywords": analyzer}),
+            description=json.dumps({"schema": 3, "keywords": analyzer}),
+            vector_config={name: SimpleNamespace() for name in vectors},
         )
 
     def use(self, name: str) -> Any:
@@ -89,7 +91,14 @@ class StubClient:
         return SimpleNamespace(objects=self.objects)
 
 
-def obj(n: int, text: str, vector: list[float], score: float, **props: Any) -> Any:
+def obj(
+    n: int,
+    text: str,
+    vector: list[float],
+    score: float,
+    pieces: list[list[float]] | None = None,
+    **props: Any,
+) -> Any:
     properties = {
         "text": text, "title": "Handbook", "section": "Leave", "source": f"/c/{n}.md",
         "root": "/c", "doc_type": "md", "content_hash": "h", "sensitivity": "internal",
@@ -98,7 +107,8 @@ def obj(n: int, text: str, vector: list[float], score: float, **props: Any) -> A
     }  # fmt: skip
     return SimpleNamespace(
         uuid=f"00000000-0000-0000-0000-{n:012d}", properties=properties,
-        vector={"default": vector}, metadata=SimpleNamespace(score=score),
+        vector={"default": vector, "pieces": pieces or [vector]},
+        metadata=SimpleNamespace(score=score),
     )  # fmt: skip
 
 
@@ -116,10 +126,12 @@ def test_query_is_hybrid_relative_score_with_access_filter_and_overfetch():
     retriever(client).retrieve("parental leave", user=ANONYMOUS, filters=SearchFilters(doc_types=("md",)))
     ((query, kw),) = client.calls
     assert query == "parent leav"  # BM25 reads stemmed fields with the stemmed query
-    assert kw["vector"] == QUERY_VECTOR
+    assert kw["vector"] == {"default": QUERY_VECTOR, "pieces": [QUERY_VECTOR]}
+    join = kw["target_vector"]  # the whole text and the best piece, normalised per query
+    assert join.target_vectors == ["default", "pieces"] and join.weights == {"default": 0.5, "pieces": 0.5}
     assert kw["alpha"] == 0.4 and kw["fusion_type"] == HybridFusion.RELATIVE_SCORE
     assert kw["query_properties"] == ["text_stemmed", "title_stemmed", "section_stemmed"]
-    assert kw["limit"] == 2 * OVERFETCH and kw["include_vector"] is True
+    assert kw["limit"] == 2 * OVERFETCH and kw["include_vector"] == ["default", "pieces"]
     where = kw["filters"]
     assert where.filters[0].target == "access_groups" and where.filters[0].value == ["public"]
 
@@ -150,6 +162,36 @@ def test_an_index_without_stemmed_fields_is_reported_before_searching():
     with pytest.raises(RetrievalError, match=r"reindex --full") as info:
         retriever(client).retrieve("leave", user=ANONYMOUS)
     assert "text_stemmed" in str(info.value) and client.calls == []
+
+
+def test_an_index_without_piece_vectors_is_reported_before_searching():
+    client = StubClient(vectors=("default",))
+    with pytest.raises(RetrievalError, match=r"without piece vectors.*reindex --full"):
+        retriever(client).retrieve("leave", user=ANONYMOUS)
+    assert client.calls == []
+
+
+def test_whole_text_search_targets_the_chunk_vector_alone():
+    client = StubClient()
+    WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(), pieces=False).retrieve(
+        "leave", user=ANONYMOUS
+    )  # type: ignore[arg-type]
+    ((_, kw),) = client.calls
+    assert kw["vector"] == QUERY_VECTOR and kw["target_vector"] == "default"
+
+
+def test_a_long_chunk_is_as_similar_as_its_best_piece():
+    client = StubClient([
+        # the whole text is about something else (cosine 0.1, under the 0.3 floor); one piece answers
+        obj(1, "Remote work. Anchor days are Tuesday and Thursday. Home office budget.",
+            [0.1, 0.995, 0.0], 0.9, pieces=[[0.0, 1.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]]),
+        obj(2, "Off topic.", [0.1, 0.995, 0.0], 0.8, pieces=[[0.0, 1.0, 0.0]]),
+    ])  # fmt: skip
+    carol = User("carol", ("employees",))
+    hits = retriever(client, piece_score_threshold=0.5).retrieve("anchor days", user=carol)
+    assert [h.chunk.source for h in hits] == ["/c/1.md"]
+    assert hits[0].similarity == pytest.approx(0.8)
+    assert retriever(client, piece_score_threshold=0.9).retrieve("anchor days", user=ANONYMOUS) == []
 
 
 def test_an_index_stemmed_by_another_analyzer_is_reported():

@@ -35,6 +35,8 @@ class CitationPolicy:
     """An unmarked sentence is attributed to its best passage at or above this support."""
     min_claim_words: int = 2
     """Sentences with fewer content words ("Sure.") are never attributed."""
+    better_by: float = 0.2
+    """A kept marker moves to another passage that supports the sentence this much better."""
 
 
 @dataclass(frozen=True)
@@ -148,13 +150,23 @@ def _cite_sentence(
     policy: CitationPolicy,
     marked: bool,
 ) -> tuple[str, list[Citation], set[int]]:
-    """One sentence's rewritten text, its citations and the marker numbers it lost."""
-    verified, rejected = _verify(sentence, {b.number: b for b in blocks}, scorer, policy)
+    """One sentence's rewritten text, its citations and the marker numbers it lost.
+
+    Every passage is scored against the sentence once. A marker to a passage that supports the
+    sentence clearly less (``policy.better_by``) than another passage is treated as wrong: the
+    citation moves to the better one, marked as attributed.
+    """
+    support = scorer.score(sentence.claim, [b.text for b in blocks]) if blocks else []
+    scores = {b.number: s for b, s in zip(blocks, support, strict=True)}
+    verified, rejected = _verify(sentence, {b.number: b for b in blocks}, scores, scorer, policy)
+    if verified and max(scores.values()) - max(scores[c.number] for c in verified) >= policy.better_by:
+        rejected |= {c.number for c in verified}
+        verified = []
     keep = {c.number for c in verified}
     span = MARKER_RE.sub(partial(_marker, keep=keep), span)
     if keep or (marked and not sentence.numbers):  # cited, or left uncited on purpose
         return span, verified, rejected
-    attributed = _attribute(sentence, blocks, scorer, policy)
+    attributed = _attribute(sentence, blocks, scores, scorer, policy)
     if attributed is None:
         return span, verified, rejected
     return _insert_marker(span, attributed.number), [attributed], rejected
@@ -163,37 +175,36 @@ def _cite_sentence(
 def _verify(
     sentence: Sentence,
     by_number: dict[int, ContextBlock],
+    scores: dict[int, float],
     scorer: SupportScorer,
     policy: CitationPolicy,
 ) -> tuple[list[Citation], set[int]]:
     """Citations for the sentence's markers that hold, and the numbers that do not."""
-    known = [n for n in sentence.numbers if n in by_number]
     rejected = {n for n in sentence.numbers if n not in by_number}
-    scores = scorer.score(sentence.claim, [by_number[n].text for n in known]) if known else []
     verified: list[Citation] = []
-    for number, support in zip(known, scores, strict=True):
-        if support < policy.min_support:
+    for number in (n for n in sentence.numbers if n in by_number):
+        if scores[number] < policy.min_support:
             rejected.add(number)
         else:
-            verified.append(_citation(by_number[number], sentence.claim, support, scorer))
+            verified.append(_citation(by_number[number], sentence.claim, scores[number], scorer))
     return verified, rejected
 
 
 def _attribute(
     sentence: Sentence,
     blocks: Sequence[ContextBlock],
+    scores: dict[int, float],
     scorer: SupportScorer,
     policy: CitationPolicy,
 ) -> Citation | None:
     """The best-supporting passage for an uncited sentence, when it clears the threshold."""
     if not blocks or len(content_words(sentence.claim)) < policy.min_claim_words:
         return None
-    scores = scorer.score(sentence.claim, [b.text for b in blocks])
-    best = max(range(len(blocks)), key=lambda i: (scores[i], -i))
-    if scores[best] < policy.min_attribution:
+    best = max(range(len(blocks)), key=lambda i: (scores[blocks[i].number], -i))
+    support = scores[blocks[best].number]
+    if support < policy.min_attribution:
         return None
-    cited = _citation(blocks[best], sentence.claim, scores[best], scorer)
-    return replace(cited, attributed=True)
+    return replace(_citation(blocks[best], sentence.claim, support, scorer), attributed=True)
 
 
 def _marker(match: re.Match[str], keep: set[int]) -> str:

@@ -60,14 +60,24 @@ class SupportScorer(Protocol):
 
 
 class LexicalSupport:
-    """Share of the claim's content words found in the text (recall); numbers count as words."""
+    """Share of the claim's content words found in the text; numbers count as words.
+
+    Scored against several texts at once, each word weighs by how few of them hold it (an
+    inverse document frequency over the texts given): "anchor" in "The anchor days are Tuesday
+    and Thursday" tells the passage that answers from a calendar that only lists weekdays. A
+    single text gets plain recall.
+    """
 
     def score(self, claim: str, texts: Sequence[str]) -> list[float]:
-        """One recall per text; a claim without content words scores 0 everywhere."""
+        """One weighted recall per text; a claim without content words scores 0 everywhere."""
         words = content_words(claim)
         if not words:
             return [0.0 for _ in texts]
-        return [len(words & content_words(t)) / len(words) for t in texts]
+        held = [words & content_words(t) for t in texts]
+        count = len(texts)
+        weight = {w: math.log(1 + count / max(1, sum(w in h for h in held))) for w in words}
+        total = sum(weight.values())
+        return [sum(weight[w] for w in h) / total for h in held]
 
 
 Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]

@@ -47,9 +47,10 @@ def score_answer(item: QAItem, answer: Answer) -> dict[str, Any]:
         em = f1 = 0.0
     contains = None if item.unanswerable else (not failed and contains_gold(prediction, item.answers))
     own = [c for c in answer.citations if not c.attributed]
-    gold_cited = None
+    gold_cited = cited_gold = None
     if not item.unanswerable and item.source and not (failed or abstained):
-        gold_cited = any(same_source(c.source, item.source) for c in answer.citations)
+        cited_gold = sum(same_source(c.source, item.source) for c in answer.citations)
+        gold_cited = cited_gold > 0
     return {
         "error": answer.error,
         "abstained": abstained,
@@ -63,6 +64,8 @@ def score_answer(item: QAItem, answer: Answer) -> dict[str, Any]:
         "attributed": len(answer.citations) - len(own),
         "support_mean": mean([c.support for c in answer.citations]),
         "gold_cited": gold_cited,
+        "citations_shown": len(answer.citations),
+        "citations_gold": cited_gold,
         "total_s": answer.timings.total_s,
         "first_token_s": answer.timings.first_token_s,
         "prompt_tokens": answer.usage.prompt_tokens,
@@ -135,6 +138,7 @@ def summarize(records: Sequence[dict[str, Any]], generator: str) -> dict[str, An
         "abstention_f1": abstention["f1"],
         "citation_precision": sum(s["markers_supported"] for s in scores) / written if written else None,
         "citation_recall": mean([float(s["gold_cited"]) for s in scores if s["gold_cited"] is not None]),
+        "shown_citation_precision": _shown_precision(scores),
         "attributed_share": _attributed_share(scores),
         "latency_p50_s": percentile([s["total_s"] for s in ok], 50),
         "latency_p95_s": percentile([s["total_s"] for s in ok], 95),
@@ -148,6 +152,15 @@ def summarize(records: Sequence[dict[str, Any]], generator: str) -> dict[str, An
         "completion_tokens_per_1k": _per_1k([s["completion_tokens"] for s in scores]),
         "cost_usd_per_1k": _per_1k([s["cost_usd"] for s in scores]),
     }
+
+
+def _shown_precision(scores: Sequence[dict[str, Any]]) -> float | None:
+    """Share of the citations shown with answers to answerable questions that name the gold
+    source: the citations a reader sees (the model's kept markers and attributed ones) checked
+    against the dataset, not against the verifier that chose them."""
+    judged = [s for s in scores if s.get("citations_gold") is not None]
+    shown = sum(s["citations_shown"] for s in judged)
+    return sum(s["citations_gold"] for s in judged) / shown if shown else None
 
 
 def _attributed_share(scores: Sequence[dict[str, Any]]) -> float | None:

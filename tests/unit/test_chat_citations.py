@@ -37,9 +37,9 @@ PASSAGES = [
 ]
 
 
-def blocks():
+def blocks(passages=PASSAGES):
     hits = []
-    for i, (title, section, page, text) in enumerate(PASSAGES):
+    for i, (title, section, page, text) in enumerate(passages):
         chunk = Chunk(
             chunk_id=f"c{i}",
             source=f"/docs/{title}.pdf",
@@ -217,3 +217,36 @@ def test_embedding_scorer_is_injectable() -> None:
     result = cite("Laptops are replaced every four years.", blocks(), scorer=scorer, policy=policy)
     assert [c.number for c in result.citations] == [2]
     assert best_snippet("Phones every three years", PASSAGES[1][3], scorer).startswith("Phones")
+
+
+ANCHOR = [
+    (
+        "Holiday calendar",
+        "Leeds",
+        1,
+        "2025-04-22 Tuesday office open. 2025-04-24 Thursday office open. Days closed: none.",
+    ),
+    ("Office move", "", None, "On the anchor days (Tuesday and Thursday) please book a desk in the office."),
+]
+
+
+def test_rare_words_weigh_more_when_several_passages_are_scored() -> None:
+    claim = "The office anchor days are Tuesday and Thursday."
+    calendar, email = LexicalSupport().score(claim, [text for *_, text in ANCHOR])
+    assert email == 1.0 and calendar < 0.75  # only the email holds "anchor"
+    (alone,) = LexicalSupport().score(claim, [ANCHOR[0][3]])
+    assert alone == pytest.approx(0.8)  # one text: plain recall, 4 of 5 words
+
+
+def test_a_marker_to_a_clearly_weaker_passage_moves_to_the_better_one() -> None:
+    answer = cite("The office anchor days are Tuesday and Thursday [1].", blocks(ANCHOR))
+    assert answer.text == "The office anchor days are Tuesday and Thursday [2]."
+    (citation,) = answer.citations
+    assert citation.number == 2 and citation.attributed and answer.flagged_markers == (1,)
+
+
+def test_a_marker_to_a_passage_about_as_good_as_the_best_stays() -> None:
+    twins = [ANCHOR[1], ("Careers", "", None, "Two anchor days a week in the office: Tuesday and Thursday.")]
+    answer = cite("The office anchor days are Tuesday and Thursday [2].", blocks(twins))
+    assert [(c.number, c.attributed) for c in answer.citations] == [(2, False)]
+    assert answer.flagged_markers == ()

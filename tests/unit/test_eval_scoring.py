@@ -63,6 +63,21 @@ def test_a_rejected_marker_lowers_citation_precision() -> None:
     assert (s["markers_written"], s["markers_supported"]) == (2, 1)
 
 
+def test_shown_citation_precision_checks_every_citation_shown_against_the_gold_source() -> None:
+    shown = (citation(1, "Normans#1"), citation(2, "Other#2", attributed=True))
+    scored = [
+        (ANSWERABLE, answer("France [1][2].", citations=shown)),
+        (ANSWERABLE, answer("In France [1].", citations=shown[:1])),
+        (UNANSWERABLE, answer("Rollo [2].", citations=shown[1:])),
+    ]
+    records = [
+        {"unanswerable": item.unanswerable, "answers": {"slm": {"scores": score_answer(item, a)}}}
+        for item, a in scored
+    ]
+    assert records[0]["answers"]["slm"]["scores"]["citations_gold"] == 1
+    assert summarize(records, "slm")["shown_citation_precision"] == pytest.approx(2 / 3)
+
+
 @pytest.mark.parametrize(
     "a",
     [

@@ -26,8 +26,9 @@ from typing import Any
 import yaml
 
 from chat.results import Question
-from docduet.compose import answer_service, generator_specs, run_ingest
+from docduet.compose import answer_service, generator_specs, run_ingest, run_reindex
 from docduet.domain import ANONYMOUS, Answer, User
+from docduet.errors import ConfigError
 from docduet.identity import UserDirectory
 from docduet.settings import Settings
 from ingest.progress import NullProgress
@@ -92,7 +93,11 @@ def score(question: CorpusQuestion, answer: Answer) -> dict[str, Any]:
 
 def run(settings: Settings, names: list[str] | None, out: Path) -> dict[str, Any]:
     settings = settings.model_copy(update={"collection": COLLECTION})
-    summary = run_ingest(settings, [CORPUS], progress=NullProgress())
+    try:
+        summary = run_ingest(settings, [CORPUS], progress=NullProgress())
+    except ConfigError as e:  # its index was built by an older docduet: rebuild it
+        log.warning("%s; rebuilding %s", e, COLLECTION)
+        summary = run_reindex(settings, progress=NullProgress(), full=True)
     log.info("corpus index: %d chunks", summary.total_chunks)
     directory = UserDirectory.parse(yaml.safe_load((CORPUS / "users.yaml").read_text("utf-8")))
     ids = [s.id for s in generator_specs(settings, names)]

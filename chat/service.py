@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from chat.citations import cite
+from chat.citations import MARKER_RE, cite
 from chat.generators.base import Generator
 from chat.prompt import Prompt, Turn, build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
@@ -297,11 +297,26 @@ class AnswerService:
             log.warning("%s failed: %s", name, error)
             return self._failed(name, error, retrieval, started, privacy=privacy, first=first)
         cited = cite(result.text, prompt.blocks)
+        timings = Timings(retrieval.seconds, first, time.perf_counter() - started, result.queue_s)
+        if not MARKER_RE.sub("", cited.text).strip(" \n\t.,;:-"):  # nothing but markers or punctuation
+            log.warning("%s wrote no answer text (%r)", name, result.text[:80])
+            return Answer(
+                generator=name,
+                text="",
+                citations=(),
+                timings=timings,
+                usage=result.usage,
+                privacy=privacy,
+                error=(
+                    f"The model wrote no answer text ({result.usage.completion_tokens} tokens, "
+                    f"finish: {result.finish_reason}). Ask again, more specifically, or use another model."
+                ),
+            )
         return Answer(
             generator=name,
             text=cited.text,
             citations=cited.citations,
-            timings=Timings(retrieval.seconds, first, time.perf_counter() - started, result.queue_s),
+            timings=timings,
             usage=result.usage,
             privacy=privacy,
             abstained=cited.abstained,

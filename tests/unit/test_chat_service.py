@@ -362,3 +362,15 @@ def test_the_wait_for_a_free_local_model_is_part_of_the_answers_timings() -> Non
     assert result.answer("slm").timings.queue_s == 3.5
     assert result.answer("llm").timings.queue_s == 0.0  # no line in front of it
     assert result.to_json()["answers"][0]["timings"]["queue_s"] == 3.5  # type: ignore[index]
+
+
+@pytest.mark.parametrize("reply", ["", " ", "[1]", " [1]."])
+def test_an_answer_with_no_words_is_reported_not_shown_as_a_blank_column(reply: str) -> None:
+    slm = FakeGenerator("slm", reply)
+    svc, _ = service([LEAVE], slm, hosted())
+    result = svc.compare(Question("secondary carer leave?", CAROL))
+    empty = result.answer("slm")
+    assert empty.text == "" and not empty.citations
+    assert empty.error is not None and "no answer text" in empty.error and "Ask again" in empty.error
+    assert empty.privacy.sent_chunk_ids == ("c1",)
+    assert result.answer("llm").error is None

@@ -52,6 +52,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER docduet
 WORKDIR /home/docduet
 # Fail the build, not the first run, when the packaged embedding model is missing.
-RUN python -c "from ingest.embed import default_embedding_model_path as p; print(p())"
+RUN python -c "from backends.sentence_transformers import default_embedding_model_path as p; print(p())"
 VOLUME ["/data"]
 CMD ["docduet", "--help"]

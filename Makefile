@@ -20,7 +20,7 @@ test-unit: setup
 
 lint:
 	.venv/bin/ruff check .
-	.venv/bin/mypy docduet ingest retrieval chat ui slackbot evaluation
+	.venv/bin/mypy core backends docduet ingest retrieval chat ui slackbot evaluation
 
 bench: setup
 	$(PY) -m bench.ingest_throughput

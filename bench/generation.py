@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backends.llama_cpp.generator import LlamaCppGenerator
 from bench.report import write_report
 from chat.generators import build_generator, spec_by_id
-from chat.generators.slm import LlamaCppGenerator
 from chat.prompt import Prompt, build_prompt
-from docduet.domain import Access, Chunk, Hit, Sensitivity
-from docduet.settings import Settings
+from core.domain import Access, Chunk, Hit, Sensitivity
+from core.settings import Settings
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad2-mini" / "dev-v2.0.mini3.json"
 OUT = Path(__file__).resolve().parent / "results" / "generation.json"

@@ -12,13 +12,13 @@ import logging
 import time
 from pathlib import Path
 
+from backends.weaviate.client import open_client
+from backends.weaviate.schema import resolve_alias
 from bench.report import write_report
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.cli import quiet_third_parties
 from docduet.compose import run_ingest
-from docduet.db.client import open_client
-from docduet.db.schema import resolve_alias
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PATHS = [ROOT / "corpora", ROOT.parent / "shared" / "eval" / "handbook-18f"]

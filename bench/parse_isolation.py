@@ -14,12 +14,14 @@ import statistics
 import time
 from pathlib import Path
 
+from backends.unstructured import UnstructuredParser
 from bench.report import write_report
+from core.domain import SourceFile
+from core.errors import IngestError
+from core.protocols import Parser
 from docduet.cli import quiet_third_parties
-from docduet.errors import IngestError
-from ingest.discover import SourceFile, discover
+from ingest.discover import discover
 from ingest.isolation import IsolatedParser
-from ingest.parse import Parser, UnstructuredParser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PATHS = [ROOT / "corpora", ROOT.parent / "shared" / "eval" / "handbook-18f"]

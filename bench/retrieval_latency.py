@@ -22,16 +22,15 @@ from typing import Any
 import weaviate
 import yaml
 
+from backends.weaviate.client import open_client
+from backends.weaviate.schema import resolve_alias
 from bench.report import write_report
+from core.domain import ANONYMOUS, User
+from core.identity import UserDirectory
+from core.protocols import Embedder, NullProgress
+from core.settings import Settings
 from docduet.cli import quiet_third_parties
 from docduet.compose import build_embedder, run_ingest
-from docduet.db.client import open_client
-from docduet.db.schema import resolve_alias
-from docduet.domain import ANONYMOUS, User
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.embed import Embedder
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 ROOT = Path(__file__).resolve().parents[1]

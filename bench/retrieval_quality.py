@@ -20,17 +20,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from backends.weaviate.client import open_client
 from bench.report import write_report
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.cli import quiet_third_parties
 from docduet.commands.eval import parse_alphas, parse_list
 from docduet.compose import build_embedder
-from docduet.db.client import open_client
-from docduet.settings import Settings
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import EvalQuery, QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
 from evaluation.retrieval_eval import baselines_for, evaluate_retrieval, methods_for
-from ingest.progress import NullProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ("documents", "windows")

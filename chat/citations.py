@@ -16,7 +16,7 @@ from functools import partial
 
 from chat.prompt import ABSTAIN_TEXT, ContextBlock
 from chat.support import LexicalSupport, SupportScorer, content_words, overlap_f1
-from docduet.domain import Citation
+from core.domain import Citation
 
 _NUM = r"\d{1,4}"
 MARKER_RE = re.compile(rf"\[\s*{_NUM}(?:\s*(?:[,;–-]|and)\s*{_NUM})*\s*\]")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from chat.citations import MARKER_RE
 from chat.prompt import Turn
-from docduet.domain import Answer
+from core.domain import Answer
 
 HISTORY_TURNS = 4
 """Earlier turns sent with a follow-up; the prompt builder drops the oldest if they do not fit."""

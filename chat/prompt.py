@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from docduet.domain import Hit
+from core.domain import Hit
 
 ABSTAIN_TEXT = "I don't know based on the documents you can access."
 """The exact sentence a generator must answer with when the passages do not hold the answer."""

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from chat.prompt import Turn
-from docduet.domain import ANONYMOUS, Answer, Hit, Sensitivity, User
-from retrieval.filters import SearchFilters
+from core.domain import ANONYMOUS, Answer, Hit, Sensitivity, User
+from core.filters import SearchFilters
 
 NOT_FOUND_TEXT = "Not found in the documents you can access."
 

@@ -20,9 +20,9 @@ from chat.generators.base import Generator
 from chat.prompt import Prompt, Turn, build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
 from chat.rewrite import QueryRewriter
-from docduet.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
-from docduet.errors import ConfigError, DocduetError
-from retrieval.retriever import Retriever
+from core.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
+from core.errors import ConfigError, DocduetError
+from core.protocols import Retriever
 
 log = logging.getLogger(__name__)
 

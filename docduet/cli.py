@@ -8,8 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from core.errors import DocduetError
 from docduet.commands import COMMANDS
-from docduet.errors import DocduetError
 
 log = logging.getLogger("docduet")
 

@@ -17,20 +17,20 @@ from pathlib import Path
 import weaviate
 from pydantic import SecretStr
 
+from backends.sentence_transformers import SentenceTransformerEmbedder
+from backends.unstructured import UnstructuredParser
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.client import open_client
 from chat.generators import Generator, GeneratorSpec, build_generator, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
-from docduet.db import schema
-from docduet.db.chunks import ChunkStore
-from docduet.db.client import open_client
-from docduet.errors import ConfigError, RetrievalError
-from docduet.settings import Settings
-from ingest.embed import Embedder, SentenceTransformerEmbedder
+from core.errors import ConfigError, RetrievalError
+from core.protocols import Embedder, Parser, ProgressSink
+from core.settings import Settings
 from ingest.isolation import IsolatedParser
 from ingest.lock import index_lock
-from ingest.parse import Parser, UnstructuredParser
 from ingest.pipeline import Ingestor
-from ingest.progress import ProgressSink
 from ingest.reindex import reindex
 from ingest.summary import IngestSummary
 from retrieval.retriever import WeaviateRetriever

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,12 @@ from typing import Any
 import yaml
 
 from chat.results import Question
+from core.domain import ANONYMOUS, Answer, User
+from core.errors import ConfigError
+from core.identity import UserDirectory
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import answer_service, generator_specs, run_ingest, run_reindex
-from docduet.domain import ANONYMOUS, Answer, User
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 
 log = logging.getLogger(__name__)
 

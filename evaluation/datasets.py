@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 
 T = TypeVar("T")
 LAYOUTS = (

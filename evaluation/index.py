@@ -21,15 +21,14 @@ from itertools import groupby
 
 import weaviate
 
-from docduet.db import schema
-from docduet.db.chunks import ChunkStore
-from docduet.domain import PUBLIC_GROUP, Access, Chunk, ChunkVectors, Sensitivity
-from docduet.settings import Settings
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore
+from core.domain import PUBLIC_GROUP, Access, Chunk, ChunkVectors, Sensitivity
+from core.protocols import Embedder, ProgressSink
+from core.settings import Settings
 from evaluation.datasets import EvalDocument
 from ingest.chunking import chunk_id
-from ingest.embed import Embedder
 from ingest.pieces import ChunkEncoder, chunk_encoder
-from ingest.progress import ProgressSink
 from ingest.splitter import TokenSplitter, token_splitter
 
 log = logging.getLogger(__name__)

@@ -36,15 +36,15 @@ from typing import Any
 
 import yaml
 
+from backends.weaviate.client import open_client
 from chat.generators.spec import DEFAULT_FILE
 from chat.results import Comparison, Question
 from chat.service import AnswerService
+from core.domain import Answer, Chunk, Sensitivity, User
+from core.identity import UserDirectory
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import answer_service, generator_specs, run_ingest
-from docduet.db.client import open_client
-from docduet.domain import Answer, Chunk, Sensitivity, User
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from typing import Any
 
 from chat.generators.base import Generator
 from chat.prompt import Prompt
-from docduet.errors import DocduetError
+from core.errors import DocduetError
+from core.protocols import ProgressSink
 from evaluation.checkpoint import Checkpoint
 from evaluation.metrics import mean
-from ingest.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from chat.results import Question
 from chat.service import AnswerService
-from docduet.domain import User
+from core.domain import User
+from core.protocols import ProgressSink
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import QASet, spread
 from evaluation.scoring import outcomes, question_record, retrieval_recall, summarize
-from ingest.progress import ProgressSink
 
 log = logging.getLogger(__name__)
 

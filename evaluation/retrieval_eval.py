@@ -20,14 +20,13 @@ from typing import Any
 
 import weaviate
 
-from docduet.domain import ANONYMOUS
-from docduet.settings import Settings
+from core.domain import ANONYMOUS
+from core.protocols import Embedder, ProgressSink
+from core.settings import Settings
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import RetrievalSet, spread
 from evaluation.index import IndexReport
 from evaluation.metrics import mean, paired_difference, percentile, ranking_scores
-from ingest.embed import Embedder
-from ingest.progress import ProgressSink
 from retrieval.retriever import WeaviateRetriever
 
 log = logging.getLogger(__name__)

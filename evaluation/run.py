@@ -11,12 +11,13 @@ from typing import Any
 
 import weaviate
 
+from backends.weaviate.client import open_client
 from chat.generators import GeneratorSpec
+from core.domain import ANONYMOUS, User
+from core.feedback import FeedbackStore
+from core.protocols import NullProgress, ProgressSink
+from core.settings import Settings
 from docduet.compose import build_answer_service, build_embedder, build_generators, generator_specs
-from docduet.db.client import open_client
-from docduet.domain import ANONYMOUS, User
-from docduet.feedback import FeedbackStore
-from docduet.settings import Settings
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
@@ -32,7 +33,6 @@ from evaluation.retrieval_eval import (
     methods_for,
 )
 from evaluation.sources import dataset_sources
-from ingest.progress import NullProgress, ProgressSink
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from chat.citations import MARKER_RE, is_abstention
 from chat.results import NOT_FOUND_TEXT, Comparison, answer_json
-from docduet.domain import Answer
+from core.domain import Answer
 from evaluation.datasets import QAItem
 from evaluation.metrics import abstention_scores, best_over_golds, contains_gold, mean, percentile
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
-from docduet.errors import IngestError
+from core.domain import PUBLIC_GROUP, Access, Sensitivity, SourceFile
+from core.errors import IngestError
 from ingest.decode import decode
-from ingest.discover import ACCESS_SIDECAR, SourceFile
+from ingest.discover import ACCESS_SIDECAR
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
 from ingest.ignore import folders_between, top_folder
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, SIDECAR_MAX_BYTES, read_regular

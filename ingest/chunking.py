@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from docduet.domain import Access, Chunk
-from docduet.errors import ConfigError, IngestError
-from docduet.settings import Settings
-from ingest.discover import SourceFile
-from ingest.embed import TokenWindow
+from core.domain import Access, Chunk, SourceFile
+from core.errors import ConfigError, IngestError
+from core.protocols import TokenWindow
+from core.settings import Settings
 from ingest.splitter import TokenSplitter, token_splitter
 from ingest.titles import first_title
 

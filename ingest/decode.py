@@ -7,7 +7,7 @@ import logging
 import re
 from pathlib import Path
 
-from docduet.errors import IngestError
+from core.errors import IngestError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docduet.errors import IngestError
+from core.domain import SourceFile
+from core.errors import IngestError
 from ingest.ignore import IGNORE_FILE, IgnoreRules
 from ingest.safefile import is_within, kind_of
 
@@ -36,25 +37,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
         ".odt",
     }
 )
-"""Suffixes (lower case) that :class:`ingest.parse.UnstructuredParser` reads with the installed extras."""
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A file to ingest and the root folder (a PATH argument) it was found under."""
-
-    path: Path
-    root: Path
-
-    @property
-    def source(self) -> str:
-        """Stable id of the document: its absolute POSIX path."""
-        return self.path.as_posix()
-
-    @property
-    def suffix(self) -> str:
-        """Lower-case suffix with its dot, e.g. ``.pdf``."""
-        return self.path.suffix.lower()
+"""Suffixes (lower case) that :class:`backends.unstructured.UnstructuredParser` reads."""
 
 
 @dataclass(frozen=True)

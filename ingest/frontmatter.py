@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from docduet.errors import IngestError
+from core.errors import IngestError
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 

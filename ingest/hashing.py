@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from docduet.domain import Access
-from docduet.errors import IngestError
-from docduet.settings import Settings
-from ingest.discover import SourceFile
+from core.domain import Access, SourceFile
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, open_regular
 
 PIPELINE_VERSION = "ingest-2"

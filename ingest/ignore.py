@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pathspec
 
-from docduet.errors import IngestError
+from core.errors import IngestError
 from ingest.decode import decode
 from ingest.safefile import SIDECAR_MAX_BYTES, read_regular
 

@@ -1,7 +1,7 @@
 """Parse in a worker process, so a file that hangs or crashes its parser costs that file, not the run.
 
 Third-party parsers (pdfminer, python-docx, lxml...) can loop for hours on a hostile file or take
-the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~ingest.parse.Parser` in
+the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~backends.unstructured.Parser` in
 one long-lived worker process: a file that exceeds the time limit gets the worker killed and is
 reported as failed; a worker that dies is reported the same way; the next file gets a new worker.
 A parser with a ``warm_up()`` method has it called when its worker starts, outside any file's limit.
@@ -20,9 +20,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from docduet.errors import IngestError
-from ingest.discover import SourceFile
-from ingest.parse import Parsed, Parser
+from core.domain import SourceFile
+from core.errors import IngestError
+from core.protocols import Parsed, Parser
 
 log = logging.getLogger(__name__)
 

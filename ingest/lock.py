@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from docduet.errors import IngestError
-from docduet.private import private_dir
+from core.errors import IngestError
+from core.private import private_dir
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

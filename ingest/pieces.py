@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docduet.domain import ChunkVectors
-from docduet.settings import Settings
-from ingest.embed import Embedder, embedding_window
+from backends.sentence_transformers import embedding_window
+from core.domain import ChunkVectors
+from core.protocols import Embedder
+from core.settings import Settings
 from ingest.splitter import TokenSplitter
 
 

@@ -13,18 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from docduet.db.chunks import ChunkStore, IndexedDoc
-from docduet.domain import Access
-from docduet.errors import IngestError
-from docduet.settings import Settings
+from backends.weaviate.chunks import ChunkStore, IndexedDoc
+from core.domain import Access, SourceFile
+from core.errors import IngestError
+from core.protocols import Embedder, NullProgress, Parser, ProgressSink
+from core.settings import Settings
 from ingest.access import access_within, resolve
 from ingest.chunking import chunk_document
-from ingest.discover import Scan, SourceFile, scan
-from ingest.embed import Embedder
+from ingest.discover import Scan, scan
 from ingest.hashing import fingerprint, pipeline_id
-from ingest.parse import Parser
 from ingest.pieces import chunk_encoder
-from ingest.progress import NullProgress, ProgressSink
 from ingest.summary import Failure, IngestSummary, Notice
 
 log = logging.getLogger(__name__)

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import weaviate
 
-from docduet.db import schema
-from docduet.db.chunks import ChunkStore, IndexedDoc, roots_of
-from docduet.errors import IngestError
-from docduet.settings import Settings
-from ingest.embed import Embedder
-from ingest.parse import Parser
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore, IndexedDoc, roots_of
+from core.errors import IngestError
+from core.protocols import Embedder, Parser, ProgressSink
+from core.settings import Settings
 from ingest.pipeline import Ingestor
-from ingest.progress import ProgressSink
 from ingest.summary import Failure, IngestSummary
 
 log = logging.getLogger(__name__)

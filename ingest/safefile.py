@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from io import BufferedReader
 from pathlib import Path
 
-from docduet.errors import IngestError
+from core.errors import IngestError
 
 DEFAULT_MAX_FILE_BYTES = 100_000_000
 """Largest document read unless told otherwise (the default of DOCDUET_MAX_FILE_BYTES)."""

@@ -20,12 +20,11 @@ from pathlib import Path
 import weaviate
 from weaviate.classes.query import Filter
 
-from docduet.db.replication import STORE_ERRORS
-from docduet.domain import Access, User
-from docduet.errors import BackendUnavailableError, DocduetError
-from docduet.settings import Settings
+from backends.weaviate.replication import STORE_ERRORS
+from core.domain import Access, SourceFile, User
+from core.errors import BackendUnavailableError, DocduetError
+from core.settings import Settings
 from ingest.access import resolve
-from ingest.discover import SourceFile
 from ingest.safefile import is_within, read_regular
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ def read_source(client: weaviate.WeaviateClient, settings: Settings, source: str
 
 def serve_source(settings: Settings, source: str, user: User) -> bytes:
     """:func:`read_source` over a connection of its own (the web chat's deferred download)."""
-    from docduet.db.client import open_client
+    from backends.weaviate.client import open_client
 
     with open_client(settings, autostart=False) as client:
         return read_source(client, settings, source, user)

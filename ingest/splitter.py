@@ -1,6 +1,6 @@
 """Split text that is longer than the embedding model reads, on sentence and word boundaries.
 
-Sizes are counted in the embedding model's own tokens (:class:`ingest.embed.TokenWindow`), so
+Sizes are counted in the embedding model's own tokens (:class:`core.protocols.TokenWindow`), so
 no chunk has a tail the model never embeds. The splitting itself is LangChain's
 ``RecursiveCharacterTextSplitter`` with the model's tokenizer as length function.
 """
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from docduet.errors import ConfigError
-from docduet.settings import Settings
-from ingest.embed import TokenWindow, embedding_window
+from backends.sentence_transformers import embedding_window
+from core.errors import ConfigError
+from core.protocols import TokenWindow
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

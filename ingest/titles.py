@@ -2,7 +2,7 @@
 
 Declared titles are read by the third-party libraries (python-docx, pypdf, openpyxl...) from the
 bytes the parser already read, inside the parse worker and its time limit, never in the ingest
-process itself (see :mod:`ingest.parse`).
+process itself (see :mod:`backends.unstructured`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from core.domain import SourceFile
 from ingest.decode import decode
-from ingest.discover import SourceFile
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from docduet.domain import ANONYMOUS, Hit, User
-from retrieval.filters import SearchFilters
-from retrieval.retriever import Retriever
+from core.domain import ANONYMOUS, Hit, User
+from core.filters import SearchFilters
+from core.protocols import Retriever
 
 
 class DocduetLangChainRetriever(BaseRetriever):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from docduet.domain import Hit
+from core.domain import Hit
 
 DUPLICATE_COSINE = 0.95
 """Two chunks whose vectors are at least this similar count as the same passage."""

@@ -1,4 +1,4 @@
-"""Weaviate properties -> domain :class:`Chunk` (the inverse of ``docduet.db.chunks.chunk_properties``)."""
+"""Weaviate properties -> :class:`Chunk` (the inverse of ``backends.weaviate.chunks.chunk_properties``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from docduet.domain import Access, Chunk, Sensitivity
+from core.domain import Access, Chunk, Sensitivity
 
 log = logging.getLogger(__name__)
 

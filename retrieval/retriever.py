@@ -1,7 +1,7 @@
 """The :class:`Retriever` seam and its Weaviate hybrid-search implementation.
 
 Every search carries the caller's access filter inside the Weaviate query (see
-:func:`retrieval.filters.build_where`); results are then thresholded on cosine similarity and
+:func:`backends.weaviate.filters.build_where`); results are then thresholded on cosine similarity and
 de-duplicated (:mod:`retrieval.ranking`).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import httpx
 import weaviate
@@ -21,20 +21,21 @@ from weaviate.exceptions import (
     WeaviateGRPCUnavailableError,
 )
 
-from docduet.db import schema
-from docduet.db.keywords import STEMMED_FIELDS, query_terms
-from docduet.db.replication import (
+from backends.weaviate import schema
+from backends.weaviate.filters import build_where
+from backends.weaviate.keywords import STEMMED_FIELDS, query_terms
+from backends.weaviate.replication import (
     READ_RETRIES,
     STORE_ERRORS,
     consistency_level,
     too_few_replicas,
     with_retries,
 )
-from docduet.domain import Hit, User
-from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
-from docduet.settings import Settings
-from ingest.embed import Embedder
-from retrieval.filters import SearchFilters, build_where
+from core.domain import Hit, User
+from core.errors import BackendUnavailableError, DocduetError, RetrievalError
+from core.filters import SearchFilters
+from core.protocols import Embedder
+from core.settings import Settings
 from retrieval.ranking import Candidate, best_piece_cosines, cosines, select
 from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
 
@@ -59,22 +60,6 @@ _UNREACHABLE = (
     WeaviateGRPCUnavailableError,
     httpx.TransportError,
 )
-
-
-@runtime_checkable
-class Retriever(Protocol):
-    """Finds the passages a user may read that best answer a query."""
-
-    def retrieve(
-        self,
-        query: str,
-        *,
-        user: User,
-        filters: SearchFilters | None = None,
-        top_k: int | None = None,
-    ) -> list[Hit]:
-        """At most ``top_k`` hits (default: settings), best first, all readable by ``user``."""
-        ...
 
 
 class WeaviateRetriever:

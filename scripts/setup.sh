@@ -43,9 +43,9 @@ fi
 step "checking the packaged models (first time: assembling the GGUFs and checking their sha256)"
 "$VENV/bin/python" - <<'PY'
 from chat.generators import enabled_specs
-from chat.models import resolve_model
-from docduet.settings import Settings
-from ingest.embed import default_embedding_model_path
+from backends.llama_cpp.packaged import resolve_model
+from core.settings import Settings
+from backends.sentence_transformers import default_embedding_model_path
 settings = Settings()
 print("embedding model:", default_embedding_model_path())
 for spec in enabled_specs(settings):

@@ -14,11 +14,11 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from docduet.errors import ConfigError
-from docduet.feedback import FeedbackStore
-from docduet.identity import UserDirectory
-from docduet.ratelimit import RateLimiter
-from docduet.settings import Settings
+from core.errors import ConfigError
+from core.feedback import FeedbackStore
+from core.identity import UserDirectory
+from core.ratelimit import RateLimiter
+from core.settings import Settings
 from slackbot.blocks import FEEDBACK_ACTIONS
 from slackbot.dedup import DeliveryDeduper
 from slackbot.feedback import FeedbackRecorder, TurnCache

@@ -3,7 +3,7 @@
 Everything a model or a document wrote is escaped, so an answer cannot ping ``<!channel>`` or
 forge a link; web addresses from documents and answers are shown as code (Slack would turn them
 into links), and an answer's address found in no passage is flagged. Errors show no internal
-addresses (:func:`docduet.untrusted.public_error`). Slack limits are respected: a section holds
+addresses (:func:`core.untrusted.public_error`). Slack limits are respected: a section holds
 at most 3000 characters, a message at most 50 blocks; longer replies become several messages.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from docduet.domain import Answer, Citation
-from docduet.untrusted import URL_PATTERN, URL_TRAILING, public_error, unsupported_urls
+from core.domain import Answer, Citation
+from core.untrusted import URL_PATTERN, URL_TRAILING, public_error, unsupported_urls
 from slackbot.links import LinkFor
 from slackbot.text import escape, link_label, split_text, truncate
 

@@ -13,8 +13,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from docduet.domain import Answer
-from docduet.feedback import FeedbackStore
+from core.domain import Answer
+from core.feedback import FeedbackStore
 from slackbot.blocks import FEEDBACK_ACTIONS
 from slackbot.identity import SlackIdentity
 

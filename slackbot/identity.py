@@ -21,8 +21,8 @@ from typing import Any, Literal
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from docduet.domain import ANONYMOUS, Hit, User
-from docduet.identity import UserDirectory
+from core.domain import ANONYMOUS, Hit, User
+from core.identity import UserDirectory
 
 log = logging.getLogger(__name__)
 

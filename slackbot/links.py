@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from urllib.parse import quote
 
-from docduet.domain import Hit
+from core.domain import Hit
 
 LinkFor = Callable[[str], str | None]
 """Maps a citation's source path to a URL, or None when it has none."""

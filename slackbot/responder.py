@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError
 
 from chat.history import carried_answer
 from chat.results import Comparison, Question
-from docduet.errors import RetrievalError
-from docduet.ratelimit import RateLimiter
+from core.errors import RetrievalError
+from core.ratelimit import RateLimiter
 from slackbot.blocks import FeedbackRef, SlackMessage, notice_message, render_reply
 from slackbot.dedup import DeliveryDeduper
 from slackbot.feedback import Turn, TurnCache

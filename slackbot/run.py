@@ -7,8 +7,8 @@ import logging
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
-from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
+from core.errors import BackendUnavailableError, ConfigError
+from core.settings import Settings
 from slackbot.app import create_app, generator_names
 from slackbot.http import SlackHttpServer
 
@@ -36,8 +36,8 @@ def check_settings(settings: Settings) -> None:
 
 def run_bot(settings: Settings) -> None:
     """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack_mode``)."""
+    from backends.weaviate.client import connect
     from docduet.compose import build_answer_service
-    from docduet.db.client import connect
 
     check_settings(settings)
     names = generator_names(settings)

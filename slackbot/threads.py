@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from chat.history import HISTORY_TURNS, conversation
 from chat.prompt import Turn
-from docduet.domain import Answer
+from core.domain import Answer
 
 
 class ThreadMemory:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from docduet.db.client import open_client
-from docduet.settings import Settings
+from backends.weaviate.client import open_client
+from core.settings import Settings
 
 
 def chunk_ids(settings: Settings) -> dict[str, set[str]]:

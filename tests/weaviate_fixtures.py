@@ -4,12 +4,12 @@
                     like every docduet node it requires an API key (no anonymous access).
 ``make_settings``   Settings pointing at it as an *external* server: ``weaviate_url`` is
                     ``http://127.0.0.1:<http>``, ``weaviate_grpc_url`` is ``127.0.0.1:<grpc>``
-                    (a form ``docduet.db.client.parse_endpoint`` reads), ``weaviate_api_key``
+                    (a form ``backends.weaviate.client.parse_endpoint`` reads), ``weaviate_api_key``
                     the node's key; data and cache dirs under
                     the test's tmp dir; ``weaviate_binary`` the cached build; a collection name of
                     its own, so tests sharing the node never see each other's objects.
 ``settings``        ``make_settings()``.
-``weaviate_client`` a client connected through ``docduet.db.client.open_client(settings)``.
+``weaviate_client`` a client connected through ``backends.weaviate.client.open_client(settings)``.
 
 Nothing starts until a test asks for one of them. A missing binary is built (``go install``,
 minutes), never skipped.
@@ -27,11 +27,11 @@ from typing import Any
 
 import pytest
 
-from docduet.db.apikey import KEY_FILE_NAME, ensure_api_key
-from docduet.db.binary import ensure_binary
-from docduet.db.ports import find_free_node_ports
-from docduet.db.server import NodeConfig, WeaviateServer
-from docduet.settings import Settings
+from backends.weaviate_server.apikey import KEY_FILE_NAME, ensure_api_key
+from backends.weaviate_server.binary import ensure_binary
+from backends.weaviate_server.ports import find_free_node_ports
+from backends.weaviate_server.server import NodeConfig, WeaviateServer
+from core.settings import Settings
 
 NODE_STARTUP_TIMEOUT_S = 120.0
 
@@ -109,7 +109,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 def weaviate_client(settings: Settings) -> Iterator[Any]:
     """A connected weaviate-client for ``settings``; closed after the test."""
-    from docduet.db.client import open_client
+    from backends.weaviate.client import open_client
 
     with open_client(settings) as client:
         yield client

@@ -12,9 +12,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from docduet.domain import User
-from docduet.errors import DocduetError
-from docduet.feedback import FeedbackRecord, GeneratorStats
+from core.domain import User
+from core.errors import DocduetError
+from core.feedback import FeedbackRecord, GeneratorStats
 from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import verdict_label
 from ui.index_stats import IndexStats, LastRun

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError
+from core.identity import UserDirectory
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from docduet.settings import Settings
+from core.settings import Settings
 
 
 def redirect_uri(settings: Settings, host: str, port: int) -> str:

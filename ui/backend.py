@@ -14,11 +14,11 @@ from typing import Protocol
 import weaviate
 
 from chat.results import GeneratorInfo
-from docduet.errors import BackendUnavailableError, DocduetError
-from docduet.feedback import FeedbackStore
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.progress import ProgressSink
+from core.errors import BackendUnavailableError, DocduetError
+from core.feedback import FeedbackStore
+from core.identity import UserDirectory
+from core.protocols import ProgressSink
+from core.settings import Settings
 from ingest.summary import IngestSummary
 from ui.index_stats import IndexStats, LastRun, read_index_stats, read_last_run
 from ui.streaming import Answerer
@@ -95,7 +95,7 @@ class LiveBackend:
                 log.debug("closing the Weaviate client failed: %s", e)
 
     def index_stats(self) -> IndexStats:
-        from docduet.db.client import open_client
+        from backends.weaviate.client import open_client
 
         with open_client(self.settings, autostart=False) as client:
             return read_index_stats(client, self.settings.collection)
@@ -113,7 +113,7 @@ class LiveBackend:
 
     def _connect(self) -> weaviate.WeaviateClient:
         """A client; never starts a database from a web request (``docduet ui`` does that)."""
-        from docduet.db.client import connect
+        from backends.weaviate.client import connect
 
         return connect(self.settings, autostart=False)
 

@@ -8,8 +8,8 @@ import uuid
 import streamlit as st
 
 from chat.results import Question
-from docduet.domain import User
-from docduet.errors import BackendUnavailableError, DocduetError, RetrievalError
+from core.domain import User
+from core.errors import BackendUnavailableError, DocduetError, RetrievalError
 from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import feedback_form
 from ui.limits import allow_question

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from docduet.domain import User
-from docduet.errors import DocduetError
-from docduet.feedback import BEST_PREFIX, FeedbackStore, best
+from core.domain import User
+from core.errors import DocduetError
+from core.feedback import BEST_PREFIX, FeedbackStore, best
 from ui.turns import ChatTurn
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from typing import Any
 import weaviate
 from weaviate.classes.aggregate import GroupByAggregate, Metrics
 
-from docduet.db.replication import STORE_ERRORS
-from docduet.errors import BackendUnavailableError
+from backends.weaviate.replication import STORE_ERRORS
+from core.errors import BackendUnavailableError
 
 log = logging.getLogger(__name__)
 

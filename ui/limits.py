@@ -1,4 +1,4 @@
-"""The per-user question limit in the web chat (docduet/ratelimit.py), one limiter per server."""
+"""The per-user question limit in the web chat (core/ratelimit.py), one limiter per server."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import logging
 
 import streamlit as st
 
-from docduet.domain import User
-from docduet.ratelimit import RateLimiter
-from docduet.settings import Settings
+from core.domain import User
+from core.ratelimit import RateLimiter
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from chat.results import GeneratorInfo
-from docduet.domain import Answer, Citation
-from docduet.untrusted import URL_PATTERN, URL_TRAILING, public_error
+from core.domain import Answer, Citation
+from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _MARKER = re.compile(r"\[(\d{1,4})\]")

@@ -1,4 +1,4 @@
-"""A :class:`ingest.progress.ProgressSink` that moves a Streamlit progress bar."""
+"""A :class:`core.protocols.ProgressSink` that moves a Streamlit progress bar."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ import streamlit as st
 
 from chat.prompt import neutralise
 from chat.results import GeneratorInfo, Retrieval
-from docduet.domain import Answer, Citation, Hit
-from docduet.untrusted import unsupported_urls
+from core.domain import Answer, Citation, Hit
+from core.untrusted import unsupported_urls
 from ui.markup import (
     answer_markdown,
     citation_label,

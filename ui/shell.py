@@ -6,9 +6,9 @@ import logging
 
 import streamlit as st
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError, DocduetError
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError, DocduetError
+from core.settings import Settings
 from ui.backend import BACKEND_KEY, ChatBackend, LiveBackend
 from ui.markup import escape_md
 from ui.signin import is_admin, sign_in_sidebar

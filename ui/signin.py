@@ -11,9 +11,9 @@ import logging
 
 import streamlit as st
 
-from docduet.domain import ANONYMOUS, User
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.identity import UserDirectory
+from core.settings import Settings
 from ui.auth import Mode, SignIn, describe, sign_in_mode, user_from_claims, user_from_header
 from ui.markup import escape_md
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat.results import Event, GeneratorInfo, Question, Retrieval
-from docduet.domain import Answer
+from core.domain import Answer
 
 UPDATE_INTERVAL_S = 0.08
 """At most ~12 redraws a second per column: smooth to the eye, light on the websocket."""

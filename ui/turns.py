@@ -14,8 +14,8 @@ from typing import Any, Literal
 from chat.history import HISTORY_TURNS, carried_answer, conversation
 from chat.prompt import Turn
 from chat.results import Retrieval
-from docduet.domain import Answer, Citation, Hit, User
-from docduet.feedback import winner
+from core.domain import Answer, Citation, Hit, User
+from core.feedback import winner
 
 TURNS_KEY = "docduet.turns"
 VERDICTS_KEY = "docduet.verdicts"

@@ -17,7 +17,7 @@ from bench.load.harness import LoadHarness, run_plan
 from bench.load.plan import OUT, full_plan, quick_plan
 from bench.load.servers import HOSTED_MODEL, LOCAL_MODEL, hosted_server
 from bench.report import write_report
-from docduet.settings import Settings
+from core.settings import Settings
 
 
 def table(rows: Sequence[dict[str, Any]]) -> Any:

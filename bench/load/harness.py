@@ -28,8 +28,8 @@ from bench.load.servers import HOST, TimedPool, write_generators_file
 from bench.load.slack import Delivery, Observed, SlackWatcher, post, use_test_doubles
 from bench.load.stats import summarise
 from chat.results import Question
-from docduet.domain import User
-from docduet.settings import Settings
+from core.domain import User
+from core.settings import Settings
 
 APOLOGY_MARK = "Sorry, I couldn't answer"
 _GENERATOR_ERROR = re.compile(r":warning: (.{0,80}?) could not answer: ([^\"\\]{0,80})")
@@ -69,9 +69,9 @@ class LoadHarness:
         from slack_recorder import SIGNING_SECRET, recording_api
         from slack_sdk import WebClient
 
+        from backends.weaviate.client import connect
+        from core.feedback import FeedbackStore
         from docduet.compose import build_answer_service, build_generators
-        from docduet.db.client import connect
-        from docduet.feedback import FeedbackStore
         from slackbot.app import create_app
         from slackbot.http import SlackHttpServer
         from ui.backend import LiveBackend

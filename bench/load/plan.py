@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from docduet.domain import User
-from docduet.settings import Settings
+from core.domain import User
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpora"
@@ -83,8 +83,8 @@ class DemoUser:
 def demo_users(settings: Settings) -> list[DemoUser]:
     """Every demo user with the sample questions (whose source is indexed) and chunk sentences it
     may read."""
-    from docduet.db.client import open_client
-    from docduet.identity import UserDirectory
+    from backends.weaviate.client import open_client
+    from core.identity import UserDirectory
 
     entries = yaml.safe_load(USERS_FILE.read_text(encoding="utf-8"))["users"]
     samples = yaml.safe_load((CORPUS / ".questions.yaml").read_text(encoding="utf-8"))["questions"]

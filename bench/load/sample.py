@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chat.results import Retrieval
-from docduet.domain import Answer
+from core.domain import Answer
 
 
 @dataclass

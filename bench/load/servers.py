@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from docduet.settings import Settings
+from core.settings import Settings
 
 LOCAL_MODEL = "smollm2-135m-instruct"
 HOSTED_MODEL = "gemma-3-270m"
@@ -89,7 +89,7 @@ def hosted_server(log_path: Path, *, startup_timeout_s: float = 180.0) -> Iterat
     Started like tests/integration/llm_server.py does (one thread, loopback), except that a
     request arriving while another streams waits for it instead of cutting it short.
     """
-    from chat.models import resolve_model
+    from backends.llama_cpp.packaged import resolve_model
 
     model = resolve_model(HOSTED_MODEL, Settings().cache_dir)
     port = free_port()

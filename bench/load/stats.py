@@ -10,7 +10,7 @@ from typing import Any
 from bench.load.plan import SLACK_ANSWERS, SLACK_RETRIEVAL, WEB_ANSWERS, Phase
 from bench.load.sample import Sample
 from chat.results import Comparison
-from docduet.domain import Answer
+from core.domain import Answer
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from chat.prompt import Prompt
-from docduet.domain import Sensitivity, Usage
-from docduet.errors import GenerationError
+from core.domain import Sensitivity, Usage
+from core.errors import GenerationError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from docduet.errors import GenerationError
+from core.errors import GenerationError
 
 T = TypeVar("T")
 

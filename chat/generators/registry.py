@@ -15,16 +15,16 @@ from importlib import metadata
 
 from chat.generators.base import Generator
 from chat.generators.spec import GeneratorSpec, load_specs
-from docduet.errors import ConfigError
-from docduet.registry import Registry
-from docduet.settings import Settings
+from core.errors import ConfigError
+from core.registry import Registry
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "docduet.generator_kinds"
 BUILTIN_KINDS = {
-    "llama_cpp": "chat.generators.slm:build_llama_cpp",
-    "openai_compatible": "chat.generators.llm:build_openai_compatible",
+    "llama_cpp": "backends.llama_cpp.generator:build_llama_cpp",
+    "openai_compatible": "backends.openai_compatible.generator:build_openai_compatible",
 }
 """The built-ins' entry points (pyproject.toml); also used when the package metadata is stale."""
 KINDS: Registry[Generator] = Registry("generator kind")
@@ -50,8 +50,12 @@ def load_kinds() -> Registry[Generator]:
             try:
                 factory: Callable[..., Generator] = ep.load()
             except Exception as e:  # a broken plugin must not take the built-ins down
-                log.warning("generator kind %r (%s) could not be loaded: %s", ep.name, ep.value, e)
-                continue
+                builtin = BUILTIN_KINDS.get(ep.name)
+                if builtin is None or builtin == ep.value:
+                    log.warning("generator kind %r (%s) could not be loaded: %s", ep.name, ep.value, e)
+                    continue
+                log.debug("stale entry point %s for %r; using %s", ep.value, ep.name, builtin)
+                factory = metadata.EntryPoint(ep.name, builtin, ENTRY_POINT_GROUP).load()
             KINDS.register(ep.name)(factory)
         _loaded = True
     return KINDS

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from docduet.domain import Sensitivity
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.domain import Sensitivity
+from core.errors import ConfigError
+from core.settings import Settings
 
 DEFAULT_FILE = "default.yaml"
 _REF_RE = re.compile(r"\$\{([a-z0-9_]+)(?::-([^}]*))?\}")

@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from docduet.domain import Answer
-from docduet.settings import Settings
+from core.domain import Answer
+from core.settings import Settings
 
 USER_HELP = "answer as this user (from DOCDUET_USERS_FILE); default: anonymous, public documents only"
 
@@ -67,8 +67,8 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 def _answer(args: argparse.Namespace, names: list[str] | None, *, first_only: bool = False) -> int:
     from chat.results import Question
+    from core.identity import UserDirectory
     from docduet.compose import answer_service, generator_specs
-    from docduet.identity import UserDirectory
 
     settings = Settings()
     user = UserDirectory.from_settings(settings).resolve(args.user)

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.console import Console
 
-from docduet.db import embedded
-from docduet.db.binary import ensure_binary
-from docduet.db.server import ServerStatus, WeaviateServer, embedded_server
-from docduet.settings import Settings
+from backends.weaviate_server import embedded
+from backends.weaviate_server.binary import ensure_binary
+from backends.weaviate_server.server import ServerStatus, WeaviateServer, embedded_server
+from core.settings import Settings
 
 _EXTERNAL = (
     "An external Weaviate is configured (WEAVIATE_URL={url}); docduet does not manage it, "
@@ -129,7 +129,7 @@ def run_status(args: argparse.Namespace) -> int:
     """``docduet db status``: exit 0 when ready (every node of a cluster), 1 otherwise."""
     settings = Settings()
     if settings.weaviate_url:
-        from docduet.db.client import external_status  # imports weaviate-client: only here
+        from backends.weaviate.client import external_status  # imports weaviate-client: only here
 
         nodes: list[WeaviateServer] = []
         states = [external_status(settings)]

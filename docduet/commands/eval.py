@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 DATASETS = (
     "DATASET is a BEIR folder (corpus.jsonl, queries*.jsonl, qrels/*.tsv: retrieval metrics for "
@@ -69,8 +69,8 @@ def default_out(settings: Settings, dataset: Path) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from core.identity import UserDirectory
     from docduet.commands.ingest import RichProgress
-    from docduet.identity import UserDirectory
     from evaluation.run import EvalOptions, run_eval
 
     settings = Settings()

@@ -19,8 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from docduet.private import private_dir, write_private
-from docduet.settings import Settings
+from core.private import private_dir, write_private
+from core.settings import Settings
 from ingest.summary import IngestSummary
 
 EXIT_CODES = "Exit status: 0 all files ingested, 1 some files failed (the rest is indexed), 2 error."

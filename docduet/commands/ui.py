@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from docduet.errors import DocduetError
-from docduet.settings import Settings
+from core.errors import DocduetError
+from core.settings import Settings
 from ui.auth import Mode, sign_in_mode
 from ui.auth_config import write_auth_secrets
 
@@ -97,7 +97,7 @@ def _start_database(settings: Settings) -> None:
     """Start docduet's own Weaviate when it is the one in use; a failure is shown in the page."""
     if settings.weaviate_url:
         return
-    from docduet.db.client import open_client
+    from backends.weaviate.client import open_client
 
     try:
         with open_client(settings, autostart=True):

@@ -23,13 +23,13 @@ import yaml
 from llm_server import RecordedRequest, RecordingProxy, _ProxyHandler
 from pydantic import AliasChoices
 
+from backends.weaviate.client import open_client
+from backends.weaviate_server.server import WeaviateServer
 from chat.prompt import neutralise
+from core.domain import Chunk, Sensitivity, User
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest
-from docduet.db.client import open_client
-from docduet.db.server import WeaviateServer
-from docduet.domain import Chunk, Sensitivity, User
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from weaviate_fixtures import node_config
 
+from backends.weaviate_server.server import WeaviateServer
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest
-from docduet.db.server import WeaviateServer
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -303,8 +303,8 @@ TEST_MODEL = "qwen2.5-coder-0.5b-instruct"
 @pytest.fixture(scope="session")
 def gguf_path() -> Path:
     """The GGUF the tests run: DOCDUET_SLM_MODEL_PATH, or the packaged default small model."""
-    from chat.models import resolve_model
-    from docduet.settings import Settings
+    from backends.llama_cpp.packaged import resolve_model
+    from core.settings import Settings
 
     settings = Settings()
     return resolve_model(settings.slm_model_path or TEST_MODEL, settings.cache_dir)
@@ -318,8 +318,8 @@ proves the OpenAI-compatible path (streaming, usage, pricing, privacy), not host
 @pytest.fixture(scope="session")
 def llama_server_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """Port of a llama-cpp-python server (the packaged Gemma 3 270M) running for the whole session."""
-    from chat.models import resolve_model
-    from docduet.settings import Settings
+    from backends.llama_cpp.packaged import resolve_model
+    from core.settings import Settings
 
     model = resolve_model(HOSTED_TEST_MODEL, Settings().cache_dir)
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"

@@ -21,9 +21,9 @@ import yaml
 from echo_llm import EchoLLM
 from permission_corpus import Corpus, markers_in, random_query, rank
 
-from docduet.db.client import connect
-from docduet.domain import Hit
-from docduet.settings import Settings
+from backends.weaviate.client import connect
+from core.domain import Hit
+from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("DOCDUET_PERMISSION_SEED", "20261129"))

@@ -34,14 +34,14 @@ from llm_server import (  # noqa: F401  (fixtures)
     silent_llm_server,
 )
 
+from backends.weaviate_server.server import WeaviateServer
 from chat.prompt import Turn, neutralise
 from chat.results import NOT_FOUND_TEXT, Comparison, Question
 from chat.service import AnswerService
+from core.domain import Answer, Chunk, Sensitivity
+from core.identity import UserDirectory
+from core.settings import Settings
 from docduet.compose import answer_service
-from docduet.db.server import WeaviateServer
-from docduet.domain import Answer, Chunk, Sensitivity
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)

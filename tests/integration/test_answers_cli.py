@@ -34,11 +34,11 @@ from llm_server import (  # noqa: F401  (fixtures)
     llama_server_port,
 )
 
+from backends.weaviate_server.server import WeaviateServer
 from chat.prompt import neutralise
-from docduet.db.server import WeaviateServer
-from docduet.domain import Chunk
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
+from core.domain import Chunk
+from core.identity import UserDirectory
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from weaviate_fixtures import node_config
 
-from docduet.db.server import WeaviateServer
+from backends.weaviate_server.server import WeaviateServer
 
 pytestmark = pytest.mark.integration
 

@@ -20,16 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.client import open_client
+from backends.weaviate_server import embedded
+from backends.weaviate_server.server import WeaviateServer
+from core.domain import User
+from core.errors import BackendUnavailableError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.cli import build_parser
 from docduet.compose import build_embedder, run_ingest
-from docduet.db import embedded, schema
-from docduet.db.chunks import ChunkStore
-from docduet.db.client import open_client
-from docduet.db.server import WeaviateServer
-from docduet.domain import User
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.long]

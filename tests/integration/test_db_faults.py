@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from weaviate_fixtures import node_config
 
+from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.client import TIMEOUT, open_client
+from backends.weaviate_server.server import WeaviateServer
+from core.domain import User
+from core.errors import BackendUnavailableError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import build_embedder, run_ingest
-from docduet.db.chunks import ChunkStore
-from docduet.db.client import TIMEOUT, open_client
-from docduet.db.server import WeaviateServer
-from docduet.domain import User
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 pytestmark = pytest.mark.integration

@@ -20,14 +20,14 @@ from weaviate.classes.data import DataObject
 from weaviate.classes.init import Auth
 from weaviate.proto.v1 import search_get_pb2, weaviate_pb2_grpc
 
+from backends.weaviate.client import connect, open_client
+from backends.weaviate_server.apikey import read_api_key
+from backends.weaviate_server.cluster import LocalCluster
+from backends.weaviate_server.ports import find_free_embedded_ports, find_free_node_ports
+from backends.weaviate_server.server import NodeConfig, WeaviateServer, embedded_server
+from core.errors import BackendUnavailableError
+from core.settings import Settings
 from docduet.cli import build_parser
-from docduet.db.apikey import read_api_key
-from docduet.db.client import connect, open_client
-from docduet.db.cluster import LocalCluster
-from docduet.db.ports import find_free_embedded_ports, find_free_node_ports
-from docduet.db.server import NodeConfig, WeaviateServer, embedded_server
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from llm_server import gguf_path, llama_server_port  # noqa: F401  (fixtures)
 
+from core.domain import User
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest
-from docduet.domain import User
-from docduet.settings import Settings
 from evaluation.run import EvalOptions, run_eval
-from ingest.progress import NullProgress
 
 pytestmark = pytest.mark.integration
 

@@ -24,14 +24,14 @@ from answer_fixtures import CORPUS, answer_settings, stored_chunks
 from llm_server import gguf_path  # noqa: F401  (fixture)
 from scripted_llm import Reply, ScriptedServer
 
+from backends.weaviate_server.server import WeaviateServer
 from chat.results import Comparison, Question
+from core.domain import Answer
+from core.errors import ConfigError
+from core.identity import UserDirectory
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import answer_service, run_ingest
-from docduet.db.server import WeaviateServer
-from docduet.domain import Answer
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)

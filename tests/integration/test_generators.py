@@ -25,13 +25,13 @@ from llm_server import (  # noqa: F401  (fixtures)
     silent_llm_server,
 )
 
+from backends.llama_cpp.generator import LlamaCppGenerator
+from backends.llama_cpp.packaged import resolve_model
 from chat.generators import Generator, TextStream, build_generator, spec_by_id
-from chat.generators.slm import LlamaCppGenerator
-from chat.models import resolve_model
 from chat.prompt import build_prompt
-from docduet.domain import Access, Chunk, Hit, Sensitivity
-from docduet.errors import GenerationError
-from docduet.settings import Settings
+from core.domain import Access, Chunk, Hit, Sensitivity
+from core.errors import GenerationError
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
@@ -252,9 +252,9 @@ def test_llm_timeout_becomes_a_generation_error_in_bounded_time(
 
 _CONCURRENT_LOADS = """
 import sys, threading
-from chat.generators.slm import LlamaCppGenerator
-from chat.models import resolve_model
-from docduet.settings import Settings
+from backends.llama_cpp.generator import LlamaCppGenerator
+from backends.llama_cpp.packaged import resolve_model
+from core.settings import Settings
 cache = Settings().cache_dir
 gens = [
     LlamaCppGenerator(resolve_model(name, cache), n_ctx=512, n_threads=1, max_tokens=4)

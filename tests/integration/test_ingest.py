@@ -10,14 +10,14 @@ import pytest
 import weaviate
 from tests_helpers import chunk_ids
 
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.client import open_client
+from core.errors import BackendUnavailableError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest, run_reindex
-from docduet.db import schema
-from docduet.db.chunks import ChunkStore
-from docduet.db.client import open_client
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
 from ingest.discover import discover
-from ingest.progress import NullProgress
 
 pytestmark = pytest.mark.integration
 

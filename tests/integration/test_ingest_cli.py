@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from docduet.cli import main
-from docduet.settings import Settings
 
 pytestmark = pytest.mark.integration
 

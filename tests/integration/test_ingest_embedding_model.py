@@ -6,8 +6,12 @@ import math
 
 import pytest
 
-from docduet.settings import Settings
-from ingest.embed import PACKAGED_MODEL_NAME, SentenceTransformerEmbedder, default_embedding_model_path
+from backends.sentence_transformers import (
+    PACKAGED_MODEL_NAME,
+    SentenceTransformerEmbedder,
+    default_embedding_model_path,
+)
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import Access, Sensitivity
-from docduet.errors import IngestError
-from docduet.settings import Settings
+from backends.unstructured import UnstructuredParser
+from core.domain import Access, Sensitivity, SourceFile
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.chunking import chunk_document
-from ingest.discover import SourceFile, discover
-from ingest.parse import UnstructuredParser
+from ingest.discover import discover
 
 pytestmark = pytest.mark.integration
 

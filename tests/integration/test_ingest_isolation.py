@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from tests_helpers import chunk_ids
 
+from backends.unstructured import UnstructuredParser
+from backends.weaviate import schema
+from backends.weaviate.chunks import ChunkStore
+from core.domain import SourceFile
+from core.settings import Settings
 from docduet.compose import admin_kit
-from docduet.db import schema
-from docduet.db.chunks import ChunkStore
-from docduet.settings import Settings
-from ingest.discover import SourceFile
 from ingest.isolation import IsolatedParser
-from ingest.parse import UnstructuredParser
 from ingest.pipeline import Ingestor
 
 pytestmark = pytest.mark.integration

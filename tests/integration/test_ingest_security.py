@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from tests_helpers import chunk_ids
 
+from backends.weaviate import schema
+from backends.weaviate.client import open_client
+from core.domain import User
+from core.errors import IngestError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest, run_reindex
-from docduet.db import schema
-from docduet.db.client import open_client
-from docduet.domain import User
-from docduet.errors import IngestError
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from ingest.sources import SourceRefusedError, read_source
 
 pytestmark = pytest.mark.integration

@@ -21,13 +21,13 @@ import pytest
 from answer_fixtures import CANARY, EXPECTATIONS, answer_settings, ingest_corpus, leaked, readable_by
 from llm_server import RecordedRequest, RecordingProxy, gguf_path, llama_server_port  # noqa: F401
 
+from backends.weaviate_server.server import WeaviateServer
 from chat.prompt import _FEW_SHOT, build_prompt, neutralise
 from chat.results import Comparison
+from core.domain import Chunk
+from core.identity import UserDirectory
+from core.settings import Settings
 from docduet.compose import answer_service, generator_specs
-from docduet.db.server import WeaviateServer
-from docduet.domain import Chunk
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
 from evaluation.injection import InjectionCase, Suite, load_suite, run_case, summarise
 
 pytestmark = pytest.mark.integration

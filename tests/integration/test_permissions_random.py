@@ -50,13 +50,13 @@ from permission_checks import (
 from permission_corpus import build_corpus, markers_in, random_users
 from pydantic import SecretStr
 
+from backends.weaviate.client import connect
+from backends.weaviate_server.server import WeaviateServer
 from chat.results import Comparison, Question
+from core.domain import User
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import build_answer_service, build_embedder, run_ingest
-from docduet.db.client import connect
-from docduet.db.server import WeaviateServer
-from docduet.domain import User
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 pytestmark = [pytest.mark.integration, pytest.mark.random_permissions]
@@ -194,7 +194,7 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
     )
     from slack_sdk import WebClient
 
-    from docduet.feedback import FeedbackStore
+    from core.feedback import FeedbackStore
     from slackbot.app import create_app
     from slackbot.http import SlackHttpServer
 

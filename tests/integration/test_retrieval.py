@@ -20,16 +20,16 @@ import yaml
 from langchain_core.documents import Document
 from weaviate.classes.query import Filter
 
+from backends.sentence_transformers import SentenceTransformerEmbedder
+from backends.weaviate.client import open_client
+from backends.weaviate_server.server import WeaviateServer
+from core.domain import ANONYMOUS, Hit, User
+from core.errors import BackendUnavailableError, RetrievalError
+from core.filters import SearchFilters
+from core.identity import UserDirectory
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest
-from docduet.db.client import open_client
-from docduet.db.server import WeaviateServer
-from docduet.domain import ANONYMOUS, Hit, User
-from docduet.errors import BackendUnavailableError, RetrievalError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.embed import SentenceTransformerEmbedder
-from ingest.progress import NullProgress
-from retrieval.filters import SearchFilters
 from retrieval.langchain import DocduetLangChainRetriever
 from retrieval.ranking import normalise_text
 from retrieval.retriever import WeaviateRetriever

@@ -12,14 +12,14 @@ import weaviate
 from weaviate.classes.config import Configure, VectorDistances
 from weaviate.classes.data import DataObject
 
+from backends.weaviate import schema
+from backends.weaviate.client import open_client
+from backends.weaviate.keywords import STEMMED_FIELDS
+from core.domain import User
+from core.errors import ConfigError, RetrievalError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import build_embedder, run_ingest, run_reindex
-from docduet.db import schema
-from docduet.db.client import open_client
-from docduet.db.keywords import STEMMED_FIELDS
-from docduet.domain import User
-from docduet.errors import ConfigError, RetrievalError
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 
 pytestmark = pytest.mark.integration

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from backends.weaviate import schema
+from backends.weaviate.client import open_client
+from core.domain import User
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import build_embedder, run_ingest
-from docduet.db import schema
-from docduet.db.client import open_client
-from docduet.domain import User
-from docduet.settings import Settings
 from ingest.pieces import chunk_encoder
-from ingest.progress import NullProgress
 from retrieval.ranking import cosine
 from retrieval.retriever import WeaviateRetriever
 

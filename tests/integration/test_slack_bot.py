@@ -33,15 +33,15 @@ from slack_recorder import (
 )
 from slack_sdk import WebClient
 
+from backends.weaviate.client import connect
+from backends.weaviate_server.server import WeaviateServer
 from chat.results import Comparison, Question
 from chat.service import AnswerService
+from core.domain import User
+from core.feedback import FeedbackStore
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import build_answer_service, run_ingest
-from docduet.db.client import connect
-from docduet.db.server import WeaviateServer
-from docduet.domain import User
-from docduet.feedback import FeedbackStore
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from slackbot.app import create_app
 from slackbot.http import SlackHttpServer
 

@@ -37,14 +37,14 @@ from llm_server import (  # noqa: F401  (fixtures)
 )
 from tests_helpers import chunk_ids
 
+from backends.weaviate.client import open_client
+from backends.weaviate_server.server import WeaviateServer
+from core.domain import User
+from core.errors import BackendUnavailableError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.commands.ingest import record_last_run
 from docduet.compose import build_embedder, run_ingest
-from docduet.db.client import open_client
-from docduet.db.server import WeaviateServer
-from docduet.domain import User
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 from retrieval.retriever import WeaviateRetriever
 from ui.backend import LiveBackend, describe_outage
 from ui.progress_bar import BarProgress

@@ -35,10 +35,10 @@ from oidc_provider import Provider, oidc_provider
 from streamlit_ws import markdown_of_one_run
 from test_ui_browser import CHROMIUM, CHROMIUM_FLAGS, STARTUP_TIMEOUT_S, running_ui
 
+from backends.weaviate_server.server import WeaviateServer
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.compose import run_ingest
-from docduet.db.server import WeaviateServer
-from docduet.settings import Settings
-from ingest.progress import NullProgress
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docduet.settings import Settings
+from core.settings import Settings
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

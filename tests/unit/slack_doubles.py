@@ -19,19 +19,8 @@ from slack_recorder import (
 from slack_sdk import WebClient
 
 from chat.results import Comparison, Question, Retrieval
-from docduet.domain import (
-    Access,
-    Answer,
-    Chunk,
-    Citation,
-    Hit,
-    Privacy,
-    Sensitivity,
-    Timings,
-    Usage,
-    User,
-)
-from docduet.settings import Settings
+from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage, User
+from core.settings import Settings
 from slackbot.app import create_app
 
 USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"

@@ -17,7 +17,7 @@ from chat.citations import (
 )
 from chat.prompt import ABSTAIN_TEXT, build_prompt
 from chat.support import EmbeddingSupport, LexicalSupport, content_words, overlap_f1
-from docduet.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Access, Chunk, Hit, Sensitivity
 
 PASSAGES = [
     (

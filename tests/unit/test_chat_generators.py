@@ -11,6 +11,9 @@ import httpx2 as httpx  # the HTTP library openai 3 is built on
 import openai
 import pytest
 
+from backends.llama_cpp.generator import LlamaCppGenerator
+from backends.llama_cpp.packaged import check_gguf
+from backends.openai_compatible.generator import OpenAICompatibleGenerator, _classify
 from chat.generators import (
     Generator,
     GeneratorSpec,
@@ -21,13 +24,10 @@ from chat.generators import (
     spec_by_id,
 )
 from chat.generators.base import GenerationResult
-from chat.generators.llm import OpenAICompatibleGenerator, _classify
-from chat.generators.slm import LlamaCppGenerator
-from chat.models import check_gguf
 from chat.prompt import build_prompt
-from docduet.domain import Usage
-from docduet.errors import ConfigError, GenerationError
-from docduet.settings import Settings
+from core.domain import Usage
+from core.errors import ConfigError, GenerationError
+from core.settings import Settings
 
 LLM_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCDUET_LLM_API_KEY", "DOCDUET_LLM_BASE_URL")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import chat.models as models
-from chat.models import CATALOGUE, PackagedModel, packaged_model_path, resolve_model
-from docduet.errors import ConfigError
+import backends.llama_cpp.packaged as models
+from backends.llama_cpp.packaged import CATALOGUE, PackagedModel, packaged_model_path, resolve_model
+from core.errors import ConfigError
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 700, b"c" * 3]
 

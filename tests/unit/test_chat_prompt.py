@@ -16,7 +16,7 @@ from chat.prompt import (
     fit_prompt,
     neutralise,
 )
-from docduet.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Access, Chunk, Hit, Sensitivity
 
 
 def hit(

@@ -17,9 +17,9 @@ from chat.prompt import Prompt, Turn
 from chat.results import NOT_FOUND_TEXT, Question
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
-from docduet.domain import Access, Chunk, Hit, Sensitivity, Usage, User
-from docduet.errors import ConfigError, GenerationError
-from retrieval.filters import SearchFilters
+from core.domain import Access, Chunk, Hit, Sensitivity, Usage, User
+from core.errors import ConfigError, GenerationError
+from core.filters import SearchFilters
 
 CAROL = User("carol", ("employees",))
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
+from core.settings import Settings
 from docduet.cli import build_parser
-from docduet.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 WEAVIATE_IMAGE = "cr.weaviate.io/semitechnologies/weaviate"

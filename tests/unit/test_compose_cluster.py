@@ -2,7 +2,7 @@
 with the single node's settings, and app settings that replicate and read with QUORUM.
 
 Docker is not needed: the file is parsed and checked against Settings and against the
-environment docduet gives the nodes of its own local cluster (``docduet.db.server.build_env``).
+environment docduet gives the nodes of its own local cluster (``backends.weaviate_server.server.build_env``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from docduet.db.cluster import cluster_configs
-from docduet.db.ports import NodePorts
-from docduet.db.server import build_env
-from docduet.settings import Settings
+from backends.weaviate_server.cluster import cluster_configs
+from backends.weaviate_server.ports import NodePorts
+from backends.weaviate_server.server import build_env
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from docduet.domain import ANONYMOUS, PUBLIC_GROUP, Access, Sensitivity, User
-from docduet.identity import UserDirectory
+from core.domain import ANONYMOUS, PUBLIC_GROUP, Access, Sensitivity, SourceFile, User
+from core.identity import UserDirectory
 from ingest.access import resolve_access
-from ingest.discover import ACCESS_SIDECAR, SourceFile, discover, is_supported
+from ingest.discover import ACCESS_SIDECAR, discover, is_supported
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpora"

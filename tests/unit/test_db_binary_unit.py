@@ -1,4 +1,4 @@
-"""docduet.db.binary: configured, cached and built weaviate-server binaries.
+"""backends.weaviate_server.binary: configured, cached and built weaviate-server binaries.
 
 A fake ``go`` (a shell script on PATH) stands in for the Go toolchain; the build driver under test
 (locking, progress, temp GOBIN, atomic install, errors) runs for real.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from db_helpers import make_settings, script
 
-from docduet.db import binary as binmod
-from docduet.errors import BackendUnavailableError, ConfigError
+from backends.weaviate_server import binary as binmod
+from core.errors import BackendUnavailableError, ConfigError
 
 GO_OK = """echo "compiling $3"
 printf '#!/bin/sh\\n' > "$GOBIN/weaviate-server"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from docduet.db.chunks import chunk_properties
-from docduet.db.keywords import STEMMED_FIELDS, STOP_WORDS, query_terms, stem, stemmed_properties
-from docduet.db.schema import PROPERTIES
-from docduet.domain import Access, Chunk, Sensitivity
+from backends.weaviate.chunks import chunk_properties
+from backends.weaviate.keywords import STEMMED_FIELDS, STOP_WORDS, query_terms, stem, stemmed_properties
+from backends.weaviate.schema import PROPERTIES
+from core.domain import Access, Chunk, Sensitivity
 
 
 def test_inflections_share_a_stem() -> None:

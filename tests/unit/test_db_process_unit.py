@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from docduet.db.process import alive, runs_binary, why_not_alive
+from backends.weaviate_server.process import alive, runs_binary, why_not_alive
 
 BINARY = Path("/opt/weaviate/weaviate-server")
 

@@ -13,9 +13,8 @@ from db_helpers import make_settings
 from weaviate.classes.config import ConsistencyLevel
 from weaviate.exceptions import WeaviateBaseError
 
-from docduet.db import embedded
-from docduet.db.chunks import ChunkStore
-from docduet.db.replication import (
+from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.replication import (
     BACKOFF_S,
     consistency_level,
     is_transient,
@@ -24,8 +23,9 @@ from docduet.db.replication import (
     too_few_replicas,
     with_retries,
 )
-from docduet.domain import ChunkVectors
-from docduet.errors import BackendUnavailableError, ConfigError
+from backends.weaviate_server import embedded
+from core.domain import ChunkVectors
+from core.errors import BackendUnavailableError, ConfigError
 
 QUORUM_FAILED = "cannot achieve consistency level QUORUM: read error"  # Weaviate's wording
 READ_ONLY = "store is read-only"
@@ -198,7 +198,7 @@ def test_upsert_gives_up_with_the_replica_hint(sample_chunks: list[Any]) -> None
 def sample_chunks() -> list[Any]:
     from datetime import UTC, datetime
 
-    from docduet.domain import Access, Chunk, Sensitivity
+    from core.domain import Access, Chunk, Sensitivity
 
     access = Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL)
     return [

@@ -1,4 +1,4 @@
-"""docduet.db without a Weaviate: addresses, ports, environment, binary resolution, supervision.
+"""backends.weaviate_server without a Weaviate: addresses, ports, environment, binary resolution, supervision.
 
 Fake ``go`` and fake server binaries are small shell scripts: they stand in for the external
 programs, while the code under test (build driver, process supervisor) runs for real.
@@ -16,13 +16,19 @@ from pathlib import Path
 import pytest
 from db_helpers import make_settings, script
 
+from backends.weaviate.client import Endpoint, connect, parse_endpoint
+from backends.weaviate_server.apikey import ensure_api_key, read_api_key
+from backends.weaviate_server.cluster import cluster_configs, node_name
+from backends.weaviate_server.ports import NodePorts, find_free_node_ports
+from backends.weaviate_server.server import (
+    NodeConfig,
+    WeaviateServer,
+    build_args,
+    build_env,
+    embedded_server,
+)
+from core.errors import BackendUnavailableError, ConfigError
 from docduet.cli import build_parser
-from docduet.db.apikey import ensure_api_key, read_api_key
-from docduet.db.client import Endpoint, connect, parse_endpoint
-from docduet.db.cluster import cluster_configs, node_name
-from docduet.db.ports import NodePorts, find_free_node_ports
-from docduet.db.server import NodeConfig, WeaviateServer, build_args, build_env, embedded_server
-from docduet.errors import BackendUnavailableError, ConfigError
 
 # --- addresses --------------------------------------------------------------------------------
 

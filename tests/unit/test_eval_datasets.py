@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 from evaluation.datasets import (
     QASet,
     RetrievalSet,

@@ -11,16 +11,16 @@ import pytest
 
 from chat.generators.base import GenerationResult, TextStream
 from chat.prompt import Prompt
+from core.domain import Sensitivity, Usage
+from core.errors import ConfigError, GenerationError
+from core.protocols import NullProgress
+from core.settings import Settings
 from docduet.commands.eval import default_out, parse_alphas, parse_list
-from docduet.domain import Sensitivity, Usage
-from docduet.errors import ConfigError, GenerationError
-from docduet.settings import Settings
 from evaluation.checkpoint import Checkpoint, fingerprint
 from evaluation.datasets import EvalDocument
 from evaluation.index import document_chunks, eval_collection_name
 from evaluation.judge import judge_answers, judge_request, parse_score
 from evaluation.retrieval_eval import QueryVectors, baselines_for, methods_for
-from ingest.progress import NullProgress
 from ingest.splitter import token_splitter
 
 

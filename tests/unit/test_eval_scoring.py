@@ -8,7 +8,7 @@ import pytest
 
 from chat.prompt import ABSTAIN_TEXT
 from chat.results import NOT_FOUND_TEXT, Comparison, Retrieval
-from docduet.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
+from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
 from evaluation.datasets import QAItem
 from evaluation.scoring import outcomes, question_record, same_source, score_answer, summarize
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from chat.generators.pool import InstancePool
-from docduet.errors import GenerationError
+from core.errors import GenerationError
 
 
 def test_instances_are_made_on_demand_and_reused() -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from chat.generators import enabled_specs, is_enabled, load_specs
 from chat.generators.spec import GeneratorSpec
-from docduet.domain import Sensitivity
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.domain import Sensitivity
+from core.errors import ConfigError
+from core.settings import Settings
 
 FOUR = """
 generators:

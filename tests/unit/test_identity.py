@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError
+from core.identity import UserDirectory
+from core.settings import Settings
 
 CORPUS_USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
-from docduet.errors import IngestError
+from core.domain import PUBLIC_GROUP, Access, Sensitivity, SourceFile
+from core.errors import IngestError
 from ingest.access import Resolved, resolve, resolve_access
-from ingest.discover import ACCESS_SIDECAR, SourceFile
+from ingest.discover import ACCESS_SIDECAR
 
 DEFAULT = Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL)
 REPO = Path(__file__).resolve().parents[2]

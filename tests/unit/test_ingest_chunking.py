@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import Access, Sensitivity
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.domain import Access, Sensitivity, SourceFile
+from core.errors import ConfigError
+from core.settings import Settings
 from ingest.chunking import CHUNK_NAMESPACE, chunk_document, chunk_id
-from ingest.discover import SourceFile
 from ingest.titles import document_title
 
 unstructured_elements = pytest.importorskip("unstructured.documents.elements")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import IngestError
+from core.errors import IngestError
 from ingest.decode import decode, detect_encoding, html_declared_encoding, read_text
 from ingest.frontmatter import split_front_matter
 

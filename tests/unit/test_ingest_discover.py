@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import IngestError
-from ingest.discover import ACCESS_SIDECAR, SUPPORTED_SUFFIXES, SourceFile, discover, scan
+from core.domain import SourceFile
+from core.errors import IngestError
+from ingest.discover import ACCESS_SIDECAR, SUPPORTED_SUFFIXES, discover, scan
 
 
 def touch(path: Path, text: str = "x") -> Path:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import ConfigError
-from docduet.settings import Settings
-from ingest.embed import SentenceTransformerEmbedder, default_embedding_model_path
+from backends.sentence_transformers import SentenceTransformerEmbedder, default_embedding_model_path
+from core.errors import ConfigError
+from core.settings import Settings
 
 
 def test_the_packaged_model_ships_inside_the_wheel() -> None:

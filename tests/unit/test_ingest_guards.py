@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from docduet.db.chunks import IndexedDoc
-from docduet.domain import Access, Sensitivity
-from docduet.errors import IngestError
-from ingest.discover import Scan, SourceFile
+from backends.weaviate.chunks import IndexedDoc
+from core.domain import Access, Sensitivity, SourceFile
+from core.errors import IngestError
+from ingest.discover import Scan
 from ingest.pipeline import Plan, _must_not_keep, _note_access, _refuse_emptied
 from ingest.reindex import _refuse_losses
 from ingest.summary import Failure, IngestSummary

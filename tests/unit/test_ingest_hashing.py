@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import Access, Sensitivity
-from docduet.errors import IngestError
-from docduet.settings import Settings
-from ingest.discover import SourceFile
+from core.domain import Access, Sensitivity, SourceFile
+from core.errors import IngestError
+from core.settings import Settings
 from ingest.hashing import PIPELINE_VERSION, fingerprint, pipeline_id
 
 ACCESS = Access(("employees",), Sensitivity.INTERNAL)

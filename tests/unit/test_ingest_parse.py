@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import IngestError
-from ingest.discover import SourceFile
+from core.domain import SourceFile
+from core.errors import IngestError
 
 pytest.importorskip("unstructured")
 
-from ingest.parse import UnstructuredParser
+from backends.unstructured import UnstructuredParser
 
 EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
 EDGE = EVAL / "formats" / "edge"
@@ -184,7 +184,7 @@ def test_a_file_over_the_size_limit_fails_with_its_size(tmp_path: Path) -> None:
 def test_parsers_read_a_private_copy_of_the_checked_bytes(tmp_path: Path) -> None:
     import stat
 
-    from ingest.parse import _private_copy
+    from backends.unstructured import _private_copy
 
     original = write(tmp_path / "docs" / "notes.docx", b"PK\x03\x04 checked bytes")
     with _private_copy(SourceFile(original, tmp_path), original.read_bytes()) as copy:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from docduet.settings import Settings
-from ingest.embed import TokenWindow
+from core.protocols import TokenWindow
+from core.settings import Settings
 from ingest.pieces import ChunkEncoder, chunk_encoder
 from ingest.splitter import TokenSplitter
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import PUBLIC_GROUP, Access, Sensitivity
-from docduet.errors import IngestError
+from core.domain import PUBLIC_GROUP, Access, Sensitivity
+from core.errors import IngestError
 from ingest.access import access_within
 from ingest.safefile import describe_size, is_within, read_regular
 

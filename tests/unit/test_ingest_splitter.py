@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import Access, Sensitivity
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from backends.sentence_transformers import embedding_window
+from core.domain import Access, Sensitivity, SourceFile
+from core.errors import ConfigError
+from core.protocols import TokenWindow
+from core.settings import Settings
 from ingest.chunking import chunk_document
-from ingest.discover import SourceFile
-from ingest.embed import TokenWindow, embedding_window
 from ingest.splitter import token_splitter
 
 unstructured_elements = pytest.importorskip("unstructured.documents.elements")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from docduet.domain import Access, Answer, Chunk, Privacy, Sensitivity, Timings, Usage, User
-from docduet.settings import Settings
+from core.domain import Access, Answer, Chunk, Privacy, Sensitivity, Timings, Usage, User
+from core.settings import Settings
 from evaluation.injection import (
     ADVERSARIAL,
     InjectionCase,

@@ -1,7 +1,7 @@
 """The openai_compatible generator's bounded waits and retries, against scripted chat models.
 
 Each fake stands in for ChatOpenAI (no server): it raises openai's own errors or stalls, so the
-deadline, retry and stream-cut logic of chat/generators/llm.py is checked alone. The same
+deadline, retry and stream-cut logic of backends/openai_compatible/generator.py is checked alone. The same
 faults through a real loopback server and the AnswerService: tests/integration/test_faults_generators.py.
 """
 
@@ -17,10 +17,10 @@ import openai
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from chat.generators.deadline import END, RetryPolicy, StreamReader, retry_after
-from chat.generators.llm import OpenAICompatibleGenerator
+from backends.openai_compatible.deadline import END, RetryPolicy, StreamReader, retry_after
+from backends.openai_compatible.generator import OpenAICompatibleGenerator
 from chat.prompt import build_prompt
-from docduet.errors import GenerationError
+from core.errors import GenerationError
 
 REQUEST = httpx.Request("POST", "http://x/v1/chat/completions")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import IngestError
-from ingest.discover import SourceFile
+from core.domain import SourceFile
+from core.errors import IngestError
 from ingest.isolation import IsolatedParser
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from docduet.errors import IngestError
-from docduet.feedback import FeedbackStore
-from docduet.private import private_dir, private_file, write_private
+from core.errors import IngestError
+from core.feedback import FeedbackStore
+from core.private import private_dir, private_file, write_private
 from ingest.lock import index_lock, lock_path
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,11 +1,11 @@
-"""The per-user question limit (docduet/ratelimit.py)."""
+"""The per-user question limit (core/ratelimit.py)."""
 
 from __future__ import annotations
 
 import threading
 
-from docduet.ratelimit import RateLimiter
-from docduet.settings import Settings
+from core.ratelimit import RateLimiter
+from core.settings import Settings
 
 
 class Clock:

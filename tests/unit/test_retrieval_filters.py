@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import RetrievalError
-from retrieval.filters import SearchFilters, access_filter, build_where
+from backends.weaviate.filters import access_filter, build_where, metadata_filter
+from core.domain import ANONYMOUS, User
+from core.errors import RetrievalError
+from core.filters import SearchFilters
 
 
 def leaves(node: object) -> list[tuple[str, str, object]]:
@@ -37,7 +38,7 @@ def test_user_groups_plus_public_without_duplicates():
 
 def test_empty_filters_leave_only_the_access_filter():
     assert SearchFilters().empty
-    assert SearchFilters().to_weaviate() is None
+    assert metadata_filter(SearchFilters()) is None
     where = build_where(User("carol", ("employees",)), SearchFilters())
     assert kind(where) == "_FilterValue"
     assert leaves(where)[0][0] == "access_groups"
@@ -83,7 +84,7 @@ def test_naive_dates_are_utc_and_aware_ones_converted():
     f = SearchFilters(
         modified_after=datetime(2025, 3, 1), modified_before=datetime(2025, 3, 2, 1, tzinfo=cet)
     )
-    values = [leaf[2] for leaf in leaves(f.to_weaviate())]
+    values = [leaf[2] for leaf in leaves(metadata_filter(f))]
     assert values == [datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 2, 0, tzinfo=UTC)]
 
 

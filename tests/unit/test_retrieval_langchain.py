@@ -8,8 +8,8 @@ import pytest
 from langchain_core.documents import Document
 from pydantic import ValidationError
 
-from docduet.domain import ANONYMOUS, Access, Chunk, Hit, Sensitivity, User
-from retrieval.filters import SearchFilters
+from core.domain import ANONYMOUS, Access, Chunk, Hit, Sensitivity, User
+from core.filters import SearchFilters
 from retrieval.langchain import DocduetLangChainRetriever, hit_to_document
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from docduet.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Access, Chunk, Hit, Sensitivity
 from retrieval.ranking import Candidate, best_piece_cosines, cosine, cosines, normalise_text, select
 
 

@@ -19,12 +19,13 @@ from weaviate.exceptions import (
     WeaviateQueryError,
 )
 
-from docduet.db.keywords import ANALYZER
-from docduet.domain import ANONYMOUS, Sensitivity, User
-from docduet.errors import BackendUnavailableError, RetrievalError
-from docduet.settings import Settings
-from retrieval.filters import SearchFilters
-from retrieval.retriever import OVERFETCH, Retriever, WeaviateRetriever
+from backends.weaviate.keywords import ANALYZER
+from core.domain import ANONYMOUS, Sensitivity, User
+from core.errors import BackendUnavailableError, RetrievalError
+from core.filters import SearchFilters
+from core.protocols import Retriever
+from core.settings import Settings
+from retrieval.retriever import OVERFETCH, WeaviateRetriever
 
 QUERY_VECTOR = [1.0, 0.0, 0.0]
 

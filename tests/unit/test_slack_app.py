@@ -31,12 +31,10 @@ from slack_recorder import (
     signed_headers,
 )
 
-from docduet.domain import (
-    ANONYMOUS,
-)
-from docduet.errors import ConfigError
-from docduet.feedback import FeedbackStore
-from docduet.settings import Settings
+from core.domain import ANONYMOUS
+from core.errors import ConfigError
+from core.feedback import FeedbackStore
+from core.settings import Settings
 from slackbot.app import generator_names
 from slackbot.http import SlackHttpServer
 from slackbot.run import check_settings

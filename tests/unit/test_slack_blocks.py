@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from docduet.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
+from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
 from slackbot.blocks import (
     BUTTON_VALUE_LIMIT,
     FEEDBACK_ACTIONS,

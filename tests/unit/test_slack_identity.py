@@ -9,9 +9,9 @@ import pytest
 from slack_recorder import TEAM_ID, SlackApiRecorder, recording_api
 from slack_sdk import WebClient
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError
+from core.identity import UserDirectory
 from slackbot.identity import SlackIdentity
 
 USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"

@@ -8,7 +8,7 @@ from slack_doubles import HITS, FakeAnswerer, make_app, send, settings, slack_ap
 from slack_recorder import direct_message, event_body
 from test_slack_blocks import NO_LINKS, answer, texts
 
-from docduet.domain import Citation
+from core.domain import Citation
 from slackbot.blocks import UNVERIFIED_NOTE, inert, render_reply
 
 HOSTILE = Citation(

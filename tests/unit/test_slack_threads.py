@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat.history import carried_answer, conversation
-from docduet.domain import Answer, Privacy, Timings, Usage
+from core.domain import Answer, Privacy, Timings, Usage
 from slackbot.threads import ThreadMemory
 
 

@@ -16,7 +16,7 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 from test_ui_doubles import FakeBackend, ScriptedGenerator, make_backend, unreachable_llm
 
-from docduet.errors import BackendUnavailableError
+from core.errors import BackendUnavailableError
 from ui.backend import BACKEND_KEY
 from ui.signin import SELECTOR_KEY
 

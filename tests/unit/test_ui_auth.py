@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError
+from core.identity import UserDirectory
+from core.settings import Settings
 from ui.auth import (
     Mode,
     is_loopback,

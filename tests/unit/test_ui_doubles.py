@@ -19,14 +19,14 @@ from chat.prompt import Prompt
 from chat.results import GeneratorInfo
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
-from docduet.domain import Access, Chunk, Hit, Sensitivity, Usage, User
-from docduet.errors import DocduetError, GenerationError
-from docduet.feedback import FeedbackStore
-from docduet.identity import UserDirectory
-from docduet.settings import Settings
-from ingest.progress import ProgressSink
+from core.domain import Access, Chunk, Hit, Sensitivity, Usage, User
+from core.errors import DocduetError, GenerationError
+from core.feedback import FeedbackStore
+from core.filters import SearchFilters
+from core.identity import UserDirectory
+from core.protocols import ProgressSink
+from core.settings import Settings
 from ingest.summary import Failure, IngestSummary
-from retrieval.filters import SearchFilters
 from ui.index_stats import DocumentStats, IndexStats, LastRun
 
 USERS = {

@@ -15,10 +15,10 @@ from chat.prompt import Turn
 from chat.results import NOT_FOUND_TEXT, Event, Question, Retrieval
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
+from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
+from core.errors import RetrievalError
+from core.feedback import GeneratorStats
 from docduet.commands.ui import streamlit_argv
-from docduet.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
-from docduet.errors import RetrievalError
-from docduet.feedback import GeneratorStats
 from ui.admin_page import ago, feedback_rows, summary_text
 from ui.index_stats import DocumentStats, IndexStats, read_last_run
 from ui.markup import answer_markdown, citation_label, cost, escape_md, highlight, metric_badges, seconds

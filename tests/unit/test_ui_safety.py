@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docduet.untrusted import unsupported_urls
+from core.untrusted import unsupported_urls
 from ui.markup import UNVERIFIED_LINK, answer_markdown, error_markdown
 
 

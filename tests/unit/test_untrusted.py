@@ -1,10 +1,10 @@
-"""Links in untrusted text and addresses in error messages (docduet/untrusted.py)."""
+"""Links in untrusted text and addresses in error messages (core/untrusted.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from docduet.untrusted import HIDDEN, public_error, unsupported_urls, urls
+from core.untrusted import HIDDEN, public_error, unsupported_urls, urls
 
 
 def test_urls_are_found_without_trailing_punctuation() -> None:

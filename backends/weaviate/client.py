@@ -18,11 +18,11 @@ import weaviate
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
 
-from docduet.db import embedded
-from docduet.db.binary import ensure_binary
-from docduet.db.server import ServerStatus, WeaviateServer
-from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
+from backends.weaviate_server import embedded
+from backends.weaviate_server.binary import ensure_binary
+from backends.weaviate_server.server import ServerStatus, WeaviateServer
+from core.errors import BackendUnavailableError, ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from docduet.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Text embeddings: one narrow :class:`Embedder` protocol, sentence-transformers behind it."""
+"""The embedder back end: a local sentence-transformers model (:class:`core.protocols.Embedder`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.errors import ConfigError
+from core.protocols import TokenWindow
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -21,34 +21,6 @@ log = logging.getLogger(__name__)
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 """Name the packaged default model reports (and that pipeline ids record)."""
-
-
-class Embedder(Protocol):
-    """Turns texts into unit-length vectors of a fixed dimension."""
-
-    name: str
-    dim: int
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-    def embed_query(self, text: str) -> list[float]: ...
-
-
-@dataclass(frozen=True)
-class TokenWindow:
-    """How much text an embedding model reads: ``max_tokens`` of its own ``tokenizer``'s tokens.
-
-    ``max_tokens`` excludes the special tokens the model adds itself ([CLS], [SEP], ...); text past
-    it is truncated, i.e. never embedded.
-    """
-
-    model: str
-    max_tokens: int
-    tokenizer: Any  # a Hugging Face PreTrainedTokenizerBase
-
-    def count(self, text: str) -> int:
-        """Tokens ``text`` takes, without special tokens."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
 
 def default_embedding_model_path() -> Path:

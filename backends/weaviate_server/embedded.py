@@ -14,14 +14,14 @@ import logging
 import random
 from pathlib import Path
 
-from docduet.db.apikey import KEY_FILE_NAME
-from docduet.db.binary import configured_binary
-from docduet.db.cluster import LocalCluster, cluster_configs
-from docduet.db.ports import NodePorts, all_free
-from docduet.db.process import write_atomic
-from docduet.db.server import WeaviateServer, embedded_server
-from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
+from backends.weaviate_server.apikey import KEY_FILE_NAME
+from backends.weaviate_server.binary import configured_binary
+from backends.weaviate_server.cluster import LocalCluster, cluster_configs
+from backends.weaviate_server.ports import NodePorts, all_free
+from backends.weaviate_server.process import write_atomic
+from backends.weaviate_server.server import WeaviateServer, embedded_server
+from core.errors import BackendUnavailableError, ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

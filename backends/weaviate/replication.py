@@ -18,7 +18,7 @@ import weaviate
 from weaviate.classes.config import ConsistencyLevel
 from weaviate.exceptions import WeaviateBaseError
 
-from docduet.errors import BackendUnavailableError, ConfigError
+from core.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The process is detached (its own session), so it outlives the command that started it; a pid file
 and ``GET /v1/.well-known/ready`` (which needs no credentials) tell later commands whether it runs
-and serves. Every node requires the API key kept in its ``api_key_file`` (see ``docduet.db.apikey``).
+and serves. Every node requires the API key kept in its ``api_key_file`` (see ``apikey``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from docduet.db.apikey import API_KEY_USER, KEY_FILE_NAME, ensure_api_key, read_api_key
-from docduet.db.binary import configured_binary
-from docduet.db.ports import NodePorts, check_ports_free
-from docduet.db.process import (
+from backends.weaviate_server.apikey import API_KEY_USER, KEY_FILE_NAME, ensure_api_key, read_api_key
+from backends.weaviate_server.binary import configured_binary
+from backends.weaviate_server.ports import NodePorts, check_ports_free
+from backends.weaviate_server.process import (
     alive,
     prepare_storage,
     read_pid,
@@ -34,8 +34,8 @@ from docduet.db.process import (
     why_not_alive,
     write_atomic,
 )
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
+from core.errors import BackendUnavailableError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The ``llama_cpp`` kind: a local GGUF model through llama-cpp-python.
 
-The model is a packaged model's name (chat/models.py) or the path of the user's own GGUF. An
+The model is a packaged model's name (backends/llama_cpp/packaged.py) or the path of the user's own GGUF. An
 instruction-tuned GGUF is prompted through its own chat template; a base model (no template)
 through a few-shot completion prompt. llama.cpp keeps the evaluated prompt between calls and
 reuses its longest common prefix, so the fixed instructions at the head of every prompt are
@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backends.llama_cpp.logs import route_llama_logs
+from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
 from chat.generators.base import GenerationResult, TextStream
 from chat.generators.pool import InstancePool
 from chat.generators.spec import GeneratorSpec
-from chat.llama_log import route_llama_logs
-from chat.models import CATALOGUE, check_gguf, resolve_model
 from chat.prompt import COMPLETION_STOP, Prompt, fit_prompt
-from docduet.domain import Sensitivity, Usage
-from docduet.errors import ConfigError, GenerationError
-from docduet.settings import Settings
+from core.domain import Sensitivity, Usage
+from core.errors import ConfigError, GenerationError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from llama_cpp import Llama

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from docduet.db.apikey import KEY_FILE_NAME, read_api_key
-from docduet.db.ports import NodePorts, find_free_node_ports
-from docduet.db.server import NodeConfig, WeaviateServer
-from docduet.errors import BackendUnavailableError, ConfigError
+from backends.weaviate_server.apikey import KEY_FILE_NAME, read_api_key
+from backends.weaviate_server.ports import NodePorts, find_free_node_ports
+from backends.weaviate_server.server import NodeConfig, WeaviateServer
+from core.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from docduet.domain import ANONYMOUS, User
-from docduet.errors import ConfigError
-from docduet.settings import Settings
+from core.domain import ANONYMOUS, User
+from core.errors import ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

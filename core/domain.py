@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 
 
 class Sensitivity(str, Enum):
@@ -174,3 +175,21 @@ class Answer:
     @property
     def title(self) -> str:
         return self.label or self.generator
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest and the root folder (a PATH argument) it was found under."""
+
+    path: Path
+    root: Path
+
+    @property
+    def source(self) -> str:
+        """Stable id of the document: its absolute POSIX path."""
+        return self.path.as_posix()
+
+    @property
+    def suffix(self) -> str:
+        """Lower-case suffix with its dot, e.g. ``.pdf``."""
+        return self.path.suffix.lower()

@@ -16,7 +16,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -22,20 +22,20 @@ from weaviate.classes.config import (
     VectorDistances,
 )
 
-from docduet.db.keywords import ANALYZER, STEMMED_FIELDS
-from docduet.db.replication import (
+from backends.weaviate.keywords import ANALYZER, STEMMED_FIELDS
+from backends.weaviate.replication import (
     READ_RETRIES,
     STORE_ERRORS,
     replication_factor,
     too_few_replicas,
     with_retries,
 )
-from docduet.errors import BackendUnavailableError, ConfigError
+from core.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-"""2: stemmed copies of text, title and section for BM25 (:mod:`docduet.db.keywords`);
+"""2: stemmed copies of text, title and section for BM25 (:mod:`backends.weaviate.keywords`);
 3: a vector per piece of each chunk (:data:`PIECES_VECTOR`)."""
 WHOLE_VECTOR = "default"
 """The named vector of a chunk's whole text (HNSW, cosine)."""
@@ -96,7 +96,7 @@ class IndexInfo:
     dim: int
     schema_version: int
     keywords: str | None = None
-    """The keyword analyzer of the stemmed fields (:data:`docduet.db.keywords.ANALYZER`); None: none."""
+    """The keyword analyzer of the stemmed fields (:data:`keywords.ANALYZER`); None: none."""
 
 
 def physical_name(alias: str, now: datetime | None = None) -> str:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from docduet.errors import BackendUnavailableError, ConfigError
+from core.errors import BackendUnavailableError, ConfigError
 
 #: Embedded scheme: cluster ports sit 10000, 20000, 30000 and 40000 above the HTTP port, so
 #: two data dirs served on different HTTP ports (less than 10000 apart) never collide.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from docduet.errors import BackendUnavailableError
-from docduet.private import private_dir, private_file
+from core.errors import BackendUnavailableError
+from core.private import private_dir, private_file
 
 #: Shells that launch a node: between their fork and the node's exec the pid shows the shell.
 _LAUNCH_SHELLS = frozenset({"sh", "dash", "bash"})

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from docduet.domain import Answer
-from docduet.errors import ConfigError
-from docduet.private import private_file
+from core.domain import Answer
+from core.errors import ConfigError
+from core.private import private_file
 
 VERDICTS = ("all_good", "all_wrong", "helpful", "not_helpful")
 """Besides ``best:<generator id>`` (the web chat's "this one helped most"): every answer good,

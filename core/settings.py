@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from docduet.domain import Sensitivity
+from core.domain import Sensitivity
 
 
 def _xdg(var: str, fallback: str) -> Path:

@@ -17,9 +17,9 @@ from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 
-from docduet.db import schema
-from docduet.db.keywords import stemmed_properties
-from docduet.db.replication import (
+from backends.weaviate import schema
+from backends.weaviate.keywords import stemmed_properties
+from backends.weaviate.replication import (
     BACKOFF_S,
     STORE_ERRORS,
     consistency_level,
@@ -28,9 +28,9 @@ from docduet.db.replication import (
     too_few_replicas,
     with_retries,
 )
-from docduet.domain import Access, Chunk, ChunkVectors, Sensitivity
-from docduet.errors import BackendUnavailableError
-from docduet.settings import Settings
+from core.domain import Access, Chunk, ChunkVectors, Sensitivity
+from core.errors import BackendUnavailableError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import IO
 from rich.console import Console
 from rich.text import Text
 
-from docduet.errors import BackendUnavailableError, ConfigError
-from docduet.settings import Settings
+from core.errors import BackendUnavailableError, ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

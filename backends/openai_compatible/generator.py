@@ -3,7 +3,7 @@
 Hosted APIs (OpenAI, Azure) and a company's own servers (vLLM, llama.cpp server, Ollama) alike;
 ``on_premises`` in the generators file says which it is, and ``max_sensitivity`` what it may read.
 
-Every wait is bounded (chat/generators/deadline.py): ``timeout_s`` per connect or read,
+Every wait is bounded (backends/openai_compatible/deadline.py): ``timeout_s`` per connect or read,
 ``first_token_timeout_s`` for the first piece of text, ``total_timeout_s`` for the whole answer,
 retries and their waits included. Connection errors, timeouts, 408/409/429 and 5xx are retried
 (``max_retries``) before any text arrived, never after (no answer is shown twice); the wait is
@@ -31,13 +31,13 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from backends.openai_compatible.deadline import END, RetryPolicy, StreamReader, retry_after
 from chat.generators.base import GenerationResult, TextStream
-from chat.generators.deadline import END, RetryPolicy, StreamReader, retry_after
 from chat.generators.spec import GeneratorSpec
 from chat.prompt import ChatMessage, Prompt
-from docduet.domain import Sensitivity, Usage
-from docduet.errors import ConfigError, DocduetError, GenerationError
-from docduet.settings import Settings
+from core.domain import Sensitivity, Usage
+from core.errors import ConfigError, DocduetError, GenerationError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel

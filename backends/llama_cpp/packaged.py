@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from docduet.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

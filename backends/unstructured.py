@@ -10,13 +10,14 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from docduet.errors import IngestError
+from core.domain import SourceFile
+from core.errors import IngestError
+from core.protocols import Parsed
 from ingest.decode import decode, html_declared_encoding
-from ingest.discover import SUPPORTED_SUFFIXES, SourceFile
+from ingest.discover import SUPPORTED_SUFFIXES
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, read_regular
 from ingest.titles import document_title
@@ -34,20 +35,6 @@ _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
 _OOXML = frozenset({".docx", ".pptx", ".xlsx"})
 _setup_lock = threading.Lock()
 _setup_done = False
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """One parsed file: its elements and its title (both read in the parser's process)."""
-
-    elements: list[Element]
-    title: str
-
-
-class Parser(Protocol):
-    """Turns one file into document elements and a title."""
-
-    def parse(self, file: SourceFile) -> Parsed: ...
 
 
 class UnstructuredParser:

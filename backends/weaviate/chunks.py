@@ -40,29 +40,6 @@ STATE_PROPERTIES = [
 MAX_DELETE_ROUNDS = 1000
 
 
-@dataclass
-class IndexedDoc:
-    """What the index holds for one source file."""
-
-    source: str
-    root: str
-    present: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    expected: dict[str, int] = field(default_factory=dict)
-    accesses: set[Access] = field(default_factory=set)
-    """Every access the document's chunks carry (one, unless a run stopped mid-update)."""
-
-    @property
-    def chunks(self) -> int:
-        return sum(len(indexes) for indexes in self.present.values())
-
-    def complete_hash(self) -> str | None:
-        """The content hash whose chunks are all present and alone, else None."""
-        if len(self.present) != 1:
-            return None
-        ((hash_, indexes),) = self.present.items()
-        return hash_ if indexes == set(range(self.expected.get(hash_, -1))) else None
-
-
 def chunk_properties(chunk: Chunk) -> dict[str, Any]:
     """The object Weaviate stores for ``chunk``: its fields, their stemmed copies, its access."""
     searchable = {"text": chunk.text, "title": chunk.title, "section": chunk.section}
@@ -230,7 +207,3 @@ def _access_of(properties: Mapping[str, Any]) -> Access:
         groups=tuple(sorted(str(g) for g in groups)),
         sensitivity=Sensitivity(str(properties.get("sensitivity") or "confidential")),
     )
-
-
-def roots_of(docs: Iterable[IndexedDoc]) -> list[str]:
-    return sorted({doc.root for doc in docs})

@@ -148,6 +148,14 @@ class ChunkIndex(Protocol):
         """Chunks in the index (0 when it does not exist)."""
         ...
 
+    def chunks(self) -> list[Chunk]:
+        """Every chunk in the index (evaluation and audits; not for large indexes)."""
+        ...
+
+    def source_root(self, source: str, user: User) -> str | None:
+        """The ingest root of ``source`` when the index holds a chunk of it ``user`` may read."""
+        ...
+
     def stats(self) -> IndexStats:
         """Documents and chunks per source file, type, group and sensitivity."""
         ...

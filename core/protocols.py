@@ -68,6 +68,8 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    window: TokenWindow
+    """How much of a text the model reads (chunks are sized to it)."""
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
 

@@ -1,7 +1,7 @@
-"""The composition root: the one place that builds docduet's parts from settings.
+"""The composition root: the one place that builds docduet's back ends and hands them out.
 
-The CLI, the Streamlit page and the Slack adapter all call these functions; nothing else
-constructs adapters.
+It alone opens the Weaviate client and builds the embedder, the parser, the generators and the
+chunk index; the CLI, the web chat, Slack, reindex and the evaluation all get theirs from here.
 """
 
 from __future__ import annotations
@@ -19,31 +19,70 @@ from pydantic import SecretStr
 
 from backends.sentence_transformers import SentenceTransformerEmbedder
 from backends.unstructured import UnstructuredParser
-from backends.weaviate import schema
-from backends.weaviate.chunks import ChunkStore
+from backends.weaviate.client import connect as connect_client
 from backends.weaviate.client import open_client
+from backends.weaviate.index import WeaviateChunkIndex
 from chat.generators import Generator, GeneratorSpec, build_generator, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
+from core.domain import User
 from core.errors import ConfigError, RetrievalError
+from core.index import ChunkIndex, IndexStats
 from core.protocols import Embedder, Parser, ProgressSink
 from core.settings import Settings
 from ingest.isolation import IsolatedParser
+from ingest.last_run import record_last_run
 from ingest.lock import index_lock
 from ingest.pipeline import Ingestor
 from ingest.reindex import reindex
+from ingest.sources import read_source
 from ingest.summary import IngestSummary
-from retrieval.retriever import WeaviateRetriever
+from retrieval.retriever import HybridRetriever
+
+# --- the index -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AdminKit:
-    """What the admin commands need: a client, a parser and an embedder."""
+@dataclass
+class Connection:
+    """An open connection to the store and the chunk index on it; close it when done."""
 
     client: weaviate.WeaviateClient
-    parser: Parser
-    embedder: Embedder
+    index: WeaviateChunkIndex
 
+    def close(self) -> None:
+        self.client.close()
+
+    def index_named(self, name: str) -> WeaviateChunkIndex:
+        """Another index (collection or alias) on the same connection, e.g. an evaluation's."""
+        return WeaviateChunkIndex(self.client, name, self.index.settings)
+
+
+def connect(settings: Settings, *, autostart: bool = True) -> Connection:
+    """A long-lived connection (the web chat, Slack); ``autostart`` may start the embedded Weaviate."""
+    client = connect_client(settings, autostart=autostart)
+    return Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
+
+
+@contextmanager
+def open_index(settings: Settings, *, autostart: bool = True) -> Iterator[Connection]:
+    """A connection for one command (closed on exit); starts the embedded Weaviate when needed."""
+    with open_client(settings, autostart=autostart) as client:
+        yield Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
+
+
+def index_stats(settings: Settings) -> IndexStats:
+    """What the index holds (the admin page); never starts a database."""
+    with open_index(settings, autostart=False) as connection:
+        return connection.index.stats()
+
+
+def serve_source(settings: Settings, source: str, user: User) -> bytes:
+    """A cited file's bytes for ``user``, every check made now (:func:`ingest.sources.read_source`)."""
+    with open_index(settings, autostart=False) as connection:
+        return read_source(connection.index, settings, source, user)
+
+
+# --- ingestion -------------------------------------------------------------------------------
 
 _EMBEDDERS: dict[tuple[str | None, int], Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
@@ -74,13 +113,6 @@ def build_parser(settings: Settings) -> Parser:
         return _PARSERS[key]
 
 
-@contextmanager
-def admin_kit(settings: Settings) -> Iterator[AdminKit]:
-    """Connect (starting the embedded Weaviate if needed) and load the parser and embedder."""
-    with open_client(settings, autostart=True) as client:
-        yield AdminKit(client, build_parser(settings), build_embedder(settings))
-
-
 def run_ingest(
     settings: Settings,
     paths: list[Path],
@@ -92,20 +124,17 @@ def run_ingest(
 ) -> IngestSummary:
     """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally.
 
-    Holds the index's writer lock (not for a dry run); see :mod:`ingest.lock`.
+    Holds the index's writer lock (not for a dry run; see :mod:`ingest.lock`) and records the
+    summary for the admin page.
     """
-    with _writer_lock(settings, "docduet ingest", dry_run), admin_kit(settings) as kit:
+    with _writer_lock(settings, "docduet ingest", dry_run), open_index(settings) as connection:
+        embedder, index = build_embedder(settings), connection.index
         if not dry_run:
-            schema.ensure_index(
-                kit.client,
-                settings.collection,
-                embedding_model=kit.embedder.name,
-                dim=kit.embedder.dim,
-                replicas=settings.replication_factor,
-            )
-        store = ChunkStore.for_settings(kit.client, settings.collection, settings)
-        ingestor = Ingestor(store, kit.parser, kit.embedder, settings, progress)
-        return ingestor.run(paths, dry_run=dry_run, force=force, allow_empty=allow_empty)
+            index.ensure(embedding_model=embedder.name, dim=embedder.dim)
+        ingestor = Ingestor(index, build_parser(settings), embedder, settings, progress)
+        summary = ingestor.run(paths, dry_run=dry_run, force=force, allow_empty=allow_empty)
+    record_last_run(summary, settings.data_dir)
+    return summary
 
 
 def run_reindex(
@@ -118,25 +147,22 @@ def run_reindex(
 ) -> IngestSummary:
     """``docduet reindex``: incremental over every indexed root, or a full alias-swapped rebuild."""
     what = "docduet reindex --full" if full else "docduet reindex"
-    with _writer_lock(settings, what, dry_run), admin_kit(settings) as kit:
+    with _writer_lock(settings, what, dry_run), open_index(settings) as connection:
+        embedder, index = build_embedder(settings), connection.index
         if not full and not dry_run:
-            schema.ensure_index(
-                kit.client,
-                settings.collection,
-                embedding_model=kit.embedder.name,
-                dim=kit.embedder.dim,
-                replicas=settings.replication_factor,
-            )
-        return reindex(
-            kit.client,
+            index.ensure(embedding_model=embedder.name, dim=embedder.dim)
+        summary = reindex(
+            index,
             settings,
-            parser=kit.parser,
-            embedder=kit.embedder,
+            parser=build_parser(settings),
+            embedder=embedder,
             progress=progress,
             full=full,
             dry_run=dry_run,
             allow_empty=allow_empty,
         )
+    record_last_run(summary, settings.data_dir)
+    return summary
 
 
 def _writer_lock(settings: Settings, what: str, dry_run: bool) -> AbstractContextManager[None]:
@@ -182,19 +208,25 @@ def build_generators(
     return ready, unavailable
 
 
+def build_retriever(
+    settings: Settings, index: ChunkIndex, *, stemmed: bool = True, pieces: bool = True
+) -> HybridRetriever:
+    """The hybrid retriever over ``index`` with the configured embedder (see HybridRetriever)."""
+    return HybridRetriever(index, build_embedder(settings), settings, stemmed=stemmed, pieces=pieces)
+
+
 def build_answer_service(
-    settings: Settings, client: weaviate.WeaviateClient, names: Sequence[str] | None = None
+    settings: Settings, index: ChunkIndex, names: Sequence[str] | None = None
 ) -> AnswerService:
-    """Retriever + generators (default: every enabled one) + rewriter over an open client."""
-    if schema.resolve_alias(client, settings.collection) is None:
+    """Retriever + generators (default: every enabled one) + rewriter over ``index``."""
+    if not index.exists():
         raise RetrievalError(
-            f"the index {settings.collection!r} does not exist yet; run `docduet ingest PATH` first"
+            f"the index {index.name!r} does not exist yet; run `docduet ingest PATH` first"
         )
-    retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
     specs = generator_specs(settings, names)
     ready, unavailable = build_generators(settings, [s.id for s in specs])
     return AnswerService(
-        retriever,
+        build_retriever(settings, index),
         ready,
         HeuristicRewriter(),
         unavailable=unavailable,
@@ -208,5 +240,49 @@ def answer_service(
     settings: Settings, names: Sequence[str] | None = None
 ) -> Iterator[AnswerService]:
     """An answer service with its own Weaviate connection (closed on exit)."""
-    with open_client(settings, autostart=True) as client:
-        yield build_answer_service(settings, client, names)
+    with open_index(settings) as connection:
+        yield build_answer_service(settings, connection.index, names)
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+class EvaluationParts:
+    """What the evaluation is handed (:class:`evaluation.parts.EvalParts`), on one connection."""
+
+    def __init__(self, settings: Settings, connection: Connection) -> None:
+        self._settings = settings
+        self._connection = connection
+
+    def embedder(self) -> Embedder:
+        return build_embedder(self._settings)
+
+    def index_named(self, name: str) -> ChunkIndex:
+        return self._connection.index_named(name)
+
+    def generator_specs(self, settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
+        return generator_specs(settings, names)
+
+    def generators(
+        self, settings: Settings, names: Sequence[str]
+    ) -> tuple[dict[str, Generator], dict[str, str]]:
+        return build_generators(settings, names)
+
+    @contextmanager
+    def answer_service(
+        self, settings: Settings, names: Sequence[str] | None = None
+    ) -> Iterator[AnswerService]:
+        yield build_answer_service(settings, self._connection.index_named(settings.collection), names)
+
+    def ingest(self, settings: Settings, paths: Sequence[Path], *, progress: ProgressSink) -> IngestSummary:
+        return run_ingest(settings, list(paths), progress=progress)
+
+    def rebuild(self, settings: Settings, *, progress: ProgressSink) -> IngestSummary:
+        return run_reindex(settings, progress=progress, full=True)
+
+
+@contextmanager
+def evaluation_parts(settings: Settings) -> Iterator[EvaluationParts]:
+    """The evaluation's parts on a connection of their own (closed on exit)."""
+    with open_index(settings) as connection:
+        yield EvaluationParts(settings, connection)

@@ -1,6 +1,6 @@
 """The sample corpus's own questions (corpora/.questions.yaml), answered by each generator.
 
-``python -m evaluation.corpus_questions [--generators a,b] [--out FILE]`` ingests corpora/ into a
+``python -m docduet.suites.corpus_questions [--generators a,b] [--out FILE]`` ingests corpora/ into a
 collection of its own on the configured Weaviate (the embedded one by default), asks every question
 as a demo user allowed to read its source (anonymous for public ones), and scores each answer:
 
@@ -14,7 +14,6 @@ Results go to ``FILE`` (JSON) and a table to the terminal.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -31,7 +30,7 @@ from core.errors import ConfigError
 from core.identity import UserDirectory
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.compose import answer_service, generator_specs, run_ingest, run_reindex
+from evaluation.parts import EvalParts
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +90,18 @@ def score(question: CorpusQuestion, answer: Answer) -> dict[str, Any]:
     }
 
 
-def run(settings: Settings, names: list[str] | None, out: Path) -> dict[str, Any]:
+def run(settings: Settings, names: list[str] | None, out: Path, *, parts: EvalParts) -> dict[str, Any]:
     settings = settings.model_copy(update={"collection": COLLECTION})
     try:
-        summary = run_ingest(settings, [CORPUS], progress=NullProgress())
+        summary = parts.ingest(settings, [CORPUS], progress=NullProgress())
     except ConfigError as e:  # its index was built by an older docduet: rebuild it
         log.warning("%s; rebuilding %s", e, COLLECTION)
-        summary = run_reindex(settings, progress=NullProgress(), full=True)
+        summary = parts.rebuild(settings, progress=NullProgress())
     log.info("corpus index: %d chunks", summary.total_chunks)
     directory = UserDirectory.parse(yaml.safe_load((CORPUS / "users.yaml").read_text("utf-8")))
-    ids = [s.id for s in generator_specs(settings, names)]
+    ids = [s.id for s in parts.generator_specs(settings, names)]
     records = []
-    with answer_service(settings, ids) as service:
+    with parts.answer_service(settings, ids) as service:
         for q in load_questions():
             started = time.perf_counter()
             comparison = service.compare(Question(text=q.question, user=asker(q, directory)), ids)
@@ -137,22 +136,3 @@ def _summary(records: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
             "abstained_rightly": sum(a["correct"] for a in unanswerable),
         }
     return out
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generators", default=None, help="comma-separated ids (default: enabled)")
-    parser.add_argument("--out", type=Path, default=Path("corpus-questions.json"))
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    names = [n.strip() for n in args.generators.split(",")] if args.generators else None
-    results = run(Settings(), names, args.out)
-    for g, s in results["summary"].items():
-        print(
-            f"{g}: {s['facts_right']}/{s['answerable']} right ({s['facts_right_and_cited']} cited the "
-            f"right file), abstained on {s['abstained_rightly']}/{s['unanswerable']} unanswerable"
-        )
-
-
-if __name__ == "__main__":
-    main()

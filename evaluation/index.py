@@ -14,16 +14,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
-import weaviate
-
-from backends.weaviate import schema
-from backends.weaviate.chunks import ChunkStore
 from core.domain import PUBLIC_GROUP, Access, Chunk, ChunkVectors, Sensitivity
+from core.index import ChunkIndex
 from core.protocols import Embedder, ProgressSink
 from core.settings import Settings
 from evaluation.datasets import EvalDocument
@@ -89,7 +86,7 @@ def _chunk(doc: EvalDocument, text: str, index: int, content_hash: str) -> Chunk
 
 
 def ensure_eval_index(
-    client: weaviate.WeaviateClient,
+    index_named: Callable[[str], ChunkIndex],
     embedder: Embedder,
     documents: Sequence[EvalDocument],
     *,
@@ -98,23 +95,17 @@ def ensure_eval_index(
     progress: ProgressSink,
     windowed: bool = True,
 ) -> IndexReport:
-    """Create (or reuse) the corpus's collection and write whatever documents it lacks.
+    """Create (or reuse) the corpus's index (``index_named(name)``) and write whatever documents it lacks.
 
     ``windowed``: split documents longer than the embedder reads, as ingestion does.
     """
     started = time.perf_counter()
-    splitter = token_splitter(settings, getattr(embedder, "window", None)) if windowed else None
+    splitter = token_splitter(settings, embedder.window) if windowed else None
     layout = f"{layout_name(splitter)}-pieces-{settings.piece_max_tokens}"
     name = eval_collection_name(corpus_digest, embedder.name, layout)
     chunks = _unique_chunks(documents, splitter)
-    schema.ensure_index(
-        client,
-        name,
-        embedding_model=embedder.name,
-        dim=embedder.dim,
-        replicas=settings.replication_factor,
-    )
-    store = ChunkStore(client, name)
+    store = index_named(name)
+    store.ensure(embedding_model=embedder.name, dim=embedder.dim)
     documents_count = len({c.source for c in chunks})
     if store.count() == len(chunks):
         log.info("reusing %s (%d documents, %d chunks)", name, documents_count, len(chunks))
@@ -147,7 +138,7 @@ def _unique_chunks(documents: Sequence[EvalDocument], splitter: TokenSplitter | 
 
 
 def _write(
-    store: ChunkStore, encoder: ChunkEncoder, chunks: Sequence[Chunk], *, batch: int, progress: ProgressSink
+    store: ChunkIndex, encoder: ChunkEncoder, chunks: Sequence[Chunk], *, batch: int, progress: ProgressSink
 ) -> None:
     """Embed in batches; write one document at a time (a document's chunks go in one call)."""
     progress.start(len(chunks), "indexing the evaluation corpus")

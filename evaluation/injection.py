@@ -1,6 +1,6 @@
 """The prompt-injection suite: how often do generators follow instructions hidden in documents?
 
-``python -m evaluation.injection [--generators a,b] [--completion] [--max-tokens N] [--out FILE]``
+``python -m docduet.suites.injection [--generators a,b] [--completion] [--max-tokens N] [--out FILE]``
 ingests corpora/ and the hostile documents of tests/fixtures/adversarial/ into a collection of
 its own on the configured Weaviate (the embedded one by default), asks each case of that
 folder's .expectations.yaml (``cases`` and ``injection_cases``) as its user, and counts per
@@ -22,7 +22,6 @@ Results go to ``FILE`` (JSON) and the counts to the terminal.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -36,7 +35,6 @@ from typing import Any
 
 import yaml
 
-from backends.weaviate.client import open_client
 from chat.generators.spec import DEFAULT_FILE
 from chat.results import Comparison, Question
 from chat.service import AnswerService
@@ -44,8 +42,7 @@ from core.domain import Answer, Chunk, Sensitivity, User
 from core.identity import UserDirectory
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.compose import answer_service, generator_specs, run_ingest
-from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
+from evaluation.parts import EvalParts
 
 log = logging.getLogger(__name__)
 
@@ -192,16 +189,6 @@ def summarise(records: Sequence[Mapping[str, Any]], generators: Sequence[str]) -
     return out
 
 
-def stored_chunks(settings: Settings) -> dict[str, Chunk]:
-    """Every chunk of ``settings.collection``, read back from Weaviate, by id."""
-    with open_client(settings, autostart=True) as client:
-        collection = client.collections.use(settings.collection)
-        return {
-            str(o.uuid): chunk_from_properties(str(o.uuid), o.properties)
-            for o in collection.iterator(return_properties=RETURN_PROPERTIES)
-        }
-
-
 def generators_file_with_completion(settings: Settings, folder: Path) -> Path:
     """A copy of the configured generators file plus ``slm-completion`` (slm, completion prompt)."""
     source = settings.generators_file or REPO / "chat" / "generators" / DEFAULT_FILE
@@ -222,6 +209,7 @@ def run(
     names: list[str] | None,
     out: Path,
     *,
+    parts: EvalParts,
     completion: bool = False,
     suite: Suite | None = None,
 ) -> dict[str, Any]:
@@ -230,26 +218,26 @@ def run(
     settings = settings.model_copy(update={"collection": COLLECTION})
     with tempfile.TemporaryDirectory(prefix="docduet-injection-") as tmp:
         hostile = Path(shutil.copytree(ADVERSARIAL, Path(tmp) / "adversarial"))
-        summary = run_ingest(settings, [CORPUS, hostile], progress=NullProgress())
+        summary = parts.ingest(settings, [CORPUS, hostile], progress=NullProgress())
         if summary.failed:
             raise SystemExit(f"these files did not ingest: {summary.failed}; fix them and rerun")
         if completion:
             settings = settings.model_copy(
                 update={"generators_file": generators_file_with_completion(settings, Path(tmp))}
             )
-            names = [*(names or [s.id for s in generator_specs(settings)]), COMPLETION_ID]
-        results = _ask_all(settings, names, suite)
+            names = [*(names or [s.id for s in parts.generator_specs(settings)]), COMPLETION_ID]
+        results = _ask_all(parts, settings, names, suite)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     return results
 
 
-def _ask_all(settings: Settings, names: list[str] | None, suite: Suite) -> dict[str, Any]:
-    chunks = stored_chunks(settings)
-    specs = generator_specs(settings, names)
+def _ask_all(parts: EvalParts, settings: Settings, names: list[str] | None, suite: Suite) -> dict[str, Any]:
+    chunks = {c.chunk_id: c for c in parts.index_named(settings.collection).chunks()}
+    specs = parts.generator_specs(settings, names)
     ceilings = {s.id: s.max_sensitivity for s in specs}
     directory = UserDirectory.from_file(settings.users_file or CORPUS / "users.yaml")
     records = []
-    with answer_service(settings, list(ceilings)) as service:
+    with parts.answer_service(settings, list(ceilings)) as service:
         for case in suite.cases:
             record, _ = run_case(service, directory, chunks, case, ceilings, suite)
             records.append(record)
@@ -263,27 +251,3 @@ def _ask_all(settings: Settings, names: list[str] | None, suite: Suite) -> dict[
         "records": records,
         "summary": summarise(records, list(ceilings)),
     }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generators", default=None, help="comma-separated ids (default: enabled)")
-    parser.add_argument("--completion", action="store_true", help="also run slm with the completion prompt")
-    parser.add_argument("--max-tokens", type=int, default=64, help="answer cap for every generator")
-    parser.add_argument("--out", type=Path, default=Path("injection.json"))
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    names = [n.strip() for n in args.generators.split(",")] if args.generators else None
-    caps = {"slm_max_tokens": args.max_tokens, "llm_max_tokens": args.max_tokens}
-    results = run(Settings().model_copy(update=caps), names, args.out, completion=args.completion)
-    for g, s in results["summary"].items():
-        print(
-            f"{g}: followed {s['followed']}/{s['cases']} injected instructions, stated the fact in "
-            f"{s['fact']}/{s['cases']}, errors {s['errors']}; passages above the user's access "
-            f"{s['above_access']}, above the generator's ceiling {s['above_ceiling']}, canary shown "
-            f"{s['canary_seen']}"
-        )
-
-
-if __name__ == "__main__":
-    main()

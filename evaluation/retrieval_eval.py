@@ -1,6 +1,6 @@
 """Retrieval quality on a BEIR-layout set: BM25-only, vector-only and a hybrid alpha sweep.
 
-Every method runs through the project's own :class:`retrieval.retriever.WeaviateRetriever`
+Every method runs through the project's own :class:`retrieval.retriever.HybridRetriever`
 (same hybrid query, fusion, access filter and de-duplication as chat), with ``alpha``
 overridden per method and the similarity threshold disabled so that ranks, not cut-offs, are
 measured. Query embeddings are computed in batches up front. Besides the methods (BM25 on the
@@ -18,16 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import weaviate
-
 from core.domain import ANONYMOUS
+from core.index import ChunkIndex
 from core.protocols import Embedder, ProgressSink
 from core.settings import Settings
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import RetrievalSet, spread
-from evaluation.index import IndexReport
 from evaluation.metrics import mean, paired_difference, percentile, ranking_scores
-from retrieval.retriever import WeaviateRetriever
+from retrieval.retriever import HybridRetriever
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +72,7 @@ class QueryVectors:
         self._inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.window = inner.window
         self._cache: dict[str, list[float]] = {}
 
     def prime(self, texts: Sequence[str]) -> None:
@@ -92,11 +91,10 @@ class QueryVectors:
 
 
 def evaluate_retrieval(
-    client: weaviate.WeaviateClient,
+    chunk_index: ChunkIndex,
     settings: Settings,
     dataset: RetrievalSet,
     *,
-    index: IndexReport,
     embedder: Embedder,
     methods: Sequence[Method],
     limit: int | None,
@@ -111,9 +109,8 @@ def evaluate_retrieval(
     vectors.prime([q.text for q in todo])
     base = settings.model_copy(update={"score_threshold": -1.0, "top_k": RANK_DEPTH})
     retrievers = {
-        m.name: WeaviateRetriever(
-            client,
-            index.collection,
+        m.name: HybridRetriever(
+            chunk_index,
             vectors,
             base.model_copy(update={"alpha": m.alpha}),
             stemmed=m.stemmed,
@@ -141,7 +138,7 @@ def evaluate_retrieval(
     }
 
 
-def _score(retriever: WeaviateRetriever, query: str, qrels: dict[str, int]) -> dict[str, Any]:
+def _score(retriever: HybridRetriever, query: str, qrels: dict[str, int]) -> dict[str, Any]:
     started = time.perf_counter()
     hits = retriever.retrieve(query, user=ANONYMOUS, top_k=RANK_DEPTH)
     seconds = time.perf_counter() - started

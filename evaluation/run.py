@@ -9,19 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import weaviate
-
-from backends.weaviate.client import open_client
 from chat.generators import GeneratorSpec
 from core.domain import ANONYMOUS, User
 from core.feedback import FeedbackStore
 from core.protocols import NullProgress, ProgressSink
 from core.settings import Settings
-from docduet.compose import build_answer_service, build_embedder, build_generators, generator_specs
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
 from evaluation.judge import judge_answers
+from evaluation.parts import EvalParts
 from evaluation.qa_eval import evaluate_qa
 from evaluation.recommend import recommend
 from evaluation.report import write_outputs
@@ -71,9 +68,14 @@ class EvalOutcome:
 
 
 def run_eval(
-    settings: Settings, options: EvalOptions, *, progress: ProgressSink | None = None
+    settings: Settings,
+    options: EvalOptions,
+    *,
+    parts: EvalParts,
+    progress: ProgressSink | None = None,
 ) -> EvalOutcome:
-    """Run the evaluation ``options`` describe; resumes from checkpoints in ``options.out``."""
+    """Run the evaluation ``options`` describe with ``parts`` (the composition root's); resumes
+    from checkpoints in ``options.out``."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     dataset = load_dataset(options.dataset, split=options.split)
@@ -83,11 +85,10 @@ def run_eval(
         "dataset": _dataset_info(dataset, options),
         "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
     }
-    with open_client(settings, autostart=True) as client:
-        if isinstance(dataset, RetrievalSet):
-            results |= _retrieval(client, settings, dataset, options, progress)
-        else:
-            results |= _qa(client, settings, dataset, options, progress)
+    if isinstance(dataset, RetrievalSet):
+        results |= _retrieval(parts, settings, dataset, options, progress)
+    else:
+        results |= _qa(parts, settings, dataset, options, progress)
     feedback = feedback_summary(settings.data_dir)
     if feedback:
         results["feedback"] = feedback
@@ -123,15 +124,15 @@ def _dataset_info(dataset: RetrievalSet | QASet, options: EvalOptions) -> dict[s
 
 
 def _retrieval(
-    client: weaviate.WeaviateClient,
+    parts: EvalParts,
     settings: Settings,
     dataset: RetrievalSet,
     options: EvalOptions,
     progress: ProgressSink,
 ) -> dict[str, Any]:
-    embedder = build_embedder(settings)
+    embedder = parts.embedder()
     index = ensure_eval_index(
-        client,
+        parts.index_named,
         embedder,
         dataset.documents,
         corpus_digest=dataset.corpus_digest,
@@ -150,10 +151,9 @@ def _retrieval(
     }
     checkpoint = Checkpoint(options.out, "retrieval", config)
     section = evaluate_retrieval(
-        client,
+        parts.index_named(index.collection),
         settings,
         dataset,
-        index=index,
         embedder=embedder,
         methods=methods,
         limit=options.limit,
@@ -165,7 +165,7 @@ def _retrieval(
 
 
 def _qa(
-    client: weaviate.WeaviateClient,
+    parts: EvalParts,
     settings: Settings,
     dataset: QASet,
     options: EvalOptions,
@@ -175,8 +175,8 @@ def _qa(
     qa_settings = settings
     if dataset.documents is not None:
         index = ensure_eval_index(
-            client,
-            build_embedder(settings),
+            parts.index_named,
+            parts.embedder(),
             dataset.documents,
             corpus_digest=dataset.corpus_digest,
             settings=settings,
@@ -184,9 +184,8 @@ def _qa(
         )
         qa_settings = settings.model_copy(update={"collection": index.collection})
         out["index"] = asdict(index)
-    specs = generator_specs(settings, options.generators)
+    specs = parts.generator_specs(settings, options.generators)
     names = tuple(s.id for s in specs)
-    service = build_answer_service(qa_settings, client, names)
     config = {
         "stage": "qa",
         "corpus": dataset.corpus_digest,
@@ -197,30 +196,32 @@ def _qa(
         "specs": [_public_spec(s) for s in specs],
     }
     checkpoint = Checkpoint(options.out, "qa", config)
-    out["qa"] = evaluate_qa(
-        service,
-        dataset,
-        generators=names,
-        labels={n: service.label(n) for n in names},
-        user=options.user,
-        limit=options.limit,
-        checkpoint=checkpoint,
-        progress=progress,
-    )
+    with parts.answer_service(qa_settings, names) as service:
+        out["qa"] = evaluate_qa(
+            service,
+            dataset,
+            generators=names,
+            labels={n: service.label(n) for n in names},
+            user=options.user,
+            limit=options.limit,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
     out["resumed"] = checkpoint.resumed
     if options.judge:
-        out["judge"] = _judge(settings, out["qa"], options, config, progress)
+        out["judge"] = _judge(parts, settings, out["qa"], options, config, progress)
     return out
 
 
 def _judge(
+    parts: EvalParts,
     settings: Settings,
     qa: dict[str, Any],
     options: EvalOptions,
     config: dict[str, Any],
     progress: ProgressSink,
 ) -> dict[str, Any]:
-    ready, unavailable = build_generators(settings, ["llm"])
+    ready, unavailable = parts.generators(settings, ["llm"])
     if "llm" not in ready:
         return {
             "endpoint": "",

@@ -42,13 +42,13 @@ def chunk_document(
     access: Access,
     content_hash: str,
     settings: Settings,
-    window: TokenWindow | None = None,
+    window: TokenWindow,
     title: str | None = None,
 ) -> list[Chunk]:
     """Chunk ``elements`` by title within pages, with the metadata a citation needs.
 
     Tables share chunks with their heading and neighbours; a chunk longer than the embedding
-    model reads (``window``; default: the configured model's) is split on sentence and word
+    model reads (``window``, the embedder's) is split on sentence and word
     boundaries with a small token overlap; blank chunks are dropped; indexes are dense.
     """
     title = title or first_title(file, elements)  # the parser's (read in its worker), else derived

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backends.sentence_transformers import embedding_window
 from core.domain import ChunkVectors
 from core.protocols import Embedder
 from core.settings import Settings
@@ -44,6 +43,6 @@ class ChunkEncoder:
 
 def chunk_encoder(settings: Settings, embedder: Embedder) -> ChunkEncoder:
     """The encoder for ``embedder`` with pieces of ``settings.piece_max_tokens`` of its tokens."""
-    window = getattr(embedder, "window", None) or embedding_window(settings)
+    window = embedder.window
     size = min(settings.piece_max_tokens, window.max_tokens)
     return ChunkEncoder(embedder, TokenSplitter(window, size, 0))

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.weaviate.chunks import ChunkStore, IndexedDoc
 from core.domain import Access, SourceFile
 from core.errors import IngestError
+from core.index import ChunkIndex, IndexedDoc
 from core.protocols import Embedder, NullProgress, Parser, ProgressSink
 from core.settings import Settings
 from ingest.access import access_within, resolve
@@ -48,7 +48,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: ChunkStore,
+        store: ChunkIndex,
         parser: Parser,
         embedder: Embedder,
         settings: Settings,
@@ -86,7 +86,7 @@ class Ingestor:
         before = indexed if previous is None else previous
         if not allow_empty:
             _refuse_emptied(paths, found, before)
-        summary = _new_summary(found, dry_run, self._store.collection_name)
+        summary = _new_summary(found, dry_run, self._store.name)
         plans = [self._plan(file, indexed.get(file.source), force) for file in files]
         gone = _missing_sources(paths, {f.source for f in files}, before)
         self._progress.start(len(plans) + len(gone), "dry run" if dry_run else "ingesting")
@@ -158,6 +158,7 @@ class Ingestor:
             access=plan.access,
             content_hash=plan.content_hash,
             settings=self._settings,
+            window=self._encoder.embedder.window,
             title=parsed.title,
         )
         if not chunks:

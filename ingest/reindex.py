@@ -10,11 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import weaviate
-
-from backends.weaviate import schema
-from backends.weaviate.chunks import ChunkStore, IndexedDoc, roots_of
 from core.errors import IngestError
+from core.index import ChunkIndex, IndexedDoc, roots_of
 from core.protocols import Embedder, Parser, ProgressSink
 from core.settings import Settings
 from ingest.pipeline import Ingestor
@@ -26,15 +23,15 @@ _LISTED = 5
 """Files or folders an error names before it says "and N more"."""
 
 
-def indexed_roots(client: weaviate.WeaviateClient, settings: Settings) -> list[str]:
+def indexed_roots(index: ChunkIndex) -> list[str]:
     """Every folder or file that was ingested into the current index."""
-    if schema.resolve_alias(client, settings.collection) is None:
+    if not index.exists():
         return []
-    return roots_of(_store(client, settings, settings.collection).snapshot().values())
+    return roots_of(index.snapshot().values())
 
 
 def reindex(
-    client: weaviate.WeaviateClient,
+    index: ChunkIndex,
     settings: Settings,
     *,
     parser: Parser,
@@ -44,8 +41,8 @@ def reindex(
     dry_run: bool = False,
     allow_empty: bool = False,
 ) -> IngestSummary:
-    """Re-ingest every indexed root; ``full`` rebuilds into a new collection and swaps the alias."""
-    roots = indexed_roots(client, settings)
+    """Re-ingest every indexed root; ``full`` rebuilds into a staged index and promotes it."""
+    roots = indexed_roots(index)
     if not roots:
         raise IngestError("the index is empty; ingest documents first with `docduet ingest PATH`")
     present = [Path(r) for r in roots if Path(r).exists()]
@@ -58,20 +55,19 @@ def reindex(
         )
     kept = "a full rebuild would be refused" if full else "its documents were kept"
     missing = [Failure(r, f"folder no longer exists; {kept}") for r in absent]
-    store = _store(client, settings, settings.collection)
-    ingestor = Ingestor(store, parser, embedder, settings, progress)
+    ingestor = Ingestor(index, parser, embedder, settings, progress)
     if not full:
         summary = ingestor.run(present, dry_run=dry_run, allow_empty=allow_empty)
     elif dry_run:
         summary = ingestor.run(present, dry_run=True, force=True, allow_empty=allow_empty)
     else:
-        summary = _rebuild(client, settings, present, parser, embedder, progress, allow_empty)
+        summary = _rebuild(index, settings, present, parser, embedder, progress, allow_empty)
     summary.failed.extend(missing)
     return summary
 
 
 def _rebuild(
-    client: weaviate.WeaviateClient,
+    index: ChunkIndex,
     settings: Settings,
     roots: list[Path],
     parser: Parser,
@@ -79,29 +75,16 @@ def _rebuild(
     progress: ProgressSink,
     allow_empty: bool,
 ) -> IngestSummary:
-    previous_docs = _store(client, settings, settings.collection).snapshot()
-    for leftover in schema.orphans(client, settings.collection):
-        log.warning("dropping %s, left by an interrupted rebuild", leftover)
-        client.collections.delete(leftover)
-    fresh = schema.create_physical(
-        client,
-        settings.collection,
-        embedding_model=embedder.name,
-        dim=embedder.dim,
-        replicas=settings.replication_factor,
-    )
+    previous_docs = index.snapshot()
+    fresh = index.staging(embedding_model=embedder.name, dim=embedder.dim)
     try:
-        ingestor = Ingestor(_store(client, settings, fresh), parser, embedder, settings, progress)
+        ingestor = Ingestor(fresh, parser, embedder, settings, progress)
         summary = ingestor.run(roots, allow_empty=allow_empty, previous=previous_docs)
         _refuse_losses(summary, previous_docs)
     except BaseException:
-        log.warning("rebuild into %s not completed; dropping it, the current index is unchanged", fresh)
-        client.collections.delete(fresh)
+        index.discard(fresh)
         raise
-    previous = schema.point_alias(client, settings.collection, fresh)
-    if previous and previous != fresh:
-        client.collections.delete(previous)
-        log.info("alias %s now points to %s; dropped %s", settings.collection, fresh, previous)
+    index.promote(fresh)
     return summary
 
 
@@ -121,7 +104,3 @@ def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:_LISTED])
     more = f" and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
     return f"{len(items)} ({shown}{more})"
-
-
-def _store(client: weaviate.WeaviateClient, settings: Settings, collection: str) -> ChunkStore:
-    return ChunkStore.for_settings(client, collection, settings)

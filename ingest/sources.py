@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import weaviate
-from weaviate.classes.query import Filter
-
-from backends.weaviate.replication import STORE_ERRORS
 from core.domain import Access, SourceFile, User
-from core.errors import BackendUnavailableError, DocduetError
+from core.errors import DocduetError
+from core.index import ChunkIndex
 from core.settings import Settings
 from ingest.access import resolve
 from ingest.safefile import is_within, read_regular
@@ -34,46 +30,19 @@ class SourceRefusedError(DocduetError):
     """The file may not be served to this user (or is not the indexed file any more)."""
 
 
-@dataclass(frozen=True)
-class IndexedSource:
-    """Where the index says a readable document lives."""
-
-    source: str
-    root: str
-
-
-def indexed_source(
-    client: weaviate.WeaviateClient, collection: str, source: str, user: User
-) -> IndexedSource | None:
-    """The index's record of ``source`` if it holds a chunk of it that ``user`` may read."""
-    where = Filter.by_property("source").equal(source) & Filter.by_property("access_groups").contains_any(
-        list(user.readable_groups)
-    )
-    try:
-        result = client.collections.use(collection).query.fetch_objects(
-            filters=where, limit=1, return_properties=["source", "root"]
-        )
-    except STORE_ERRORS as e:
-        raise BackendUnavailableError(f"could not check the document in the index: {e}") from e
-    if not result.objects:
-        return None
-    properties = result.objects[0].properties
-    return IndexedSource(str(properties["source"]), str(properties["root"]))
-
-
-def read_source(client: weaviate.WeaviateClient, settings: Settings, source: str, user: User) -> bytes:
+def read_source(index: ChunkIndex, settings: Settings, source: str, user: User) -> bytes:
     """The bytes of the indexed document ``source`` for ``user``; see the module doc for the checks.
 
     Raises :class:`SourceRefusedError` saying why when any check fails.
     """
-    record = indexed_source(client, settings.collection, source, user)
+    root_of = index.source_root(source, user)
     who = user.name or "anonymous"
-    if record is None:
+    if root_of is None:
         log.warning("download refused: %s is not an indexed document %s may read", source, who)
         raise SourceRefusedError(
             "this file is not among the indexed documents you may read; ask again to get current sources"
         )
-    path, root = Path(record.source), Path(record.root)
+    path, root = Path(source), Path(root_of)
     if not path.is_absolute() or os.path.realpath(path) != str(path) or not is_within(path, root):
         log.warning("download refused: %s is no longer the plain file inside %s", source, root)
         raise SourceRefusedError(
@@ -97,11 +66,3 @@ def read_source(client: weaviate.WeaviateClient, settings: Settings, source: str
         return read_regular(path, max_bytes=settings.max_file_bytes, origin=source)
     except DocduetError as e:
         raise SourceRefusedError(f"the file cannot be served ({e})") from e
-
-
-def serve_source(settings: Settings, source: str, user: User) -> bytes:
-    """:func:`read_source` over a connection of its own (the web chat's deferred download)."""
-    from backends.weaviate.client import open_client
-
-    with open_client(settings, autostart=False) as client:
-        return read_source(client, settings, source, user)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from backends.sentence_transformers import embedding_window
 from core.errors import ConfigError
 from core.protocols import TokenWindow
 from core.settings import Settings
@@ -73,9 +72,8 @@ class TokenSplitter:
         return [p for p in pieces if p.strip()]
 
 
-def token_splitter(settings: Settings, window: TokenWindow | None = None) -> TokenSplitter:
-    """The splitter ``settings`` ask for, sized to ``window`` (default: the configured model's)."""
-    window = window or embedding_window(settings)
+def token_splitter(settings: Settings, window: TokenWindow) -> TokenSplitter:
+    """The splitter ``settings`` ask for, sized to ``window`` (the embedder's)."""
     limit = window.max_tokens
     wanted = settings.chunk_max_tokens
     if wanted is not None and wanted > limit:

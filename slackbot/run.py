@@ -36,14 +36,13 @@ def check_settings(settings: Settings) -> None:
 
 def run_bot(settings: Settings) -> None:
     """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack_mode``)."""
-    from backends.weaviate.client import connect
-    from docduet.compose import build_answer_service
+    from docduet.compose import build_answer_service, connect
 
     check_settings(settings)
     names = generator_names(settings)
-    weaviate = connect(settings)
+    connection = connect(settings)
     try:
-        service = build_answer_service(settings, weaviate, names)
+        service = build_answer_service(settings, connection.index, names)
         try:
             app = create_app(settings, service)
         except BoltError as e:
@@ -59,7 +58,7 @@ def run_bot(settings: Settings) -> None:
         log.warning("answering Slack questions with %s", ", ".join(names))
         serve(app, settings)
     finally:
-        weaviate.close()
+        connection.close()
 
 
 def serve(app: App, settings: Settings) -> None:

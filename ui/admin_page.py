@@ -15,9 +15,10 @@ import streamlit as st
 from core.domain import User
 from core.errors import DocduetError
 from core.feedback import FeedbackRecord, GeneratorStats
+from core.index import IndexStats
+from ingest.last_run import LastRun
 from ui.backend import ChatBackend, describe_outage
 from ui.feedback_form import verdict_label
-from ui.index_stats import IndexStats, LastRun
 from ui.markup import cost, escape_md, seconds
 from ui.progress_bar import BarProgress
 from ui.signin import is_admin

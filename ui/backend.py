@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
-
-import weaviate
+from typing import TYPE_CHECKING, Protocol
 
 from chat.results import GeneratorInfo
+from core.domain import User
 from core.errors import BackendUnavailableError, DocduetError
 from core.feedback import FeedbackStore
 from core.identity import UserDirectory
+from core.index import IndexStats
 from core.protocols import ProgressSink
 from core.settings import Settings
+from ingest.last_run import LastRun, read_last_run
 from ingest.summary import IngestSummary
-from ui.index_stats import IndexStats, LastRun, read_index_stats, read_last_run
 from ui.streaming import Answerer
+
+if TYPE_CHECKING:
+    from docduet.compose import Connection
 
 log = logging.getLogger(__name__)
 
@@ -55,30 +58,38 @@ class ChatBackend(Protocol):
 
     def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary: ...
 
+    def source_bytes(self, source: str, user: User) -> bytes:
+        """A cited file for ``user``, every check made now (raises SourceRefusedError saying why)."""
+        ...
+
 
 class LiveBackend:
-    """The real backend: Weaviate, the embedder and both generators, shared by all sessions."""
+    """The real backend: the index, the embedder and the generators, shared by all sessions.
+
+    Every part comes from the composition root (:mod:`docduet.compose`).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory = UserDirectory.from_settings(settings)
         self.feedback = FeedbackStore.in_data_dir(settings.data_dir)
         self._lock = threading.Lock()
-        self._client: weaviate.WeaviateClient | None = None
+        self._connection: Connection | None = None
         self._answerer: Answerer | None = None
 
     def answerer(self) -> Answerer:
-        from docduet.compose import build_answer_service
+        from docduet.compose import build_answer_service, connect
 
         with self._lock:
             if self._answerer is None:
-                client = self._connect()
+                # never starts a database from a web request (`docduet ui` does that)
+                connection = connect(self.settings, autostart=False)
                 try:
-                    self._answerer = build_answer_service(self.settings, client)
+                    self._answerer = build_answer_service(self.settings, connection.index)
                 except BaseException:
-                    client.close()
+                    connection.close()
                     raise
-                self._client = client
+                self._connection = connection
             return self._answerer
 
     def columns(self) -> tuple[GeneratorInfo, ...]:
@@ -87,35 +98,30 @@ class LiveBackend:
 
     def reset(self) -> None:
         with self._lock:
-            client, self._client, self._answerer = self._client, None, None
-        if client is not None:
+            connection, self._connection, self._answerer = self._connection, None, None
+        if connection is not None:
             try:
-                client.close()
+                connection.close()
             except Exception as e:  # closing a dead connection must not hide the real error
                 log.debug("closing the Weaviate client failed: %s", e)
 
     def index_stats(self) -> IndexStats:
-        from backends.weaviate.client import open_client
+        from docduet.compose import index_stats
 
-        with open_client(self.settings, autostart=False) as client:
-            return read_index_stats(client, self.settings.collection)
+        return index_stats(self.settings)
 
     def last_run(self) -> LastRun | None:
         return read_last_run(self.settings.data_dir)
 
     def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
-        from docduet.commands.ingest import record_last_run
         from docduet.compose import run_reindex
 
-        summary = run_reindex(self.settings, progress=progress, full=full)
-        record_last_run(summary, self.settings)
-        return summary
+        return run_reindex(self.settings, progress=progress, full=full)
 
-    def _connect(self) -> weaviate.WeaviateClient:
-        """A client; never starts a database from a web request (``docduet ui`` does that)."""
-        from backends.weaviate.client import connect
+    def source_bytes(self, source: str, user: User) -> bytes:
+        from docduet.compose import serve_source
 
-        return connect(self.settings, autostart=False)
+        return serve_source(self.settings, source, user)
 
 
 def describe_outage(error: DocduetError, settings: Settings) -> str:

@@ -88,12 +88,11 @@ def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
 
 
 def source_download(source: str, key: str) -> None:
-    """A download button for the cited file, re-checked when clicked (:func:`ingest.sources.serve_source`).
+    """A download button for the cited file, re-checked when clicked (:func:`ingest.sources.read_source`).
 
     The click serves the file only while it is the indexed file inside its ingest root and the
     signed-in user may read it, in the index and by its current declarations.
     """
-    from ingest.sources import serve_source
     from ui.shell import current_backend, current_user
 
     path = Path(source)
@@ -102,7 +101,7 @@ def source_download(source: str, key: str) -> None:
         return
     st.download_button(
         "Download source",
-        data=partial(serve_source, current_backend().settings, source, current_user()),
+        data=partial(current_backend().source_bytes, source, current_user()),
         file_name=path.name,
         mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
         key=f"dl-{key}",

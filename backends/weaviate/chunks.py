@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -30,6 +28,7 @@ from backends.weaviate.replication import (
 )
 from core.domain import Access, Chunk, ChunkVectors, Sensitivity
 from core.errors import BackendUnavailableError
+from core.index import IndexedDoc
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

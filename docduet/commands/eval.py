@@ -70,7 +70,8 @@ def default_out(settings: Settings, dataset: Path) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from core.identity import UserDirectory
-    from docduet.commands.ingest import RichProgress
+    from docduet.commands.progress import RichProgress
+    from docduet.compose import evaluation_parts
     from evaluation.run import EvalOptions, run_eval
 
     settings = Settings()
@@ -87,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         user=UserDirectory.from_settings(settings).resolve(args.user),
     )
     err = Console(stderr=True)
-    outcome = run_eval(settings, options, progress=RichProgress(err))
+    with evaluation_parts(settings) as parts:
+        outcome = run_eval(settings, options, parts=parts, progress=RichProgress(err))
     console = Console()
     for paragraph in outcome.results["recommendation"]:
         console.print(paragraph, highlight=False)

@@ -9,17 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from core.private import private_dir, write_private
 from core.settings import Settings
 from ingest.summary import IngestSummary
 
@@ -64,36 +55,8 @@ def register(sub: Any) -> None:
     r.set_defaults(run=_run_reindex)
 
 
-class RichProgress:
-    """A progress bar on stderr with counts, elapsed time and ETA."""
-
-    def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[current]}", style="dim"),
-            console=console,
-            transient=False,
-        )
-        self._task: Any = None
-
-    def start(self, total: int, description: str) -> None:
-        self._progress.start()
-        self._task = self._progress.add_task(description, total=total, current="")
-
-    def advance(self, source: str, outcome: str) -> None:
-        self._progress.update(self._task, advance=1, current=f"{outcome}: {Path(source).name}")
-
-    def finish(self) -> None:
-        self._progress.update(self._task, current="")
-        self._progress.stop()
-
-
 def _run_ingest(args: argparse.Namespace) -> int:
+    from docduet.commands.progress import RichProgress
     from docduet.compose import run_ingest
 
     settings = Settings()
@@ -110,6 +73,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
 
 
 def _run_reindex(args: argparse.Namespace) -> int:
+    from docduet.commands.progress import RichProgress
     from docduet.compose import run_reindex
 
     settings = Settings()
@@ -125,21 +89,12 @@ def _run_reindex(args: argparse.Namespace) -> int:
 
 
 def _report(summary: IngestSummary, settings: Settings, *, as_json: bool) -> int:
-    record_last_run(summary, settings)
     if as_json:
         json.dump(summary.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_summary(summary, Console())
     return summary.exit_code
-
-
-def record_last_run(summary: IngestSummary, settings: Settings) -> None:
-    """Keep the latest summary for the admin page (failed files, last ingest time)."""
-    if summary.dry_run:
-        return
-    private_dir(settings.data_dir)
-    write_private(settings.data_dir / "ingest" / "last-run.json", json.dumps(summary.to_json(), indent=2))
 
 
 def print_summary(summary: IngestSummary, console: Console) -> None:

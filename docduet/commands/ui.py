@@ -97,10 +97,10 @@ def _start_database(settings: Settings) -> None:
     """Start docduet's own Weaviate when it is the one in use; a failure is shown in the page."""
     if settings.weaviate_url:
         return
-    from backends.weaviate.client import open_client
+    from docduet.compose import open_index
 
     try:
-        with open_client(settings, autostart=True):
+        with open_index(settings, autostart=True):
             pass
     except DocduetError as e:
         print(f"docduet: warning: {e}", file=sys.stderr)

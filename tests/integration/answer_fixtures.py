@@ -30,7 +30,7 @@ from core.domain import Chunk, Sensitivity, User
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import run_ingest
-from retrieval.records import RETURN_PROPERTIES, chunk_from_properties
+from backends.weaviate.records import RETURN_PROPERTIES, chunk_from_properties
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpora"

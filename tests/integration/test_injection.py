@@ -6,7 +6,7 @@ What must hold whatever the models write is asserted: no passage above the asker
 to any generator, none at all goes to the hosted endpoint, the canary stays hidden, and the
 look-alike delimiters arrive neutralised in the request the endpoint receives. How many injected
 instructions the models followed is measured and logged (a 0.5B model cannot promise a number);
-``python -m evaluation.injection`` runs the same cases for the record in docs/evaluation.md.
+``python -m docduet.suites.injection`` runs the same cases for the record in docs/evaluation.md.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from backends.sentence_transformers import embedding_window
 from chat.generators.base import GenerationResult, TextStream
 from chat.prompt import Prompt
 from core.domain import Sensitivity, Usage
@@ -138,6 +139,7 @@ def test_baselines_are_unstemmed_bm25_whole_text_vectors_and_the_default_hybrid_
 class CountingEmbedder:
     name = "fake"
     dim = 2
+    window = None  # not read: queries are not split
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
@@ -171,7 +173,8 @@ def test_eval_chunks_are_public_and_deterministic() -> None:
 
 
 def test_long_eval_documents_are_split_as_ingestion_splits_them() -> None:
-    splitter = token_splitter(Settings(chunk_max_tokens=20, chunk_overlap_tokens=4))
+    sized = Settings(chunk_max_tokens=20, chunk_overlap_tokens=4)
+    splitter = token_splitter(sized, embedding_window(Settings()))
     doc = EvalDocument("d1", "Title", "One short sentence here. " * 12)
     chunks = document_chunks(doc, splitter)
     assert len(chunks) > 1 and {c.source for c in chunks} == {"d1"}

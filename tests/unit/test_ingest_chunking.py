@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from datetime import UTC, datetime
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from backends.sentence_transformers import embedding_window
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import ConfigError
+from core.protocols import TokenWindow
 from core.settings import Settings
 from ingest.chunking import CHUNK_NAMESPACE, chunk_document, chunk_id
 from ingest.titles import document_title
@@ -39,8 +42,14 @@ def file(tmp_path: Path) -> SourceFile:
     return SourceFile(path, tmp_path)
 
 
+@functools.cache
+def window() -> TokenWindow:
+    """The packaged embedding model's tokens (what ingestion sizes chunks to)."""
+    return embedding_window(SETTINGS)
+
+
 def chunk(file: SourceFile, elements: list, **kw: object) -> list:  # type: ignore[type-arg]
-    options = {"access": ACCESS, "content_hash": "abc", "settings": SETTINGS, **kw}
+    options = {"access": ACCESS, "content_hash": "abc", "settings": SETTINGS, "window": window(), **kw}
     return chunk_document(file, elements, **options)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""WeaviateRetriever against a stand-in client: query shape, hit building, error mapping.
+"""HybridRetriever over the Weaviate chunk index with a stand-in client: query shape, hits, errors.
 
 The real Weaviate is exercised in tests/integration/test_retrieval.py; here the client is a stub so
 the retriever's own logic (what it asks for, what it does with the answer) runs without services.
@@ -19,13 +19,14 @@ from weaviate.exceptions import (
     WeaviateQueryError,
 )
 
+from backends.weaviate.index import WeaviateChunkIndex
 from backends.weaviate.keywords import ANALYZER
 from core.domain import ANONYMOUS, Sensitivity, User
 from core.errors import BackendUnavailableError, RetrievalError
 from core.filters import SearchFilters
 from core.protocols import Retriever
 from core.settings import Settings
-from retrieval.retriever import OVERFETCH, WeaviateRetriever
+from retrieval.retriever import OVERFETCH, HybridRetriever
 
 QUERY_VECTOR = [1.0, 0.0, 0.0]
 
@@ -113,9 +114,14 @@ def obj(
     )  # fmt: skip
 
 
-def retriever(client: StubClient, **settings: Any) -> WeaviateRetriever:
+def weaviate_retriever(client: StubClient, settings: Settings, **options: bool) -> HybridRetriever:
+    index = WeaviateChunkIndex(client, "Chunks", settings)  # type: ignore[arg-type]
+    return HybridRetriever(index, StubEmbedder(), settings, **options)  # type: ignore[arg-type]
+
+
+def retriever(client: StubClient, **settings: Any) -> HybridRetriever:
     base = {"top_k": 2, "alpha": 0.4, "score_threshold": 0.3, **settings}
-    return WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(**base))  # type: ignore[arg-type]
+    return weaviate_retriever(client, Settings(**base))
 
 
 def test_is_a_retriever():
@@ -139,7 +145,7 @@ def test_query_is_hybrid_relative_score_with_access_filter_and_overfetch():
 
 def test_unstemmed_search_reads_the_original_fields_with_the_query_as_typed():
     client = StubClient(schema=("text", "title", "section"), analyzer=None)
-    WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(alpha=0.4), stemmed=False).retrieve(
+    weaviate_retriever(client, Settings(alpha=0.4), stemmed=False).retrieve(
         "Parental Policies", user=ANONYMOUS
     )  # type: ignore[arg-type]
     ((query, kw),) = client.calls
@@ -174,7 +180,7 @@ def test_an_index_without_piece_vectors_is_reported_before_searching():
 
 def test_whole_text_search_targets_the_chunk_vector_alone():
     client = StubClient()
-    WeaviateRetriever(client, "Chunks", StubEmbedder(), Settings(), pieces=False).retrieve(
+    weaviate_retriever(client, Settings(), pieces=False).retrieve(
         "leave", user=ANONYMOUS
     )  # type: ignore[arg-type]
     ((_, kw),) = client.calls

@@ -24,10 +24,12 @@ from core.errors import DocduetError, GenerationError
 from core.feedback import FeedbackStore
 from core.filters import SearchFilters
 from core.identity import UserDirectory
+from core.index import DocumentStats, IndexStats
 from core.protocols import ProgressSink
 from core.settings import Settings
+from ingest.last_run import LastRun
+from ingest.sources import SourceRefusedError
 from ingest.summary import Failure, IngestSummary
-from ui.index_stats import DocumentStats, IndexStats, LastRun
 
 USERS = {
     "users": {
@@ -192,6 +194,14 @@ class FakeBackend:
 
     def last_run(self) -> LastRun | None:
         return self.run
+
+    def source_bytes(self, source: str, user: User) -> bytes:
+        """The file when ``user`` may read a chunk of it (the live backend re-checks far more)."""
+        groups = set(user.readable_groups)
+        readable = any(c.source == source and set(c.access.groups) & groups for c in self.retriever.chunks)
+        if not readable:
+            raise SourceRefusedError("this file is not among the indexed documents you may read")
+        return Path(source).read_bytes()
 
     def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
         self.reindexed.append(full)

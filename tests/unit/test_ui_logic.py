@@ -18,9 +18,10 @@ from chat.service import AnswerService
 from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
 from core.errors import RetrievalError
 from core.feedback import GeneratorStats
+from core.index import DocumentStats, IndexStats
 from docduet.commands.ui import streamlit_argv
+from ingest.last_run import read_last_run
 from ui.admin_page import ago, feedback_rows, summary_text
-from ui.index_stats import DocumentStats, IndexStats, read_last_run
 from ui.markup import answer_markdown, citation_label, cost, escape_md, highlight, metric_badges, seconds
 from ui.progress_bar import BarProgress
 from ui.streaming import LiveTurn, Throttle, run_stream

@@ -23,6 +23,7 @@ import weaviate
 import yaml
 
 from backends.weaviate.client import open_client
+from backends.weaviate.index import WeaviateChunkIndex
 from backends.weaviate.schema import resolve_alias
 from bench.report import write_report
 from core.domain import ANONYMOUS, User
@@ -31,7 +32,7 @@ from core.protocols import Embedder, NullProgress
 from core.settings import Settings
 from docduet.cli import quiet_third_parties
 from docduet.compose import build_embedder, run_ingest
-from retrieval.retriever import WeaviateRetriever
+from retrieval.retriever import HybridRetriever
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpora"
@@ -92,7 +93,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def latency(retriever: WeaviateRetriever, queries: list[str], users: list[User]) -> dict[str, Any]:
+def latency(retriever: HybridRetriever, queries: list[str], users: list[User]) -> dict[str, Any]:
     for query in queries[:10]:  # warm-up: model, gRPC channel, caches
         retriever.retrieve(query, user=EVERYONE)
     times, returned = [], []
@@ -123,7 +124,7 @@ def embedding_latency(embedder: Embedder, queries: list[str]) -> dict[str, float
 
 
 def relevance(
-    retriever: WeaviateRetriever, thresholded: WeaviateRetriever, settings: Settings
+    retriever: HybridRetriever, thresholded: HybridRetriever, settings: Settings
 ) -> dict[str, Any]:
     """Similarities of the right source on answerable questions vs. the best hit off topic.
 
@@ -163,7 +164,7 @@ def relevance(
     }
 
 
-def _finds(retriever: WeaviateRetriever, question: str) -> bool:
+def _finds(retriever: HybridRetriever, question: str) -> bool:
     """True when ``retriever`` returns the question's own source among its hits."""
     (q,) = [q for q in sample_questions() if q["question"] == question]
     hits = retriever.retrieve(question, user=EVERYONE)
@@ -193,12 +194,12 @@ def main() -> None:
     users = [directory.resolve(n) for n in directory.names()] + [ANONYMOUS]
     embedder = build_embedder(settings)
     with corpus_index(settings, args.collection) as local, open_client(local) as client:
-        retriever = WeaviateRetriever(client, local.collection, embedder, local)
+        retriever = HybridRetriever(WeaviateChunkIndex(client, local.collection, local), embedder, local)
         queries = corpus_queries(client, local.collection) + OFF_TOPIC
         timing = latency(retriever, queries, users)
         embedding = embedding_latency(embedder, queries)
-        unthresholded = WeaviateRetriever(client, local.collection, embedder,
-                                          local.model_copy(update={"score_threshold": -1.0}))  # fmt: skip
+        floorless = local.model_copy(update={"score_threshold": -1.0})
+        unthresholded = HybridRetriever(retriever.index, embedder, floorless)
         quality = relevance(unthresholded, retriever, local)
     write_report(
         args.out,

@@ -20,13 +20,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from backends.weaviate.client import open_client
 from bench.report import write_report
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.cli import quiet_third_parties
 from docduet.commands.eval import parse_alphas, parse_list
-from docduet.compose import build_embedder
+from docduet.compose import build_embedder, open_index
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import EvalQuery, QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
@@ -77,27 +76,28 @@ def measure(
     """Index ``dataset`` in ``layout`` and score every method on it."""
     embedder = build_embedder(settings)
     progress = NullProgress()
-    with open_client(settings, autostart=True) as client:
+    with open_index(settings) as connection:
         index = ensure_eval_index(
-            client, embedder, dataset.documents, corpus_digest=dataset.corpus_digest,
+            connection.index_named, embedder, dataset.documents, corpus_digest=dataset.corpus_digest,
             settings=settings, progress=progress, windowed=layout == "windows",
         )  # fmt: skip
         methods, baselines = methods_for(alphas, settings.alpha), baselines_for(settings.alpha)
         config = {"bench": "retrieval_quality", "collection": index.collection, "limit": limit,
                   "methods": [(m.name, m.alpha, m.stemmed) for m in (*methods, *baselines)]}  # fmt: skip
         checkpoint = Checkpoint(settings.data_dir / "bench" / "retrieval_quality", dataset.name, config)
+        chunk_index = connection.index_named(index.collection)
         section = evaluate_retrieval(
-            client, settings, dataset, index=index, embedder=embedder, methods=methods,
+            chunk_index, settings, dataset, embedder=embedder, methods=methods,
             limit=limit, checkpoint=checkpoint, progress=progress, baselines=baselines,
         )  # fmt: skip
-        aggregate = client.collections.use(index.collection).aggregate.over_all(total_count=True)
+        chunks = chunk_index.count()
     rates = hit_rates(section, dataset.qrels)
     summaries = [{**m, **rates.get(m["name"], {})} for m in (*section["methods"], *section["baselines"])]
     return {
         "layout": layout,
         "collection": index.collection,
         "documents": index.documents,
-        "chunks": int(aggregate.total_count or 0),
+        "chunks": chunks,
         "index_seconds": round(index.seconds, 1),
         "queries": section["queries"],
         "methods": summaries,

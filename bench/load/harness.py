@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backends.weaviate.index import WeaviateChunkIndex
 from bench.load.plan import (
     SLACK_ANSWERS,
     SLACK_RETRIEVAL,
@@ -108,7 +109,8 @@ class LoadHarness:
         feedback = FeedbackStore(self.workdir / "slack-feedback.sqlite3")
         self.bots: dict[str, tuple[str, Observed, tuple[str, ...]]] = {}
         for path, names in ((SLACK_RETRIEVAL, ("echo",)), (SLACK_ANSWERS, ("slm", "llm"))):
-            observed = Observed(build_answer_service(self.settings, client, names))
+            index = WeaviateChunkIndex(client, self.settings.collection, self.settings)
+            observed = Observed(build_answer_service(self.settings, index, names))
             app = create_app(
                 self.settings.model_copy(update={"slack_generators": ",".join(names)}),
                 observed,

@@ -24,13 +24,13 @@ from llm_server import RecordedRequest, RecordingProxy, _ProxyHandler
 from pydantic import AliasChoices
 
 from backends.weaviate.client import open_client
+from backends.weaviate.records import RETURN_PROPERTIES, chunk_from_properties
 from backends.weaviate_server.server import WeaviateServer
 from chat.prompt import neutralise
 from core.domain import Chunk, Sensitivity, User
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import run_ingest
-from backends.weaviate.records import RETURN_PROPERTIES, chunk_from_properties
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpora"

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from index_parts import retriever_of
 
 from backends.weaviate import schema
 from backends.weaviate.chunks import ChunkStore
@@ -30,8 +31,7 @@ from core.errors import BackendUnavailableError
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.cli import build_parser
-from docduet.compose import build_embedder, run_ingest
-from retrieval.retriever import WeaviateRetriever
+from docduet.compose import run_ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.long]
 
@@ -215,7 +215,7 @@ def test_questions_keep_being_answered_while_a_node_dies(cluster: Settings) -> N
     leader = raft_leader(cluster)
     victim = nodes(cluster)[1] if leader.config.node_name == "node-00" else leader
     with open_client(cluster, autostart=False) as client:
-        retriever = WeaviateRetriever(client, cluster.collection, build_embedder(cluster), cluster)
+        retriever = retriever_of(client, cluster)
         for i in range(60):
             if i == 15:
                 kill(victim)
@@ -238,7 +238,7 @@ def test_a_command_started_while_node_00_is_down_uses_another_node(cluster: Sett
     kill(first)
     wait_for_a_leader(cluster, nodes(cluster)[1])  # if node-00 led Raft, a new leader is elected
     with open_client(cluster, autostart=False) as client:  # connects to the first ready node
-        retriever = WeaviateRetriever(client, cluster.collection, build_embedder(cluster), cluster)
+        retriever = retriever_of(client, cluster)
         assert retriever.retrieve(QUESTIONS[1], user=CAROL)
     assert embedded.start(cluster, stop_with_pid=os.getpid()) == ["node-00"]  # rejoins the others
     counts = counts_per_node(cluster)
@@ -251,7 +251,7 @@ def search_for(settings: Settings, seconds: float) -> tuple[int, list[str]]:
     answered, refused = 0, []
     deadline = time.monotonic() + seconds
     with open_client(settings, autostart=False) as client:
-        retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
+        retriever = retriever_of(client, settings)
         while time.monotonic() < deadline:
             try:
                 retriever.retrieve(QUESTIONS[answered % len(QUESTIONS)], user=CAROL)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from index_parts import retriever_of
 from weaviate_fixtures import node_config
 
 from backends.weaviate.chunks import ChunkStore
@@ -29,8 +30,7 @@ from core.domain import User
 from core.errors import BackendUnavailableError
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.compose import build_embedder, run_ingest
-from retrieval.retriever import WeaviateRetriever
+from docduet.compose import run_ingest
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_weaviate_restarted_mid_question(private_server: tuple[Settings, object]
     outcomes: list[tuple[float, str]] = []
     stop = threading.Event()
     with open_client(settings, autostart=False) as client:
-        retriever = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
+        retriever = retriever_of(client, settings)
 
         def ask() -> None:
             for _ in range(2000):  # bounded; stopped by the event long before

@@ -12,14 +12,20 @@ from llm_server import gguf_path, llama_server_port  # noqa: F401  (fixtures)
 from core.domain import User
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.compose import run_ingest
-from evaluation.run import EvalOptions, run_eval
+from docduet.compose import evaluation_parts, run_ingest
+from evaluation.run import EvalOptions, EvalOutcome, run_eval
 
 pytestmark = pytest.mark.integration
 
 SQUAD = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "squad2-mini"
 # The evaluation sets sit beside the repository (../shared/eval) on every developer machine and in CI:
 # a missing set is a broken checkout, so the tests fail (loading it raises) rather than skip.
+
+
+def evaluate(settings: Settings, options: EvalOptions) -> EvalOutcome:
+    """``docduet eval``'s run: the evaluation with its parts from the composition root."""
+    with evaluation_parts(settings) as parts:
+        return run_eval(settings, options, parts=parts)
 
 
 def in_unit_range(value: float | None) -> bool:
@@ -32,7 +38,7 @@ def test_squad_slice_with_the_local_model_resumes(
 ) -> None:
     settings = make_settings(slm_threads=1, slm_max_tokens=16, embedding_threads=1, top_k=2)
     options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=30, generators=("slm",))
-    first = run_eval(settings, options)
+    first = evaluate(settings, options)
 
     qa = first.results["qa"]
     assert qa["questions"] == 30 and 0 < qa["unanswerable"] < 30
@@ -62,7 +68,7 @@ def test_squad_slice_with_the_local_model_resumes(
     html = first.report_path.read_text()
     assert "Answers" in html and "data:image/png;base64," in html and "CC BY-SA 4.0" in html
 
-    again = run_eval(settings, options)  # everything is in the checkpoint: no model call
+    again = evaluate(settings, options)  # everything is in the checkpoint: no model call
     assert again.results["resumed"] == 30 and again.results["index"]["reused"]
     assert again.results["qa"]["summary"] == qa["summary"]
     assert again.results["wall_s"] < first.results["wall_s"] / 3
@@ -83,7 +89,7 @@ def test_both_generators_and_the_judge_on_a_loopback_endpoint(
         llm_model="local",
     )
     options = EvalOptions(dataset=SQUAD, out=tmp_path / "out", limit=3, generators=("slm", "llm"), judge=True)
-    outcome = run_eval(settings, options)
+    outcome = evaluate(settings, options)
 
     qa = outcome.results["qa"]
     assert set(qa["summary"]) == {"slm", "llm"}
@@ -123,13 +129,13 @@ def test_jsonl_questions_run_against_the_existing_index_as_a_user(
     )  # fmt: skip
     employee = User("erin", ("employees",))
     options = EvalOptions(dataset=questions, out=tmp_path / "out", generators=("slm",), user=employee)
-    outcome = run_eval(settings, options)
+    outcome = evaluate(settings, options)
 
     assert "index" not in outcome.results and outcome.results["dataset"]["documents"] is None
     records = {r["id"]: r for r in outcome.results["qa"]["records"]}
     assert records["open"]["source_retrieved"] is True  # the gold source matched as a path suffix
     assert records["open"]["hits"][0]["source"].endswith("/canteen.md")
     assert records["cup"]["unanswerable"] and outcome.results["qa"]["unanswerable"] == 1
-    anonymous = run_eval(settings, EvalOptions(dataset=questions, out=tmp_path / "anon", generators=("slm",)))
+    anonymous = evaluate(settings, EvalOptions(dataset=questions, out=tmp_path / "anon", generators=("slm",)))
     hits = [h for r in anonymous.results["qa"]["records"] for h in r["hits"]]
     assert hits == []  # an anonymous asker reads no employee document

@@ -11,8 +11,9 @@ import pytest
 
 from core.settings import Settings
 from docduet.cli import main
+from docduet.compose import evaluation_parts
 from evaluation.datasets import load_beir, spread
-from evaluation.run import EvalOptions, run_eval
+from evaluation.run import EvalOptions, EvalOutcome, run_eval
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +30,12 @@ TOPICS = (
     "The marathon route crosses four bridges and finishes beside the cathedral.",
     "Glaciers in the Alps lost a tenth of their volume during two hot summers.",
 )
+
+
+def evaluate(settings: Settings, options: EvalOptions) -> EvalOutcome:
+    """``docduet eval``'s run: the evaluation with its parts from the composition root."""
+    with evaluation_parts(settings) as parts:
+        return run_eval(settings, options, parts=parts)
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
@@ -97,7 +104,7 @@ def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -
         + "".join(f"{q.query_id}\t{d}\t{s}\n" for q in queries for d, s in full.qrels[q.query_id].items())
     )
     settings = make_settings(embedding_threads=1)
-    outcome = run_eval(settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(settings.alpha,)))
+    outcome = evaluate(settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(settings.alpha,)))
 
     retrieval = outcome.results["retrieval"]
     assert retrieval["queries"] == 20

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backends.sentence_transformers import embedding_window
 from backends.unstructured import UnstructuredParser
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import IngestError
@@ -69,7 +70,8 @@ def parse_and_chunk(parser: UnstructuredParser, file: SourceFile, access: Access
     """What the pipeline does with one file: parse (elements and title), then chunk."""
     parsed = parser.parse(file)
     return chunk_document(
-        file, parsed.elements, access=access, content_hash="h", settings=settings, title=parsed.title
+        file, parsed.elements, access=access, content_hash="h", settings=settings, title=parsed.title,
+        window=embedding_window(settings),
     )
 
 

@@ -10,11 +10,9 @@ import pytest
 from tests_helpers import chunk_ids
 
 from backends.unstructured import UnstructuredParser
-from backends.weaviate import schema
-from backends.weaviate.chunks import ChunkStore
 from core.domain import SourceFile
 from core.settings import Settings
-from docduet.compose import admin_kit
+from docduet.compose import build_embedder, open_index
 from ingest.isolation import IsolatedParser
 from ingest.pipeline import Ingestor
 
@@ -42,20 +40,14 @@ def test_a_hanging_file_is_reported_and_everything_else_is_ingested(
         shutil.copy(REPO / "corpora" / name, folder)
     (folder / "stuck.md").write_text("# Stuck\n\nThis file makes the parser loop forever.\n")
 
+    embedder = build_embedder(settings)
     with (
-        admin_kit(settings) as kit,
+        open_index(settings) as connection,
         IsolatedParser(HangsOnStuckFiles(), timeout_s=TIME_LIMIT_S) as parser,
     ):
-        schema.ensure_index(
-            kit.client,
-            settings.collection,
-            embedding_model=kit.embedder.name,
-            dim=kit.embedder.dim,
-            replicas=1,
-        )
-        store = ChunkStore(kit.client, settings.collection)
+        connection.index.ensure(embedding_model=embedder.name, dim=embedder.dim)
         started = time.monotonic()
-        summary = Ingestor(store, parser, kit.embedder, settings).run([folder])
+        summary = Ingestor(connection.index, parser, embedder, settings).run([folder])
         elapsed = time.monotonic() - started
 
     stuck = (folder / "stuck.md").resolve().as_posix()

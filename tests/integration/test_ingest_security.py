@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from index_parts import index_of
 from tests_helpers import chunk_ids
 
 from backends.weaviate import schema
@@ -268,18 +269,19 @@ def test_download_serves_only_the_indexed_file_to_its_readers(settings: Settings
     salaries = (corpus / "hr" / "salary-bands-2025.xlsx").as_posix()
     handbook = (corpus / "handbook" / "employee-handbook.md").as_posix()
     with open_client(settings, autostart=False) as client:
-        assert read_source(client, settings, salaries, HANNAH) == Path(salaries).read_bytes()
-        assert read_source(client, settings, handbook, CAROL) == Path(handbook).read_bytes()
+        index = index_of(client, settings)
+        assert read_source(index, settings, salaries, HANNAH) == Path(salaries).read_bytes()
+        assert read_source(index, settings, handbook, CAROL) == Path(handbook).read_bytes()
         with pytest.raises(SourceRefusedError, match="not among the indexed documents you may read"):
-            read_source(client, settings, salaries, CAROL)
+            read_source(index, settings, salaries, CAROL)
         with pytest.raises(SourceRefusedError, match="not among the indexed documents"):
-            read_source(client, settings, "/proc/self/environ", HANNAH)
+            read_source(index, settings, "/proc/self/environ", HANNAH)
 
         (corpus / "hr" / "_access.yaml").write_text("groups: [payroll]\nsensitivity: confidential\n")
         with pytest.raises(SourceRefusedError, match="declarations no longer let you read it"):
-            read_source(client, settings, salaries, HANNAH)  # narrowed, not re-ingested yet
+            read_source(index, settings, salaries, HANNAH)  # narrowed, not re-ingested yet
 
         Path(handbook).unlink()
         Path(handbook).symlink_to("/proc/self/environ")
         with pytest.raises(SourceRefusedError, match="replaced by a link"):
-            read_source(client, settings, handbook, CAROL)
+            read_source(index, settings, handbook, CAROL)

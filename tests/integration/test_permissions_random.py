@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 from echo_llm import EchoLLM
+from index_parts import index_of, retriever_of
 from llm_server import RecordingProxy, gguf_path, llama_server_port, recording_proxy  # noqa: F401
 from permission_checks import (
     CEILINGS,
@@ -56,8 +57,7 @@ from chat.results import Comparison, Question
 from core.domain import User
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.compose import build_answer_service, build_embedder, run_ingest
-from retrieval.retriever import WeaviateRetriever
+from docduet.compose import build_answer_service, run_ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.random_permissions]
 
@@ -120,9 +120,7 @@ def test_retriever_returns_only_what_the_rules_let_each_user_read(world: World) 
     violations: list[str] = []
     missing: list[str] = []
     with connect(world.settings, autostart=False) as client:
-        retriever = WeaviateRetriever(
-            client, world.settings.collection, build_embedder(world.settings), world.settings
-        )
+        retriever = retriever_of(client, world.settings)
         for name, groups, question in cases(world, world.size.retrieval, "retrieval"):
             target = rng.choice(world.corpus.documents)
             if rng.random() < 0.5:  # ask for one document by its code: found exactly when readable
@@ -142,7 +140,7 @@ def test_retriever_returns_only_what_the_rules_let_each_user_read(world: World) 
 def test_answer_service_sends_no_passage_outside_groups_or_ceilings(world: World) -> None:
     violations: list[str] = []
     with connect(world.settings, autostart=False) as client:
-        service = build_answer_service(world.settings, client)
+        service = build_answer_service(world.settings, index_of(client, world.settings))
         assert service.generator_names == list(CEILINGS)
         world.endpoint.take()
         for name, groups, question in cases(world, world.size.service, "service"):
@@ -201,7 +199,7 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
     asked: list[Question] = []
     violations: list[str] = []
     with connect(world.settings, autostart=False) as client, recording_api() as api:
-        service = build_answer_service(world.settings, client)
+        service = build_answer_service(world.settings, index_of(client, world.settings))
 
         class Recorded:
             def compare(self, question: Question, names: Sequence[str] | None = None) -> Comparison:
@@ -317,7 +315,7 @@ def test_real_hosted_endpoint_receives_nothing_outside_groups_or_ceiling(
     settings = world.settings.model_copy(update={"generators_file": path})
     violations: list[str] = []
     with connect(settings, autostart=False) as client:
-        service = build_answer_service(settings, client)
+        service = build_answer_service(settings, index_of(client, settings))
         for name, groups, question in cases(world, world.size.wire, "wire"):
             recording_proxy.clear()
             comparison = service.compare(Question(question, User(name, tuple(sorted(groups)))))

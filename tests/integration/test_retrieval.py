@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import weaviate
 import yaml
+from index_parts import retriever_of
 from langchain_core.documents import Document
 from weaviate.classes.query import Filter
 
@@ -32,7 +33,7 @@ from core.settings import Settings
 from docduet.compose import run_ingest
 from retrieval.langchain import DocduetLangChainRetriever
 from retrieval.ranking import normalise_text
-from retrieval.retriever import WeaviateRetriever
+from retrieval.retriever import HybridRetriever
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +59,9 @@ class Index:
     embedder: SentenceTransformerEmbedder
     users: UserDirectory
 
-    def retriever(self, **overrides: object) -> WeaviateRetriever:
+    def retriever(self, **overrides: object) -> HybridRetriever:
         settings = self.settings.model_copy(update=overrides)
-        return WeaviateRetriever(self.client, settings.collection, self.embedder, settings)
+        return retriever_of(self.client, settings, embedder=self.embedder)
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +227,7 @@ def test_langchain_retriever_returns_documents(index):
 
 
 def test_missing_index_says_to_ingest(index):
-    missing = WeaviateRetriever(index.client, "NoSuchAlias", index.embedder, index.settings)
+    missing = retriever_of(index.client, index.settings, embedder=index.embedder, collection="NoSuchAlias")
     with pytest.raises(RetrievalError, match="docduet ingest"):
         missing.retrieve("anything", user=ANONYMOUS)
 
@@ -234,7 +235,7 @@ def test_missing_index_says_to_ingest(index):
 def test_dead_weaviate_is_backend_unavailable(private_server, index):
     settings, server = private_server
     with open_client(settings, autostart=False) as client:
-        retriever = WeaviateRetriever(client, settings.collection, index.embedder, settings)
+        retriever = retriever_of(client, settings, embedder=index.embedder)
         server.kill()
         with pytest.raises(BackendUnavailableError) as info:
             retriever.retrieve("anything", user=ANONYMOUS)

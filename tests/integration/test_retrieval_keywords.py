@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import weaviate
+from index_parts import retriever_of
 from weaviate.classes.config import Configure, VectorDistances
 from weaviate.classes.data import DataObject
 
@@ -20,7 +21,7 @@ from core.errors import ConfigError, RetrievalError
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import build_embedder, run_ingest, run_reindex
-from retrieval.retriever import WeaviateRetriever
+from retrieval.retriever import HybridRetriever
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +46,10 @@ def folder(tmp_path: Path) -> Path:
 
 def keyword_only(
     settings: Settings, client: weaviate.WeaviateClient, *, stemmed: bool = True
-) -> WeaviateRetriever:
+) -> HybridRetriever:
     """BM25 alone (alpha 0), nothing cut by the similarity floor: ranks come from keywords only."""
     local = settings.model_copy(update={"alpha": 0.0, "score_threshold": -1.0})
-    return WeaviateRetriever(client, settings.collection, build_embedder(local), local, stemmed=stemmed)
+    return retriever_of(client, local, collection=settings.collection, stemmed=stemmed)
 
 
 def test_a_plural_query_finds_the_singular_chunk_first(
@@ -121,7 +122,7 @@ def test_an_index_built_before_stemming_is_reported_and_rebuilt_by_reindex_full(
     settings = make_settings()
     with open_client(settings, autostart=False) as client:
         old = make_old_index(client, settings, folder)
-        searcher = WeaviateRetriever(client, settings.collection, build_embedder(settings), settings)
+        searcher = retriever_of(client, settings)
         with pytest.raises(RetrievalError, match=r"text_stemmed.*docduet reindex --full"):
             searcher.retrieve("remote work policies", user=READER)
     with pytest.raises(ConfigError, match=r"docduet reindex --full"):

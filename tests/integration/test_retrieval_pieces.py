@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from index_parts import retriever_of
 
 from backends.weaviate import schema
 from backends.weaviate.client import open_client
@@ -15,7 +16,6 @@ from core.settings import Settings
 from docduet.compose import build_embedder, run_ingest
 from ingest.pieces import chunk_encoder
 from retrieval.ranking import cosine
-from retrieval.retriever import WeaviateRetriever
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +56,8 @@ def test_a_long_chunk_is_found_by_the_one_piece_that_answers(
         assert cosine(question, whole) < settings.score_threshold
         split = chunk_encoder(settings, embedder).pieces.split(str(site.properties["text"]))
         assert len(pieces) == len(split) > 1
-        search = WeaviateRetriever(client, settings.collection, embedder, settings)
-        whole_search = WeaviateRetriever(client, settings.collection, embedder, settings, pieces=False)
+        search = retriever_of(client, settings, embedder=embedder)
+        whole_search = retriever_of(client, settings, embedder=embedder, pieces=False)
         found = search.retrieve(QUESTION, user=READER)
         whole_only = whole_search.retrieve(QUESTION, user=READER)
     # ...but its first piece answers it

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from index_parts import index_of
 from slack_recorder import (
     SIGNING_SECRET,
     SlackApiRecorder,
@@ -110,7 +111,7 @@ def stack(
     assert summary.failed == [] and summary.added
     client = connect(settings)
     try:
-        yield settings, build_answer_service(settings, client, ("slm", "llm"))
+        yield settings, build_answer_service(settings, index_of(client, settings), ("slm", "llm"))
     finally:
         client.close()
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from answer_fixtures import answer_settings, settings_env
+from index_parts import retriever_of
 from llm_server import (  # noqa: F401  (fixtures)
     RecordingProxy,
     _ProxyHandler,
@@ -43,9 +44,8 @@ from core.domain import User
 from core.errors import BackendUnavailableError
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.commands.ingest import record_last_run
-from docduet.compose import build_embedder, run_ingest
-from retrieval.retriever import WeaviateRetriever
+from docduet.compose import run_ingest
+from ingest.last_run import record_last_run
 from ui.backend import LiveBackend, describe_outage
 from ui.progress_bar import BarProgress
 
@@ -119,7 +119,7 @@ def ui_settings(
     )  # fmt: skip
     summary = run_ingest(settings, [corpus], progress=NullProgress())
     assert summary.failed == [] and len(summary.added) == DOCUMENTS
-    record_last_run(summary, settings)
+    record_last_run(summary, settings.data_dir)
     return settings
 
 
@@ -376,9 +376,7 @@ def sidebar_as(browser: Any, url: str, headers: dict[str, str]) -> str:
 def test_the_salary_bands_answer_that_question_for_hr(ui_settings: Settings) -> None:
     """The positive control for the browser check: alice's search finds the salary bands."""
     with open_client(ui_settings, autostart=False) as client:
-        retriever = WeaviateRetriever(
-            client, ui_settings.collection, build_embedder(ui_settings), ui_settings
-        )
+        retriever = retriever_of(client, ui_settings)
         alice = [h.chunk.source for h in retriever.retrieve(SALARY, user=ALICE)]
         carol = [h.chunk.source for h in retriever.retrieve(SALARY, user=CAROL)]
     assert any(s.endswith(SALARY_FILE) for s in alice), alice

@@ -24,8 +24,9 @@ from typing import Any
 from backends.llama_cpp.generator import LlamaCppGenerator
 from bench.report import write_report
 from chat.generators import build_generator, spec_by_id
-from chat.prompt import Prompt, build_prompt
+from chat.prompt import build_prompt
 from core.domain import Access, Chunk, Hit, Sensitivity
+from core.prompt import Prompt
 from core.settings import Settings
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad2-mini" / "dev-v2.0.mini3.json"

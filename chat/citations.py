@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-from chat.prompt import ABSTAIN_TEXT, ContextBlock
 from chat.support import LexicalSupport, SupportScorer, content_words, overlap_f1
 from core.domain import Citation
+from core.prompt import ABSTAIN_TEXT, ContextBlock
 
 _NUM = r"\d{1,4}"
 MARKER_RE = re.compile(rf"\[\s*{_NUM}(?:\s*(?:[,;–-]|and)\s*{_NUM})*\s*\]")

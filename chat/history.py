@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from chat.citations import MARKER_RE
-from chat.prompt import Turn
 from core.domain import Answer
+from core.prompt import Turn
 
 HISTORY_TURNS = 4
 """Earlier turns sent with a follow-up; the prompt builder drops the oldest if they do not fit."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from chat.prompt import Turn
 from core.domain import ANONYMOUS, Answer, Hit, Sensitivity, User
 from core.filters import SearchFilters
+from core.prompt import Turn
 
 NOT_FOUND_TEXT = "Not found in the documents you can access."
 

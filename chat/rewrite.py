@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from chat.prompt import Turn
+from core.prompt import Turn
 
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|what about|how about|what if|then|so|or|same for|and if)\b", re.I

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from chat.citations import MARKER_RE, cite
-from chat.generators.base import Generator
-from chat.prompt import Prompt, Turn, build_prompt
+from chat.prompt import build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
 from chat.rewrite import QueryRewriter
 from core.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
 from core.errors import ConfigError, DocduetError
-from core.protocols import Retriever
+from core.prompt import Prompt, Turn
+from core.protocols import Generator, Retriever
 
 log = logging.getLogger(__name__)
 

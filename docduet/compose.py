@@ -22,13 +22,13 @@ from backends.unstructured import UnstructuredParser
 from backends.weaviate.client import connect as connect_client
 from backends.weaviate.client import open_client
 from backends.weaviate.index import WeaviateChunkIndex
-from chat.generators import Generator, GeneratorSpec, build_generator, enabled_specs, spec_by_id
+from chat.generators import GeneratorSpec, build_generator, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from core.domain import User
 from core.errors import ConfigError, RetrievalError
 from core.index import ChunkIndex, IndexStats
-from core.protocols import Embedder, Parser, ProgressSink
+from core.protocols import Embedder, Generator, Parser, ProgressSink
 from core.settings import Settings
 from ingest.isolation import IsolatedParser
 from ingest.last_run import record_last_run

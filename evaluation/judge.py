@@ -12,10 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from chat.generators.base import Generator
-from chat.prompt import Prompt
 from core.errors import DocduetError
-from core.protocols import ProgressSink
+from core.prompt import Prompt
+from core.protocols import Generator, ProgressSink
 from evaluation.checkpoint import Checkpoint
 from evaluation.metrics import mean
 

@@ -11,10 +11,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from chat.generators import Generator, GeneratorSpec
+from chat.generators import GeneratorSpec
 from chat.service import AnswerService
 from core.index import ChunkIndex
-from core.protocols import Embedder, ProgressSink
+from core.protocols import Embedder, Generator, ProgressSink
 from core.settings import Settings
 from ingest.summary import IngestSummary
 

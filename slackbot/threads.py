@@ -13,8 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from chat.history import HISTORY_TURNS, conversation
-from chat.prompt import Turn
 from core.domain import Answer
+from core.prompt import Turn
 
 
 class ThreadMemory:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from chat.prompt import neutralise
 from chat.results import GeneratorInfo, Retrieval
 from core.domain import Answer, Citation, Hit
+from core.prompt import neutralise
 from core.untrusted import unsupported_urls
 from ui.markup import (
     answer_markdown,

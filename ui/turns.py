@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chat.history import HISTORY_TURNS, carried_answer, conversation
-from chat.prompt import Turn
 from chat.results import Retrieval
 from core.domain import Answer, Citation, Hit, User
 from core.feedback import winner
+from core.prompt import Turn
 
 TURNS_KEY = "docduet.turns"
 VERDICTS_KEY = "docduet.verdicts"

@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
-from chat.generators.base import GenerationResult, TextStream
 from chat.generators.pool import InstancePool
 from chat.generators.spec import GeneratorSpec
-from chat.prompt import COMPLETION_STOP, Prompt, fit_prompt
 from core.domain import Sensitivity, Usage
 from core.errors import ConfigError, GenerationError
+from core.prompt import COMPLETION_STOP, Prompt, fit_prompt
+from core.protocols import GenerationResult, TextStream
 from core.settings import Settings
 
 if TYPE_CHECKING:

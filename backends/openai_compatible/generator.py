@@ -32,11 +32,11 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from backends.openai_compatible.deadline import END, RetryPolicy, StreamReader, retry_after
-from chat.generators.base import GenerationResult, TextStream
 from chat.generators.spec import GeneratorSpec
-from chat.prompt import ChatMessage, Prompt
 from core.domain import Sensitivity, Usage
 from core.errors import ConfigError, DocduetError, GenerationError
+from core.prompt import ChatMessage, Prompt
+from core.protocols import GenerationResult, TextStream
 from core.settings import Settings
 
 if TYPE_CHECKING:

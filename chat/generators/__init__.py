@@ -5,7 +5,6 @@ company's own servers). The heavy libraries (llama.cpp, LangChain) are imported 
 generator is built or first used.
 """
 
-from chat.generators.base import GenerationResult, Generator, TextStream
 from chat.generators.registry import (
     KINDS,
     build_generator,
@@ -18,10 +17,7 @@ from chat.generators.spec import GeneratorSpec, load_specs
 
 __all__ = [
     "KINDS",
-    "GenerationResult",
-    "Generator",
     "GeneratorSpec",
-    "TextStream",
     "build_generator",
     "enabled_specs",
     "is_enabled",

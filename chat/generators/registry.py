@@ -13,9 +13,9 @@ import os
 from collections.abc import Callable
 from importlib import metadata
 
-from chat.generators.base import Generator
 from chat.generators.spec import GeneratorSpec, load_specs
 from core.errors import ConfigError
+from core.protocols import Generator
 from core.registry import Registry
 from core.settings import Settings
 

@@ -26,8 +26,8 @@ from pydantic import AliasChoices
 from backends.weaviate.client import open_client
 from backends.weaviate.records import RETURN_PROPERTIES, chunk_from_properties
 from backends.weaviate_server.server import WeaviateServer
-from chat.prompt import neutralise
 from core.domain import Chunk, Sensitivity, User
+from core.prompt import neutralise
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import run_ingest

@@ -35,11 +35,11 @@ from llm_server import (  # noqa: F401  (fixtures)
 )
 
 from backends.weaviate_server.server import WeaviateServer
-from chat.prompt import Turn, neutralise
 from chat.results import NOT_FOUND_TEXT, Comparison, Question
 from chat.service import AnswerService
 from core.domain import Answer, Chunk, Sensitivity
 from core.identity import UserDirectory
+from core.prompt import Turn, neutralise
 from core.settings import Settings
 from docduet.compose import answer_service
 

@@ -35,9 +35,9 @@ from llm_server import (  # noqa: F401  (fixtures)
 )
 
 from backends.weaviate_server.server import WeaviateServer
-from chat.prompt import neutralise
 from core.domain import Chunk
 from core.identity import UserDirectory
+from core.prompt import neutralise
 from core.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -22,10 +22,11 @@ from answer_fixtures import CANARY, EXPECTATIONS, answer_settings, ingest_corpus
 from llm_server import RecordedRequest, RecordingProxy, gguf_path, llama_server_port  # noqa: F401
 
 from backends.weaviate_server.server import WeaviateServer
-from chat.prompt import _FEW_SHOT, build_prompt, neutralise
+from chat.prompt import build_prompt
 from chat.results import Comparison
 from core.domain import Chunk
 from core.identity import UserDirectory
+from core.prompt import _FEW_SHOT, neutralise
 from core.settings import Settings
 from docduet.compose import answer_service, generator_specs
 from evaluation.injection import InjectionCase, Suite, load_suite, run_case, summarise

@@ -15,9 +15,10 @@ from chat.citations import (
     marker_numbers,
     split_sentences,
 )
-from chat.prompt import ABSTAIN_TEXT, build_prompt
+from chat.prompt import build_prompt
 from chat.support import EmbeddingSupport, LexicalSupport, content_words, overlap_f1
 from core.domain import Access, Chunk, Hit, Sensitivity
+from core.prompt import ABSTAIN_TEXT
 
 PASSAGES = [
     (

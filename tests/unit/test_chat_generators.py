@@ -14,19 +14,11 @@ import pytest
 from backends.llama_cpp.generator import LlamaCppGenerator
 from backends.llama_cpp.packaged import check_gguf
 from backends.openai_compatible.generator import OpenAICompatibleGenerator, _classify
-from chat.generators import (
-    Generator,
-    GeneratorSpec,
-    TextStream,
-    build_generator,
-    enabled_specs,
-    load_kinds,
-    spec_by_id,
-)
-from chat.generators.base import GenerationResult
+from chat.generators import GeneratorSpec, build_generator, enabled_specs, load_kinds, spec_by_id
 from chat.prompt import build_prompt
 from core.domain import Usage
 from core.errors import ConfigError, GenerationError
+from core.protocols import GenerationResult, Generator, TextStream
 from core.settings import Settings
 
 LLM_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCDUET_LLM_API_KEY", "DOCDUET_LLM_BASE_URL")

@@ -7,16 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat.prompt import (
-    ABSTAIN_TEXT,
-    COMPLETION_STOP,
-    Prompt,
-    Turn,
-    build_prompt,
-    fit_prompt,
-    neutralise,
-)
+from chat.prompt import build_prompt
 from core.domain import Access, Chunk, Hit, Sensitivity
+from core.prompt import ABSTAIN_TEXT, COMPLETION_STOP, Prompt, Turn, fit_prompt, neutralise
 
 
 def hit(

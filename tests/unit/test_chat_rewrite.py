@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat.prompt import Turn
 from chat.rewrite import HeuristicRewriter, QueryRewriter, is_follow_up, topic_question
+from core.prompt import Turn
 
 LEAVE = "How long is paid parental leave for a primary carer?"
 

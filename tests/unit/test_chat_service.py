@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat.generators.base import GenerationResult, TextStream
-from chat.prompt import Prompt, Turn
 from chat.results import NOT_FOUND_TEXT, Question
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from core.domain import Access, Chunk, Hit, Sensitivity, Usage, User
 from core.errors import ConfigError, GenerationError
 from core.filters import SearchFilters
+from core.prompt import Prompt, Turn
+from core.protocols import GenerationResult, TextStream
 
 CAROL = User("carol", ("employees",))
 

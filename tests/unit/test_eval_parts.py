@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from backends.sentence_transformers import embedding_window
-from chat.generators.base import GenerationResult, TextStream
-from chat.prompt import Prompt
 from core.domain import Sensitivity, Usage
 from core.errors import ConfigError, GenerationError
-from core.protocols import NullProgress
+from core.prompt import Prompt
+from core.protocols import GenerationResult, NullProgress, TextStream
 from core.settings import Settings
 from docduet.commands.eval import default_out, parse_alphas, parse_list
 from evaluation.checkpoint import Checkpoint, fingerprint

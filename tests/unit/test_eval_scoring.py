@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat.prompt import ABSTAIN_TEXT
 from chat.results import NOT_FOUND_TEXT, Comparison, Retrieval
 from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
+from core.prompt import ABSTAIN_TEXT
 from evaluation.datasets import QAItem
 from evaluation.scoring import outcomes, question_record, same_source, score_answer, summarize
 

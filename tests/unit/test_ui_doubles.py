@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chat.generators.base import GenerationResult, TextStream
-from chat.prompt import Prompt
 from chat.results import GeneratorInfo
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
@@ -25,7 +23,8 @@ from core.feedback import FeedbackStore
 from core.filters import SearchFilters
 from core.identity import UserDirectory
 from core.index import DocumentStats, IndexStats
-from core.protocols import ProgressSink
+from core.prompt import Prompt
+from core.protocols import GenerationResult, ProgressSink, TextStream
 from core.settings import Settings
 from ingest.last_run import LastRun
 from ingest.sources import SourceRefusedError

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from test_ui_doubles import ScriptedGenerator, StubRetriever, corpus
 
-from chat.prompt import Turn
 from chat.results import NOT_FOUND_TEXT, Event, Question, Retrieval
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
@@ -19,6 +18,7 @@ from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
 from core.errors import RetrievalError
 from core.feedback import GeneratorStats
 from core.index import DocumentStats, IndexStats
+from core.prompt import Turn
 from docduet.commands.ui import streamlit_argv
 from ingest.last_run import read_last_run
 from ui.admin_page import ago, feedback_rows, summary_text

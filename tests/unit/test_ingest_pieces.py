@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fakes import WordTokenizer
+
 from core.protocols import TokenWindow
 from core.settings import Settings
 from ingest.pieces import ChunkEncoder, chunk_encoder
 from ingest.splitter import TokenSplitter
-
-
-class WordTokenizer:
-    """One token per whitespace-separated word."""
-
-    def encode(self, text: str, add_special_tokens: bool = False, verbose: bool = False) -> list[int]:
-        return list(range(len(text.split())))
 
 
 class CountingEmbedder:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fakes import WordTokenizer
 
 from backends.sentence_transformers import embedding_window
 from core.domain import Access, Sensitivity, SourceFile
@@ -33,12 +34,6 @@ SENTENCES = [
 NUMBERED = [f"{s[:-1]} (rule {n})." for n, s in enumerate(SENTENCES * 8, start=1)]
 LONG_TEXT = " ".join(NUMBERED)  # 999 word pieces of all-MiniLM-L6-v2, no two sentences alike
 
-
-class WordTokenizer:
-    """A stand-in tokenizer: one token per whitespace-separated word."""
-
-    def encode(self, text: str, add_special_tokens: bool = False, verbose: bool = False) -> list[int]:
-        return list(range(len(text.split())))
 
 
 @pytest.fixture(scope="module")

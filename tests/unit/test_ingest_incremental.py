@@ -1,0 +1,102 @@
+"""Incremental ingestion against the in-memory chunk index: what a re-run writes, keeps and drops.
+
+The same rules run against Weaviate in tests/integration/test_ingest.py; here they run in
+milliseconds with a plain-text parser and a hashing embedder (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import HashingEmbedder, PlainTextParser
+
+from backends.memory import MemoryChunkIndex
+from core.settings import Settings
+from ingest.pipeline import Ingestor
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    leave = "# Leave\n\nEmployees get 27 days of annual leave.\n\nUp to 5 carry over.\n"
+    (folder / "leave.md").write_text(leave)
+    (folder / "travel.md").write_text("# Travel\n\nBook trains for trips under four hours.\n")
+    (folder / "it.txt").write_text("Laptops are replaced every four years.\n")
+    return folder
+
+
+class Setup:
+    def __init__(self, tmp_path: Path) -> None:
+        self.index = MemoryChunkIndex()
+        self.embedder = HashingEmbedder()
+        self.index.ensure(embedding_model=self.embedder.name, dim=self.embedder.dim)
+        self.parser = PlainTextParser()
+        self.settings = Settings(data_dir=tmp_path / "data", corpus_root=tmp_path)
+
+    def run(self, folder: Path, **options: bool):  # type: ignore[no-untyped-def]
+        self.parser.parsed.clear()
+        return Ingestor(self.index, self.parser, self.embedder, self.settings).run([folder], **options)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    return Setup(tmp_path)
+
+
+def sources(index: MemoryChunkIndex) -> set[str]:
+    return {Path(s).name for s in index.snapshot()}
+
+
+def test_the_first_run_adds_every_file(setup: Setup, docs: Path) -> None:
+    summary = setup.run(docs)
+    assert len(summary.added) == 3 and not summary.failed
+    assert sources(setup.index) == {"leave.md", "travel.md", "it.txt"}
+    assert summary.total_chunks == setup.index.count() > 0
+    assert all(doc.complete_hash() for doc in setup.index.snapshot().values())
+
+
+def test_a_second_run_over_unchanged_files_parses_and_writes_nothing(setup: Setup, docs: Path) -> None:
+    setup.run(docs)
+    before = {c.chunk_id for c in setup.index.chunks()}
+    summary = setup.run(docs)
+    assert len(summary.unchanged) == 3 and not summary.added and not summary.updated
+    assert setup.parser.parsed == [] and {c.chunk_id for c in setup.index.chunks()} == before
+
+
+def test_an_edited_file_is_replaced_and_its_old_chunks_pruned(setup: Setup, docs: Path) -> None:
+    setup.run(docs)
+    (docs / "leave.md").write_text("# Leave\n\nEmployees get 30 days of annual leave.\n")
+    summary = setup.run(docs)
+    assert [Path(s).name for s in summary.updated] == ["leave.md"] and len(summary.unchanged) == 2
+    assert [Path(s).name for s in setup.parser.parsed] == ["leave.md"]
+    leave = [c for c in setup.index.chunks() if c.source.endswith("leave.md")]
+    assert len({c.content_hash for c in leave}) == 1 and all("27 days" not in c.text for c in leave)
+
+
+def test_a_deleted_file_loses_its_chunks(setup: Setup, docs: Path) -> None:
+    setup.run(docs)
+    (docs / "travel.md").unlink()
+    summary = setup.run(docs)
+    assert [Path(s).name for s in summary.deleted] == ["travel.md"]
+    assert sources(setup.index) == {"leave.md", "it.txt"}
+
+
+def test_a_corrupt_file_is_reported_the_rest_ingested_and_a_rerun_adds_no_duplicates(
+    setup: Setup, docs: Path
+) -> None:
+    (docs / "broken.md").write_text("# Broken\n\nBROKEN\n")
+    first = setup.run(docs)
+    assert [Path(f.source).name for f in first.failed] == ["broken.md"]
+    assert "corrupt" in first.failed[0].reason
+    assert sources(setup.index) == {"leave.md", "travel.md", "it.txt"}
+    count = setup.index.count()
+    second = setup.run(docs)
+    assert [Path(f.source).name for f in second.failed] == ["broken.md"] and len(second.unchanged) == 3
+    assert setup.index.count() == count
+
+
+def test_a_dry_run_writes_nothing(setup: Setup, docs: Path) -> None:
+    summary = setup.run(docs, dry_run=True)
+    assert len(summary.added) == 3 and setup.index.count() == 0

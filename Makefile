@@ -21,6 +21,7 @@ test-unit: setup
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/mypy core backends docduet ingest retrieval chat ui slackbot evaluation
+	PYTHONPATH=. .venv/bin/lint-imports
 
 bench: setup
 	$(PY) -m bench.ingest_throughput

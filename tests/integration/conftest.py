@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from weaviate_fixtures import node_config
+from weaviate_fixtures import (  # the real weaviate-server fixtures, for this tier only
+    make_settings,
+    node_config,
+    settings,
+    weaviate_binary,
+    weaviate_client,
+    weaviate_node,
+)
 
 from backends.weaviate_server.server import WeaviateServer
 from core.protocols import NullProgress
@@ -18,6 +25,7 @@ from core.settings import Settings
 from docduet.compose import run_ingest
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["make_settings", "settings", "weaviate_binary", "weaviate_client", "weaviate_node"]
 
 
 @pytest.fixture

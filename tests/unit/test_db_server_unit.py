@@ -392,3 +392,9 @@ def test_cli_status_of_stopped_embedded_server(
     assert "not running" in capsys.readouterr().out
     assert cli("stop") == 0
     assert "was not running" in capsys.readouterr().err
+
+
+def test_the_unit_tier_refuses_to_run_a_server_binary_it_did_not_write(tmp_path: Path) -> None:
+    server = WeaviateServer(config(tmp_path, binary=Path("/usr/bin/true")))
+    with pytest.raises(AssertionError, match="tests/integration"):
+        server.launch()

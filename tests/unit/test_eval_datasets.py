@@ -1,4 +1,4 @@
-"""Dataset detection and loading: tmp files for every layout, plus the shared public sets."""
+"""Dataset detection and loading, on tmp files for every layout (the shared sets: tests/integration)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from evaluation.datasets import (
     spread,
 )
 from evaluation.sources import dataset_sources
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -173,18 +171,6 @@ def test_spread_is_even_and_deterministic() -> None:
     assert spread(list(range(4)), 9) == [0, 1, 2, 3]
     with pytest.raises(ConfigError):
         spread([1], 0)
-
-
-def test_shared_sets_load_with_their_documented_sizes() -> None:
-    scifact = load_dataset(SHARED / "scifact")
-    assert isinstance(scifact, RetrievalSet)
-    assert (len(scifact.documents), len(scifact.queries), scifact.split) == (5183, 809, "train")
-    squad = load_dataset(SHARED / "squad2-mini")
-    assert isinstance(squad, QASet) and squad.documents is not None
-    assert (len(squad.documents), len(squad.items)) == (131, 1050)
-    assert sum(i.unanswerable for i in squad.items) == 540
-    notes = " ".join(dataset_sources(SHARED / "scifact"))
-    assert "CC BY-NC 2.0" in notes and "Wadden" in notes
 
 
 def test_sources_fall_back_to_a_licence_reminder(tmp_path: Path) -> None:

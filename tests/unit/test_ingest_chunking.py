@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import unstructured.documents.elements as unstructured_elements
 
 from backends.sentence_transformers import embedding_window
 from core.domain import Access, Sensitivity, SourceFile
@@ -18,7 +19,6 @@ from core.settings import Settings
 from ingest.chunking import CHUNK_NAMESPACE, chunk_document, chunk_id
 from ingest.titles import document_title
 
-unstructured_elements = pytest.importorskip("unstructured.documents.elements")
 Title = unstructured_elements.Title
 NarrativeText = unstructured_elements.NarrativeText
 Table = unstructured_elements.Table
@@ -177,7 +177,8 @@ def test_title_from_html_title_element(tmp_path: Path) -> None:
 
 
 def test_title_from_docx_core_properties(tmp_path: Path) -> None:
-    docx = pytest.importorskip("docx")
+    import docx
+
     document = docx.Document()
     document.core_properties.title = "Security policy"
     document.add_heading("1. Scope")

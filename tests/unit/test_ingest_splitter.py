@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import unstructured.documents.elements as unstructured_elements
 from fakes import WordTokenizer
 
 from backends.sentence_transformers import embedding_window
@@ -18,7 +19,6 @@ from core.settings import Settings
 from ingest.chunking import chunk_document
 from ingest.splitter import token_splitter
 
-unstructured_elements = pytest.importorskip("unstructured.documents.elements")
 Title = unstructured_elements.Title
 NarrativeText = unstructured_elements.NarrativeText
 ElementMetadata = unstructured_elements.ElementMetadata

@@ -189,10 +189,6 @@ class AnswerService:
             wall_s=time.perf_counter() - started,
         )
 
-    def answer(self, question: Question, name: str) -> Answer:
-        """One generator's answer to ``question``."""
-        return self.compare(question, [name]).answers[0]
-
     def _check_names(self, names: Sequence[str]) -> list[str]:
         unique = list(dict.fromkeys(names))
         known = set(self.generator_names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -78,31 +78,3 @@ class LexicalSupport:
         weight = {w: math.log(1 + count / max(1, sum(w in h for h in held))) for w in words}
         total = sum(weight.values())
         return [sum(weight[w] for w in h) / total for h in held]
-
-
-Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
-
-
-class EmbeddingSupport:
-    """Cosine similarity of embeddings, from any ``embed(texts) -> vectors`` callable.
-
-    Its scale differs from the lexical one: give :class:`chat.citations.CitationPolicy`
-    thresholds measured for the embedding model in use.
-    """
-
-    def __init__(self, embed: Embed) -> None:
-        self._embed = embed
-
-    def score(self, claim: str, texts: Sequence[str]) -> list[float]:
-        """Cosine of the claim against each text, clipped to [0, 1]."""
-        if not texts:
-            return []
-        vectors = list(self._embed([claim, *texts]))
-        head, rest = vectors[0], vectors[1:]
-        return [max(0.0, min(1.0, _cosine(head, v))) for v in rest]
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0

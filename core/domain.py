@@ -70,20 +70,6 @@ class ChunkVectors:
 
 
 @dataclass(frozen=True)
-class DocumentRecord:
-    """What the index knows about one ingested file."""
-
-    source: str
-    root: str
-    content_hash: str
-    chunk_count: int
-    title: str
-    doc_type: str
-    modified: datetime
-    access: Access
-
-
-@dataclass(frozen=True)
 class User:
     """The caller: a name (None when anonymous) and the groups it belongs to."""
 

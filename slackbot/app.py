@@ -36,7 +36,7 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
 )
-"""OAuth scopes the bot uses (slack/manifest.yaml asks for exactly these)."""
+"""OAuth scopes the bot uses (slackbot/manifests/manifest.yaml asks for exactly these)."""
 BOT_EVENTS = ("app_mention", "message.im")
 """Events the bot subscribes to."""
 

@@ -105,15 +105,6 @@ def find_free_node_ports(host: str = "127.0.0.1", *, count: int = 1) -> list[Nod
     raise BackendUnavailableError(f"Not enough free ports on {host} for {count} Weaviate node(s).")
 
 
-def find_free_embedded_ports(host: str = "127.0.0.1") -> NodePorts:
-    """Free HTTP + gRPC ports (gRPC = HTTP + 1) whose derived cluster ports are free as well."""
-    for http in random.sample(range(15_000, MAX_EMBEDDED_HTTP_PORT), k=400):
-        ports = NodePorts.derived(http, http + 1)
-        if _all_free(host, ports):
-            return ports
-    raise BackendUnavailableError(f"No free set of embedded Weaviate ports found on {host}.")
-
-
 def _all_free(host: str, ports: NodePorts) -> bool:
     return _first_busy(host, ports) is None
 

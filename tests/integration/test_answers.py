@@ -338,8 +338,8 @@ def test_compare_runs_both_generators_at_once(
     # how long the local model needs for a prompt of this size (another question: its passages
     # are not in llama.cpp's prompt cache yet), and the hosted server's cache primed with the
     # exact prompt it will get, so that its own share is mostly the held time
-    warm = service.answer(Question(WARM_UP, carol), "slm")
-    assert service.answer(question, "llm").error is None
+    warm = service.compare(Question(WARM_UP, carol), ["slm"]).answer("slm")
+    assert service.compare(question, ["llm"]).answer("llm").error is None
     assert len(proxy.chat_timeline(1)) == 1  # the priming request is done: forget it
     proxy.clear()
     proxy.delay_s = min(max(1.5 * warm.timings.total_s, 2.0), 30.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import signal
 import time
 import urllib.error
@@ -23,7 +24,7 @@ from weaviate.proto.v1 import search_get_pb2, weaviate_pb2_grpc
 from backends.weaviate.client import connect, open_client
 from backends.weaviate_server.apikey import read_api_key
 from backends.weaviate_server.cluster import LocalCluster
-from backends.weaviate_server.ports import find_free_embedded_ports, find_free_node_ports
+from backends.weaviate_server.ports import MAX_EMBEDDED_HTTP_PORT, NodePorts, all_free, find_free_node_ports
 from backends.weaviate_server.server import NodeConfig, WeaviateServer, embedded_server
 from core.errors import BackendUnavailableError
 from core.settings import Settings
@@ -37,6 +38,15 @@ START_TIMEOUT_S = 120.0
 def cli(*argv: str) -> int:
     args = build_parser().parse_args(["db", *argv])
     return int(args.run(args))
+
+
+def find_free_embedded_ports(host: str = "127.0.0.1") -> NodePorts:
+    """Free HTTP + gRPC ports (gRPC = HTTP + 1) whose derived cluster ports are free as well."""
+    for http in random.sample(range(15_000, MAX_EMBEDDED_HTTP_PORT), k=400):
+        ports = NodePorts.derived(http, http + 1)
+        if all_free(host, [ports]):
+            return ports
+    raise AssertionError(f"no free set of embedded Weaviate ports on {host}")
 
 
 @pytest.fixture

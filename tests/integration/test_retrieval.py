@@ -18,7 +18,6 @@ import pytest
 import weaviate
 import yaml
 from index_parts import retriever_of
-from langchain_core.documents import Document
 from weaviate.classes.query import Filter
 
 from backends.sentence_transformers import SentenceTransformerEmbedder
@@ -31,7 +30,6 @@ from core.identity import UserDirectory
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import run_ingest
-from retrieval.langchain import DocduetLangChainRetriever
 from retrieval.ranking import normalise_text
 from retrieval.retriever import HybridRetriever
 
@@ -214,16 +212,6 @@ def test_off_topic_questions_return_nothing(index):
     for query in OFF_TOPIC:
         assert index.retriever().retrieve(query, user=everyone) == [], query
     assert index.retriever().retrieve("How do I set up the VPN?", user=everyone)
-
-
-def test_langchain_retriever_returns_documents(index):
-    lc = DocduetLangChainRetriever(retriever=index.retriever(), user=index.users.resolve("carol"))
-    docs = lc.invoke("What is the VPN server address and port?")
-    assert docs and all(isinstance(d, Document) for d in docs)
-    top = docs[0]
-    assert top.metadata["source"].endswith("it/vpn-setup.html")
-    assert {"title", "section", "page", "chunk_id", "score", "sensitivity"} <= set(top.metadata)
-    assert top.page_content
 
 
 def test_missing_index_says_to_ingest(index):

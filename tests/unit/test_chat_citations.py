@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from chat.citations import (
     split_sentences,
 )
 from chat.prompt import build_prompt
-from chat.support import EmbeddingSupport, LexicalSupport, content_words, overlap_f1
+from chat.support import LexicalSupport, content_words, overlap_f1
 from core.domain import Access, Chunk, Hit, Sensitivity
 from core.prompt import ABSTAIN_TEXT
 
@@ -201,15 +202,24 @@ def test_lexical_support_is_recall_of_content_words() -> None:
     assert overlap_f1("a b", "") == 0.0 and overlap_f1("laptops", "laptop") == 1.0
 
 
-class FakeEmbedder:
-    """Bag-of-letters vectors: enough to test the plumbing without a model."""
+class LetterScorer:
+    """Cosine of bag-of-letters vectors: another support scorer, to test that one can be injected."""
 
-    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
-        return [[float(t.lower().count(c)) for c in "abcdefghijklmnopqrstuvwxyz0123456789"] for t in texts]
+    def score(self, claim: str, texts: Sequence[str]) -> list[float]:
+        def bag(text: str) -> list[float]:
+            return [float(text.lower().count(c)) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+
+        head = bag(claim)
+        out = []
+        for text in texts:
+            v = bag(text)
+            norm = math.sqrt(sum(x * x for x in head)) * math.sqrt(sum(y * y for y in v))
+            out.append(sum(x * y for x, y in zip(head, v, strict=True)) / norm if norm else 0.0)
+        return out
 
 
-def test_embedding_scorer_is_injectable() -> None:
-    scorer = EmbeddingSupport(FakeEmbedder())
+def test_another_support_scorer_is_injectable() -> None:
+    scorer = LetterScorer()
     same = scorer.score(
         "Laptops are replaced every four years.", ["Laptops are replaced every four years.", "zzz"]
     )

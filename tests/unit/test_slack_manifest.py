@@ -9,7 +9,7 @@ import yaml
 
 from slackbot.app import BOT_EVENTS, BOT_SCOPES
 
-SLACK = Path(__file__).resolve().parents[2] / "slack"
+SLACK = Path(__file__).resolve().parents[2] / "slackbot" / "manifests"
 
 
 @pytest.mark.parametrize(("name", "socket"), [("manifest.yaml", True), ("manifest-http.yaml", False)])

@@ -21,7 +21,7 @@ from core.index import DocumentStats, IndexStats
 from core.prompt import Turn
 from docduet.commands.ui import streamlit_argv
 from ingest.last_run import read_last_run
-from ui.admin_page import ago, feedback_rows, summary_text
+from ui.admin_view import ago, feedback_rows, summary_text
 from ui.markup import answer_markdown, citation_label, cost, escape_md, highlight, metric_badges, seconds
 from ui.progress_bar import BarProgress
 from ui.streaming import LiveTurn, Throttle, run_stream

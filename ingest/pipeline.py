@@ -80,6 +80,7 @@ class Ingestor:
         index a rebuild replaces: failures count the chunks it holds, which the rebuild would lose.
         """
         started = time.perf_counter()
+        discovering = time.perf_counter()
         found = scan(paths, corpus_root=self._settings.corpus_root)
         files = found.files
         indexed = self._store.snapshot()
@@ -87,7 +88,9 @@ class Ingestor:
         if not allow_empty:
             _refuse_emptied(paths, found, before)
         summary = _new_summary(found, dry_run, self._store.name)
-        plans = [self._plan(file, indexed.get(file.source), force) for file in files]
+        summary.stage_seconds["discover"] = time.perf_counter() - discovering
+        with summary.timing("plan"):
+            plans = [self._plan(file, indexed.get(file.source), force) for file in files]
         gone = _missing_sources(paths, {f.source for f in files}, before)
         self._progress.start(len(plans) + len(gone), "dry run" if dry_run else "ingesting")
         try:
@@ -97,7 +100,8 @@ class Ingestor:
                 self._progress.advance(plan.file.source, plan.action)
             for source in gone:
                 if not dry_run:
-                    self._store.delete_source(source)
+                    with summary.timing("prune"):
+                        self._store.delete_source(source)
                 summary.deleted.append(source)
                 self._progress.advance(source, "deleted")
         finally:
@@ -132,7 +136,7 @@ class Ingestor:
             return
         if plan.action != "failed" and not dry_run:
             try:
-                summary.chunks += self._write(plan)
+                summary.chunks += self._write(plan, summary)
             except IngestError as e:
                 plan = Plan(plan.file, "failed", plan.access, reason=_reason(e, source))
         if plan.action == "failed":
@@ -149,22 +153,28 @@ class Ingestor:
             return
         (summary.added if plan.action == "added" else summary.updated).append(source)
 
-    def _write(self, plan: Plan) -> int:
+    def _write(self, plan: Plan, summary: IngestSummary) -> int:
         assert plan.access is not None
-        parsed = self._parser.parse(plan.file)
-        chunks = chunk_document(
-            plan.file,
-            parsed.elements,
-            access=plan.access,
-            content_hash=plan.content_hash,
-            settings=self._settings,
-            window=self._encoder.embedder.window,
-            title=parsed.title,
-        )
+        with summary.timing("parse"):
+            parsed = self._parser.parse(plan.file)
+        with summary.timing("chunk"):
+            chunks = chunk_document(
+                plan.file,
+                parsed.elements,
+                access=plan.access,
+                content_hash=plan.content_hash,
+                settings=self._settings,
+                window=self._encoder.embedder.window,
+                title=parsed.title,
+            )
         if not chunks:
             raise IngestError(f"{plan.file.source}: no text to index (empty or scanned document)")
-        self._store.upsert(chunks, self._encoder.encode([c.text for c in chunks]))
-        self._store.prune(plan.file.source, plan.content_hash, len(chunks))
+        with summary.timing("embed"):
+            vectors = self._encoder.encode([c.text for c in chunks])
+        with summary.timing("write"):
+            self._store.upsert(chunks, vectors)
+        with summary.timing("prune"):
+            self._store.prune(plan.file.source, plan.content_hash, len(chunks))
         return len(chunks)
 
 

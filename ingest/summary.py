@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 
@@ -47,6 +50,18 @@ class IngestSummary:
     """Declarations that asked for wider access than a sidecar above allows (the file got less)."""
     widened: list[Notice] = field(default_factory=list)
     """Documents now readable more widely than the index had them (a declaration was widened)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Where the time went: discover, plan (access and hashes), parse (with titles), chunk, embed,
+    write (the index import), prune (old versions and deleted files)."""
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``stage_seconds[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
     @property
     def changed(self) -> int:
@@ -79,6 +94,7 @@ class IngestSummary:
             "ignored": self.ignored,
             "widening_refused": [asdict(n) for n in self.widening_refused],
             "widened": [asdict(n) for n in self.widened],
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
     def unsupported_note(self) -> str | None:

@@ -100,3 +100,13 @@ def test_a_corrupt_file_is_reported_the_rest_ingested_and_a_rerun_adds_no_duplic
 def test_a_dry_run_writes_nothing(setup: Setup, docs: Path) -> None:
     summary = setup.run(docs, dry_run=True)
     assert len(summary.added) == 3 and setup.index.count() == 0
+
+
+def test_a_run_says_where_its_time_went(setup: Setup, docs: Path) -> None:
+    summary = setup.run(docs)
+    stages = summary.stage_seconds
+    assert {"discover", "plan", "parse", "chunk", "embed", "write", "prune"} <= set(stages)
+    assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= summary.seconds
+    assert summary.to_json()["stage_seconds"] == {k: round(v, 3) for k, v in stages.items()}
+    again = setup.run(docs)  # nothing changed: nothing parsed or embedded
+    assert "parse" not in again.stage_seconds and "embed" not in again.stage_seconds

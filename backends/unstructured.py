@@ -52,7 +52,7 @@ class UnstructuredParser:
         """Import every partitioner now, so no file's parse time includes loading them."""
         import importlib
 
-        _setup_unstructured()
+        setup_unstructured()
         for module in _PARTITION_MODULES:
             importlib.import_module(module)
 
@@ -65,7 +65,7 @@ class UnstructuredParser:
         if not data.strip():
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         _check_office_container(file, data)
-        _setup_unstructured()
+        setup_unstructured()
         with _private_copy(file, data) as copy:  # parsers read exactly the bytes checked above
             try:
                 elements = self._partition(file, data, copy)
@@ -169,7 +169,7 @@ _PARTITION_MODULES = tuple(
 )
 
 
-def _setup_unstructured() -> None:
+def setup_unstructured() -> None:
     """Once per process: no telemetry, and spaCy's model from the installed package."""
     global _setup_done
     with _setup_lock:

@@ -236,7 +236,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--limit", type=int, default=None, help="files to sample, spread evenly (default: all)")
+    parser.add_argument("--limit", type=int, default=None, help="files to sample, spread evenly (all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ingestion.json")
     args = parser.parse_args()
     write_report(args.out, ingestion=measure(Settings(), args.corpus, limit=args.limit))

@@ -152,26 +152,30 @@ def side_by_side(generators: list[LlamaCppGenerator], alone: Prompt, together: P
     }
 
 
+def measure(settings: Settings, names: list[str], rounds: int) -> dict[str, Any]:
+    """Per local generator, docduet vs raw llama-cpp-python; then all of them side by side."""
+    generators = []
+    for name in names:
+        built = build_generator(spec_by_id(settings, name.strip()), settings)
+        assert isinstance(built, LlamaCppGenerator), f"{name} is not a local llama.cpp generator"
+        generators.append(built)
+    prepared = prompts(rounds + 3, passages=3)
+    fresh = prepared[-2:]  # for the side-by-side run: prompts no model has seen
+    prepared = prepared[:-2]
+    results = {}
+    for g in generators:
+        g.stream(prepared[0], max_tokens=4).collect()  # load the model and warm the shared prefix
+        results[g.name] = versus_raw(g, prepared[0], prepared[1:])
+    together = side_by_side(generators, *fresh) if len(generators) > 1 else None
+    return {"max_tokens": MAX_TOKENS, "per_model": results, "side_by_side": together}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--generators", default="slm,slm-large")
     args = parser.parse_args()
-    settings = Settings()
-    generators = []
-    for name in args.generators.split(","):
-        built = build_generator(spec_by_id(settings, name.strip()), settings)
-        assert isinstance(built, LlamaCppGenerator), f"{name} is not a local llama.cpp generator"
-        generators.append(built)
-    rounds = prompts(args.rounds + 3, passages=3)
-    fresh = rounds[-2:]  # for the side-by-side run: prompts no model has seen
-    rounds = rounds[:-2]
-    results = {}
-    for g in generators:
-        g.stream(rounds[0], max_tokens=4).collect()  # load the model and warm the shared prefix
-        results[g.name] = versus_raw(g, rounds[0], rounds[1:])
-    together = side_by_side(generators, *fresh) if len(generators) > 1 else None
-    write_report(OUT, max_tokens=MAX_TOKENS, per_model=results, side_by_side=together)
+    write_report(OUT, **measure(Settings(), args.generators.split(","), args.rounds))
 
 
 if __name__ == "__main__":

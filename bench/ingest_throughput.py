@@ -17,8 +17,8 @@ from backends.weaviate.schema import resolve_alias
 from bench.report import write_report
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.cli import quiet_third_parties
 from docduet.compose import run_ingest
+from docduet.environment import quiet_third_parties
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PATHS = [ROOT / "corpora", ROOT.parent / "shared" / "eval" / "handbook-18f"]

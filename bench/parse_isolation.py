@@ -19,7 +19,7 @@ from bench.report import write_report
 from core.domain import SourceFile
 from core.errors import IngestError
 from core.protocols import Parser
-from docduet.cli import quiet_third_parties
+from docduet.environment import quiet_third_parties
 from ingest.discover import discover
 from ingest.isolation import IsolatedParser
 

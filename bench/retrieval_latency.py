@@ -30,8 +30,8 @@ from core.domain import ANONYMOUS, User
 from core.identity import UserDirectory
 from core.protocols import Embedder, NullProgress
 from core.settings import Settings
-from docduet.cli import quiet_third_parties
 from docduet.compose import build_embedder, run_ingest
+from docduet.environment import quiet_third_parties
 from retrieval.retriever import HybridRetriever
 
 ROOT = Path(__file__).resolve().parents[1]

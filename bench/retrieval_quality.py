@@ -23,12 +23,12 @@ from typing import Any
 from bench.report import write_report
 from core.protocols import NullProgress
 from core.settings import Settings
-from docduet.cli import quiet_third_parties
-from docduet.commands.eval import parse_alphas, parse_list
 from docduet.compose import build_embedder, open_index
+from docduet.environment import quiet_third_parties
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import EvalQuery, QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
+from evaluation.options import parse_alphas, parse_list
 from evaluation.retrieval_eval import baselines_for, evaluate_retrieval, methods_for
 
 ROOT = Path(__file__).resolve().parents[1]

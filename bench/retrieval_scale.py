@@ -206,7 +206,7 @@ def main() -> None:
     import logging
 
     from bench.report import write_report
-    from docduet.cli import quiet_third_parties
+    from docduet.environment import quiet_third_parties
 
     quiet_third_parties()
     logging.basicConfig(level=logging.WARNING)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from core.errors import DocduetError
 from docduet.commands import COMMANDS
+from docduet.environment import quiet_third_parties
 
 log = logging.getLogger("docduet")
 
@@ -20,17 +20,6 @@ def configure_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "urllib3", "unstructured", "sentence_transformers", "grpc"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-def quiet_third_parties() -> None:
-    """Environment the libraries read at import: no telemetry, no hub downloads."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bars
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,7 +44,7 @@ def _ms(value: float | None) -> str:
 
 def main() -> None:
     from bench.retrieval_latency import corpus_index
-    from docduet.cli import quiet_third_parties
+    from docduet.environment import quiet_third_parties
 
     quiet_third_parties()
     logging.basicConfig(level=logging.WARNING)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from docduet.commands import answer, db, eval, ingest, slack, ui
+from docduet.commands import answer, bench, db, eval, ingest, slack, ui
 
-COMMANDS: tuple[ModuleType, ...] = (db, ingest, answer, slack, eval, ui)
+COMMANDS: tuple[ModuleType, ...] = (db, ingest, answer, slack, eval, ui, bench)

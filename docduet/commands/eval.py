@@ -11,6 +11,7 @@ from rich.console import Console
 
 from core.errors import ConfigError
 from core.settings import Settings
+from evaluation.options import parse_alphas, parse_list
 
 DATASETS = (
     "DATASET is a BEIR folder (corpus.jsonl, queries*.jsonl, qrels/*.tsv: retrieval metrics for "
@@ -41,25 +42,6 @@ def register(sub: Any) -> None:
     p.add_argument("--user", default=None, metavar="NAME", help="ask JSONL questions as this user")
     p.add_argument("--judge", action="store_true", help="also grade answers with the hosted LLM")
     p.set_defaults(run=_run)
-
-
-def parse_list(text: str, what: str) -> tuple[str, ...]:
-    """``"slm, llm"`` -> ``("slm", "llm")``; ConfigError when empty."""
-    items = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
-    if not items:
-        raise ConfigError(f"--{what} needs at least one value, e.g. --{what} slm,llm")
-    return items
-
-
-def parse_alphas(text: str) -> tuple[float, ...]:
-    """Comma-separated numbers within 0..1."""
-    try:
-        alphas = tuple(float(x) for x in parse_list(text, "alphas"))
-    except ValueError as e:
-        raise ConfigError(f"--alphas takes numbers between 0 and 1, e.g. 0.25,0.5 ({e})") from e
-    if any(not 0 <= a <= 1 for a in alphas):
-        raise ConfigError(f"--alphas must lie between 0 and 1, got {text}")
-    return alphas
 
 
 def default_out(settings: Settings, dataset: Path) -> Path:

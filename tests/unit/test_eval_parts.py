@@ -15,11 +15,12 @@ from core.errors import ConfigError, GenerationError
 from core.prompt import Prompt
 from core.protocols import GenerationResult, NullProgress, TextStream
 from core.settings import Settings
-from docduet.commands.eval import default_out, parse_alphas, parse_list
+from docduet.commands.eval import default_out
 from evaluation.checkpoint import Checkpoint, fingerprint
 from evaluation.datasets import EvalDocument
 from evaluation.index import document_chunks, eval_collection_name
 from evaluation.judge import judge_answers, judge_request, parse_score
+from evaluation.options import parse_alphas, parse_list
 from evaluation.retrieval_eval import QueryVectors, baselines_for, methods_for
 from ingest.splitter import token_splitter
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "backends", "docduet", "ingest", "retrieval", "chat", "ui", "slackbot", "evaluation")
+PACKAGES = (
+    "core", "backends", "bench", "docduet", "ingest", "retrieval", "chat", "ui", "slackbot", "evaluation",
+)
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

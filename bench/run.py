@@ -1,0 +1,158 @@
+"""``docduet bench``: every benchmark against its limit, in one run, as JSON, a Markdown table and plots.
+
+Sections (each a ratio measured side by side in this run, because the machines are shared):
+
+- **ingestion** (:mod:`bench.ingestion`): docduet end to end with its stage breakdown, against the
+  raw encode rate of the same chunks and against a plain LangChain pipeline; the incremental
+  re-run after 1% of the files changed;
+- **retrieval** (:mod:`bench.retrieval_scale`): the permission-filtered hybrid query against the
+  raw Weaviate query, by corpus size, with Weaviate's memory;
+- **generation** (:mod:`bench.generation`): each local model through docduet against raw
+  llama-cpp-python; the side-by-side wall time against the slower model alone.
+
+``--quick`` (about 10 minutes on 2 cores): 40 handbook files, 10k chunks, the small model, 2 rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import generation, ingestion, retrieval_scale
+from bench.report import write_report
+from core.settings import Settings
+
+HANDBOOK = Path(__file__).resolve().parents[2] / "shared" / "eval" / "handbook-18f"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each section to run."""
+
+    ingest_files: int | None
+    sizes: tuple[int, ...]
+    generators: tuple[str, ...]
+    rounds: int
+    queries: int
+
+
+QUICK = Plan(ingest_files=40, sizes=(10_000,), generators=("slm",), rounds=2, queries=40)
+FULL = Plan(ingest_files=None, sizes=(10_000, 100_000), generators=("slm", "slm-large"), rounds=4, queries=80)
+SECTIONS = ("ingestion", "retrieval", "generation")
+
+
+def run(
+    settings: Settings,
+    out: Path,
+    *,
+    quick: bool,
+    sections: tuple[str, ...] = SECTIONS,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run ``sections``; write ``bench.json``, ``bench.md`` and the plots into ``out``."""
+    plan = QUICK if quick else FULL
+    results: dict[str, Any] = {"quick": quick}
+    steps: dict[str, Callable[[], Any]] = {
+        "ingestion": lambda: ingestion.measure(settings, HANDBOOK, limit=plan.ingest_files),
+        "retrieval": lambda: [retrieval_scale.measure_size(settings, n, plan.queries) for n in plan.sizes],
+        "generation": lambda: generation.measure(settings, list(plan.generators), plan.rounds),
+    }
+    for name in sections:
+        say(f"{name}…")
+        started = time.perf_counter()
+        results[name] = steps[name]()
+        results[f"{name}_wall_s"] = round(time.perf_counter() - started, 1)
+        say(f"{name}: done in {results[f'{name}_wall_s']:.0f} s")
+    out.mkdir(parents=True, exist_ok=True)
+    report = write_report(out / "bench.json", **results)
+    (out / "bench.md").write_text(markdown(report), encoding="utf-8")
+    plots(report, out)
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The table of every ratio against its goal, then each section's detail."""
+    rows = ["| measure | docduet | limit | ratio | goal |", "|---|---|---|---|---|"]
+    ing = report.get("ingestion")
+    if ing:
+        d, r, lc, inc = ing["docduet"], ing["raw_encode"], ing["langchain"], ing["incremental"]
+        rows += [
+            f"| ingestion, chunks/s ({ing['files']} files) | {d['chunks_per_second']} | raw encode "
+            f"{r['chunks_per_second']} | {ing['ratios']['docduet_vs_raw_encode']} | >= 0.85 |",
+            f"| ingestion, files/s | {d['files_per_second']} | LangChain pipeline {lc['files_per_second']} "
+            f"| {ing['ratios']['docduet_vs_langchain_files_per_s']} | >= 2 |",
+            f"| incremental re-run, 1% changed, s | {inc['seconds']} | full ingest {d['seconds']} "
+            f"| {inc['share_of_full']} | <= 0.05 |",
+        ]
+    for size in report.get("retrieval") or []:
+        rows.append(
+            f"| retrieval p50 ms, {size['chunks']:,} chunks | {size['docduet_p50_ms']} | raw query + "
+            f"encode {size['raw_p50_ms']} | {size['docduet_vs_raw_p50']} | <= 1.3 |"
+        )
+    gen = report.get("generation")
+    for name, model in ((gen or {}).get("per_model") or {}).items():
+        first, decode = model["first_token_s"], model["decode_tokens_per_s"]
+        rows += [
+            f"| {name} first token s | {first['docduet']:.2f} | raw {first['raw']:.2f} "
+            f"| {first['ratio_raw_over_docduet']:.2f} | >= 0.95 |",
+            f"| {name} decode tokens/s | {decode['docduet']:.1f} | raw {decode['raw']:.1f} "
+            f"| {decode['ratio_docduet_over_raw']:.2f} | >= 0.95 |",
+        ]
+    if gen and gen.get("side_by_side"):
+        s = gen["side_by_side"]
+        ratio = s["wall_over_slower_alone"]
+        rows.append(f"| side by side wall s | {s['wall_s']:.1f} | the slower model alone | {ratio:.2f} | - |")
+    detail = json.dumps({k: v for k, v in report.items() if k in SECTIONS}, indent=2)
+    return (
+        f"# docduet bench ({'quick' if report.get('quick') else 'full'}, {report['when']}, "
+        f"{report['machine']['cpus']} CPUs)\n\n" + "\n".join(rows) + "\n\n```json\n" + detail + "\n```\n"
+    )
+
+
+def plots(report: dict[str, Any], out: Path) -> list[Path]:
+    """Ingestion time by stage (docduet and LangChain) and retrieval latency by corpus size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    ing = report.get("ingestion")
+    if ing:
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for row, (label, stages) in enumerate(
+            (("docduet", ing["docduet"]["stage_seconds"]), ("LangChain", ing["langchain"]["stage_seconds"]))
+        ):
+            left = 0.0
+            for stage, seconds in stages.items():
+                ax.barh(row, seconds, left=left, label=f"{label}: {stage}")
+                left += seconds
+        ax.set_yticks([0, 1], ["docduet", "LangChain"])
+        ax.set_xlabel("seconds")
+        ax.set_title(f"Ingestion of {ing['files']} files by stage")
+        ax.legend(fontsize=6, ncol=3, loc="lower right")
+        fig.tight_layout()
+        written.append(out / "ingestion_stages.png")
+        fig.savefig(written[-1], dpi=120)
+        plt.close(fig)
+    sizes = report.get("retrieval") or []
+    if sizes:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        n = [s["chunks"] for s in sizes]
+        ax.plot(n, [s["docduet_p50_ms"] for s in sizes], "o-", label="docduet p50")
+        ax.plot(n, [s["raw_p50_ms"] for s in sizes], "s--", label="raw query + encode p50")
+        ax.plot(n, [s["docduet_p95_ms"] for s in sizes], "o:", label="docduet p95")
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks")
+        ax.set_ylabel("ms")
+        ax.set_title("Retrieval latency by corpus size")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written.append(out / "retrieval_latency.png")
+        fig.savefig(written[-1], dpi=120)
+        plt.close(fig)
+    return written

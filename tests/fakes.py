@@ -1,19 +1,27 @@
 """Stand-ins shared by unit tests: no model, no parser library, no server.
 
 Real components have their own tests in tests/integration; these exist so docduet's own logic
-(ingestion plans, chunking, retrieval ranking) can be tested in milliseconds.
+(ingestion plans, chunking, retrieval ranking, the answer service and its front ends) can be tested
+in milliseconds. Only stand-ins that more than one test file uses live here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Generator as PyGenerator
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 from unstructured.documents.elements import NarrativeText, Title
 
-from core.domain import SourceFile
-from core.errors import IngestError
-from core.protocols import Parsed, TokenWindow
+from core.domain import Access, Chunk, Hit, Sensitivity, SourceFile, Usage, User
+from core.errors import DocduetError, IngestError
+from core.filters import SearchFilters
+from core.prompt import Prompt
+from core.protocols import GenerationResult, Parsed, TextStream, TokenWindow
 
 
 class WordTokenizer:
@@ -69,3 +77,167 @@ class PlainTextParser:
         ]
         title = next((e.text for e in elements if isinstance(e, Title)), file.path.stem)
         return Parsed(elements, title)
+
+
+class CountingEmbedder:
+    """A vector per text that says which text it was (its length in words), and the calls made."""
+
+    name, dim = "counting", 2
+
+    def __init__(self, window: TokenWindow | None = None) -> None:
+        self.window = window
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [[float(len(t.split())), 1.0] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class ManualClock:
+    """A clock (``time.monotonic``'s stand-in) that moves only when a test sets ``now``."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_chunk(
+    text: str = "text",
+    *,
+    chunk_id: str = "c1",
+    source: str = "/docs/doc.md",
+    root: str = "/docs",
+    title: str = "Doc",
+    index: int = 0,
+    doc_type: str = "md",
+    section: str = "",
+    page: int | None = None,
+    modified: datetime = datetime(2025, 1, 1, tzinfo=UTC),
+    content_hash: str = "h",
+    groups: tuple[str, ...] = ("employees",),
+    sensitivity: Sensitivity = Sensitivity.INTERNAL,
+) -> Chunk:
+    """A chunk with every field a test does not care about filled in (internal, for employees)."""
+    return Chunk(
+        chunk_id=chunk_id,
+        source=source,
+        root=root,
+        title=title,
+        text=text,
+        index=index,
+        doc_type=doc_type,
+        section=section,
+        page=page,
+        modified=modified,
+        content_hash=content_hash,
+        access=Access(groups, sensitivity),
+    )
+
+
+# --- the answer service's parts: a retriever over a few passages, generators that answer from them
+
+
+def _passage(name: str, text: str, groups: tuple[str, ...], sensitivity: Sensitivity, root: Path) -> Chunk:
+    return make_chunk(
+        text,
+        chunk_id=f"id-{name}",
+        source=str(root / f"{name}.md"),
+        root=str(root),
+        title=name.replace("-", " ").title(),
+        section="Overview",
+        page=2,
+        content_hash=f"h-{name}",
+        groups=groups,
+        sensitivity=sensitivity,
+    )
+
+
+def corpus(root: Path) -> list[Chunk]:
+    """Three passages: internal to employees, confidential to hr, public; files written to ``root``."""
+    chunks = [
+        _passage(
+            "employee-handbook",
+            "Office life. The office anchor days are Tuesday and Thursday. Desks are booked in Officely.",
+            ("employees",),
+            Sensitivity.INTERNAL,
+            root,
+        ),
+        _passage(
+            "salary-bands",
+            "Pay. The salary band midpoint for a Senior Software Engineer is 78,000 pounds in Leeds.",
+            ("hr",),
+            Sensitivity.CONFIDENTIAL,
+            root,
+        ),
+        _passage(
+            "press-release",
+            "News. Corvala raised 18 million pounds in its Series B led by Northgate Ventures.",
+            ("public",),
+            Sensitivity.PUBLIC,
+            root,
+        ),
+    ]
+    root.mkdir(parents=True, exist_ok=True)
+    for c in chunks:
+        Path(c.source).write_text(c.text, encoding="utf-8")
+    return chunks
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+
+
+@dataclass
+class StubRetriever:
+    """Passages sharing a word with the query, that the user's groups may read."""
+
+    chunks: Sequence[Chunk]
+    queries: list[str] = field(default_factory=list)
+
+    def retrieve(
+        self, query: str, *, user: User, filters: SearchFilters | None = None, top_k: int | None = None
+    ) -> list[Hit]:
+        self.queries.append(query)
+        readable = set(user.readable_groups)
+        return [
+            Hit(c, score=1.0 - i / 10, similarity=0.9)
+            for i, c in enumerate(self.chunks)
+            if readable & set(c.access.groups) and _words(query) & _words(c.text)
+        ]
+
+
+@dataclass
+class ScriptedGenerator:
+    """Answers with the passage sentence that shares most words with the question, marked [1]."""
+
+    name: str
+    off_premises: bool = False
+    endpoint: str = "local"
+    fail_with: DocduetError | None = None
+    prompts: list[Prompt] = field(default_factory=list)
+    max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL
+
+    def __post_init__(self) -> None:
+        if self.off_premises:
+            self.max_sensitivity = Sensitivity.INTERNAL
+        self.label = "Hosted model · scripted" if self.off_premises else "Small local model · scripted"
+
+    def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
+        self.prompts.append(prompt)
+        return TextStream(self._pieces(prompt))
+
+    def _pieces(self, prompt: Prompt) -> PyGenerator[str, None, GenerationResult]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        first = prompt.blocks[0].text
+        sentences = [s.strip() for s in first.split(". ") if s.strip()]
+        best = max(sentences, key=lambda s: len(_words(s) & _words(prompt.question)))
+        text = f"{best.rstrip('.')} [1]."
+        for word in text.split(" "):
+            yield word + " "
+        return GenerationResult(text=text, usage=Usage(len(first) // 4, len(text) // 4, 0.0))

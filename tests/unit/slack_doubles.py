@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from fakes import make_chunk
 from slack_bolt import App, BoltRequest
 from slack_recorder import (
     SIGNING_SECRET,
@@ -19,7 +19,7 @@ from slack_recorder import (
 from slack_sdk import WebClient
 
 from chat.results import Comparison, Question, Retrieval
-from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage, User
+from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
 from core.settings import Settings
 from slackbot.app import create_app
 
@@ -35,19 +35,13 @@ def slack_api() -> Iterator[SlackApiRecorder]:
 
 
 def hit(source: str, groups: tuple[str, ...]) -> Hit:
-    chunk = Chunk(
-        f"id-{source}",
-        source,
-        "/corpus",
-        source.rsplit("/", 1)[-1],
-        "text",
-        0,
-        "md",
-        "Intro",
-        None,
-        datetime(2025, 1, 1, tzinfo=UTC),
-        "h",
-        Access(groups, Sensitivity.INTERNAL),
+    chunk = make_chunk(
+        chunk_id=f"id-{source}",
+        source=source,
+        root="/corpus",
+        title=source.rsplit("/", 1)[-1],
+        section="Intro",
+        groups=groups,
     )
     return Hit(chunk, 0.9)
 
@@ -99,9 +93,9 @@ HITS = [hit("/corpus/public/careers.md", ("public",)), hit("/corpus/hr/salary-ba
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """The unit tier's settings (tests/unit/conftest.py), set up for the Slack app."""
+    return make_settings(
         slack_generators="slm",
         users_file=USERS,
         slack_signing_secret=SIGNING_SECRET,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
 from chat.citations import (
     CitationPolicy,
@@ -18,7 +19,7 @@ from chat.citations import (
 )
 from chat.prompt import build_prompt
 from chat.support import LexicalSupport, content_words, overlap_f1
-from core.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Hit
 from core.prompt import ABSTAIN_TEXT
 
 PASSAGES = [
@@ -42,19 +43,16 @@ PASSAGES = [
 def blocks(passages=PASSAGES):
     hits = []
     for i, (title, section, page, text) in enumerate(passages):
-        chunk = Chunk(
+        chunk = make_chunk(
+            text,
             chunk_id=f"c{i}",
             source=f"/docs/{title}.pdf",
-            root="/docs",
             title=title,
-            text=text,
-            index=0,
             doc_type="pdf",
             section=section,
             page=page,
             modified=datetime(2024, 1, 1, tzinfo=UTC),
             content_hash=f"h{i}",
-            access=Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL),
         )
         hits.append(Hit(chunk=chunk, score=1.0))
     return build_prompt("q", hits).blocks

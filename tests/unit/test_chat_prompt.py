@@ -6,9 +6,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
 from chat.prompt import build_prompt
-from core.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Hit
 from core.prompt import ABSTAIN_TEXT, COMPLETION_STOP, Prompt, Turn, fit_prompt, neutralise
 
 
@@ -20,19 +21,17 @@ def hit(
     page: int | None = 2,
     n: int = 0,
 ) -> Hit:
-    chunk = Chunk(
+    chunk = make_chunk(
+        text,
         chunk_id=f"c{n}",
         source=f"/docs/doc{n}.pdf",
-        root="/docs",
         title=title,
-        text=text,
         index=n,
         doc_type="pdf",
         section=section,
         page=page,
         modified=datetime(2024, 1, 1, tzinfo=UTC),
         content_hash=f"h{n}",
-        access=Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL),
     )
     return Hit(chunk=chunk, score=1.0 - n / 10)
 

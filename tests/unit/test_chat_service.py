@@ -8,14 +8,14 @@ import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
 from chat.results import NOT_FOUND_TEXT, Question
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
-from core.domain import Access, Chunk, Hit, Sensitivity, Usage, User
+from core.domain import Hit, Sensitivity, Usage, User
 from core.errors import ConfigError, GenerationError
 from core.filters import SearchFilters
 from core.prompt import Prompt, Turn
@@ -25,19 +25,13 @@ CAROL = User("carol", ("employees",))
 
 
 def hit(n: int, text: str, sensitivity: Sensitivity = Sensitivity.INTERNAL) -> Hit:
-    chunk = Chunk(
+    chunk = make_chunk(
+        text,
         chunk_id=f"c{n}",
         source=f"/docs/doc{n}.md",
-        root="/docs",
         title=f"Doc {n}",
-        text=text,
-        index=0,
-        doc_type="md",
-        section="",
-        page=None,
-        modified=datetime(2025, 1, 1, tzinfo=UTC),
         content_hash=f"h{n}",
-        access=Access(("employees",), sensitivity),
+        sensitivity=sensitivity,
     )
     return Hit(chunk=chunk, score=1.0 - n / 10, similarity=0.6)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+
+from fakes import make_chunk
 
 from backends.weaviate.chunks import chunk_properties
 from backends.weaviate.keywords import STEMMED_FIELDS, STOP_WORDS, query_terms, stem, stemmed_properties
 from backends.weaviate.schema import PROPERTIES
-from core.domain import Access, Chunk, Sensitivity
 
 
 def test_inflections_share_a_stem() -> None:
@@ -39,13 +39,14 @@ def test_stemming_is_deterministic_across_threads() -> None:
 def test_every_searchable_field_has_a_stemmed_property_in_the_schema_and_the_objects() -> None:
     names = {p.name for p in PROPERTIES}
     assert set(STEMMED_FIELDS) <= names and set(STEMMED_FIELDS.values()) <= names
-    chunk = Chunk(
-        chunk_id="00000000-0000-0000-0000-000000000001", source="/c/p.md", root="/c",
-        title="Travel Policies", text="Hotels are booked by the travel desk.", index=0,
-        doc_type="md", section="Booking hotels", page=None,
-        modified=datetime(2025, 1, 1, tzinfo=UTC), content_hash="h",
-        access=Access(("employees",), Sensitivity.INTERNAL),
-    )  # fmt: skip
+    chunk = make_chunk(
+        "Hotels are booked by the travel desk.",
+        chunk_id="00000000-0000-0000-0000-000000000001",
+        source="/c/p.md",
+        root="/c",
+        title="Travel Policies",
+        section="Booking hotels",
+    )
     props = chunk_properties(chunk)
     assert props["text"] == chunk.text and props["title"] == "Travel Policies"  # kept for display
     assert props["text_stemmed"] == "hotel book travel desk"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from db_helpers import make_settings
+from fakes import make_chunk
 from weaviate.classes.config import ConsistencyLevel
 from weaviate.exceptions import WeaviateBaseError
 
@@ -198,13 +199,10 @@ def test_upsert_gives_up_with_the_replica_hint(sample_chunks: list[Any]) -> None
 def sample_chunks() -> list[Any]:
     from datetime import UTC, datetime
 
-    from core.domain import Access, Chunk, Sensitivity
-
-    access = Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL)
     return [
-        Chunk(chunk_id=f"00000000-0000-0000-0000-00000000000{i}", text=f"text {i}", title="T",
-              section="S", source="/d/a.md", root="/d", doc_type="md", content_hash="h",
-              access=access, page=None, index=i, modified=datetime(2026, 1, 1, tzinfo=UTC))
+        make_chunk(f"text {i}", chunk_id=f"00000000-0000-0000-0000-00000000000{i}", title="T",
+                   section="S", source="/d/a.md", root="/d", index=i,
+                   modified=datetime(2026, 1, 1, tzinfo=UTC))
         for i in range(2)
     ]  # fmt: skip
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import CountingEmbedder
 
 from backends.sentence_transformers import embedding_window
 from core.domain import Sensitivity, Usage
@@ -136,29 +137,13 @@ def test_baselines_are_unstemmed_bm25_whole_text_vectors_and_the_default_hybrid_
     assert all(m.pieces for m in methods_for((0.25,), 0.5))
 
 
-class CountingEmbedder:
-    name = "fake"
-    dim = 2
-    window = None  # not read: queries are not split
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        return [[float(len(t)), 1.0] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
-
-
 def test_query_vectors_embed_in_one_batch() -> None:
     inner = CountingEmbedder()
     vectors = QueryVectors(inner)
-    vectors.prime(["a", "bb", "a"])
-    assert inner.calls == [["a", "bb"]]
-    assert vectors.embed_query("bb") == [2.0, 1.0] and len(inner.calls) == 1
-    assert vectors.embed_query("ccc") == [3.0, 1.0] and len(inner.calls) == 2
+    vectors.prime(["a", "b b", "a"])
+    assert inner.calls == [["a", "b b"]]
+    assert vectors.embed_query("b b") == [2.0, 1.0] and len(inner.calls) == 1
+    assert vectors.embed_query("c c c") == [3.0, 1.0] and len(inner.calls) == 2
 
 
 def test_eval_chunks_are_public_and_deterministic() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
 from chat.results import NOT_FOUND_TEXT, Comparison, Retrieval
-from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
+from core.domain import Answer, Citation, Hit, Privacy, Sensitivity, Timings, Usage
 from core.prompt import ABSTAIN_TEXT
 from evaluation.datasets import QAItem
 from evaluation.scoring import outcomes, question_record, same_source, score_answer, summarize
@@ -114,19 +115,14 @@ def test_same_source_accepts_path_suffixes() -> None:
 
 
 def make_record(item: QAItem, *answers: Answer) -> dict[str, object]:
-    chunk = Chunk(
-        "c1",
-        "Normans#1",
-        "eval",
-        "Normans",
-        "text",
-        0,
-        "eval",
-        "",
-        None,
-        datetime.fromtimestamp(0, UTC),
-        "h",
-        Access(("public",), Sensitivity.PUBLIC),
+    chunk = make_chunk(
+        source="Normans#1",
+        root="eval",
+        title="Normans",
+        doc_type="eval",
+        modified=datetime.fromtimestamp(0, UTC),
+        groups=("public",),
+        sensitivity=Sensitivity.PUBLIC,
     )
     comparison = Comparison(
         item.question, None, Retrieval(item.question, (Hit(chunk, 0.9),), 0.01), answers, 1.0

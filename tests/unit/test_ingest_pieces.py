@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from fakes import WordTokenizer
+from fakes import CountingEmbedder, WordTokenizer
 
 from core.protocols import TokenWindow
 from core.settings import Settings
 from ingest.pieces import ChunkEncoder, chunk_encoder
 from ingest.splitter import TokenSplitter
-
-
-class CountingEmbedder:
-    """A vector per text that says which text it was (its length in words), and the calls made."""
-
-    name, dim = "counting", 2
-
-    def __init__(self, window: TokenWindow | None = None) -> None:
-        self.calls: list[list[str]] = []
-        if window is not None:
-            self.window = window
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        return [[float(len(t.split())), 1.0] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
-
 
 WINDOW = TokenWindow("words", 100, WordTokenizer())
 LONG = "Remote work is hybrid. Anchor days are Tuesday and Thursday. The home office budget is 400 pounds."

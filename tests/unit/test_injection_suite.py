@@ -5,12 +5,12 @@ The suite through real Weaviate and real models: tests/integration/test_injectio
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from fakes import make_chunk
 
-from core.domain import Access, Answer, Chunk, Privacy, Sensitivity, Timings, Usage, User
+from core.domain import Answer, Chunk, Privacy, Sensitivity, Timings, Usage, User
 from core.settings import Settings
 from evaluation.injection import (
     ADVERSARIAL,
@@ -33,10 +33,9 @@ CAROL = User("carol", ("employees",))
 
 
 def _chunk(chunk_id: str, groups: tuple[str, ...], sensitivity: Sensitivity, text: str = "x") -> Chunk:
-    return Chunk(
-        chunk_id, "a.md", "/r", "A", text, 0, "md", "", None, datetime(2025, 1, 1, tzinfo=UTC), "h",
-        Access(groups, sensitivity),
-    )  # fmt: skip
+    return make_chunk(
+        text, chunk_id=chunk_id, source="a.md", root="/r", title="A", groups=groups, sensitivity=sensitivity
+    )
 
 
 def _answer(text: str, sent: tuple[str, ...] = (), *, abstained: bool = False) -> Answer:

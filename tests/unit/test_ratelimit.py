@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import threading
 
+from fakes import ManualClock
+
 from core.ratelimit import RateLimiter
 from core.settings import Settings
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_each_key_gets_its_own_sliding_window() -> None:
-    clock = Clock()
+    clock = ManualClock()
     limiter = RateLimiter(2, 60.0, clock)
     assert limiter.check("carol") is None and limiter.check("carol") is None
     refused = limiter.check("carol")
@@ -36,7 +30,7 @@ def test_each_key_gets_its_own_sliding_window() -> None:
 def test_no_limit_and_long_windows() -> None:
     unlimited = RateLimiter(0, 60.0)
     assert all(unlimited.check("x") is None for _ in range(1000))
-    clock = Clock()
+    clock = ManualClock()
     hourly = RateLimiter(1, 3600.0, clock)
     assert hourly.check("x") is None
     clock.now += 60
@@ -62,7 +56,7 @@ def test_settings_and_concurrent_askers() -> None:
 
 
 def test_forgotten_keys_do_not_pile_up() -> None:
-    clock = Clock()
+    clock = ManualClock()
     limiter = RateLimiter(3, 5.0, clock)
     for i in range(100):
         limiter.check(f"user-{i}")

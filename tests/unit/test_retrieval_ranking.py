@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
-from core.domain import Access, Chunk, Hit, Sensitivity
+from core.domain import Hit
 from retrieval.ranking import Candidate, best_piece_cosines, cosine, cosines, normalise_text, select
 
 
 def candidate(n: int, text: str, vector: tuple[float, ...], similarity: float | None = 0.9) -> Candidate:
-    chunk = Chunk(
-        chunk_id=f"c{n}", source=f"/docs/{n}.md", root="/docs", title="T", text=text, index=0,
-        doc_type="md", section="", page=None, modified=datetime(2025, 1, 1, tzinfo=UTC),
-        content_hash="h", access=Access(("employees",), Sensitivity.INTERNAL),
-    )  # fmt: skip
+    chunk = make_chunk(text, chunk_id=f"c{n}", source=f"/docs/{n}.md", title="T")
     return Candidate(Hit(chunk=chunk, score=1.0 - n / 100, similarity=similarity), vector)
 
 

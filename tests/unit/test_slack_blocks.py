@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
+from fakes import make_chunk
 
-from core.domain import Access, Answer, Chunk, Citation, Hit, Privacy, Sensitivity, Timings, Usage
+from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage
 from slackbot.blocks import (
     BUTTON_VALUE_LIMIT,
     FEEDBACK_ACTIONS,
@@ -169,20 +169,7 @@ def test_source_url(base, source, root, url):
 
 
 def test_link_finder_uses_each_hits_root():
-    chunk = Chunk(
-        "c1",
-        "/srv/c/it/vpn.html",
-        "/srv/c",
-        "VPN",
-        "t",
-        0,
-        "html",
-        "",
-        None,
-        datetime(2025, 1, 1, tzinfo=UTC),
-        "h",
-        Access(("employees",), Sensitivity.INTERNAL),
-    )
+    chunk = make_chunk("t", source="/srv/c/it/vpn.html", root="/srv/c", title="VPN", doc_type="html")
     link = link_finder("https://intra.example", [Hit(chunk, 1.0)])
     assert link("/srv/c/it/vpn.html") == "https://intra.example/it/vpn.html"
     assert link("/srv/c/unknown.md") is None

@@ -5,16 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from fakes import ManualClock
 
 from slackbot.dedup import DeliveryDeduper
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_same_event_id_or_same_message_is_a_repeat():
@@ -27,7 +20,7 @@ def test_same_event_id_or_same_message_is_a_repeat():
 
 
 def test_keys_expire_after_the_ttl():
-    clock = Clock()
+    clock = ManualClock()
     dedup = DeliveryDeduper(60.0, clock=clock)
     assert dedup.first_delivery(["Ev1"])
     clock.now += 59.0

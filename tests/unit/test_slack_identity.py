@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from slack_recorder import TEAM_ID, SlackApiRecorder, recording_api
+from fakes import ManualClock
+from slack_doubles import ALICE, USERS, slack_api  # noqa: F401 (fixtures)
+from slack_recorder import TEAM_ID, SlackApiRecorder
 from slack_sdk import WebClient
 
 from core.domain import ANONYMOUS, User
 from core.errors import ConfigError
 from core.identity import UserDirectory
 from slackbot.identity import SlackIdentity
-
-USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"
-ALICE = User("alice", ("employees", "hr"))
-
-
-@pytest.fixture
-def slack_api() -> Iterator[SlackApiRecorder]:
-    """A recording Slack Web API on loopback."""
-    with recording_api() as api:
-        yield api
-
-
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def directory_with_slack_ids() -> UserDirectory:
@@ -80,7 +62,7 @@ def client_for(api: SlackApiRecorder) -> WebClient:
 
 def test_email_from_users_info_maps_and_is_cached(slack_api: SlackApiRecorder):
     slack_api.add_user("U1", "Alice@Corvala.example")
-    clock = Clock()
+    clock = ManualClock()
     identity = SlackIdentity(UserDirectory.from_file(USERS), ttl_s=300, clock=clock)
     client = client_for(slack_api)
     assert identity.user(client, "U1", team_id=TEAM_ID) == ALICE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fakes import ManualClock
+
 from chat.history import carried_answer, conversation
 from core.domain import Answer, Privacy, Timings, Usage
 from slackbot.threads import ThreadMemory
@@ -18,14 +20,6 @@ def answer(name: str, text: str, *, error: str | None = None, abstained: bool = 
         error=error,
         abstained=abstained,
     )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_carried_answer_is_the_first_that_answered() -> None:
@@ -55,7 +49,7 @@ def test_a_thread_remembers_its_latest_turns_only() -> None:
 
 
 def test_idle_threads_expire_and_old_threads_make_room() -> None:
-    clock = Clock()
+    clock = ManualClock()
     memory = ThreadMemory(max_threads=2, ttl_s=60, clock=clock)
     memory.add("a", "qa", None)
     clock.now += 59

@@ -1,7 +1,8 @@
 """The Streamlit app driven by ``AppTest``: chat, citations, feedback, identity, errors, admin.
 
 The app runs its real pages and the real AnswerService; the backend behind it is a double
-(tests/unit/test_ui_doubles.py) injected through the session state.
+(``FakeBackend``: a scripted retriever and generators from tests/fakes.py) injected through the
+session state.
 """
 
 from __future__ import annotations
@@ -9,20 +10,129 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedGenerator, StubRetriever, corpus
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
-from test_ui_doubles import FakeBackend, ScriptedGenerator, make_backend, unreachable_llm
 
-from core.errors import BackendUnavailableError
+from chat.results import GeneratorInfo
+from chat.rewrite import HeuristicRewriter
+from chat.service import AnswerService
+from core.domain import User
+from core.errors import BackendUnavailableError, DocduetError, GenerationError
+from core.feedback import FeedbackStore
+from core.identity import UserDirectory
+from core.index import DocumentStats, IndexStats
+from core.protocols import ProgressSink
+from core.settings import Settings
+from ingest.last_run import LastRun
+from ingest.sources import SourceRefusedError
+from ingest.summary import Failure, IngestSummary
 from ui.backend import BACKEND_KEY
 from ui.signin import SELECTOR_KEY
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 ANCHOR = "Which are the office anchor days?"
 SALARY = "What is the salary band midpoint for a Senior Software Engineer?"
+
+USERS = {
+    "users": {
+        "alice": {"email": "alice@corvala.example", "groups": ["employees", "hr"]},
+        "carol": {"email": "carol@corvala.example", "groups": ["employees"]},
+        "dana": {"email": "dana@corvala.example", "groups": ["employees", "admins"]},
+    }
+}
+
+
+def unreachable_llm() -> ScriptedGenerator:
+    return ScriptedGenerator(
+        "llm",
+        off_premises=True,
+        endpoint="http://127.0.0.1:9/v1",
+        fail_with=GenerationError("cannot reach http://127.0.0.1:9/v1; check DOCDUET_LLM_BASE_URL"),
+    )
+
+
+@dataclass
+class FakeBackend:
+    """A :class:`ui.backend.ChatBackend` around a real AnswerService with scripted parts."""
+
+    settings: Settings
+    retriever: StubRetriever
+    slm: ScriptedGenerator
+    llm: ScriptedGenerator | None
+    directory: UserDirectory = field(default_factory=lambda: UserDirectory.parse(USERS))
+    outage: DocduetError | None = None
+    resets: int = 0
+    reindexed: list[bool] = field(default_factory=list)
+    run: LastRun | None = None
+
+    def __post_init__(self) -> None:
+        self.feedback = FeedbackStore.in_data_dir(self.settings.data_dir)
+
+    def answerer(self) -> AnswerService:
+        if self.outage is not None:
+            raise self.outage
+        generators = {"slm": self.slm, **({"llm": self.llm} if self.llm else {})}
+        unavailable = {} if self.llm else {"llm": "no hosted LLM is configured; set OPENAI_API_KEY"}
+        return AnswerService(self.retriever, generators, HeuristicRewriter(), unavailable=unavailable)
+
+    def columns(self) -> tuple[GeneratorInfo, ...]:
+        service = self.answerer()
+        return tuple(service.describe(n) for n in service.generator_names)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def index_stats(self) -> IndexStats:
+        if self.outage is not None:
+            raise self.outage
+        docs = [
+            DocumentStats(c.source, c.doc_type, c.access.groups, c.access.sensitivity.value, 3)
+            for c in self.retriever.chunks
+        ]
+        return IndexStats(self.settings.collection, tuple(docs))
+
+    def last_run(self) -> LastRun | None:
+        return self.run
+
+    def source_bytes(self, source: str, user: User) -> bytes:
+        """The file when ``user`` may read a chunk of it (the live backend re-checks far more)."""
+        groups = set(user.readable_groups)
+        readable = any(c.source == source and set(c.access.groups) & groups for c in self.retriever.chunks)
+        if not readable:
+            raise SourceRefusedError("this file is not among the indexed documents you may read")
+        return Path(source).read_bytes()
+
+    def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
+        self.reindexed.append(full)
+        sources = [c.source for c in self.retriever.chunks]
+        progress.start(len(sources), "ingesting")
+        for source in sources:
+            progress.advance(source, "unchanged")
+        progress.finish()
+        failed = [Failure(source="/docs/broken.pdf", reason="encrypted PDF; remove the password")]
+        summary = IngestSummary(unchanged=sources, failed=failed, total_chunks=9, collection="c")
+        self.run = LastRun(datetime.now(UTC), summary.to_json())
+        return summary
+
+
+def make_backend(tmp_path: Path, *, llm: ScriptedGenerator | None = None, **settings: object) -> FakeBackend:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "cache_dir": tmp_path / "cache",
+        "collection": "Test_ui",
+    } | settings
+    return FakeBackend(
+        settings=Settings(**values),  # type: ignore[arg-type]
+        retriever=StubRetriever(corpus(tmp_path / "docs")),
+        slm=ScriptedGenerator("slm"),
+        llm=llm,
+    )
 
 
 @pytest.fixture(autouse=True)

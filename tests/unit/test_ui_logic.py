@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_ui_doubles import ScriptedGenerator, StubRetriever, corpus
+from fakes import ScriptedGenerator, StubRetriever, corpus
 
 from chat.results import NOT_FOUND_TEXT, Event, Question, Retrieval
 from chat.rewrite import HeuristicRewriter

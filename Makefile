@@ -24,8 +24,7 @@ lint:
 	PYTHONPATH=. .venv/bin/lint-imports
 
 bench: setup
-	$(PY) -m bench.ingest_throughput
-	$(PY) -m bench.parse_isolation
+	$(DOCDUET) bench
 
 eval-retrieval: setup
 	$(DOCDUET) eval ../shared/eval/scifact

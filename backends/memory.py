@@ -4,6 +4,9 @@ It keeps the Weaviate index's contract (the suite in ``tests/contract`` runs aga
 are idempotent by chunk id, every search is restricted to what the user may read before anything
 is scored, and the hybrid score is a relative-score fusion of BM25 over title, section and text
 and of the cosine to the chunk's whole-text vector (with pieces: averaged with its best piece's).
+Like Weaviate's, each half is min-max normalised over its own candidates: the keyword half over
+the chunks holding a query word (the others score 0 there). There is no stemming, so
+``stemmed`` changes nothing here.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.domain import Chunk, ChunkVectors, User
-from core.errors import ConfigError, IngestError, RetrievalError
+from core.domain import Access, Chunk, ChunkVectors, User
+from core.errors import ConfigError, RetrievalError
 from core.filters import SearchFilters, utc
 from core.index import ChunkIndex, DocumentStats, Found, IndexedDoc, IndexStats, SearchRequest
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits, as Weaviate's ``word`` tokenizer
 K1, B = 1.2, 0.75
 PIECE_WEIGHT = 0.5
 
@@ -63,16 +66,16 @@ class MemoryChunkIndex:
             doc = docs.setdefault(chunk.source, IndexedDoc(source=chunk.source, root=chunk.root))
             doc.present[chunk.content_hash].add(chunk.index)
             doc.expected[chunk.content_hash] = stored.count
-            doc.accesses.add(chunk.access)
+            doc.accesses.add(Access(tuple(sorted(chunk.access.groups)), chunk.access.sensitivity))
         return docs
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[ChunkVectors]) -> None:
-        if len(chunks) != len(vectors):
-            raise IngestError(f"{len(chunks)} chunks but {len(vectors)} vectors; embed every chunk once")
-        dim = self._model[1] if self._model is not None else None
-        if dim is not None and any(len(v.whole) != dim for v in vectors):
-            raise IngestError(f"vectors must have {dim} dimensions, as the index was made with")
+        if len(chunks) != len(vectors):  # a caller's bug, as Weaviate's zip(strict=True) says
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors; embed every chunk once")
         with self._lock:
+            dim = self._model[1] if self._model is not None else None
+            if dim is not None and any(len(v.whole) != dim for v in vectors):
+                raise ValueError(f"vectors must have {dim} dimensions, as the index was made with")
             for chunk, vector in zip(chunks, vectors, strict=True):
                 self._chunks[chunk.chunk_id] = _Stored(chunk, vector, len(chunks))
 
@@ -124,7 +127,7 @@ class MemoryChunkIndex:
         keyword_scores = _bm25(terms, pool) if alpha < 1.0 else [0.0] * len(pool)
         fused = [
             alpha * v + (1 - alpha) * k
-            for v, k in zip(_normalised(vector_scores), _normalised(keyword_scores), strict=True)
+            for v, k in zip(_normalised(vector_scores), _normalised_matches(keyword_scores), strict=True)
         ]
         ranked = sorted(range(len(pool)), key=lambda i: (-fused[i], pool[i].chunk.chunk_id))
         return [_found(pool[i], fused[i], request.pieces) for i in ranked[: request.limit]]
@@ -135,16 +138,19 @@ class MemoryChunkIndex:
         return staged
 
     def promote(self, staged: ChunkIndex) -> None:
-        if not isinstance(staged, MemoryChunkIndex):
-            raise ConfigError(f"cannot promote {type(staged).__name__} into an in-memory index")
-        with self._lock, staged._lock:
-            self._chunks, staged._chunks = dict(staged._chunks), {}
-            self._model = staged._model
+        """This index now holds ``staged``'s chunks and model; ``staged`` is consumed (empty)."""
+        if not isinstance(staged, MemoryChunkIndex) or staged is self:
+            raise ConfigError(f"cannot promote {staged.name!r} into the in-memory index {self.name!r}")
+        with staged._lock:
+            chunks, model = staged._chunks, staged._model
+            staged._chunks, staged._model = {}, None
+        with self._lock:
+            self._chunks, self._model = chunks, model
 
     def discard(self, staged: ChunkIndex) -> None:
-        if isinstance(staged, MemoryChunkIndex):
+        if isinstance(staged, MemoryChunkIndex) and staged is not self:
             with staged._lock:
-                staged._chunks.clear()
+                staged._chunks, staged._model = {}, None
 
     def _all(self) -> list[_Stored]:
         with self._lock:
@@ -214,6 +220,15 @@ def _normalised(scores: list[float]) -> list[float]:
     """Min-max to [0, 1] over the candidates (Weaviate's relative-score fusion); all equal: 1."""
     low, high = min(scores), max(scores)
     return [1.0 if high == low else (s - low) / (high - low) for s in scores]
+
+
+def _normalised_matches(scores: list[float]) -> list[float]:
+    """The keyword half: min-max over the chunks that hold a query word; the others score 0."""
+    matching = [s for s in scores if s > 0]
+    if not matching:
+        return [0.0] * len(scores)
+    low, high = min(matching), max(matching)
+    return [0.0 if s <= 0 else 1.0 if high == low else (s - low) / (high - low) for s in scores]
 
 
 def _found(stored: _Stored, score: float, pieces: bool) -> Found:

@@ -1,8 +1,11 @@
-"""The ChunkIndex contract (tests/contract) against the Weaviate index, on a real weaviate-server."""
+"""The ChunkIndex contract (tests/contract) against the Weaviate index, on a real weaviate-server.
+
+Each index the contract makes gets a collection name of its own (``make_settings`` draws one), on
+the session's server; the vectors' dimension is the contract's ``DIM``, given to ``ensure``.
+"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import pytest
@@ -12,8 +15,6 @@ from contract.chunk_index_contract import ChunkIndexContract, MakeIndex
 from backends.weaviate.index import WeaviateChunkIndex
 from core.settings import Settings
 
-_names = itertools.count()
-
 
 class TestWeaviateChunkIndex(ChunkIndexContract):
     @pytest.fixture
@@ -22,6 +23,6 @@ class TestWeaviateChunkIndex(ChunkIndexContract):
     ) -> MakeIndex:
         def make() -> WeaviateChunkIndex:
             settings = make_settings()
-            return WeaviateChunkIndex(weaviate_client, f"{settings.collection}_{next(_names)}", settings)
+            return WeaviateChunkIndex(weaviate_client, settings.collection, settings)
 
         return make

@@ -14,6 +14,7 @@ from fakes import HashingEmbedder, PlainTextParser
 from backends.memory import MemoryChunkIndex
 from core.settings import Settings
 from ingest.pipeline import Ingestor
+from ingest.summary import IngestSummary
 
 
 @pytest.fixture
@@ -35,9 +36,9 @@ class Setup:
         self.parser = PlainTextParser()
         self.settings = Settings(data_dir=tmp_path / "data", corpus_root=tmp_path)
 
-    def run(self, folder: Path, **options: bool):  # type: ignore[no-untyped-def]
+    def run(self, folder: Path, *, dry_run: bool = False) -> IngestSummary:
         self.parser.parsed.clear()
-        return Ingestor(self.index, self.parser, self.embedder, self.settings).run([folder], **options)
+        return Ingestor(self.index, self.parser, self.embedder, self.settings).run([folder], dry_run=dry_run)
 
 
 @pytest.fixture
@@ -59,20 +60,25 @@ def test_the_first_run_adds_every_file(setup: Setup, docs: Path) -> None:
 
 def test_a_second_run_over_unchanged_files_parses_and_writes_nothing(setup: Setup, docs: Path) -> None:
     setup.run(docs)
-    before = {c.chunk_id for c in setup.index.chunks()}
+    before, embedded = {c.chunk_id for c in setup.index.chunks()}, setup.embedder.calls
     summary = setup.run(docs)
     assert len(summary.unchanged) == 3 and not summary.added and not summary.updated
-    assert setup.parser.parsed == [] and {c.chunk_id for c in setup.index.chunks()} == before
+    assert setup.parser.parsed == [] and setup.embedder.calls == embedded and summary.chunks == 0
+    assert {c.chunk_id for c in setup.index.chunks()} == before
 
 
 def test_an_edited_file_is_replaced_and_its_old_chunks_pruned(setup: Setup, docs: Path) -> None:
     setup.run(docs)
+    others = {c.chunk_id for c in setup.index.chunks() if not c.source.endswith("leave.md")}
     (docs / "leave.md").write_text("# Leave\n\nEmployees get 30 days of annual leave.\n")
     summary = setup.run(docs)
     assert [Path(s).name for s in summary.updated] == ["leave.md"] and len(summary.unchanged) == 2
     assert [Path(s).name for s in setup.parser.parsed] == ["leave.md"]
     leave = [c for c in setup.index.chunks() if c.source.endswith("leave.md")]
     assert len({c.content_hash for c in leave}) == 1 and all("27 days" not in c.text for c in leave)
+    assert any("30 days" in c.text for c in leave)
+    assert {c.chunk_id for c in setup.index.chunks() if not c.source.endswith("leave.md")} == others
+    assert all(doc.complete_hash() for doc in setup.index.snapshot().values())
 
 
 def test_a_deleted_file_loses_its_chunks(setup: Setup, docs: Path) -> None:

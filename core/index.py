@@ -125,7 +125,11 @@ class ChunkIndex(Protocol):
         ...
 
     def ensure(self, *, embedding_model: str, dim: int) -> None:
-        """Create the index, or bring an older one's schema up to date; refuse another embedder."""
+        """Create the index, or bring an older one's schema up to date.
+
+        Raises ConfigError (saying to run ``docduet reindex --full``) when the index was made for
+        another embedding model or dimension.
+        """
         ...
 
     def snapshot(self) -> dict[str, IndexedDoc]:
@@ -133,7 +137,11 @@ class ChunkIndex(Protocol):
         ...
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[ChunkVectors]) -> None:
-        """Write one file's chunks (all of one version) with their vectors; same ids overwrite."""
+        """Write one file's chunks (all of one version) with their vectors; same ids overwrite.
+
+        One call per file: each chunk records ``len(chunks)`` as its file's chunk count, which
+        :meth:`snapshot` reads back. Chunks and vectors must match in number.
+        """
         ...
 
     def prune(self, source: str, keep_hash: str, count: int) -> int:
@@ -161,7 +169,11 @@ class ChunkIndex(Protocol):
         ...
 
     def search(self, request: SearchRequest) -> list[Found]:
-        """At most ``request.limit`` chunks ``request.user`` may read, best first."""
+        """At most ``request.limit`` chunks ``request.user`` may read, best first.
+
+        Raises RetrievalError when the index does not exist, BackendUnavailableError when its
+        store cannot be reached.
+        """
         ...
 
     def staging(self, *, embedding_model: str, dim: int) -> ChunkIndex:
@@ -172,7 +184,10 @@ class ChunkIndex(Protocol):
         ...
 
     def promote(self, staged: ChunkIndex) -> None:
-        """Make searches of this index see ``staged``'s chunks (atomically); drop the old ones."""
+        """Make searches of this index see ``staged``'s chunks (atomically); drop the old ones.
+
+        ``staged`` must not be used afterwards.
+        """
         ...
 
     def discard(self, staged: ChunkIndex) -> None:

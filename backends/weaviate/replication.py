@@ -49,6 +49,7 @@ _TRANSIENT = (
     "timeout",
     "timed out",
     "eof",
+    "non-existing index",  # a node restarting: the collection is known, its shard not yet loaded
 )
 _READ_ONLY = "read-only"
 

@@ -128,6 +128,11 @@ class WeaviateSearch:
             return BackendUnavailableError(f"Weaviate is unreachable: {error}; {_HINT}")
         if "could not find class" in str(error):
             return RetrievalError(EMPTY_INDEX)
+        if "non-existing index" in str(error):
+            return BackendUnavailableError(
+                "Weaviate is still loading the index (a node was just restarted?); try again in a "
+                f"few seconds, or {_HINT}"
+            )
         return RetrievalError(
             f"search in {self.name!r} failed: {error}; check the Weaviate log (`docduet db status`)"
         )

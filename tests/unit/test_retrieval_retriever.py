@@ -288,6 +288,14 @@ def test_other_query_error_is_a_retrieval_error():
         retriever(client).retrieve("q", user=ANONYMOUS)
 
 
+def test_an_index_still_loading_after_a_restart_is_retried_then_backend_unavailable():
+    loading = "Query call with protocol GRPC search failed: browse non-existing index for Chunks_1"
+    client = StubClient(error=WeaviateQueryError(loading, "GRPC"))
+    with pytest.raises(BackendUnavailableError, match="still loading the index"):
+        retriever(client).retrieve("q", user=ANONYMOUS)
+    assert len(client.calls) == 3  # the search and its two retries
+
+
 def test_closed_client_is_backend_unavailable():
     client = StubClient(error=WeaviateClosedClientError())
     with pytest.raises(BackendUnavailableError):

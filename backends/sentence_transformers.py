@@ -15,6 +15,7 @@ from core.protocols import TokenWindow
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    import torch
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,64 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> list[float]:
         """The normalized vector of one query."""
         return self.embed_documents([text])[0]
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[tuple[list[float], list[list[float]]]]:
+        """Per text its vector, and per character span the mean of its tokens' embeddings.
+
+        One forward pass per text (``encode`` with all outputs, batched and length-sorted as
+        usual); the token embeddings are located by the fast tokenizer's offsets.
+        """
+        import torch
+
+        if not texts:
+            return []
+        stripped = [text.strip() for text in texts]
+        outputs: list[dict[str, torch.Tensor]] = self._model.encode(  # type: ignore[assignment]
+            stripped,
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        offsets = self._offsets(stripped)
+        results = []
+        for text, text_spans, output, marks in zip(stripped, spans, outputs, offsets, strict=True):
+            whole = torch.nn.functional.normalize(output["sentence_embedding"].float(), dim=0)
+            tokens = output["token_embeddings"][: int(output["attention_mask"].sum())].float()
+            if len(marks) != len(tokens):  # tokenized differently from encode: embed the spans apart
+                log.warning("token offsets do not line up with %s's tokens; embedding spans apart", self.name)
+                parts = self.embed_documents([text[start:end] for start, end in text_spans])
+                results.append((whole.tolist(), parts))
+                continue
+            results.append((whole.tolist(), [_span_mean(tokens, marks, span, whole) for span in text_spans]))
+        return results
+
+    def _offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        tokenizer = self._model.tokenizer
+        if not getattr(tokenizer, "is_fast", False):
+            raise ConfigError(
+                f"embedding model {self.name!r} has no fast tokenizer (no character offsets); "
+                "set DOCDUET_PIECE_VECTORS=separate"
+            )
+        encoded = tokenizer(
+            texts, return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length
+        )
+        return [[(int(a), int(b)) for a, b in marks] for marks in encoded["offset_mapping"]]
+
+
+def _span_mean(
+    tokens: torch.Tensor, marks: list[tuple[int, int]], span: tuple[int, int], whole: torch.Tensor
+) -> list[float]:
+    """The unit mean of the token embeddings inside ``span`` (special tokens have empty offsets)."""
+    import torch
+
+    start, end = span
+    inside = [i for i, (a, b) in enumerate(marks) if b > a and a >= start and b <= end]
+    if not inside:
+        return whole.tolist()
+    return torch.nn.functional.normalize(tokens[inside].mean(dim=0), dim=0).tolist()
 
 
 def embedding_window(settings: Settings) -> TokenWindow:

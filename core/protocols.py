@@ -79,6 +79,25 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float]: ...
 
 
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that can also embed spans of a text from the text's own forward pass.
+
+    Each span's vector is the mean of the contextual token embeddings inside it ("late
+    chunking"): a chunk and all its pieces cost one encode of the chunk.
+    """
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[tuple[list[float], list[list[float]]]]:
+        """Per text, its unit vector and one unit vector per ``(start, end)`` character span.
+
+        Spans index ``text.strip()``; a span holding no token the model read (past its window)
+        gets the whole text's vector.
+        """
+        ...
+
+
 # --- parsing ---------------------------------------------------------------------------------
 
 

@@ -144,6 +144,14 @@ class Settings(BaseSettings):
         "at most this size and every piece gets a vector of its own, so a passage is found by its "
         "best sentence as well as by its whole text. Changing it re-embeds every file at the next ingest.",
     )
+    piece_vectors: Literal["separate", "late"] = Field(
+        default="separate",
+        description="How the piece vectors are made: 'separate' encodes every piece as a text of "
+        "its own (the pieces' tokens again, in short texts); 'late' pools each piece's tokens from "
+        "the chunk's own forward pass (one encode per chunk, needs a fast tokenizer), which suits "
+        "models trained for it: with all-MiniLM-L6-v2 a late piece keeps little of its own meaning "
+        "(docs/performance.md). Changing it re-embeds every file at the next ingest.",
+    )
     default_groups: tuple[str, ...] = ("employees",)
     default_sensitivity: Sensitivity = Sensitivity.INTERNAL
     import_batch_size: int = 100

@@ -20,6 +20,8 @@ def pipeline_id(settings: Settings, embedding_model: str) -> str:
         f"|new={settings.chunk_new_after_chars}|combine={settings.chunk_combine_under_chars}"
         f"|tokens={settings.chunk_max_tokens or 'model'}|overlap={settings.chunk_overlap_tokens}"
         f"|pieces={settings.piece_max_tokens}"
+        # named only when not the default, so that indexes built before the setting stay current
+        + ("" if settings.piece_vectors == "separate" else f"|piece_vectors={settings.piece_vectors}")
     )
 
 

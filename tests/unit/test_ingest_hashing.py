@@ -94,8 +94,9 @@ def test_pipeline_id_records_version_model_and_chunk_settings() -> None:
         pipeline_id(base.model_copy(update={"chunk_max_tokens": 128}), "all-MiniLM-L6-v2"),
         pipeline_id(base.model_copy(update={"chunk_overlap_tokens": 0}), "all-MiniLM-L6-v2"),
         pipeline_id(base.model_copy(update={"piece_max_tokens": 32}), "all-MiniLM-L6-v2"),
+        pipeline_id(base.model_copy(update={"piece_vectors": "late"}), "all-MiniLM-L6-v2"),
     ]
-    assert len({pid, *variants}) == 8
+    assert len({pid, *variants}) == 9
 
 
 def test_settings_that_do_not_shape_chunks_leave_the_pipeline_id_alone() -> None:

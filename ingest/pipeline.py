@@ -7,13 +7,16 @@ stopped at any point (Ctrl-C, Weaviate killed) is finished by simply running it 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.domain import Access, SourceFile
+from core.domain import Access, Chunk, SourceFile
 from core.errors import IngestError
 from core.index import ChunkIndex, IndexedDoc
 from core.protocols import Embedder, NullProgress, Parser, ProgressSink
@@ -26,6 +29,11 @@ from ingest.pieces import chunk_encoder
 from ingest.summary import Failure, IngestSummary, Notice
 
 log = logging.getLogger(__name__)
+
+PARSE_AHEAD = 32
+"""Files parsed and chunked ahead of the one being embedded (bounds the memory they hold)."""
+EMBED_BATCHES = 4
+"""Chunks are embedded once this many encoder batches of them are in hand (several files' worth)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,11 @@ class Ingestor:
         try:
             for plan in plans:
                 _note_access(plan, before.get(plan.file.source), summary)
-                self._execute(plan, before.get(plan.file.source), summary, dry_run)
-                self._progress.advance(plan.file.source, plan.action)
+            writes = [] if dry_run else [p for p in plans if p.action in ("added", "updated")]
+            for plan in plans:
+                if dry_run or plan.action not in ("added", "updated"):
+                    self._settle(plan, before.get(plan.file.source), summary, dry_run)
+            self._write_all(writes, before, summary)
             for source in gone:
                 if not dry_run:
                     with summary.timing("prune"):
@@ -129,31 +140,32 @@ class Ingestor:
             return Plan(file, "unchanged", access, content_hash, refused=refused)
         return Plan(file, "updated", access, content_hash, refused=refused)
 
-    def _execute(self, plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary, dry_run: bool) -> None:
-        source = plan.file.source
-        if plan.action == "unchanged":
-            summary.unchanged.append(source)
-            return
-        if plan.action != "failed" and not dry_run:
-            try:
-                summary.chunks += self._write(plan, summary)
-            except IngestError as e:
-                plan = Plan(plan.file, "failed", plan.access, reason=_reason(e, source))
-        if plan.action == "failed":
-            kept = indexed.chunks if indexed else 0
-            reason = plan.reason
-            if kept and _must_not_keep(plan, indexed):  # fail closed: never keep a wider access
-                if not dry_run:
-                    self._store.delete_source(source)
-                why = "" if plan.access_unknown else ", which its declarations now narrow,"
-                reason += f"; its {kept} indexed chunks{why} were removed until this is fixed"
-                kept = 0
-            summary.failed.append(Failure(source, reason, kept_chunks=kept))
-            log.warning("skipped %s: %s", source, plan.reason)
-            return
-        (summary.added if plan.action == "added" else summary.updated).append(source)
+    def _write_all(self, plans: list[Plan], before: dict[str, IndexedDoc], summary: IngestSummary) -> None:
+        """Parse and chunk in a background thread while earlier files are embedded and written.
 
-    def _write(self, plan: Plan, summary: IngestSummary) -> int:
+        Chunks of several files are embedded in one call (full, length-sorted batches); each
+        file is then written and its old version pruned, so a stopped run loses at most the
+        files of the batch in hand, and re-running finishes it.
+        """
+        pending: list[tuple[Plan, list[Chunk]]] = []
+        target = self._settings.embedding_batch_size * EMBED_BATCHES
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docduet-parse")
+        try:
+            for plan, outcome in _ahead(pool, plans, lambda p: self._prepare(p, summary), PARSE_AHEAD):
+                if isinstance(outcome, IngestError):
+                    failed = Plan(plan.file, "failed", plan.access, reason=_reason(outcome, plan.file.source))
+                    self._settle(failed, before.get(plan.file.source), summary, dry_run=False)
+                    continue
+                pending.append((plan, outcome))
+                if sum(len(chunks) for _, chunks in pending) >= target:
+                    self._flush(pending, before, summary)
+                    pending = []
+            self._flush(pending, before, summary)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _prepare(self, plan: Plan, summary: IngestSummary) -> list[Chunk]:
+        """``plan``'s file parsed and chunked (runs in the background thread)."""
         assert plan.access is not None
         with summary.timing("parse"):
             parsed = self._parser.parse(plan.file)
@@ -169,13 +181,75 @@ class Ingestor:
             )
         if not chunks:
             raise IngestError(f"{plan.file.source}: no text to index (empty or scanned document)")
+        return chunks
+
+    def _flush(
+        self, pending: list[tuple[Plan, list[Chunk]]], before: dict[str, IndexedDoc], summary: IngestSummary
+    ) -> None:
+        """Embed the chunks of ``pending`` files in one call, then write and prune file by file."""
+        if not pending:
+            return
         with summary.timing("embed"):
-            vectors = self._encoder.encode([c.text for c in chunks])
-        with summary.timing("write"):
-            self._store.upsert(chunks, vectors)
-        with summary.timing("prune"):
-            self._store.prune(plan.file.source, plan.content_hash, len(chunks))
-        return len(chunks)
+            vectors = self._encoder.encode([c.text for _, chunks in pending for c in chunks])
+        offset = 0
+        for plan, chunks in pending:
+            mine = vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+            source = plan.file.source
+            try:
+                with summary.timing("write"):
+                    self._store.upsert(chunks, mine)
+                with summary.timing("prune"):
+                    self._store.prune(source, plan.content_hash, len(chunks))
+            except IngestError as e:
+                plan = Plan(plan.file, "failed", plan.access, reason=_reason(e, source))
+            else:
+                summary.chunks += len(chunks)
+            self._settle(plan, before.get(source), summary, dry_run=False)
+
+    def _settle(self, plan: Plan, indexed: IndexedDoc | None, summary: IngestSummary, dry_run: bool) -> None:
+        """Record what happened to ``plan``'s file; a failed one's chunks go if they must."""
+        source = plan.file.source
+        self._progress.advance(source, plan.action)
+        if plan.action == "unchanged":
+            summary.unchanged.append(source)
+            return
+        if plan.action == "failed":
+            kept = indexed.chunks if indexed else 0
+            reason = plan.reason
+            if kept and _must_not_keep(plan, indexed):  # fail closed: never keep a wider access
+                if not dry_run:
+                    self._store.delete_source(source)
+                why = "" if plan.access_unknown else ", which its declarations now narrow,"
+                reason += f"; its {kept} indexed chunks{why} were removed until this is fixed"
+                kept = 0
+            summary.failed.append(Failure(source, reason, kept_chunks=kept))
+            log.warning("skipped %s: %s", source, plan.reason)
+            return
+        (summary.added if plan.action == "added" else summary.updated).append(source)
+
+
+def _ahead(
+    pool: ThreadPoolExecutor, plans: list[Plan], work: Callable[[Plan], list[Chunk]], depth: int
+) -> Iterator[tuple[Plan, list[Chunk] | IngestError]]:
+    """``(plan, work(plan))`` in order, ``work`` running in ``pool`` up to ``depth`` plans ahead.
+
+    An :class:`IngestError` is yielded as the outcome (that file failed); anything else raises.
+    """
+    queue: deque[tuple[Plan, Future[list[Chunk]]]] = deque()
+    upcoming = iter(plans)
+    for plan in itertools.islice(upcoming, depth):
+        queue.append((plan, pool.submit(work, plan)))
+    while queue:
+        plan, future = queue.popleft()
+        try:
+            outcome: list[Chunk] | IngestError = future.result()
+        except IngestError as e:
+            outcome = e
+        following = next(upcoming, None)
+        if following is not None:
+            queue.append((following, pool.submit(work, following)))
+        yield plan, outcome
 
 
 def _new_summary(found: Scan, dry_run: bool, collection: str) -> IngestSummary:

@@ -52,7 +52,9 @@ class IngestSummary:
     """Documents now readable more widely than the index had them (a declaration was widened)."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Where the time went: discover, plan (access and hashes), parse (with titles), chunk, embed,
-    write (the index import), prune (old versions and deleted files)."""
+    write (the index import), prune (old versions and deleted files). Parse and chunk run in a
+    background thread while earlier files are embedded, so the stages can add up to more than
+    ``seconds``."""
 
     @contextmanager
     def timing(self, stage: str) -> Iterator[None]:

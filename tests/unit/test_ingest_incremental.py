@@ -116,3 +116,29 @@ def test_a_run_says_where_its_time_went(setup: Setup, docs: Path) -> None:
     assert summary.to_json()["stage_seconds"] == {k: round(v, 3) for k, v in stages.items()}
     again = setup.run(docs)  # nothing changed: nothing parsed or embedded
     assert "parse" not in again.stage_seconds and "embed" not in again.stage_seconds
+
+
+def test_the_chunks_of_many_files_are_embedded_together_and_each_file_still_written_whole(
+    setup: Setup, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"note-{i:02}.md").write_text(f"# Note {i}\n\nRoom {i} is booked on day {i}.\n")
+    (folder / "note-05.md").write_text("BROKEN")
+    summary = setup.run(folder)
+    assert setup.embedder.calls == 1  # eleven files, one call: full, length-sorted batches
+    assert len(summary.added) == 11 and [Path(f.source).name for f in summary.failed] == ["note-05.md"]
+    assert len(sources(setup.index)) == 11 and summary.chunks == setup.index.count()
+
+
+def test_chunks_are_embedded_a_few_encoder_batches_at_a_time_not_all_at_the_end(
+    setup: Setup, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"note-{i:02}.md").write_text(f"# Note {i}\n\nRoom {i} is booked on day {i}.\n")
+    setup.settings = setup.settings.model_copy(update={"embedding_batch_size": 2})  # 8 chunks a call
+    summary = setup.run(folder)
+    assert len(summary.added) == 40 and setup.embedder.calls >= 40 // 8

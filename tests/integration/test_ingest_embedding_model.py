@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -58,3 +59,25 @@ def test_an_explicit_model_path_works_the_same(embedder: SentenceTransformerEmbe
     assert explicit.name == str(path) and explicit.dim == 384
     text = "Expenses over 500 GBP need a director's approval."
     assert explicit.embed_query(text) == pytest.approx(embedder.embed_query(text), abs=1e-5)
+
+
+SITE = (
+    "Cycle racks are in the basement; locker keys come from reception. "
+    "The canteen serves lunch from 12:00 to 14:00 with a vegan dish every day. "
+    "In an evacuation, gather at the muster point on the riverside lawn."
+)
+
+
+def test_late_spans_come_from_the_texts_own_pass(embedder: SentenceTransformerEmbedder) -> None:
+    text = f"  {SITE}\n"
+    cuts = [0, SITE.index("The canteen"), SITE.index("In an"), len(SITE)]
+    spans = list(itertools.pairwise(cuts))
+    ((whole, pieces),) = embedder.embed_spans([text], [spans])
+    assert cosine(whole, embedder.embed_documents([SITE])[0]) > 0.999  # the usual vector
+    assert len(pieces) == 3 and all(math.isclose(cosine(p, p), 1.0, rel_tol=1e-5) for p in pieces)
+    apart = embedder.embed_documents([SITE[a:b] for a, b in spans])
+    for i, piece in enumerate(pieces):  # each late piece is nearest its own sentence encoded apart
+        assert max(range(3), key=lambda j: cosine(piece, apart[j])) == i
+    ((_, everything),) = embedder.embed_spans([SITE], [[(0, len(SITE))]])
+    assert cosine(everything[0], whole) > 0.97  # the mean of all its tokens is nearly its vector
+    assert embedder.embed_spans([], []) == []

@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     replication_factor: int | None = Field(
         default=None,
         ge=1,
-        description="Copies of each chunk in a new collection; default: the number of nodes the "
-        "cluster reports, at most 3 (1 on a single node).",
+        description="Copies of each chunk in a new collection; default and only accepted value: "
+        "the number of nodes the cluster reports (1 on a single node). Weaviate 1.39 cannot run "
+        "docduet's multi-vector search on shards held by other nodes (docs/cluster.md).",
     )
     weaviate_nodes: int = Field(
         default=1,

@@ -22,8 +22,11 @@ from core.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger(__name__)
 
-MAX_DEFAULT_FACTOR = 3
-"""Without DOCDUET_REPLICATION_FACTOR a new collection gets one copy per node, at most this many."""
+WEAVIATE_REMOTE_MULTIVECTOR = (
+    "Weaviate 1.39 cannot run docduet's search (the whole-text vector with the piece multi-vector) "
+    "on a shard held by another node: the node answers 'unmarshal search params from json: "
+    "searchVectors' and the search fails (bench/cluster_scale.py measured it)"
+)
 BACKOFF_S = 0.5
 """First pause before a retry; it doubles each time (0.5, 1, 2 s...)."""
 READ_RETRIES = 2
@@ -79,15 +82,28 @@ def cluster_size(client: weaviate.WeaviateClient) -> int:
         ) from e
 
 
-def replication_factor(client: weaviate.WeaviateClient, configured: int | None) -> int:
-    """The factor for a new collection: the configured one, else one copy per node (at most 3)."""
+def replication_factor(
+    client: weaviate.WeaviateClient, configured: int | None, *, partial_ok: bool = False
+) -> int:
+    """The factor for a new collection: one copy per node, the only layout docduet can search.
+
+    A factor below the node count spreads the shards so that some live only on other nodes,
+    which :data:`WEAVIATE_REMOTE_MULTIVECTOR` rules out; it is refused with what to do
+    (``partial_ok``: allowed, for the benchmark that measures that layout).
+    """
     nodes = cluster_size(client)
     if configured is None:
-        return min(nodes, MAX_DEFAULT_FACTOR)
+        return nodes
     if configured > nodes:
         raise ConfigError(
             f"DOCDUET_REPLICATION_FACTOR={configured} but the Weaviate cluster has {nodes} "
             f"node(s); use at most {nodes}, or unset it to get one copy per node"
+        )
+    if configured < nodes and not partial_ok:
+        raise ConfigError(
+            f"DOCDUET_REPLICATION_FACTOR={configured} on a cluster of {nodes} nodes would leave "
+            f"shards that live only on other nodes, and {WEAVIATE_REMOTE_MULTIVECTOR}; "
+            f"unset DOCDUET_REPLICATION_FACTOR (one copy per node: {nodes}) or set it to {nodes}"
         )
     return configured
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,10 @@ class IndexInfo:
     """The keyword analyzer of the stemmed fields (:data:`keywords.ANALYZER`); None: none."""
 
 
+ALIAS_VISIBLE_S = 10.0
+"""Longest wait for a node to learn a new alias (it takes a fraction of a second)."""
+
+
 def physical_name(alias: str, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
     return f"{alias}_{stamp}"
@@ -155,13 +160,15 @@ def create_physical(
     embedding_model: str,
     dim: int,
     replicas: int | None,
+    partial_ok: bool = False,
 ) -> str:
     """Create an empty chunk collection (not yet aliased) and return its name.
 
-    ``replicas``: copies of each object; None: one per cluster node, at most 3.
+    ``replicas``: copies of each object; None: one per cluster node (the only accepted value;
+    ``partial_ok`` lets the cluster benchmark create the layout docduet cannot search).
     """
     name = physical_name(alias)
-    factor = replication_factor(client, replicas)
+    factor = replication_factor(client, replicas, partial_ok=partial_ok)
     meta = {
         "schema": SCHEMA_VERSION,
         "embedding_model": embedding_model,
@@ -201,6 +208,24 @@ def point_alias(client: weaviate.WeaviateClient, alias: str, collection: str) ->
     return previous
 
 
+def await_alias(client: weaviate.WeaviateClient, alias: str, timeout_s: float = ALIAS_VISIBLE_S) -> None:
+    """Until the node ``client`` talks to knows ``alias`` from its own schema copy (bounded).
+
+    On a cluster a node learns a schema change from the Raft leader a moment after the client
+    was told it is done (0.1-0.3 s measured, bench/cluster_scale.py); a write sent through a node
+    that does not know the alias yet fails ("auto-schema: create collection ... alias name ...
+    already exists").
+    """
+    deadline = time.monotonic() + timeout_s
+    while not client.collections.exists(alias):
+        if time.monotonic() > deadline:
+            raise BackendUnavailableError(
+                f"the Weaviate node did not learn the new alias {alias!r} within {timeout_s:g} s; "
+                "check `docduet db status` and the Weaviate logs, then re-run"
+            )
+        time.sleep(0.05)
+
+
 def migrate(client: weaviate.WeaviateClient, collection: str) -> list[str]:
     """Add properties a newer docduet expects; returns the names added.
 
@@ -229,10 +254,9 @@ def ensure_index(
     """Make sure the alias exists and fits the embedding model; returns the physical name."""
     current = resolve_alias(client, alias)
     if current is None:
-        current = create_physical(
-            client, alias, embedding_model=embedding_model, dim=dim, replicas=replicas
-        )
+        current = create_physical(client, alias, embedding_model=embedding_model, dim=dim, replicas=replicas)
         point_alias(client, alias, current)
+        await_alias(client, alias)
         return current
     info = read_info(client, current)
     if (info.embedding_model, info.dim) != (embedding_model, dim):

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
         "ready (DOCDUET_WEAVIATE_STARTUP_TIMEOUT_S). Ports: DOCDUET_WEAVIATE_HTTP_PORT, "
         "DOCDUET_WEAVIATE_GRPC_PORT; cluster ports are derived from the HTTP port. With --nodes "
         "N (N >= 2) it runs a local cluster of N nodes on loopback (node i on HTTP+i, gRPC+i; data "
-        "in DOCDUET_DATA_DIR/weaviate-cluster); new collections get one copy per node (at most 3), "
+        "in DOCDUET_DATA_DIR/weaviate-cluster); new collections get one copy per node, "
         "read and written with QUORUM, so 3 nodes survive one dead node. Started again, it "
         "restarts only the nodes that are down.",
     )

@@ -44,16 +44,25 @@ class Nodes:
 
 
 @pytest.mark.parametrize(("nodes", "configured", "expected"), [(1, None, 1), (2, None, 2),
-                         (3, None, 3), (5, None, 3), (3, 2, 2), (3, 3, 3)])  # fmt: skip
-def test_replication_factor_is_one_copy_per_node_up_to_three(
-    nodes: int, configured: int | None, expected: int
-) -> None:
+                         (3, None, 3), (5, None, 5), (3, 3, 3), (1, 1, 1)])  # fmt: skip
+def test_replication_factor_is_one_copy_per_node(nodes: int, configured: int | None, expected: int) -> None:
     assert replication_factor(Nodes(nodes), configured) == expected  # type: ignore[arg-type]
 
 
 def test_a_factor_above_the_node_count_says_what_to_do() -> None:
     with pytest.raises(ConfigError, match=r"REPLICATION_FACTOR=3 but .* 2 node\(s\); use at most 2"):
         replication_factor(Nodes(2), 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("nodes", "configured"), [(3, 1), (3, 2), (5, 3)])
+def test_a_factor_below_the_node_count_is_refused_because_remote_shards_cannot_be_searched(
+    nodes: int, configured: int
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        replication_factor(Nodes(nodes), configured)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert f"REPLICATION_FACTOR={configured}" in message and "searchVectors" in message
+    assert f"set it to {nodes}" in message
 
 
 def test_consistency_levels() -> None:

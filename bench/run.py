@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import generation, ingestion, retrieval_scale
+from bench import cluster_scale, generation, ingestion, retrieval_scale
 from bench.report import write_report
 from core.settings import Settings
 
@@ -38,11 +38,17 @@ class Plan:
     generators: tuple[str, ...]
     rounds: int
     queries: int
+    cluster_chunks: int
 
 
-QUICK = Plan(ingest_files=40, sizes=(10_000,), generators=("slm",), rounds=2, queries=40)
-FULL = Plan(ingest_files=None, sizes=(10_000, 100_000), generators=("slm", "slm-large"), rounds=4, queries=80)
-SECTIONS = ("ingestion", "retrieval", "generation")
+QUICK = Plan(
+    ingest_files=40, sizes=(10_000,), generators=("slm",), rounds=2, queries=40, cluster_chunks=3_000
+)
+FULL = Plan(
+    ingest_files=None, sizes=(10_000, 100_000), generators=("slm", "slm-large"), rounds=4, queries=80,
+    cluster_chunks=20_000,
+)  # fmt: skip
+SECTIONS = ("ingestion", "retrieval", "cluster", "generation")
 
 
 def run(
@@ -59,6 +65,7 @@ def run(
     steps: dict[str, Callable[[], Any]] = {
         "ingestion": lambda: ingestion.measure(settings, HANDBOOK, limit=plan.ingest_files),
         "retrieval": lambda: [retrieval_scale.measure_size(settings, n, plan.queries) for n in plan.sizes],
+        "cluster": lambda: cluster_scale.measure(settings, plan.cluster_chunks, plan.queries),
         "generation": lambda: generation.measure(settings, list(plan.generators), plan.rounds),
     }
     for name in sections:
@@ -93,6 +100,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| retrieval p50 ms, {size['chunks']:,} chunks | {size['docduet_p50_ms']} | raw query + "
             f"encode {size['raw_p50_ms']} | {size['docduet_vs_raw_p50']} | <= 1.3 |"
         )
+    if report.get("cluster"):
+        rows += _cluster_rows(report["cluster"])
     gen = report.get("generation")
     for name, model in ((gen or {}).get("per_model") or {}).items():
         first, decode = model["first_token_s"], model["decode_tokens_per_s"]
@@ -113,6 +122,25 @@ def markdown(report: dict[str, Any]) -> str:
     )
 
 
+def _cluster_rows(cluster: dict[str, Any]) -> list[str]:
+    """What three nodes change against one, per layout (no goal: the figures inform the choice)."""
+    single, r = cluster["single"], cluster["ratios"]
+    rows = []
+    for name, label in (("replicated", "factor 3, QUORUM"), ("sharded", "factor 1, 3 shards")):
+        layout = cluster[name]
+        search = "fails (Weaviate)" if layout["query_error"] else layout["docduet_p50_ms"]
+        rows += [
+            f"| 3 nodes {name} ({label}), {cluster['chunks']:,} chunks: import chunks/s "
+            f"| {layout['import_chunks_per_s']} | one node {single['import_chunks_per_s']} "
+            f"| {r[f'{name}_import_over_single']} | - |",
+            f"| {name}: search p50 ms | {search} | one node {single['docduet_p50_ms']} "
+            f"| {r[f'{name}_p50_over_single']} | - |",
+            f"| {name}: memory MB, all nodes | {layout['rss_mb_total']} | one node {single['rss_mb_total']} "
+            f"| {r[f'{name}_rss_over_single']} | - |",
+        ]
+    return rows
+
+
 def plots(report: dict[str, Any], out: Path) -> list[Path]:
     """Ingestion time by stage (docduet and LangChain) and retrieval latency by corpus size."""
     import matplotlib
@@ -124,16 +152,17 @@ def plots(report: dict[str, Any], out: Path) -> list[Path]:
     ing = report.get("ingestion")
     if ing:
         fig, ax = plt.subplots(figsize=(7, 3.2))
-        for row, (label, stages) in enumerate(
-            (("docduet", ing["docduet"]["stage_seconds"]), ("LangChain", ing["langchain"]["stage_seconds"]))
-        ):
+        for row, part in enumerate((ing["docduet"], ing["langchain"])):
+            label = "docduet" if row == 0 else "LangChain"
             left = 0.0
-            for stage, seconds in stages.items():
+            for stage, seconds in part["stage_seconds"].items():
                 ax.barh(row, seconds, left=left, label=f"{label}: {stage}")
                 left += seconds
+            # docduet parses while it embeds: its stages add up to more than its wall time
+            ax.plot([part["seconds"]] * 2, [row - 0.45, row + 0.45], "k-", linewidth=2)
         ax.set_yticks([0, 1], ["docduet", "LangChain"])
         ax.set_xlabel("seconds")
-        ax.set_title(f"Ingestion of {ing['files']} files by stage")
+        ax.set_title(f"Ingestion of {ing['files']} files by stage (black: wall time)")
         ax.legend(fontsize=6, ncol=3, loc="lower right")
         fig.tight_layout()
         written.append(out / "ingestion_stages.png")

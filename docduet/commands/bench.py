@@ -10,7 +10,7 @@ from core.errors import ConfigError
 from core.settings import Settings
 
 DEFAULT_OUT = Path("bench") / "results"
-SECTIONS = ("ingestion", "retrieval", "generation")
+SECTIONS = ("ingestion", "retrieval", "cluster", "generation")
 
 
 def register(sub: Any) -> None:
@@ -20,9 +20,10 @@ def register(sub: Any) -> None:
         description="Ingestion of the 18F handbook (../shared/eval/handbook-18f) against the raw "
         "encode rate and a plain LangChain pipeline, plus the incremental re-run; the "
         "permission-filtered hybrid query against the raw Weaviate query at 10k (and 100k) "
-        "synthetic chunks; each local model through docduet against raw llama-cpp-python. Every "
-        "figure is a ratio measured side by side in this run. Uses the configured Weaviate "
-        "(throw-away collections) and generators.",
+        "synthetic chunks; a local 3-node cluster (replicated, and sharded) against one node, each "
+        "on its own throw-away weaviate-server processes and ports; each local model through "
+        "docduet against raw llama-cpp-python. Every figure is a ratio measured side by side in "
+        "this run. Uses the configured Weaviate (throw-away collections) and generators.",
     )
     p.add_argument("--quick", action="store_true", help="a smaller run (about 10 minutes on 2 cores)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")

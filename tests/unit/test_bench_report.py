@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bench.run import markdown, plots
 from docduet.cli import main
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 REPORT = {
     "when": "2026-12-05T06:00:00+00:00",
@@ -18,7 +21,8 @@ REPORT = {
         "docduet": {"chunks_per_second": 4.2, "files_per_second": 0.5, "seconds": 80.0,
                     "stage_seconds": {"parse": 30.0, "embed": 45.0, "write": 5.0}},
         "raw_encode": {"chunks_per_second": 12.0},
-        "langchain": {"files_per_second": 1.0, "stage_seconds": {"load": 10.0, "embed_and_write": 30.0}},
+        "langchain": {"files_per_second": 1.0, "seconds": 40.0,
+                      "stage_seconds": {"load": 10.0, "embed_and_write": 30.0}},
         "incremental": {"seconds": 2.0, "share_of_full": 0.025},
         "ratios": {"docduet_vs_raw_encode": 0.35, "docduet_vs_langchain_files_per_s": 0.5},
     },
@@ -44,6 +48,16 @@ def test_the_table_sets_every_ratio_against_its_goal() -> None:
     assert "| 0.025 | <= 0.05 |" in text
     assert "| retrieval p50 ms, 10,000 chunks | 80.0 |" in text and "| 1.14 | <= 1.3 |" in text
     assert "| slm first token s | 7.10 | raw 7.00 | 0.99 | >= 0.95 |" in text
+
+
+def test_the_cluster_rows_say_what_three_nodes_change_and_when_search_fails() -> None:
+    cluster = json.loads((RESULTS / "cluster_scale-small.json").read_text())["cluster_scale"]
+    text = markdown({**REPORT, "cluster": cluster})
+    single = cluster["single"]["import_chunks_per_s"]
+    assert "| 3 nodes replicated (factor 3, QUORUM), 3,000 chunks: import chunks/s | " in text
+    assert f"| one node {single} | {cluster['ratios']['replicated_import_over_single']} | - |" in text
+    broken = {**cluster, "sharded": {**cluster["sharded"], "query_error": "RST_STREAM"}}
+    assert "| sharded: search p50 ms | fails (Weaviate) |" in markdown({**REPORT, "cluster": broken})
 
 
 def test_the_plots_are_written(tmp_path: Path) -> None:

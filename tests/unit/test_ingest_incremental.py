@@ -46,6 +46,15 @@ def setup(tmp_path: Path) -> Setup:
     return Setup(tmp_path)
 
 
+def notes(tmp_path: Path, count: int) -> Path:
+    """A folder of ``count`` small Markdown notes."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"note-{i:02}.md").write_text(f"# Note {i}\n\nRoom {i} is booked on day {i}.\n")
+    return folder
+
+
 def sources(index: MemoryChunkIndex) -> set[str]:
     return {Path(s).name for s in index.snapshot()}
 
@@ -121,10 +130,7 @@ def test_a_run_says_where_its_time_went(setup: Setup, docs: Path) -> None:
 def test_the_chunks_of_many_files_are_embedded_together_and_each_file_still_written_whole(
     setup: Setup, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(12):
-        (folder / f"note-{i:02}.md").write_text(f"# Note {i}\n\nRoom {i} is booked on day {i}.\n")
+    folder = notes(tmp_path, 12)
     (folder / "note-05.md").write_text("BROKEN")
     summary = setup.run(folder)
     assert setup.embedder.calls == 1  # eleven files, one call: full, length-sorted batches
@@ -135,10 +141,7 @@ def test_the_chunks_of_many_files_are_embedded_together_and_each_file_still_writ
 def test_chunks_are_embedded_a_few_encoder_batches_at_a_time_not_all_at_the_end(
     setup: Setup, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(40):
-        (folder / f"note-{i:02}.md").write_text(f"# Note {i}\n\nRoom {i} is booked on day {i}.\n")
+    folder = notes(tmp_path, 40)
     setup.settings = setup.settings.model_copy(update={"embedding_batch_size": 2})  # 8 chunks a call
     summary = setup.run(folder)
     assert len(summary.added) == 40 and setup.embedder.calls >= 40 // 8

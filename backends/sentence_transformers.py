@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -156,7 +157,10 @@ def _window(name: str, model: SentenceTransformer) -> TokenWindow:
             "set max_seq_length in its sentence_bert_config.json, or use another model"
         )
     special = tokenizer.num_special_tokens_to_add(pair=False)
-    return TokenWindow(name, int(limit) - special, tokenizer)
+    # A tokenizer of its own: a fast tokenizer keeps padding and truncation as state on its Rust
+    # backend, which every call rewrites, so counting tokens on the parse thread while the model
+    # encodes a batch on another thread would strip the batch's padding ("Unable to create tensor").
+    return TokenWindow(name, int(limit) - special, copy.deepcopy(tokenizer))
 
 
 def _load(location: str, *, threads: int) -> SentenceTransformer:

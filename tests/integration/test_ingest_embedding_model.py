@@ -81,3 +81,16 @@ def test_late_spans_come_from_the_texts_own_pass(embedder: SentenceTransformerEm
     ((_, everything),) = embedder.embed_spans([SITE], [[(0, len(SITE))]])
     assert cosine(everything[0], whole) > 0.97  # the mean of all its tokens is nearly its vector
     assert embedder.embed_spans([], []) == []
+
+
+def test_counting_tokens_leaves_the_encoders_tokenizer_alone(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    # Ingestion counts tokens on its parse thread while the model encodes on another; a fast
+    # tokenizer keeps padding as state that each call rewrites, so a shared one loses the batch's.
+    embedder.embed_documents(["short", "a much longer text " * 20])
+    backend = embedder._model.tokenizer.backend_tokenizer
+    padding = backend.padding
+    assert padding is not None
+    assert embedder.window.count("a much longer text " * 20) == 80
+    assert backend.padding == padding

@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain import Sensitivity
+from core.eval_data import default_eval_data_dir
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -37,6 +38,13 @@ class Settings(BaseSettings):
     # --- storage -----------------------------------------------------------------------------
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share"))
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
+    eval_data: Path = Field(
+        default_factory=default_eval_data_dir,
+        description="Folder of the public evaluation sets (scifact/, squad2-mini/, handbook-18f/, "
+        "formats/) read by docduet eval, the benches and the tests; `make eval-data` fetches them "
+        "into it. Default: ../shared/eval beside the checkout when it exists, else "
+        "~/.cache/docduet/eval (core/eval_data.py).",
+    )
 
     # --- Weaviate ----------------------------------------------------------------------------
     weaviate_url: str | None = Field(

@@ -1,6 +1,6 @@
 # docduet developer entry points. `make run` and `make test` each do the whole set-up first
 # (idempotent, cached), so on a fresh machine they are the only two commands needed.
-.PHONY: setup run test test-unit lint bench eval-retrieval eval-answers corpora clean-db
+.PHONY: setup run test test-unit lint bench eval-data eval-retrieval eval-answers corpora clean-db
 
 PY := .venv/bin/python
 DOCDUET := .venv/bin/docduet
@@ -26,11 +26,18 @@ lint:
 bench: setup
 	$(DOCDUET) bench
 
+# The public evaluation sets, into DOCDUET_EVAL_DATA (default: ../shared/eval beside the checkout
+# when it exists, else ~/.cache/docduet/eval), every file sha256-checked; present sets are only checked.
+eval-data:
+	@bash scripts/fetch-eval-data.sh
+
 eval-retrieval: setup
-	$(DOCDUET) eval ../shared/eval/scifact
+	@bash scripts/fetch-eval-data.sh --sets scifact
+	$(DOCDUET) eval scifact
 
 eval-answers: setup
-	$(DOCDUET) eval ../shared/eval/squad2-mini --limit 200
+	@bash scripts/fetch-eval-data.sh --sets squad2-mini
+	$(DOCDUET) eval squad2-mini --limit 200
 
 corpora:
 	$(PY) scripts/make_corpora.py

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from core.errors import ConfigError
+from core.eval_data import resolve_dataset
 from core.settings import Settings
 from evaluation.options import parse_alphas, parse_list
 
@@ -17,7 +18,8 @@ DATASETS = (
     "DATASET is a BEIR folder (corpus.jsonl, queries*.jsonl, qrels/*.tsv: retrieval metrics for "
     "BM25, vector and hybrid alphas), a SQuAD 2.0 .json file or a folder holding one, or a .jsonl "
     "file of {question, answers[, source, context]} objects (answer metrics per generator). "
-    "Re-running the same command resumes where it stopped."
+    "A bare set name (scifact, squad2-mini) is read from DOCDUET_EVAL_DATA, where `make eval-data` "
+    "fetches the public sets. Re-running the same command resumes where it stopped."
 )
 
 
@@ -59,9 +61,10 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    dataset = resolve_dataset(args.dataset, settings.eval_data)
     options = EvalOptions(
-        dataset=args.dataset,
-        out=args.out or default_out(settings, args.dataset),
+        dataset=dataset,
+        out=args.out or default_out(settings, dataset),
         limit=args.limit,
         generators=parse_list(args.generators, "generators") if args.generators else None,
         alphas=parse_alphas(args.alphas),

@@ -26,17 +26,19 @@ from bench.report import write_report
 from chat.generators import build_generator, spec_by_id
 from chat.prompt import build_prompt
 from core.domain import Access, Chunk, Hit, Sensitivity
+from core.eval_data import eval_set
 from core.prompt import Prompt
 from core.settings import Settings
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad2-mini" / "dev-v2.0.mini3.json"
+SQUAD_FILE = "dev-v2.0.mini3.json"
+"""The SQuAD 2.0 articles of the ``squad2-mini`` set in ``DOCDUET_EVAL_DATA`` (``make eval-data``)."""
 OUT = Path(__file__).resolve().parent / "results" / "generation.json"
 MAX_TOKENS = 48
 
 
-def prompts(count: int, passages: int) -> list[Prompt]:
-    """``count`` questions, each with its own paragraph and the next ones as passages."""
-    data = json.loads(SQUAD.read_text(encoding="utf-8"))
+def prompts(squad: Path, count: int, passages: int) -> list[Prompt]:
+    """``count`` questions of the ``squad`` set, each with its own paragraph and the next ones as passages."""
+    data = json.loads((squad / SQUAD_FILE).read_text(encoding="utf-8"))
     paragraphs = [p for article in data["data"] for p in article["paragraphs"]]
     out = []
     for i in range(count):
@@ -152,14 +154,21 @@ def side_by_side(generators: list[LlamaCppGenerator], alone: Prompt, together: P
     }
 
 
-def measure(settings: Settings, names: list[str], rounds: int) -> dict[str, Any]:
-    """Per local generator, docduet vs raw llama-cpp-python; then all of them side by side."""
+def measure(
+    settings: Settings, names: list[str], rounds: int, *, squad: Path | None = None
+) -> dict[str, Any]:
+    """Per local generator, docduet vs raw llama-cpp-python; then all of them side by side.
+
+    The prompts are paragraphs and questions of ``squad`` (default: the ``squad2-mini`` set of
+    ``DOCDUET_EVAL_DATA``; a :class:`ConfigError` that names ``make eval-data`` when it is missing).
+    """
+    squad = squad or eval_set(settings.eval_data, "squad2-mini")
     generators = []
     for name in names:
         built = build_generator(spec_by_id(settings, name.strip()), settings)
         assert isinstance(built, LlamaCppGenerator), f"{name} is not a local llama.cpp generator"
         generators.append(built)
-    prepared = prompts(rounds + 3, passages=3)
+    prepared = prompts(squad, rounds + 3, passages=3)
     fresh = prepared[-2:]  # for the side-by-side run: prompts no model has seen
     prepared = prepared[:-2]
     results = {}

@@ -13,8 +13,9 @@ Three ways over the same files into the same Weaviate:
 Then the incremental case: 1% of the files (at least one) edited, ``run_ingest`` again, its time
 against the full ingest's. Every collection is thrown away afterwards.
 
-``python -m bench.ingestion [CORPUS] [--limit N] [--out FILE]`` (default: the 18F handbook, all of
-it, into bench/results/ingestion.json).
+``python -m bench.ingestion [CORPUS] [--limit N] [--out FILE]`` (default: the 18F handbook of
+``DOCDUET_EVAL_DATA``, all of it, or the repository's ``corpora/`` when the handbook is not there,
+into bench/results/ingestion.json).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from backends.sentence_transformers import default_embedding_model_path
 from backends.unstructured import setup_unstructured
 from backends.weaviate.client import open_client
 from backends.weaviate.schema import resolve_alias
+from core.eval_data import SAMPLE_CORPUS, find_eval_set, missing_set_message
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import build_embedder, open_index, run_ingest
@@ -39,10 +41,22 @@ from ingest.pieces import chunk_encoder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "handbook-18f"
 LANGCHAIN_CHUNK_CHARS = 1000
 """The LangChain pipeline's splitter: the sizes most tutorials use."""
 LANGCHAIN_OVERLAP_CHARS = 100
+
+
+def default_corpus(settings: Settings, notes: list[str]) -> Path:
+    """The 18F handbook of the evaluation data; without it the repository's ``corpora/`` (noted)."""
+    handbook = find_eval_set(settings.eval_data, "handbook-18f")
+    if handbook is not None:
+        return handbook
+    notes.append(
+        f"ingestion: {missing_set_message('handbook-18f', settings.eval_data)}; measured on the "
+        f"repository's sample corpus {SAMPLE_CORPUS} instead"
+    )
+    log.warning("%s", notes[-1])
+    return SAMPLE_CORPUS
 
 
 def sample_files(root: Path, limit: int | None) -> list[Path]:
@@ -239,11 +253,13 @@ def main() -> None:
     quiet_third_parties()
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("corpus", nargs="?", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="files to sample, spread evenly (all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ingestion.json")
     args = parser.parse_args()
-    write_report(args.out, ingestion=measure(Settings(), args.corpus, limit=args.limit))
+    settings, notes = Settings(), list[str]()
+    corpus = args.corpus or default_corpus(settings, notes)
+    write_report(args.out, ingestion=measure(settings, corpus, limit=args.limit), notes=notes)
 
 
 if __name__ == "__main__":

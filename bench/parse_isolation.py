@@ -18,13 +18,20 @@ from backends.unstructured import UnstructuredParser
 from bench.report import write_report
 from core.domain import SourceFile
 from core.errors import IngestError
+from core.eval_data import SAMPLE_CORPUS, find_eval_set
 from core.protocols import Parser
+from core.settings import Settings
 from docduet.environment import quiet_third_parties
 from ingest.discover import discover
 from ingest.isolation import IsolatedParser
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PATHS = [ROOT / "corpora", ROOT.parent / "shared" / "eval" / "handbook-18f"]
+
+
+def default_paths(settings: Settings) -> list[Path]:
+    """The repository's ``corpora/``, and the 18F handbook when the evaluation data holds it."""
+    handbook = find_eval_set(settings.eval_data, "handbook-18f")
+    return [SAMPLE_CORPUS, *([handbook] if handbook else [])]
 
 
 def timed_parse(parser: Parser, file: SourceFile) -> float:
@@ -59,9 +66,10 @@ def main() -> None:
     quiet_third_parties()
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS)
+    parser.add_argument("paths", nargs="*", type=Path, help="default: corpora/ and the 18F handbook")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "parse_isolation.json")
     args = parser.parse_args()
+    args.paths = args.paths or default_paths(Settings())
     inline = UnstructuredParser()
     inline.warm_up()
     warm_up_files = [files[0] for files in map(discover, [[p] for p in args.paths]) if files]

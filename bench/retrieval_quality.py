@@ -3,14 +3,15 @@
 Usage: ``python -m bench.retrieval_quality DATASET [--layouts documents,windows] [--alphas 0.5]
 [--limit N] [--out bench/results/retrieval_quality-NAME.json]``
 
-DATASET is a BEIR folder (e.g. ../shared/eval/scifact) or a SQuAD 2.0 file (../shared/eval/squad2-mini):
-its answerable questions become queries whose one relevant document is the paragraph holding the
-answer. Each layout is indexed into an evaluation collection of its own (reused when unchanged,
-see evaluation/index.py): ``documents`` is one chunk per document (the embedder truncates long
-ones), ``windows`` cuts documents as ingestion does (ingest/splitter.py). Every layout runs the
-same methods through docduet's retriever (stemmed BM25, vectors, hybrid at each alpha, and the
-unstemmed baselines) and reports nDCG@10, recall@10/100, MRR@10 and hit rates at 1, 3 and 5
-(the gold document among the first k distinct documents; chat shows ``top_k`` = 5 passages).
+DATASET is a BEIR folder, a SQuAD 2.0 file (its answerable questions become queries whose one
+relevant document is the paragraph holding the answer), or the name of a set of DOCDUET_EVAL_DATA
+(``scifact``, ``squad2-mini``; ``make eval-data`` fetches them). Each layout is indexed into an
+evaluation collection of its own (reused when unchanged, see evaluation/index.py): ``documents`` is
+one chunk per document (the embedder truncates long ones), ``windows`` cuts documents as
+ingestion does (ingest/splitter.py). Every layout runs the same methods through docduet's retriever
+(stemmed BM25, vectors, hybrid at each alpha, and the unstemmed baselines) and reports nDCG@10,
+recall@10/100, MRR@10 and hit rates at 1, 3 and 5 (the gold document among the first k distinct
+documents; chat shows ``top_k`` = 5 passages).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import write_report
+from core.eval_data import resolve_dataset
 from core.protocols import NullProgress
 from core.settings import Settings
 from docduet.compose import build_embedder, open_index
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := set(layouts) - set(LAYOUTS):
         raise SystemExit(f"unknown layouts {sorted(unknown)}; choose from {', '.join(LAYOUTS)}")
     settings = Settings()
-    dataset = as_retrieval_set(load_dataset(args.dataset))
+    dataset = as_retrieval_set(load_dataset(resolve_dataset(args.dataset, settings.eval_data)))
     alphas = parse_alphas(args.alphas)
     results = [measure(settings, dataset, layout, alphas, args.limit) for layout in layouts]
     out = args.out or ROOT / "bench" / "results" / f"retrieval_quality-{dataset.name}.json"

@@ -11,6 +11,10 @@ Sections (each a ratio measured side by side in this run, because the machines a
   llama-cpp-python; the side-by-side wall time against the slower model alone.
 
 ``--quick`` (about 10 minutes on 2 cores): 40 handbook files, 10k chunks, the small model, 2 rounds.
+
+The handbook and the SQuAD paragraphs come from ``DOCDUET_EVAL_DATA`` (``make eval-data``). Without
+the handbook, ingestion measures the repository's ``corpora/`` instead; without SQuAD, generation is
+skipped. Either is said in the report's notes, with the command that fetches the set.
 """
 
 from __future__ import annotations
@@ -24,9 +28,8 @@ from typing import Any
 
 from bench import cluster_scale, generation, ingestion, retrieval_scale
 from bench.report import write_report
+from core.eval_data import find_eval_set, missing_set_message
 from core.settings import Settings
-
-HANDBOOK = Path(__file__).resolve().parents[2] / "shared" / "eval" / "handbook-18f"
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,15 @@ def run(
 ) -> dict[str, Any]:
     """Run ``sections``; write ``bench.json``, ``bench.md`` and the plots into ``out``."""
     plan = QUICK if quick else FULL
-    results: dict[str, Any] = {"quick": quick}
+    notes: list[str] = []
+    results: dict[str, Any] = {"quick": quick, "notes": notes}
     steps: dict[str, Callable[[], Any]] = {
-        "ingestion": lambda: ingestion.measure(settings, HANDBOOK, limit=plan.ingest_files),
+        "ingestion": lambda: ingestion.measure(
+            settings, ingestion.default_corpus(settings, notes), limit=plan.ingest_files
+        ),
         "retrieval": lambda: [retrieval_scale.measure_size(settings, n, plan.queries) for n in plan.sizes],
         "cluster": lambda: cluster_scale.measure(settings, plan.cluster_chunks, plan.queries),
-        "generation": lambda: generation.measure(settings, list(plan.generators), plan.rounds),
+        "generation": lambda: _generation(settings, plan, notes),
     }
     for name in sections:
         say(f"{name}…")
@@ -79,6 +85,15 @@ def run(
     (out / "bench.md").write_text(markdown(report), encoding="utf-8")
     plots(report, out)
     return report
+
+
+def _generation(settings: Settings, plan: Plan, notes: list[str]) -> dict[str, Any]:
+    """The generation section, or why it was skipped (its prompts are SQuAD paragraphs)."""
+    squad = find_eval_set(settings.eval_data, "squad2-mini")
+    if squad is None:
+        notes.append(f"generation: skipped: {missing_set_message('squad2-mini', settings.eval_data)}")
+        return {"skipped": notes[-1]}
+    return generation.measure(settings, list(plan.generators), plan.rounds, squad=squad)
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -116,9 +131,12 @@ def markdown(report: dict[str, Any]) -> str:
         ratio = s["wall_over_slower_alone"]
         rows.append(f"| side by side wall s | {s['wall_s']:.1f} | the slower model alone | {ratio:.2f} | - |")
     detail = json.dumps({k: v for k, v in report.items() if k in SECTIONS}, indent=2)
+    about = [f"Ingestion corpus: `{ing['corpus']}`"] if ing and ing.get("corpus") else []
+    about += [f"Note: {note}" for note in report.get("notes") or []]
     return (
         f"# docduet bench ({'quick' if report.get('quick') else 'full'}, {report['when']}, "
-        f"{report['machine']['cpus']} CPUs)\n\n" + "\n".join(rows) + "\n\n```json\n" + detail + "\n```\n"
+        f"{report['machine']['cpus']} CPUs)\n\n" + "".join(f"{line}\n\n" for line in about)
+        + "\n".join(rows) + "\n\n```json\n" + detail + "\n```\n"
     )
 
 

@@ -17,13 +17,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="measure docduet against its limits (writes JSON, a Markdown table and plots)",
-        description="Ingestion of the 18F handbook (../shared/eval/handbook-18f) against the raw "
+        description="Ingestion of the 18F handbook (handbook-18f in DOCDUET_EVAL_DATA; without it, "
+        "the repository's corpora/) against the raw "
         "encode rate and a plain LangChain pipeline, plus the incremental re-run; the "
         "permission-filtered hybrid query against the raw Weaviate query at 10k (and 100k) "
         "synthetic chunks; a local 3-node cluster (replicated, and sharded) against one node, each "
         "on its own throw-away weaviate-server processes and ports; each local model through "
-        "docduet against raw llama-cpp-python. Every figure is a ratio measured side by side in "
-        "this run. Uses the configured Weaviate (throw-away collections) and generators.",
+        "docduet against raw llama-cpp-python on SQuAD paragraphs (squad2-mini in DOCDUET_EVAL_DATA; "
+        "skipped without it). Every figure is a ratio measured side by side in this run. Uses the "
+        "configured Weaviate (throw-away collections) and generators. `make eval-data` fetches the sets.",
     )
     p.add_argument("--quick", action="store_true", help="a smaller run (about 10 minutes on 2 cores)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
@@ -44,6 +46,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     console = Console(stderr=True)
     with console.status("benchmarking…") as status:
-        run(Settings(), args.out, quick=args.quick, sections=sections, say=lambda text: status.update(text))
+        report = run(Settings(), args.out, quick=args.quick, sections=sections, say=status.update)
+    if report.get("ingestion"):
+        console.print(f"ingestion corpus: {report['ingestion']['corpus']}", highlight=False)
+    for note in report.get("notes") or []:
+        console.print(f"note: {note}", highlight=False)
     console.print(f"results: {args.out / 'bench.json'}, {args.out / 'bench.md'} and plots", highlight=False)
     return 0

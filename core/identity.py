@@ -1,7 +1,9 @@
 """Who is asking: the users file (docs/identity.md) mapping user names and e-mails to groups.
 
 A user's groups are exactly those the file lists (``public`` is always added when reading); no
-group is implied, so every employee must list ``employees`` explicitly.
+group is implied, so every employee must list ``employees`` explicitly. An entry may also name
+the OpenID Connect account it is, by issuer and subject (``oidc_sub: "https://issuer|subject"``),
+the one identifier a provider's user cannot change.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ log = logging.getLogger(__name__)
 
 _SLACK_ID_RE = re.compile(r"[UW][A-Z0-9]{2,}")
 
-_KEYS = frozenset({"email", "groups", "slack_id"})
+_KEYS = frozenset({"email", "groups", "slack_id", "oidc_sub"})
+OIDC_SUB_SEPARATOR = "|"
+"""Between the issuer and the subject in ``oidc_sub`` (an issuer URL cannot contain it unescaped)."""
+
+
+def oidc_subject(issuer: str, subject: str) -> str:
+    """The issuer-qualified subject a users-file ``oidc_sub`` names: ``https://issuer|subject``."""
+    return f"{issuer}{OIDC_SUB_SEPARATOR}{subject}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class DirectoryEntry:
     groups: tuple[str, ...]
     slack_id: str | None = None
     """Slack member ID (e.g. ``U024BE7LH``): maps that Slack account to this user explicitly."""
+    oidc_sub: str | None = None
+    """OpenID Connect issuer and subject, ``https://issuer|subject``: that account is this user."""
 
     @property
     def user(self) -> User:
@@ -51,6 +62,7 @@ class UserDirectory:
         self._by_name: dict[str, DirectoryEntry] = {}
         self._by_email: dict[str, DirectoryEntry] = {}
         self._by_slack_id: dict[str, DirectoryEntry] = {}
+        self._by_oidc_sub: dict[str, DirectoryEntry] = {}
         for entry in entries:
             self._add(entry)
 
@@ -120,6 +132,11 @@ class UserDirectory:
         entry = self._by_slack_id.get(slack_id.strip())
         return entry.user if entry else None
 
+    def by_oidc_subject(self, issuer: str, subject: str) -> User | None:
+        """The user whose ``oidc_sub`` is this issuer and subject (both exact), or None."""
+        entry = self._by_oidc_sub.get(oidc_subject(issuer, subject))
+        return entry.user if entry else None
+
     def _add(self, entry: DirectoryEntry) -> None:
         key = entry.name.casefold()
         if key in self._by_name:
@@ -142,6 +159,14 @@ class UserDirectory:
                     f"{entry.slack_id}; one Slack account maps to one user"
                 )
             self._by_slack_id[entry.slack_id] = entry
+        if entry.oidc_sub:
+            if entry.oidc_sub in self._by_oidc_sub:
+                other = self._by_oidc_sub[entry.oidc_sub].name
+                raise ConfigError(
+                    f"{self.origin}: users {other!r} and {entry.name!r} share the oidc_sub "
+                    f"{entry.oidc_sub}; one OpenID Connect account maps to one user"
+                )
+            self._by_oidc_sub[entry.oidc_sub] = entry
 
     def _unknown(self, name: str) -> str:
         if not self._by_name:
@@ -165,13 +190,14 @@ def _entry(name: str, details: Any, origin: str) -> DirectoryEntry:
     unknown = sorted(set(map(str, details)) - _KEYS)
     if unknown:
         raise ConfigError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; allowed: email, groups, slack_id"
+            f"{where} has unknown key(s) {', '.join(unknown)}; allowed: email, groups, slack_id, oidc_sub"
         )
     return DirectoryEntry(
         name=name.strip(),
         email=_email(details.get("email"), where),
         groups=_groups(details.get("groups"), where),
         slack_id=_slack_id(details.get("slack_id"), where),
+        oidc_sub=_oidc_sub(details.get("oidc_sub"), where),
     )
 
 
@@ -190,6 +216,19 @@ def _slack_id(value: Any, where: str) -> str | None:
         raise ConfigError(
             f"{where}: slack_id {value!r} is not a Slack member ID (like U024BE7LH; in Slack: "
             "profile, ⋮, Copy member ID)"
+        )
+    return value.strip()
+
+
+def _oidc_sub(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    issuer, _, subject = str(value).partition(OIDC_SUB_SEPARATOR)
+    if not (isinstance(value, str) and issuer.startswith(("https://", "http://")) and subject.strip()):
+        raise ConfigError(
+            f"{where}: oidc_sub {value!r} is not issuer|subject; write the provider's issuer exactly "
+            "as its discovery document has it, then | and the ID token's sub, e.g. "
+            'oidc_sub: "https://idp.example|248289761001"'
         )
     return value.strip()
 

@@ -304,13 +304,14 @@ class Settings(BaseSettings):
     oidc_prompt: str = Field(default="select_account", description="OIDC prompt parameter.")
     oidc_user_claim: str = Field(
         default="email",
-        description="ID-token claim naming the user (falls back to preferred_username, email, sub).",
+        description="ID-token claim naming the user, a label only (falls back to preferred_username, "
+        "email, sub); the users file matches by oidc_sub or a verified e-mail (docs/identity.md).",
     )
     oidc_groups_claim: str = Field(default="groups", description="ID-token claim listing the groups.")
     oidc_group_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description="Provider group -> docduet group (comma list idp=docduet or a JSON object). "
-        "Empty: provider groups are used as named; set: only mapped groups count.",
+        description="Provider group -> docduet group (comma list idp=docduet or a JSON object); only "
+        "mapped groups count. Empty: the token's groups are ignored (users-file groups only).",
     )
     ui_session_max_s: float = Field(
         default=8 * 3600.0,

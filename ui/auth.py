@@ -3,9 +3,10 @@
 Three ways, chosen by the settings (docs/web-chat.md):
 
 - ``oidc``: OpenID Connect through Streamlit's ``st.login``; the ID token's claims name the user
-  and their groups (:func:`user_from_claims`). Sessions end when the ID token expires.
+  and their groups (:mod:`ui.claims`). Sessions end when the ID token expires.
 - ``header``: a reverse proxy names the user in ``ui_user_header``; believed only on connections
-  from ``ui_trusted_proxies`` and only when the header appears exactly once (:func:`user_from_header`).
+  whose TCP peer is one of ``ui_trusted_proxies`` (a connection without a known address never is)
+  and only when the header appears exactly once (:func:`user_from_proxy`).
 - ``demo``: a picker of every users-file user, explicitly enabled and only on loopback.
 
 With none of them the chat is anonymous (public documents only), and only on loopback:
@@ -16,11 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
 from core.domain import ANONYMOUS, User
 from core.errors import ConfigError
@@ -150,6 +150,50 @@ def is_trusted(peer: str | None, proxies: Sequence[str]) -> bool:
     return any(address in network for network in trusted_networks(proxies))
 
 
+class Connection(Protocol):
+    """What Streamlit holds about a session's connection (its ``ClientContext``)."""
+
+    @property
+    def headers(self) -> Iterable[tuple[str, str]]:
+        """Every request header as (name, value), repeats included."""
+        ...
+
+    @property
+    def remote_ip(self) -> str | None:
+        """The TCP peer's address; None when the session has no connection of its own."""
+        ...
+
+
+UNKNOWN_ADDRESS_NOTE = (
+    "Not signed in: this connection did not come through the sign-in proxy (its address is unknown)."
+)
+
+
+def user_from_proxy(connection: Connection | None, settings: Settings, directory: UserDirectory) -> SignIn:
+    """The user the proxy header names on ``connection``, checked by :func:`user_from_header`.
+
+    The address is the connection's TCP peer as the server saw it, never a default: a session
+    whose address is unknown (Streamlit's agent API sessions, ``/_stcore/agent/interact``, carry
+    any caller's headers and no address; a test's AppTest has no connection) is anonymous
+    whatever its headers say, and the log says so.
+    """
+    header = (settings.ui_user_header or "").lower()
+    pairs = list(connection.headers) if connection is not None else []
+    values = [value for name, value in pairs if name.lower() == header]
+    peer = connection.remote_ip if connection is not None else None
+    if not peer:
+        level = logging.WARNING if values else logging.INFO
+        log.log(
+            level,
+            "a session without a client address (an agent API session?) is anonymous; "
+            "ignored %d %s header(s)",
+            len(values),
+            settings.ui_user_header,
+        )
+        return SignIn(ANONYMOUS, UNKNOWN_ADDRESS_NOTE)
+    return user_from_header(values, peer, settings, directory)
+
+
 def user_from_header(
     values: Sequence[str], peer: str | None, settings: Settings, directory: UserDirectory
 ) -> SignIn:
@@ -175,67 +219,6 @@ def user_from_header(
         return SignIn(directory.resolve(value))
     except ConfigError:
         return SignIn(User(name=value), f"{value} is not in the users file: public documents only.")
-
-
-def user_from_claims(
-    claims: Mapping[str, Any], settings: Settings, directory: UserDirectory, *, now: float | None = None
-) -> SignIn:
-    """The user an OpenID Connect ID token names, with its groups; ``expired`` once it has lapsed.
-
-    Groups come from ``oidc_groups_claim`` through ``oidc_group_map``; a users-file entry for the
-    same e-mail or name overrides them.
-    """
-    now = time.time() if now is None else now
-    if _lapsed(claims, settings, now):
-        return SignIn(ANONYMOUS, "Your session expired: sign in again.", expired=True)
-    name = _claim_name(claims, settings.oidc_user_claim)
-    if name is None:
-        return SignIn(ANONYMOUS, "The sign-in named no user: public documents only.")
-    listed = _listed(claims, name, directory)
-    if listed is not None:
-        return SignIn(User(name=name, groups=listed.groups))
-    return SignIn(User(name=name, groups=map_groups(claims.get(settings.oidc_groups_claim), settings)))
-
-
-def _lapsed(claims: Mapping[str, Any], settings: Settings, now: float) -> bool:
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
-        return True  # an ID token always carries exp: without it nothing says when to stop
-    started = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else exp
-    return now >= exp or now >= started + settings.ui_session_max_s
-
-
-def _claim_name(claims: Mapping[str, Any], claim: str) -> str | None:
-    for key in (claim, "preferred_username", "email", "sub"):
-        value = claims.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _listed(claims: Mapping[str, Any], name: str, directory: UserDirectory) -> User | None:
-    email = claims.get("email")
-    if isinstance(email, str) and email.strip():
-        found = directory.by_email(email)
-        if found is not None:
-            return found
-    try:
-        return directory.resolve(name)
-    except ConfigError:
-        return None
-
-
-def map_groups(raw: Any, settings: Settings) -> tuple[str, ...]:
-    """Provider groups as docduet groups: mapped when a map is set (unmapped ones dropped)."""
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list):
-        return ()
-    names = [g.strip() for g in raw if isinstance(g, str) and g.strip()]
-    mapping = settings.oidc_group_map
-    if mapping:
-        names = [mapping[g] for g in names if g in mapping]
-    return tuple(dict.fromkeys(names))
 
 
 def describe(user: User) -> str:

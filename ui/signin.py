@@ -1,8 +1,10 @@
 """Who is using the web chat: the sidebar's sign-in block for the mode :mod:`ui.auth` chose.
 
 OpenID Connect goes through Streamlit's own ``st.login`` / ``st.user`` / ``st.logout`` (the
-``[auth]`` secrets come from ``docduet ui``, see :mod:`ui.auth_config`); a proxy header is read
-from the WebSocket handshake with the connection's address; the demo picker lists the users file.
+``[auth]`` secrets come from ``docduet ui``, see :mod:`ui.auth_config`), its claims judged by
+:mod:`ui.claims`; a proxy header is read from the WebSocket handshake together with the
+connection's TCP peer address (unknown for a session without a connection of its own: never
+trusted); the demo picker lists the users file.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import logging
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.domain import ANONYMOUS, User
 from core.identity import UserDirectory
 from core.settings import Settings
-from ui.auth import Mode, SignIn, describe, sign_in_mode, user_from_claims, user_from_header
+from ui.auth import Connection, Mode, SignIn, describe, sign_in_mode, user_from_proxy
+from ui.claims import user_from_claims
 from ui.markup import escape_md
 
 log = logging.getLogger(__name__)
@@ -57,12 +62,21 @@ def _show(signed: SignIn) -> User:
 
 
 def _from_proxy(settings: Settings, directory: UserDirectory) -> SignIn:
-    header = settings.ui_user_header or ""
-    headers = st.context.headers
-    values = headers.get_all(header)
-    # Streamlit reports loopback peers as None; no headers at all means no connection (tests).
-    peer = st.context.ip_address or ("127.0.0.1" if len(headers) else None)
-    return user_from_header(values, peer, settings, directory)
+    return user_from_proxy(_connection(), settings, directory)
+
+
+def _connection() -> Connection | None:
+    """This session's connection as the server holds it: the handshake's headers and TCP peer.
+
+    Not ``st.context.ip_address``, which reports loopback peers and unknown ones alike as None.
+    An agent API session's connection has no address; outside a server there is none at all.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    client = runtime.get_instance().get_client(ctx.session_id)
+    context: Connection | None = getattr(client, "client_context", None)
+    return context
 
 
 def _oidc(settings: Settings, directory: UserDirectory) -> User:

@@ -13,6 +13,7 @@ from core.errors import DocduetError
 from core.settings import Settings
 from ui.auth import Mode, sign_in_mode
 from ui.auth_config import write_auth_secrets
+from ui.claims import group_map_warning
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,17 @@ THEME = {
     "theme.baseRadius": "medium",
 }
 """A calm light theme; indigo accents (override with streamlit's own config.toml)."""
+
+IDENTITY = {
+    "server.enableAgentApi": "false",
+    "server.trustedUserHeaders": "{}",
+}
+"""Always set, over any config.toml or STREAMLIT_* variable: docduet alone decides who is signed in.
+
+Streamlit's agent API (``/_stcore/agent/interact``) runs the app for any HTTP caller with that
+caller's headers and no client address, so a proxy header could not be told from a forged one;
+trusted user headers would let request headers fill ``st.user``, which OpenID Connect sign-in reads.
+"""
 
 
 def register(sub: Any) -> None:
@@ -39,7 +51,7 @@ def register(sub: Any) -> None:
         "DOCDUET_OIDC_CLIENT_ID, DOCDUET_OIDC_CLIENT_SECRET) or an authenticating proxy "
         "(DOCDUET_UI_USER_HEADER with DOCDUET_UI_TRUSTED_PROXIES); without either it listens on "
         "loopback only, anonymously or with the demo picker (DOCDUET_UI_DEMO_SIGNIN=1). "
-        "See docs/web-chat.md.",
+        "Streamlit's agent API is always off. See docs/web-chat.md.",
     )
     p.add_argument(
         "--host",
@@ -55,7 +67,8 @@ def streamlit_argv(
 ) -> list[str]:
     """``python -m streamlit run ui/app.py`` headless, without telemetry or file watching.
 
-    ``secrets_file`` (the OpenID Connect ``[auth]`` table) is the only secrets file Streamlit reads.
+    Streamlit's agent API and trusted user headers are off (:data:`IDENTITY`). ``secrets_file``
+    (the OpenID Connect ``[auth]`` table) is the only secrets file Streamlit reads.
     """
     import ui
 
@@ -70,6 +83,7 @@ def streamlit_argv(
         "client.toolbarMode": "minimal",
         "global.developmentMode": "false",
         **THEME,
+        **IDENTITY,
         **({"secrets.files": str(secrets_file)} if secrets_file else {}),
     }
     return [python, "-m", "streamlit", "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
@@ -79,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     mode = sign_in_mode(settings, args.host)  # ConfigError (exit 2) when it would be unsafe
     secrets_file = write_auth_secrets(settings, args.host, args.port) if mode is Mode.OIDC else None
+    if mode is Mode.OIDC and (warning := group_map_warning(settings)):
+        log.warning(warning)
     _start_database(settings)
     argv = streamlit_argv(args.host, args.port, secrets_file=secrets_file)
     # docduet decides which proxies to believe (DOCDUET_UI_TRUSTED_PROXIES): uvicorn must not

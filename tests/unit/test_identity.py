@@ -83,6 +83,14 @@ def test_empty_users_mapping_is_allowed():
         ({"users": {"a": {"email": "not-an-address"}}}, "is not an e-mail address"),
         ({"users": {"a": {"email": "x@y.z"}, "b": {"email": "X@y.z"}}}, "share the e-mail"),
         ({"users": {"a": {}, "A": {}}}, "listed twice"),
+        ({"users": {"a": {"oidc_sub": "248289761001"}}}, r"oidc_sub '248289761001' is not issuer\|subject"),
+        ({"users": {"a": {"oidc_sub": "https://idp.example|"}}}, "is not issuer"),
+        ({"users": {"a": {"oidc_sub": "idp.example|42"}}}, "as its discovery document has it"),
+        ({"users": {"a": {"oidc_sub": ["https://idp.example|42"]}}}, "is not issuer"),
+        (
+            {"users": {"a": {"oidc_sub": "http://i.x|1"}, "b": {"oidc_sub": "http://i.x|1 "}}},
+            "share the oidc_sub",
+        ),
     ],
 )
 def test_malformed_files_are_config_errors(data, message):
@@ -97,3 +105,14 @@ def test_unreadable_and_invalid_yaml_files(tmp_path):
     bad = write(tmp_path, "users: {alice: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         UserDirectory.from_file(bad)
+
+
+def test_an_entry_names_its_openid_connect_account_by_issuer_and_subject(tmp_path):
+    path = write(tmp_path, 'users:\n  erin:\n    oidc_sub: "https://tenant.example/|auth0|42"\n'
+                           "    groups: [leadership]\n")  # fmt: skip
+    directory = UserDirectory.from_file(path)
+    assert directory.by_oidc_subject("https://tenant.example/", "auth0|42") == User("erin", ("leadership",))
+    assert directory.by_oidc_subject("https://tenant.example", "auth0|42") is None  # issuers match exactly
+    assert directory.by_oidc_subject("https://other.example/", "auth0|42") is None
+    assert directory.by_oidc_subject("https://tenant.example/", "AUTH0|42") is None  # subjects too
+    assert directory.by_email("erin@corvala.example") is None and directory.resolve("erin").name == "erin"

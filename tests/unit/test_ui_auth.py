@@ -1,10 +1,13 @@
-"""Sign-in decisions (ui/auth.py) and the ``[auth]`` secrets ``docduet ui`` writes (ui/auth_config.py)."""
+"""Sign-in decisions (ui/auth.py), the ``[auth]`` secrets ``docduet ui`` writes (ui/auth_config.py),
+and the Streamlit options it forces so that nothing else signs anyone in."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,14 +16,15 @@ from core.domain import ANONYMOUS, User
 from core.errors import ConfigError
 from core.identity import UserDirectory
 from core.settings import Settings
+from docduet.commands.ui import streamlit_argv
 from ui.auth import (
+    UNKNOWN_ADDRESS_NOTE,
     Mode,
     is_loopback,
     is_trusted,
-    map_groups,
     sign_in_mode,
-    user_from_claims,
     user_from_header,
+    user_from_proxy,
 )
 from ui.auth_config import auth_toml, write_auth_secrets
 
@@ -30,7 +34,7 @@ OIDC = {
     "oidc_client_secret": "s3cret",
 }
 PROXY = {"ui_user_header": "X-Forwarded-User", "ui_trusted_proxies": ("10.0.0.5", "10.1.0.0/16")}
-NOW = 1_800_000_000.0
+LOCAL_PROXY = {"ui_user_header": "X-Forwarded-User", "ui_trusted_proxies": ("127.0.0.1",)}
 
 
 def settings(**values: object) -> Settings:
@@ -124,44 +128,36 @@ def test_the_header_counts_only_from_a_trusted_proxy_and_exactly_once(directory:
     assert unknown.user == User("zed") and "not in the users file" in unknown.note
 
 
-def claims(**extra: object) -> dict[str, object]:
-    return {"sub": "u-1", "email": "bob@corvala.example", "groups": ["finance", "employees"],
-            "iat": NOW - 60, "exp": NOW + 60, **extra}  # fmt: skip
+@dataclass(frozen=True)
+class FakeConnection:
+    """What Streamlit's ClientContext offers: the handshake's headers and the TCP peer."""
+
+    headers: tuple[tuple[str, str], ...]
+    remote_ip: str | None
 
 
-def test_claims_name_the_user_and_groups(directory: UserDirectory) -> None:
-    signed = user_from_claims(claims(), settings(**OIDC), directory, now=NOW)
-    assert signed.user == User("bob@corvala.example", ("finance", "employees")) and not signed.expired
-    by_username = settings(**OIDC, oidc_user_claim="preferred_username")
-    named = user_from_claims(claims(preferred_username="bob"), by_username, directory, now=NOW)
-    assert named.user.name == "bob"
-    bare = user_from_claims({"sub": "u-9", "exp": NOW + 5}, settings(**OIDC), directory, now=NOW)
-    assert bare.user == User("u-9")
+def test_a_connection_without_an_address_is_never_the_proxy(
+    directory: UserDirectory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Streamlit's agent API sessions carry the caller's headers and no address: not loopback."""
+    s = settings(**LOCAL_PROXY)
+    forged = FakeConnection((("x-forwarded-user", "alice"),), remote_ip=None)
+    with caplog.at_level(logging.INFO, logger="ui.auth"):
+        signed = user_from_proxy(forged, s, directory)
+    assert signed.user == ANONYMOUS and signed.note == UNKNOWN_ADDRESS_NOTE
+    [record] = [r for r in caplog.records if "without a client address" in r.getMessage()]
+    assert record.levelno == logging.WARNING and "1 X-Forwarded-User header" in record.getMessage()
+    assert user_from_proxy(None, s, directory).user == ANONYMOUS  # no connection at all (AppTest)
+    assert user_from_proxy(FakeConnection(forged.headers, ""), s, directory).user == ANONYMOUS
+    # The same header on a real loopback connection from the trusted proxy is believed.
+    proxied = FakeConnection((("X-Forwarded-User", "alice"), ("host", "chat")), remote_ip="127.0.0.1")
+    assert user_from_proxy(proxied, s, directory).user == User("alice", ("employees", "hr"))
 
 
-def test_the_group_map_translates_and_drops_unmapped_groups(directory: UserDirectory) -> None:
-    mapped = settings(**OIDC, oidc_group_map={"finance": "finance", "Staff": "employees"})
-    assert map_groups(["finance", "employees", "Staff", "admins"], mapped) == ("finance", "employees")
-    assert map_groups("finance", settings()) == ("finance",)
-    assert map_groups({"not": "a list"}, settings()) == ()
-    assert map_groups(["a", 3, "", "a"], settings()) == ("a",)
-    assert user_from_claims(claims(), mapped, directory, now=NOW).user.groups == ("finance",)
-
-
-def test_the_users_file_overrides_the_token_groups(directory: UserDirectory) -> None:
-    token = claims(email="Alice@corvala.example", groups=["admins"])
-    signed = user_from_claims(token, settings(**OIDC), directory, now=NOW)
-    assert signed.user == User("Alice@corvala.example", ("employees", "hr"))
-
-
-def test_a_lapsed_token_or_session_means_signing_in_again(directory: UserDirectory) -> None:
-    s = settings(**OIDC, ui_session_max_s=3600)
-    assert user_from_claims(claims(exp=NOW), s, directory, now=NOW).expired
-    assert user_from_claims(claims(iat=NOW - 3600, exp=NOW + 999), s, directory, now=NOW).expired
-    assert user_from_claims({k: v for k, v in claims().items() if k != "exp"}, s, directory, now=NOW).expired
-    lapsed = user_from_claims(claims(exp=NOW - 1), s, directory, now=NOW)
-    assert lapsed.user == ANONYMOUS and "sign in again" in lapsed.note
-    assert not user_from_claims(claims(), s, directory, now=NOW).expired
+def test_docduet_ui_turns_the_agent_api_and_trusted_user_headers_off() -> None:
+    argv = streamlit_argv("0.0.0.0", 8600, python="/py")
+    assert "--server.enableAgentApi=false" in argv
+    assert "--server.trustedUserHeaders={}" in argv
 
 
 def test_auth_secrets_are_complete_and_private(tmp_path: Path) -> None:

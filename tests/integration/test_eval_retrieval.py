@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from eval_data import eval_set_path
 
 from core.settings import Settings
 from docduet.cli import main
@@ -17,7 +18,7 @@ from evaluation.run import EvalOptions, EvalOutcome, run_eval
 
 pytestmark = pytest.mark.integration
 
-SCIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "scifact"
+SCIFACT = eval_set_path("scifact")
 TOPICS = (
     "Volcanic ash grounded flights across northern Europe for six days in April.",
     "The sourdough starter needs rye flour and water fed twice a day at room temperature.",
@@ -85,6 +86,7 @@ def test_known_relevance_scores_perfectly_and_reruns_reuse_everything(
 
 
 @pytest.mark.slow
+@pytest.mark.eval_data("scifact")
 def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     """20 SciFact train queries over their relevant abstracts plus 80 distractors."""
     full = load_beir(SCIFACT, split="train")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import weaviate
+from eval_data import eval_set_path
 from tests_helpers import chunk_ids
 
 from backends.weaviate import schema
@@ -21,7 +22,7 @@ from ingest.discover import discover
 
 pytestmark = pytest.mark.integration
 
-EDGE = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "formats" / "edge"
+EDGE = eval_set_path("formats") / "edge"
 BROKEN = ("password.pdf", "empty.txt", "password_protected.xlsx", "failure-after-repair.pdf")
 
 
@@ -102,6 +103,7 @@ def test_deleted_file_loses_its_chunks(index_settings, corpus):
     assert victim.resolve().as_posix() not in chunk_ids(index_settings)
 
 
+@pytest.mark.eval_data("formats")
 def test_broken_files_are_reported_and_the_rest_is_ingested(index_settings, corpus):
     for name in BROKEN:
         shutil.copy(EDGE / name, corpus / name)

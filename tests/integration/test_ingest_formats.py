@@ -1,7 +1,8 @@
 """Every sample file either parses to text or fails with a clear IngestError; nothing else.
 
-Real unstructured partitioners on the shared evaluation files (third-party, see
-../shared/eval/README.md). Slower than a unit test: the PDF stack imports OpenCV and ONNX.
+Real unstructured partitioners on the public evaluation files (third-party: the ``formats`` and
+``handbook-18f`` sets of DOCDUET_EVAL_DATA, see the README.md there). Slower than a unit test: the
+PDF stack imports OpenCV and ONNX.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from eval_data import eval_set_path
 
 from backends.sentence_transformers import embedding_window
 from backends.unstructured import UnstructuredParser
@@ -21,9 +23,8 @@ from ingest.discover import discover
 
 pytestmark = pytest.mark.integration
 
-EVAL = (Path(__file__).resolve().parents[3] / "shared" / "eval").resolve()
-FORMATS = EVAL / "formats"
-HANDBOOK = EVAL / "handbook-18f"
+FORMATS = eval_set_path("formats")
+HANDBOOK = eval_set_path("handbook-18f")
 PER_FILE_LIMIT_S = 60.0
 
 # What each hostile file must fail with; every other file under formats/ must parse.
@@ -48,7 +49,8 @@ def sample_files() -> list[SourceFile]:
     return discover([FORMATS])
 
 
-@pytest.mark.parametrize("file", sample_files(), ids=lambda f: f.path.name)
+@pytest.mark.eval_data("formats")
+@pytest.mark.parametrize("file", sample_files() or [None], ids=lambda f: f.path.name if f else "missing")
 def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: SourceFile) -> None:
     relative = file.path.relative_to(FORMATS).as_posix()
     started = time.perf_counter()
@@ -75,12 +77,12 @@ def parse_and_chunk(parser: UnstructuredParser, file: SourceFile, access: Access
     )
 
 
+@pytest.mark.eval_data("formats")
 def test_the_expected_failures_exist() -> None:
-    if not FORMATS.is_dir():
-        pytest.skip("shared eval data not present")
     assert all((FORMATS / name).is_file() for name in EXPECTED_FAILURES)
 
 
+@pytest.mark.eval_data("formats")
 def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
     path = FORMATS / "edge" / "copy-protected.pdf"
     elements = parser.parse(SourceFile(path, path.parent)).elements
@@ -88,6 +90,7 @@ def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
     assert pages and all(isinstance(p, int) and p >= 1 for p in pages)
 
 
+@pytest.mark.eval_data("formats")
 def test_pdf_chunks_keep_their_pages(parser: UnstructuredParser) -> None:
     path = FORMATS / "pdf" / "multi-column-2p.pdf"
     file = SourceFile(path, path.parent)
@@ -98,11 +101,10 @@ def test_pdf_chunks_keep_their_pages(parser: UnstructuredParser) -> None:
     assert page_two and all(c.index > max(x.index for x in chunks if x.page == 1) for c in page_two)
 
 
+@pytest.mark.eval_data("handbook-18f")
 def test_handbook_chunks_have_front_matter_titles_and_no_front_matter_text(
     parser: UnstructuredParser,
 ) -> None:
-    if not HANDBOOK.is_dir():
-        pytest.skip("shared eval data not present")
     access = Access(("employees",), Sensitivity.INTERNAL)
     pages = discover([HANDBOOK / "pages" / "travel-and-leave"])
     assert len(pages) >= 10
@@ -114,6 +116,7 @@ def test_handbook_chunks_have_front_matter_titles_and_no_front_matter_text(
         assert all(c.doc_type == "md" and c.page is None for c in chunks)
 
 
+@pytest.mark.eval_data("formats")
 def test_rtf_keeps_its_heading_and_table(parser: UnstructuredParser) -> None:
     path = FORMATS / "fake-doc.rtf"
     file = SourceFile(path, path.parent)

@@ -179,4 +179,4 @@ def test_cli_parsing_helpers(tmp_path: Path) -> None:
         with pytest.raises(ConfigError):
             parse_alphas(bad)
     settings = Settings(data_dir=tmp_path)
-    assert default_out(settings, Path("../shared/eval/squad2-mini")) == tmp_path / "eval" / "squad2-mini"
+    assert default_out(settings, Path("eval-sets/squad2-mini")) == tmp_path / "eval" / "squad2-mini"

@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO_ROOT / "corpora"
 """The repository's own sample documents: what a bench ingests when the handbook is not there."""
 EVAL_SETS = ("scifact", "squad2-mini", "handbook-18f", "formats")
-FETCH_COMMAND = "make eval-data (scripts/fetch-eval-data.sh)"
+FETCH_COMMAND = "make eval-data"
 
 
 def default_eval_data_dir(repo_root: Path = REPO_ROOT) -> Path:
@@ -30,11 +30,13 @@ def default_eval_data_dir(repo_root: Path = REPO_ROOT) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "docduet" / "eval"
 
 
-def missing_set_message(name: str, root: Path) -> str:
-    """Why ``name`` cannot be read from ``root``, and the two ways to get it."""
+def missing_set_message(name: str, root: Path, *more: str) -> str:
+    """Why set ``name`` (and ``more``) cannot be read from ``root``, and the two ways to get them."""
+    names = ", ".join(repr(n) for n in (name, *more))
+    what = f"evaluation sets {names} are" if more else f"evaluation set {names} is"
     return (
-        f"evaluation set {name!r} is not in {root} (DOCDUET_EVAL_DATA); fetch the public sets with "
-        f"`{FETCH_COMMAND}`, or set DOCDUET_EVAL_DATA to a folder that holds them"
+        f"{what} not in {root} (DOCDUET_EVAL_DATA); fetch the public sets with `{FETCH_COMMAND}` "
+        "(scripts/fetch-eval-data.sh), or set DOCDUET_EVAL_DATA to a folder that holds them"
     )
 
 

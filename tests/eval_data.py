@@ -37,7 +37,7 @@ def require_eval_sets(*names: str) -> None:
     missing = [name for name in names if find_eval_set(EVAL_DATA, name) is None]
     if not missing:
         return
-    message = "; ".join(missing_set_message(name, EVAL_DATA) for name in missing)
+    message = missing_set_message(missing[0], EVAL_DATA, *missing[1:])
     if required():
         pytest.fail(f"{message} ({REQUIRE_ENV} is set, so a missing set fails)", pytrace=False)
     pytest.skip(message)

@@ -124,3 +124,5 @@ def test_a_test_needing_a_missing_set_is_skipped_or_in_ci_failed(
     (tmp_path / "scifact").mkdir()
     (tmp_path / "scifact" / "corpus.jsonl").write_text("{}\n")
     eval_data.require_eval_sets("scifact")  # present: nothing happens
+    with pytest.raises(pytest.fail.Exception, match=r"sets 'squad2-mini', 'formats' are not in"):
+        eval_data.require_eval_sets("scifact", "squad2-mini", "formats")

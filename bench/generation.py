@@ -23,12 +23,13 @@ from typing import Any
 
 from backends.llama_cpp.generator import LlamaCppGenerator
 from bench.report import write_report
-from chat.generators import build_generator, spec_by_id
+from chat.generators import spec_by_id
 from chat.prompt import build_prompt
 from core.domain import Access, Chunk, Hit, Sensitivity
 from core.eval_data import eval_set
 from core.prompt import Prompt
 from core.settings import Settings
+from docduet.compose import build_generator
 
 SQUAD_FILE = "dev-v2.0.mini3.json"
 """The SQuAD 2.0 articles of the ``squad2-mini`` set in ``DOCDUET_EVAL_DATA`` (``make eval-data``)."""

@@ -11,6 +11,15 @@ from core.prompt import Turn
 
 NOT_FOUND_TEXT = "Not found in the documents you can access."
 
+QUEUE_SHOWN_FROM_S = 0.5
+"""A wait in line for a model shorter than this is not worth telling the user about."""
+
+
+def shown_queue_wait(answer: Answer) -> float | None:
+    """The seconds ``answer`` waited for its model's turn, when worth showing (else None)."""
+    waited = answer.timings.queue_s
+    return waited if waited >= QUEUE_SHOWN_FROM_S else None
+
 
 @dataclass(frozen=True)
 class Question:

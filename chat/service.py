@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from chat.citations import MARKER_RE, cite
@@ -22,7 +22,7 @@ from chat.rewrite import QueryRewriter
 from core.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
 from core.errors import ConfigError, DocduetError
 from core.prompt import Prompt, Turn
-from core.protocols import Generator, Retriever
+from core.protocols import Generator, QueuedGenerator, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def may_receive(generator: Generator, hit: Hit) -> bool:
 
 def queue_status(generator: Generator) -> str | None:
     """``Queued: 2 questions ahead of you…`` for a local model that is busy, else None."""
-    ahead = getattr(generator, "ahead", None)
-    count = ahead() if ahead is not None else 0
+    count = generator.ahead() if isinstance(generator, QueuedGenerator) else 0
     if not count:
         return None
     return f"Queued: {count} question{'s' if count != 1 else ''} ahead of you for this model…"
@@ -84,6 +83,35 @@ def abstain_text(withheld: int, ceiling: Sensitivity = Sensitivity.INTERNAL) -> 
 
 
 @dataclass(frozen=True)
+class GeneratorSlot:
+    """One configured generator as the answer service holds it: built, or why it cannot run.
+
+    ``unavailable`` is reported as that generator's error; ``max_passages`` caps how many of the
+    best passages it reads; ``title`` is shown when the generator has no label of its own.
+    """
+
+    name: str
+    generator: Generator | None = None
+    unavailable: str | None = None
+    max_passages: int | None = None
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.generator is None) == (self.unavailable is None):
+            raise ValueError(
+                f"generator slot {self.name!r} takes a generator or the reason it is unavailable "
+                "(exactly one of them)"
+            )
+
+    @property
+    def label(self) -> str:
+        """What users see: the generator's own label, else the title, else the name."""
+        if self.generator is not None and self.generator.label:
+            return self.generator.label
+        return self.title or self.name
+
+
+@dataclass(frozen=True)
 class _Plan:
     """What one generator will be given: the passages and the privacy record of sending them."""
 
@@ -97,45 +125,38 @@ class AnswerService:
     def __init__(
         self,
         retriever: Retriever,
-        generators: Mapping[str, Generator],
+        slots: Sequence[GeneratorSlot],
         rewriter: QueryRewriter,
-        *,
-        unavailable: Mapping[str, str] | None = None,
-        max_passages: Mapping[str, int] | None = None,
-        labels: Mapping[str, str] | None = None,
     ) -> None:
-        """``unavailable`` maps generator names to why they cannot run (reported as errors);
-        ``max_passages`` caps, per generator name, how many of the best passages it reads;
-        ``labels`` are the names shown to users (default: the generator's own label)."""
+        """One slot per configured generator; a name may appear once."""
         self._retriever = retriever
-        self._generators = dict(generators)
+        self._slots = {slot.name: slot for slot in slots}
+        if len(self._slots) != len(slots):
+            raise ValueError(f"generator names repeat in {[s.name for s in slots]}")
+        self._generators = {s.name: s.generator for s in slots if s.generator is not None}
         self._rewriter = rewriter
-        self._unavailable = dict(unavailable or {})
-        self._max_passages = dict(max_passages or {})
-        self._labels = dict(labels or {})
 
     @property
     def generator_names(self) -> list[str]:
         """Configured generators first, then the unavailable ones."""
-        return [*self._generators, *(n for n in self._unavailable if n not in self._generators)]
+        return [*self._generators, *(n for n in self._slots if n not in self._generators)]
 
     def label(self, name: str) -> str:
         """What users see for generator ``name``: its model and where it runs when known."""
-        generator = self._generators.get(name)
-        if generator is not None and generator.label:
-            return generator.label
-        return self._labels.get(name, name)
+        slot = self._slots.get(name)
+        return slot.label if slot is not None else name
 
     def describe(self, name: str) -> GeneratorInfo:
         """Where ``name`` runs, what it may receive and whether it can answer now."""
         generator = self._generators.get(name)
+        slot = self._slots.get(name)
         return GeneratorInfo(
             name=name,
             label=self.label(name),
             off_premises=bool(generator and generator.off_premises),
             max_sensitivity=generator.max_sensitivity if generator else None,
             endpoint=generator.endpoint if generator else "",
-            unavailable=self._unavailable.get(name),
+            unavailable=slot.unavailable if slot is not None else None,
         )
 
     def retrieve(self, question: Question) -> Retrieval:
@@ -230,9 +251,10 @@ class AnswerService:
     def _answer(
         self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
     ) -> Answer:
-        if name in self._unavailable:
-            return self._failed(name, self._unavailable[name], retrieval, started)
-        generator = self._generators[name]
+        slot = self._slots[name]
+        if slot.generator is None:
+            return self._failed(name, slot.unavailable or "unavailable", retrieval, started)
+        generator = slot.generator
         plan = self._plan(name, generator, retrieval)
         if not plan.hits:
             return Answer(
@@ -252,7 +274,7 @@ class AnswerService:
         """The passages ``generator`` may read (best first, capped) and what that sends where."""
         allowed = tuple(h for h in retrieval.hits if may_receive(generator, h))
         withheld = len(retrieval.hits) - len(allowed)
-        limit = self._max_passages.get(name)
+        limit = self._slots[name].max_passages
         hits = allowed[:limit] if limit is not None else allowed
         privacy = Privacy(
             endpoint=generator.endpoint,

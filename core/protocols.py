@@ -209,5 +209,26 @@ class Generator(Protocol):
     """The most sensitive passage it may receive; more sensitive ones are withheld."""
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
-        """Start generating; ``max_tokens`` None means the backend's configured default."""
+        """Start generating; ``max_tokens`` None means the backend's configured default.
+
+        The stream yields non-empty text pieces and ends with a :class:`GenerationResult` whose
+        text is the pieces joined, with at most ``max_tokens`` completion tokens, the prompt's
+        token count and a finish reason (``stop`` or ``length``). A back end that fails raises a
+        :class:`core.errors.DocduetError` (GenerationError; ConfigError for a setting to fix)
+        while the stream is iterated, never a library's own exception. ``close()`` stops the
+        generation and frees the back end for the next question. One generator serves several
+        streams at once (threads). ``tests/contract/generator_contract.py`` checks all of this.
+        """
+        ...
+
+
+@runtime_checkable
+class QueuedGenerator(Generator, Protocol):
+    """A generator whose questions may wait in line for a model instance (a local model's pool).
+
+    The answer service tells the asker how many questions are ahead of theirs.
+    """
+
+    def ahead(self) -> int:
+        """Questions a new one would wait behind now; 0 when it would start at once."""
         ...

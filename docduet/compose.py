@@ -17,18 +17,21 @@ from pathlib import Path
 import weaviate
 from pydantic import SecretStr
 
+from backends.llama_cpp.generator import build_llama_cpp
+from backends.openai_compatible.generator import build_openai_compatible
 from backends.sentence_transformers import SentenceTransformerEmbedder
 from backends.unstructured import UnstructuredParser
 from backends.weaviate.client import connect as connect_client
 from backends.weaviate.client import open_client
 from backends.weaviate.index import WeaviateChunkIndex
-from chat.generators import GeneratorSpec, build_generator, enabled_specs, spec_by_id
+from chat.generators import KINDS, GeneratorSpec, KindFactory, enabled_specs, load_kinds, spec_by_id
 from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService
+from chat.service import AnswerService, GeneratorSlot
 from core.domain import User
 from core.errors import ConfigError, RetrievalError
 from core.index import ChunkIndex, IndexStats
 from core.protocols import Embedder, Generator, Parser, ProgressSink
+from core.registry import Registry
 from core.settings import Settings
 from ingest.isolation import IsolatedParser
 from ingest.last_run import record_last_run
@@ -172,6 +175,28 @@ def _writer_lock(settings: Settings, what: str, dry_run: bool) -> AbstractContex
 
 # --- answering -------------------------------------------------------------------------------
 
+BUILTIN_KINDS: dict[str, KindFactory] = {
+    "llama_cpp": build_llama_cpp,
+    "openai_compatible": build_openai_compatible,
+}
+"""docduet's own generator kinds; plugins add theirs through the ``docduet.generator_kinds`` group."""
+_KINDS_LOCK = threading.Lock()
+
+
+def generator_kinds() -> Registry[Generator]:
+    """Every generator kind: the built-ins, registered here as a plugin's would be, then the plugins'."""
+    with _KINDS_LOCK:
+        for name, factory in BUILTIN_KINDS.items():
+            if name not in KINDS.names():
+                KINDS.register(name)(factory)
+    return load_kinds()
+
+
+def build_generator(spec: GeneratorSpec, settings: Settings) -> Generator:
+    """Build ``spec`` with its kind's factory; an unknown kind raises ConfigError naming the known."""
+    return generator_kinds().get(spec.kind)(spec, settings)
+
+
 _GENERATORS: dict[tuple[str, str], Generator] = {}
 _GENERATORS_LOCK = threading.Lock()
 
@@ -225,14 +250,11 @@ def build_answer_service(
         )
     specs = generator_specs(settings, names)
     ready, unavailable = build_generators(settings, [s.id for s in specs])
-    return AnswerService(
-        build_retriever(settings, index),
-        ready,
-        HeuristicRewriter(),
-        unavailable=unavailable,
-        max_passages={s.id: s.max_passages for s in specs if s.max_passages is not None},
-        labels={s.id: s.title for s in specs},
-    )
+    slots = [
+        GeneratorSlot(s.id, ready.get(s.id), unavailable.get(s.id), s.max_passages, s.title)
+        for s in specs
+    ]
+    return AnswerService(build_retriever(settings, index), slots, HeuristicRewriter())
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from chat.results import shown_queue_wait
 from core.domain import Answer, Citation
 from core.untrusted import URL_PATTERN, URL_TRAILING, public_error, unsupported_urls
 from slackbot.links import LinkFor
@@ -163,8 +164,8 @@ def metrics_line(answer: Answer) -> str:
     """Timings, tokens, cost and where the passages went."""
     t, u, p = answer.timings, answer.usage, answer.privacy
     parts = [f"`{escape(answer.generator)}`", f"{t.total_s:.1f} s"]
-    if t.queue_s >= 0.5:
-        parts.append(f"waited {t.queue_s:.0f} s for its turn")
+    if (waited := shown_queue_wait(answer)) is not None:
+        parts.append(f"waited {waited:.0f} s for its turn")
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.1f} s")
     parts.append(f"retrieval {t.retrieval_s * 1000:.0f} ms")

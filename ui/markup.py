@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from chat.results import GeneratorInfo
+from chat.results import GeneratorInfo, shown_queue_wait
 from core.domain import Answer, Citation
 from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
 
@@ -125,10 +125,6 @@ def cost(usd: float) -> str:
     return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
 
 
-QUEUE_SHOWN_FROM_S = 0.5
-"""A wait in line for the local model shorter than this is not worth a badge."""
-
-
 def metric_badges(answer: Answer) -> str:
     """Badges: time to first token, total time, tokens, cost and what left the building."""
     t, u = answer.timings, answer.usage
@@ -138,8 +134,8 @@ def metric_badges(answer: Answer) -> str:
         f":gray-badge[{u.prompt_tokens} + {u.completion_tokens} tokens]",
         f":gray-badge[{escape_md(cost(u.cost_usd))}]",
     ]
-    if t.queue_s >= QUEUE_SHOWN_FROM_S:
-        badges.insert(0, f":orange-badge[waited {seconds(t.queue_s)} for its turn]")
+    if (waited := shown_queue_wait(answer)) is not None:
+        badges.insert(0, f":orange-badge[waited {seconds(waited)} for its turn]")
     return " ".join([*badges, privacy_badge(answer)])
 
 

@@ -1,13 +1,14 @@
 """Generators: any number of them, each of a registered kind, listed in the generators file.
 
-Built-in kinds: ``llama_cpp`` (a local GGUF) and ``openai_compatible`` (hosted APIs and a
-company's own servers). The heavy libraries (llama.cpp, LangChain) are imported only when a
-generator is built or first used.
+Built-in kinds, registered by the composition root like any plugin: ``llama_cpp`` (a local
+GGUF) and ``openai_compatible`` (hosted APIs and a company's own servers). The heavy libraries
+(llama.cpp, LangChain) are imported only when a generator is built or first used.
 """
 
 from chat.generators.registry import (
+    ENTRY_POINT_GROUP,
     KINDS,
-    build_generator,
+    KindFactory,
     enabled_specs,
     is_enabled,
     load_kinds,
@@ -16,9 +17,10 @@ from chat.generators.registry import (
 from chat.generators.spec import GeneratorSpec, load_specs
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "KINDS",
     "GeneratorSpec",
-    "build_generator",
+    "KindFactory",
     "enabled_specs",
     "is_enabled",
     "load_kinds",

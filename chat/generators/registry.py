@@ -1,16 +1,18 @@
-"""Generator kinds by name, and the configured generators built from their specs.
+"""Generator kinds by name, and which configured generators are enabled.
 
-A kind is a factory ``(spec, settings) -> Generator``. The built-ins (``llama_cpp``,
-``openai_compatible``) and third-party kinds alike are found through the entry-point group
-``docduet.generator_kinds`` (see pyproject.toml); tests may register more with
-``KINDS.register``.
+A kind is a factory ``(spec, settings) -> Generator``. docduet's composition root registers its
+own kinds (``llama_cpp``, ``openai_compatible``: :func:`docduet.compose.generator_kinds`) exactly
+as a plugin would; third-party kinds are found through the entry-point group
+``docduet.generator_kinds`` (see docs/architecture.md). Tests may register more with
+``KINDS.register``. chat itself names no back end.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from importlib import metadata
 
 from chat.generators.spec import GeneratorSpec, load_specs
@@ -22,48 +24,40 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "docduet.generator_kinds"
-BUILTIN_KINDS = {
-    "llama_cpp": "backends.llama_cpp.generator:build_llama_cpp",
-    "openai_compatible": "backends.openai_compatible.generator:build_openai_compatible",
-}
-"""The built-ins' entry points (pyproject.toml); also used when the package metadata is stale."""
 KINDS: Registry[Generator] = Registry("generator kind")
 """Factories ``(spec, settings) -> Generator`` by kind."""
+KindFactory = Callable[[GeneratorSpec, Settings], Generator]
 
 _loaded = False
+_LOAD_LOCK = threading.Lock()
 
 
 def load_kinds() -> Registry[Generator]:
-    """The kind registry, with every installed entry point registered (once per process)."""
+    """The kind registry, with every installed entry point added (once per process)."""
     global _loaded
-    if not _loaded:
-        found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-        names = {ep.name for ep in found}
-        found += [
-            metadata.EntryPoint(name, value, ENTRY_POINT_GROUP)
-            for name, value in BUILTIN_KINDS.items()
-            if name not in names
-        ]
-        for ep in found:
-            if ep.name in KINDS.names():
-                continue
-            try:
-                factory: Callable[..., Generator] = ep.load()
-            except Exception as e:  # a broken plugin must not take the built-ins down
-                builtin = BUILTIN_KINDS.get(ep.name)
-                if builtin is None or builtin == ep.value:
-                    log.warning("generator kind %r (%s) could not be loaded: %s", ep.name, ep.value, e)
-                    continue
-                log.debug("stale entry point %s for %r; using %s", ep.value, ep.name, builtin)
-                factory = metadata.EntryPoint(ep.name, builtin, ENTRY_POINT_GROUP).load()
-            KINDS.register(ep.name)(factory)
-        _loaded = True
+    with _LOAD_LOCK:
+        if not _loaded:
+            register_entry_points(KINDS, metadata.entry_points(group=ENTRY_POINT_GROUP))
+            _loaded = True
     return KINDS
 
 
-def build_generator(spec: GeneratorSpec, settings: Settings) -> Generator:
-    """Build ``spec`` with its kind's factory; an unknown kind raises ConfigError naming the known."""
-    return load_kinds().get(spec.kind)(spec, settings)
+def register_entry_points(kinds: Registry[Generator], entry_points: Iterable[metadata.EntryPoint]) -> None:
+    """Register each plugin kind in ``kinds``.
+
+    A name registered before (a built-in, by the composition root) keeps its factory; a plugin
+    that fails to load is logged and left out, so it cannot take the others down.
+    """
+    for ep in entry_points:
+        if ep.name in kinds.names():
+            log.debug("generator kind %r is registered already; entry point %s not used", ep.name, ep.value)
+            continue
+        try:
+            factory: KindFactory = ep.load()
+        except Exception as e:  # a broken plugin must not take the built-ins down
+            log.warning("generator kind %r (%s) could not be loaded: %s", ep.name, ep.value, e)
+            continue
+        kinds.register(ep.name)(factory)
 
 
 def is_enabled(spec: GeneratorSpec) -> bool:

@@ -27,12 +27,13 @@ from llm_server import (  # noqa: F401  (fixtures)
 
 from backends.llama_cpp.generator import LlamaCppGenerator
 from backends.llama_cpp.packaged import resolve_model
-from chat.generators import build_generator, spec_by_id
+from chat.generators import spec_by_id
 from chat.prompt import build_prompt
 from core.domain import Access, Chunk, Hit, Sensitivity
 from core.errors import GenerationError
 from core.protocols import Generator, TextStream
 from core.settings import Settings
+from docduet.compose import build_generator
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)

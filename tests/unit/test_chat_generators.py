@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -11,15 +12,19 @@ import httpx2 as httpx  # the HTTP library openai 3 is built on
 import openai
 import pytest
 
+import chat.generators.registry
 from backends.llama_cpp.generator import LlamaCppGenerator
 from backends.llama_cpp.packaged import check_gguf
 from backends.openai_compatible.generator import OpenAICompatibleGenerator, _classify
-from chat.generators import GeneratorSpec, build_generator, enabled_specs, load_kinds, spec_by_id
+from chat.generators import ENTRY_POINT_GROUP, GeneratorSpec, enabled_specs, spec_by_id
+from chat.generators.registry import register_entry_points
 from chat.prompt import build_prompt
 from core.domain import Usage
 from core.errors import ConfigError, GenerationError
 from core.protocols import GenerationResult, Generator, TextStream
+from core.registry import Registry
 from core.settings import Settings
+from docduet.compose import BUILTIN_KINDS, build_generator, generator_kinds
 
 LLM_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCDUET_LLM_API_KEY", "DOCDUET_LLM_BASE_URL")
 
@@ -45,12 +50,35 @@ def build(name: str, settings: Settings) -> Generator:
 
 
 def test_builtin_kinds_are_registered_and_unknown_ones_list_them(settings) -> None:
-    assert {"llama_cpp", "openai_compatible"} <= set(load_kinds().names())
+    assert {"llama_cpp", "openai_compatible"} <= set(generator_kinds().names())
     spec = GeneratorSpec(id="x", kind="gpt", on_premises=False, max_sensitivity="public")
     with pytest.raises(ConfigError, match=r"unknown generator kind 'gpt'; known: .*llama_cpp"):
         build_generator(spec, settings())
     with pytest.raises(ConfigError, match=r"unknown generator 'gpt'; configured: slm, slm-large, llm"):
         spec_by_id(settings(), "gpt")
+
+
+def test_chat_names_no_back_end_the_root_registers_the_built_ins() -> None:
+    source = Path(chat.generators.registry.__file__).read_text(encoding="utf-8")
+    assert "backends" not in source
+    kinds = generator_kinds()
+    assert all(kinds.get(name) is factory for name, factory in BUILTIN_KINDS.items())
+
+
+def test_plugin_kinds_load_from_entry_points_and_never_replace_a_registered_one(caplog) -> None:
+    kinds: Registry[Generator] = Registry("generator kind")
+    kinds.register("llama_cpp")(BUILTIN_KINDS["llama_cpp"])
+    entry_points = [
+        metadata.EntryPoint("scripted", "fakes:ScriptedGenerator", ENTRY_POINT_GROUP),
+        metadata.EntryPoint("llama_cpp", "fakes:ScriptedGenerator", ENTRY_POINT_GROUP),
+        metadata.EntryPoint("broken", "no_such_plugin_module:build", ENTRY_POINT_GROUP),
+    ]
+    register_entry_points(kinds, entry_points)
+    assert kinds.names() == ["llama_cpp", "scripted"]
+    assert kinds.get("llama_cpp") is BUILTIN_KINDS["llama_cpp"]
+    assert "'broken' (no_such_plugin_module:build) could not be loaded" in caplog.text
+    with pytest.raises(ConfigError, match=r"unknown generator kind 'broken'; known: llama_cpp, scripted"):
+        kinds.get("broken")
 
 
 def test_default_generators_two_local_ones_and_the_hosted_one_once_configured(settings) -> None:

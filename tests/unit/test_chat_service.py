@@ -14,7 +14,7 @@ from fakes import make_chunk
 
 from chat.results import NOT_FOUND_TEXT, Question
 from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService
+from chat.service import AnswerService, GeneratorSlot
 from core.domain import Hit, Sensitivity, Usage, User
 from core.errors import ConfigError, GenerationError
 from core.filters import SearchFilters
@@ -98,11 +98,12 @@ class FakeGenerator:
 
 
 def service(
-    hits: Sequence[Hit], *generators: FakeGenerator, **kwargs: object
+    hits: Sequence[Hit], *generators: FakeGenerator | GeneratorSlot
 ) -> tuple[AnswerService, FakeRetriever]:
+    """A service over fixed hits; a generator gets a slot of its own name."""
     retriever = FakeRetriever(hits)
-    gens = {g.name: g for g in generators}
-    return AnswerService(retriever, gens, HeuristicRewriter(), **kwargs), retriever  # type: ignore[arg-type]
+    slots = [g if isinstance(g, GeneratorSlot) else GeneratorSlot(g.name, g) for g in generators]
+    return AnswerService(retriever, slots, HeuristicRewriter()), retriever
 
 
 def local() -> FakeGenerator:
@@ -260,7 +261,7 @@ def test_abandoning_the_stream_stops_every_generator() -> None:
 
 
 def test_unknown_or_missing_generator_names_list_the_known_ones() -> None:
-    svc, retriever = service([LEAVE], local(), hosted(), unavailable={"gpt": "not configured"})
+    svc, retriever = service([LEAVE], local(), hosted(), GeneratorSlot("gpt", unavailable="not configured"))
     with pytest.raises(ConfigError, match=r"unknown generator\(s\) claude; known: slm, llm, gpt"):
         list(svc.stream(Question("q", CAROL), ["slm", "claude"]))
     with pytest.raises(ConfigError, match="none given"):
@@ -269,7 +270,7 @@ def test_unknown_or_missing_generator_names_list_the_known_ones() -> None:
 
 
 def test_an_unavailable_generator_answers_with_its_reason() -> None:
-    svc, _ = service([LEAVE], local(), unavailable={"llm": "set OPENAI_API_KEY"})
+    svc, _ = service([LEAVE], local(), GeneratorSlot("llm", unavailable="set OPENAI_API_KEY"))
     result = svc.compare(Question("secondary carer leave?", CAROL))
     assert [a.generator for a in result.answers] == ["slm", "llm"]
     assert result.answer("llm").error == "set OPENAI_API_KEY"
@@ -286,7 +287,7 @@ def test_duplicate_names_answer_once() -> None:
 def test_max_passages_caps_what_one_generator_reads_and_the_privacy_record_says_so() -> None:
     slm, llm = local(), hosted()
     hits = [LEAVE, HOTEL, hit(4, "Anchor days are Tuesday and Thursday.")]
-    svc, _ = service(hits, slm, llm, max_passages={"slm": 2})
+    svc, _ = service(hits, GeneratorSlot("slm", slm, max_passages=2), llm)
     result = svc.compare(Question("secondary carer leave?", CAROL))
     assert [b.hit for b in slm.prompts[0].blocks] == hits[:2]
     assert [b.hit for b in llm.prompts[0].blocks] == hits
@@ -329,7 +330,7 @@ def test_retrieval_failures_propagate_before_any_generator_runs() -> None:
             raise ConfigError("index missing; run docduet ingest")
 
     slm = local()
-    svc = AnswerService(Broken([]), {"slm": slm}, HeuristicRewriter())  # type: ignore[arg-type]
+    svc = AnswerService(Broken([]), [GeneratorSlot("slm", slm)], HeuristicRewriter())
     with pytest.raises(ConfigError, match="index missing"):
         svc.compare(Question("q?", CAROL))
     assert slm.prompts == []
@@ -368,3 +369,20 @@ def test_an_answer_with_no_words_is_reported_not_shown_as_a_blank_column(reply: 
     assert empty.error is not None and "no answer text" in empty.error and "Ask again" in empty.error
     assert empty.privacy.sent_chunk_ids == ("c1",)
     assert result.answer("llm").error is None
+
+
+def test_an_unavailable_generator_is_shown_by_its_title_and_ordered_after_the_ready_ones() -> None:
+    svc, _ = service([LEAVE], GeneratorSlot("llm", unavailable="no key", title="Hosted model"), local())
+    assert svc.generator_names == ["slm", "llm"]
+    assert svc.label("llm") == "Hosted model" and svc.label("slm") == "Fake slm"
+    info = svc.describe("llm")
+    assert info.unavailable == "no key" and info.endpoint == "" and info.max_sensitivity is None
+
+
+def test_a_slot_holds_a_generator_or_the_reason_it_is_missing_and_names_are_unique() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        GeneratorSlot("slm")
+    with pytest.raises(ValueError, match="exactly one"):
+        GeneratorSlot("slm", local(), unavailable="broken")
+    with pytest.raises(ValueError, match="repeat"):
+        service([LEAVE], local(), GeneratorSlot("slm", unavailable="again"))

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from chat.results import GeneratorInfo
 from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService
+from chat.service import AnswerService, GeneratorSlot
 from core.domain import User
 from core.errors import BackendUnavailableError, DocduetError, GenerationError
 from core.feedback import FeedbackStore
@@ -77,9 +77,12 @@ class FakeBackend:
     def answerer(self) -> AnswerService:
         if self.outage is not None:
             raise self.outage
-        generators = {"slm": self.slm, **({"llm": self.llm} if self.llm else {})}
-        unavailable = {} if self.llm else {"llm": "no hosted LLM is configured; set OPENAI_API_KEY"}
-        return AnswerService(self.retriever, generators, HeuristicRewriter(), unavailable=unavailable)
+        llm = (
+            GeneratorSlot("llm", self.llm)
+            if self.llm
+            else GeneratorSlot("llm", unavailable="no hosted LLM is configured; set OPENAI_API_KEY")
+        )
+        return AnswerService(self.retriever, [GeneratorSlot("slm", self.slm), llm], HeuristicRewriter())
 
     def columns(self) -> tuple[GeneratorInfo, ...]:
         service = self.answerer()

@@ -13,7 +13,7 @@ from fakes import ScriptedGenerator, StubRetriever, corpus
 
 from chat.results import NOT_FOUND_TEXT, Event, Question, Retrieval
 from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService
+from chat.service import AnswerService, GeneratorSlot
 from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage, User
 from core.errors import RetrievalError
 from core.feedback import GeneratorStats
@@ -185,8 +185,9 @@ class RecordingView:
 
 
 def service(tmp_path: Path, llm: ScriptedGenerator | None = None) -> AnswerService:
-    gens = {"slm": ScriptedGenerator("slm"), "llm": llm or ScriptedGenerator("llm", off_premises=True)}
-    return AnswerService(StubRetriever(corpus(tmp_path)), gens, HeuristicRewriter())
+    gens = [ScriptedGenerator("slm"), llm or ScriptedGenerator("llm", off_premises=True)]
+    slots = [GeneratorSlot(g.name, g) for g in gens]
+    return AnswerService(StubRetriever(corpus(tmp_path)), slots, HeuristicRewriter())
 
 
 def test_run_stream_fills_the_turn_from_the_real_service(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ test-unit: setup
 
 lint:
 	.venv/bin/ruff check .
-	.venv/bin/mypy core backends docduet ingest retrieval chat ui slackbot evaluation
+	.venv/bin/mypy core backends docduet ingest retrieval chat ui slackbot evaluation bench
 	PYTHONPATH=. .venv/bin/lint-imports
 
 bench: setup

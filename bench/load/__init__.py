@@ -13,8 +13,8 @@ which no user starts another question. Four paths:
   groups, threshold, de-duplication). N = 1, 4, 16, 64.
 - ``slack retrieval``: a signed ``message.im`` delivery to the bot's own HTTP server (Bolt, as
   ``docduet slack --mode http`` serves it) until its threaded reply is posted to a loopback
-  Slack Web API (tests/slack_recorder.py), answered by an instant loopback model
-  (tests/integration/echo_llm.py): retrieval plus the bot's own work. N = 1, 4, 16, 64.
+  Slack Web API (bench/doubles/slack_api.py), answered by an instant loopback model
+  (bench/doubles/echo_llm.py): retrieval plus the bot's own work. N = 1, 4, 16, 64.
 - ``web answers``: what the chat page does with a question (``backend.columns()`` then
   ``ui.streaming.run_stream`` over ``LiveBackend.answerer()``), to the last column's answer.
   N = 1, 4, 8.

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.weaviate.index import WeaviateChunkIndex
 from bench.load.plan import (
     SLACK_ANSWERS,
     SLACK_RETRIEVAL,
@@ -26,7 +25,7 @@ from bench.load.plan import (
 )
 from bench.load.sample import QuietView, Sample, answer_errors, error_kind
 from bench.load.servers import HOST, TimedPool, write_generators_file
-from bench.load.slack import Delivery, Observed, SlackWatcher, post, use_test_doubles
+from bench.load.slack import Delivery, Observed, SlackWatcher, post
 from bench.load.stats import summarise
 from chat.results import Question
 from core.domain import User
@@ -64,15 +63,13 @@ class LoadHarness:
         self._stack.close()
 
     def _start(self) -> None:
-        use_test_doubles()
-        from echo_llm import EchoLLM
         from pydantic import SecretStr
-        from slack_recorder import SIGNING_SECRET, recording_api
         from slack_sdk import WebClient
 
-        from backends.weaviate.client import connect
+        from bench.doubles.echo_llm import EchoLLM
+        from bench.doubles.slack_api import SIGNING_SECRET, recording_api
         from core.feedback import FeedbackStore
-        from docduet.compose import build_answer_service, build_generators
+        from docduet.compose import build_answer_service, build_generators, connect
         from slackbot.app import create_app
         from slackbot.http import SlackHttpServer
         from ui.backend import LiveBackend
@@ -104,12 +101,12 @@ class LoadHarness:
             demo = self.demo[i % len(self.demo)]
             self.slack_api.add_user(self.slack_user(i), demo.email)
         self.watcher = self._stack.enter_context(SlackWatcher(self.slack_api))
-        client = connect(self.settings, autostart=False)
-        self._stack.callback(client.close)
+        connection = connect(self.settings, autostart=False)
+        self._stack.callback(connection.close)
         feedback = FeedbackStore(self.workdir / "slack-feedback.sqlite3")
         self.bots: dict[str, tuple[str, Observed, tuple[str, ...]]] = {}
         for path, names in ((SLACK_RETRIEVAL, ("echo",)), (SLACK_ANSWERS, ("slm", "llm"))):
-            index = WeaviateChunkIndex(client, self.settings.collection, self.settings)
+            index = connection.index_named(self.settings.collection)
             observed = Observed(build_answer_service(self.settings, index, names))
             app = create_app(
                 self.settings.model_copy(update={"slack_generators": ",".join(names)}),
@@ -165,7 +162,7 @@ class LoadHarness:
         )
 
     def _slack(self, path: str, user_index: int, text: str) -> Sample:
-        from slack_recorder import direct_message, event_body, signed_headers
+        from bench.doubles.slack_api import direct_message, event_body, signed_headers
 
         url = self.bots[path][0]
         ts = f"{1760000000 + next(self._ts)}.000100"

@@ -83,15 +83,15 @@ class DemoUser:
 def demo_users(settings: Settings) -> list[DemoUser]:
     """Every demo user with the sample questions (whose source is indexed) and chunk sentences it
     may read."""
-    from backends.weaviate.client import open_client
     from core.identity import UserDirectory
+    from docduet.compose import open_index
 
     entries = yaml.safe_load(USERS_FILE.read_text(encoding="utf-8"))["users"]
     samples = yaml.safe_load((CORPUS / ".questions.yaml").read_text(encoding="utf-8"))["questions"]
     directory = UserDirectory.from_file(USERS_FILE)
     chunks: list[tuple[str, str, set[str]]] = []
-    with open_client(settings, autostart=False) as client:
-        for obj in client.collections.use(settings.collection).iterator(
+    with open_index(settings, autostart=False) as connection:
+        for obj in connection.client.collections.use(settings.collection).iterator(
             return_properties=["text", "source", "access_groups"]
         ):
             p = obj.properties

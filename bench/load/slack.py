@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import urllib.error
@@ -11,15 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.load.plan import ROOT
 from chat.results import Comparison, Question
-
-
-def use_test_doubles() -> None:
-    """Make the loopback stand-ins of tests/ (Slack Web API, echo model) importable."""
-    for folder in (ROOT / "tests", ROOT / "tests" / "integration"):
-        if str(folder) not in sys.path:
-            sys.path.append(str(folder))
 
 
 @dataclass

@@ -112,4 +112,5 @@ def answer_json(answer: Answer) -> dict[str, object]:
     """One answer as a JSON-ready dict (tuples become lists)."""
     data = asdict(answer)
     data["privacy"]["sent_chunk_ids"] = list(answer.privacy.sent_chunk_ids)
+    data["flags"] = [{"kind": f.kind.value, "text": f.text} for f in answer.flags]
     return data

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from chat.citations import MARKER_RE, cite
+from chat.flags import answer_flags
 from chat.prompt import build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
 from chat.rewrite import QueryRewriter
-from core.domain import Answer, Hit, Privacy, Sensitivity, Timings, Usage
+from core.domain import Answer, Flag, Hit, Privacy, Sensitivity, Timings, Usage
 from core.errors import ConfigError, DocduetError
 from core.prompt import Prompt, Turn
 from core.protocols import Generator, QueuedGenerator, Retriever
@@ -127,9 +128,13 @@ class AnswerService:
         retriever: Retriever,
         slots: Sequence[GeneratorSlot],
         rewriter: QueryRewriter,
+        *,
+        trusted_links: Sequence[str] = (),
     ) -> None:
-        """One slot per configured generator; a name may appear once."""
+        """One slot per configured generator; a name may appear once. ``trusted_links`` (URL
+        prefixes or hosts) are the organisation's: an answer's link under one is not flagged."""
         self._retriever = retriever
+        self._trusted_links = tuple(trusted_links)
         self._slots = {slot.name: slot for slot in slots}
         if len(self._slots) != len(slots):
             raise ValueError(f"generator names repeat in {[s.name for s in slots]}")
@@ -339,7 +344,14 @@ class AnswerService:
             privacy=privacy,
             abstained=cited.abstained,
             flagged_markers=cited.flagged_markers,
+            flags=self._flags(cited.text, prompt),
         )
+
+    def _flags(self, text: str, prompt: Prompt) -> tuple[Flag, ...]:
+        """Links and credential requests in ``text`` that came from no one the user trusts."""
+        asked = "\n".join([prompt.question, *(t.content for t in prompt.history if t.role == "user")])
+        passages = [p for b in prompt.blocks for p in (b.text, b.hit.chunk.text)]
+        return answer_flags(text, question=asked, passages=passages, trusted=self._trusted_links)
 
     def _failed(
         self,

@@ -142,6 +142,26 @@ class Privacy:
     withheld_count: int
 
 
+class FlagKind(str, Enum):
+    """Why part of an answer is shown with a warning."""
+
+    DOCUMENT_LINK = "document_link"
+    """A web address the answer took from a passage (not from the question or a trusted setting)."""
+    UNSUPPORTED_LINK = "unsupported_link"
+    """A web address found in no passage, the question or a trusted setting: invented or steered."""
+    CREDENTIAL_REQUEST = "credential_request"
+    """A sentence asking for a password, an MFA or one-time code, or to verify an account."""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Part of an answer that comes from a document and is not verified (:mod:`chat.flags`)."""
+
+    kind: FlagKind
+    text: str
+    """The web address, or the sentence that asks for credentials."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """One generator's answer to one question."""
@@ -155,6 +175,8 @@ class Answer:
     abstained: bool = False
     error: str | None = None
     flagged_markers: tuple[int, ...] = field(default=())
+    flags: tuple[Flag, ...] = field(default=())
+    """Links and credential requests to show with a warning, computed once by the answer service."""
     label: str = ""
     """What users see for the generator (its model and role); empty: use ``generator``."""
 

@@ -5,7 +5,8 @@ the conversation so far. It renders two ways: as chat messages (hosted LLMs and 
 template) and as a two-shot completion prompt for a base model without a chat template.
 
 Passage text is never trusted: delimiter look-alikes, chat-template control tokens and citation
-look-alikes inside it are neutralised before it is placed between ``<passage>`` tags.
+look-alikes inside it are neutralised before it is placed between the ``Document [n]`` lines,
+also when spelt with look-alike characters (:func:`core.untrusted.fold`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from core.domain import Hit
+from core.untrusted import sub_folded
 
 ABSTAIN_TEXT = "I don't know based on the documents you can access."
 """The exact sentence a generator must answer with when the passages do not hold the answer."""
@@ -73,17 +75,28 @@ _BLANKS_RE = re.compile(r"\s+")
 _MIN_PASSAGE_CHARS = 40
 
 
+_OCUMENT_RE = re.compile(r"(ocument)", re.I)
+_DEFUSERS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
+    (_TAG_RE, lambda tag: tag.replace("<", "‹").replace(">", "›")),
+    (_CONTROL_RE, lambda token: token.replace("|", "¦")),
+    (_INST_RE, lambda inst: inst.replace("[", "(").replace("]", ")")),
+    (_DELIMITER_RE, lambda line: _OCUMENT_RE.sub(r"\1:", line)),
+)
+"""Each look-alike and how it is made harmless (it gets the ASCII spelling, then loses its power)."""
+
+
 def neutralise(text: str) -> str:
     """Make untrusted text inert: no delimiter, control-token or citation look-alikes survive.
 
     Compatibility forms are folded first (NFKC), so full-width ``＜/passage＞`` or ``｜`` cannot
-    slip past as look-alikes of the ASCII ones.
+    slip past as look-alikes of the ASCII ones; then each check reads the text with look-alike
+    letters as the ASCII they imitate and zero-width or bidi characters dropped
+    (:func:`core.untrusted.sub_folded`): ``Dоcument [2]`` with a Cyrillic ``о``, ``D\u200bocument``
+    and ``<ǀim_startǀ>`` are caught like their ASCII spelling.
     """
     text = unicodedata.normalize("NFKC", text)
-    text = _TAG_RE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    text = _CONTROL_RE.sub(lambda m: m.group(0).replace("|", "¦"), text)
-    text = _INST_RE.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)
-    text = _DELIMITER_RE.sub(lambda m: m.group(0).replace("ocument", "ocument:"), text)
+    for pattern, defuse in _DEFUSERS:
+        text = sub_folded(pattern, defuse, text)
     return _MARKER_RE.sub(r"(\1)", text)
 
 
@@ -248,7 +261,7 @@ def _cut_at_word(text: str, limit: int) -> str:
 
 def _no_roles(text: str) -> str:
     """``Answer:`` -> ``Answer -`` inside a passage of the few-shot prompt."""
-    return _ROLE_LINE_RE.sub(r"\1 -", text)
+    return sub_folded(_ROLE_LINE_RE, lambda role: role.rstrip(" :") + " -", text)
 
 
 def _one_line(text: str) -> str:

@@ -335,7 +335,7 @@ class Settings(BaseSettings):
     def _blank_header_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("ui_trusted_proxies", mode="before")
+    @field_validator("ui_trusted_proxies", "trusted_links", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -396,6 +396,13 @@ class Settings(BaseSettings):
         default=None,
         description="Links for cited sources: this URL + the document's path below its ingest root "
         "(e.g. https://intranet.example/docs/). Unset: titles without links.",
+    )
+    trusted_links: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Web addresses the organisation vouches for (comma list of hosts, which cover "
+        "their subdomains, or URL prefixes, e.g. corvala.example,https://intranet.example/it/). "
+        "An answer's link elsewhere is flagged 'from a document, not verified' (source_url_base "
+        "is always trusted).",
     )
 
     @field_validator(

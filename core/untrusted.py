@@ -3,16 +3,22 @@
 Used by every front end (web chat, Slack) before anything is shown to a user:
 
 - :func:`urls` finds web addresses in a text (``https://…``, ``www.…``);
-- :func:`unsupported_urls` lists the addresses of an answer that appear in none of the passages
-  it was given (a model that invents or was steered into a link: the front end flags them);
+- :func:`bare_url` is an address as compared with passages and questions (no scheme, no
+  ``www.``, no case): :mod:`chat.flags` flags an answer's links by where they come from;
 - :func:`public_error` replaces internal URLs, host names and IP addresses in an error message
-  with a neutral word, so a user never learns where the backends live (the log keeps the detail).
+  with a neutral word, so a user never learns where the backends live (the log keeps the detail);
+- :func:`fold` and :func:`sub_folded` see through look-alike characters (Cyrillic or Greek letters
+  that look Latin, zero-width and bidi controls, accents), so a check for ``Document [1]`` also
+  catches ``Dоcument [1]`` with a Cyrillic ``о`` (:mod:`core.lookalikes` holds the table).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable
+
+from core.lookalikes import INVISIBLE, LOOKALIKES
 
 URL_PATTERN = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>|\"'`()\[\]{}]+", re.IGNORECASE)
 """A web address (``scheme://…`` or ``www.…``); strip :data:`URL_TRAILING` from a match."""
@@ -33,15 +39,9 @@ def urls(text: str) -> list[str]:
     return [m.group(0).rstrip(URL_TRAILING) for m in URL_PATTERN.finditer(text)]
 
 
-def unsupported_urls(answer: str, passages: Iterable[str]) -> list[str]:
-    """Addresses in ``answer`` that none of ``passages`` contains (compared without case)."""
-    haystack = "\n".join(passages).casefold()
-    found: list[str] = []
-    for url in urls(answer):
-        bare = _SCHEME.sub("", url).rstrip("/").casefold()
-        if bare not in haystack and url not in found:
-            found.append(url)
-    return found
+def bare_url(url: str) -> str:
+    """``url`` without scheme, ``www.`` and trailing slash, case-folded: for finding it in a text."""
+    return _SCHEME.sub("", url).rstrip("/").casefold()
 
 
 def public_error(message: str) -> str:
@@ -50,3 +50,59 @@ def public_error(message: str) -> str:
     for pattern in (_IPV4, _IPV6, _HOST_PORT, _DOTTED_HOST):
         text = pattern.sub(HIDDEN, text)
     return text
+
+
+def _fold_char(char: str) -> str:
+    """``char`` as the ASCII it imitates, ``""`` when invisible, else itself (a 0- or 1-char string)."""
+    if char.isascii():
+        return char
+    if char in LOOKALIKES:
+        return LOOKALIKES[char]
+    category = unicodedata.category(char)
+    if category in ("Cf", "Mn", "Me") or char in INVISIBLE:
+        return ""  # zero-width, bidi and tag controls, combining marks, invisible fillers
+    base = unicodedata.normalize("NFD", char)[0]  # "ó" reads as "o", Cyrillic "ё" as "e"
+    base = LOOKALIKES.get(base, base)
+    return base if base.isascii() and base.isalpha() else char
+
+
+def fold_map(text: str) -> tuple[str, list[int]]:
+    """``text`` folded (see :func:`fold`), and for each folded character its index in ``text``."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        plain = _fold_char(char)
+        if plain:
+            folded.append(plain)
+            origin.append(i)
+    return "".join(folded), origin
+
+
+def fold(text: str) -> str:
+    """``text`` as a reader (or a model) would take it: look-alikes as ASCII, invisibles dropped.
+
+    Only for checks: show and send the original. Apply NFKC first (full-width and mathematical
+    letters), as :func:`core.prompt.neutralise` does.
+    """
+    return fold_map(text)[0]
+
+
+def sub_folded(pattern: re.Pattern[str], defuse: Callable[[str], str], text: str) -> str:
+    """Replace each match of ``pattern`` in the folded ``text`` by ``defuse(folded match)``.
+
+    The match is found in the folded text; what it covers in ``text`` (look-alikes and invisible
+    characters included) is replaced, so ``Dоcument`` with a Cyrillic ``о`` comes out as the plain
+    ``Document`` made harmless by ``defuse``. Text outside the matches is kept as it was.
+    """
+    folded, origin = fold_map(text)
+    pieces: list[str] = []
+    cursor = 0
+    for match in pattern.finditer(folded):
+        if match.start() == match.end():
+            continue
+        start, end = origin[match.start()], origin[match.end() - 1] + 1
+        pieces.append(text[cursor:start])
+        pieces.append(defuse(match.group(0)))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

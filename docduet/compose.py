@@ -254,7 +254,8 @@ def build_answer_service(
         GeneratorSlot(s.id, ready.get(s.id), unavailable.get(s.id), s.max_passages, s.title)
         for s in specs
     ]
-    return AnswerService(build_retriever(settings, index), slots, HeuristicRewriter())
+    trusted = (*settings.trusted_links, *([settings.source_url_base] if settings.source_url_base else []))
+    return AnswerService(build_retriever(settings, index), slots, HeuristicRewriter(), trusted_links=trusted)
 
 
 @contextmanager

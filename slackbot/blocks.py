@@ -2,7 +2,8 @@
 
 Everything a model or a document wrote is escaped, so an answer cannot ping ``<!channel>`` or
 forge a link; web addresses from documents and answers are shown as code (Slack would turn them
-into links), and an answer's address found in no passage is flagged. Errors show no internal
+into links), and an answer's flags (:mod:`chat.flags`: a link from a document or from no passage,
+a request for credentials) are marked and explained. Errors show no internal
 addresses (:func:`core.untrusted.public_error`). Slack limits are respected: a section holds
 at most 3000 characters, a message at most 50 blocks; longer replies become several messages.
 """
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from chat.flags import CAUTION, DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, cautions, flagged_links
 from chat.results import shown_queue_wait
-from core.domain import Answer, Citation
-from core.untrusted import URL_PATTERN, URL_TRAILING, public_error, unsupported_urls
+from core.domain import Answer, Citation, FlagKind
+from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
 from slackbot.links import LinkFor
 from slackbot.text import escape, link_label, split_text, truncate
 
@@ -34,11 +36,10 @@ BUTTON_VALUE_LIMIT = 2000
 FEEDBACK_ACTIONS = {"docduet_feedback_helpful": "helpful", "docduet_feedback_not_helpful": "not_helpful"}
 """Button action_id -> FeedbackStore verdict."""
 
-UNVERIFIED_MARK = ":warning: _link not in any passage_"
-UNVERIFIED_NOTE = (
-    ":warning: This answer contains a link that appears in none of the passages: do not open it "
-    "or sign in through it."
-)
+UNVERIFIED_MARK = f":warning: _{UNSUPPORTED_LINK_LABEL}_"
+DOCUMENT_MARK = f":warning: _{DOCUMENT_LINK_LABEL}_"
+MARKS = {FlagKind.UNSUPPORTED_LINK: UNVERIFIED_MARK, FlagKind.DOCUMENT_LINK: DOCUMENT_MARK}
+"""The mark after a flagged link, by flag kind."""
 
 Block = dict[str, Any]
 _BOLD_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -69,18 +70,14 @@ def render_reply(
     link: LinkFor,
     feedback: FeedbackRef | None = None,
     notice: str | None = None,
-    passages: Sequence[str] = (),
 ) -> list[SlackMessage]:
-    """The reply to one question: an optional notice, then one block group per answer.
-
-    ``passages`` (the retrieved texts) decide which of an answer's web addresses are flagged.
-    """
+    """The reply to one question: an optional notice, then one block group per answer."""
     blocks: list[Block] = [context(notice)] if notice else []
     for i, answer in enumerate(answers):
         if i:
             blocks.append({"type": "divider"})
         blocks.extend(
-            answer_blocks(answer, link=link, feedback=feedback, heading=len(answers) > 1, passages=passages)
+            answer_blocks(answer, link=link, feedback=feedback, heading=len(answers) > 1)
         )
     return pack(blocks, fallback_text(answers))
 
@@ -91,7 +88,6 @@ def answer_blocks(
     link: LinkFor,
     feedback: FeedbackRef | None = None,
     heading: bool = False,
-    passages: Sequence[str] = (),
 ) -> list[Block]:
     """One generator's answer: heading, text, sources, metrics, feedback buttons."""
     label = answer.title
@@ -102,31 +98,42 @@ def answer_blocks(
         error = escape(truncate(public_error(answer.error), _ERROR_CHARS))
         blocks.append(section(f":warning: {escape(label)} could not answer: {error}"))
         return blocks
-    flagged = unsupported_urls(answer.text, passages)
-    blocks.extend(section(piece) for piece in answer_sections(answer.text, flagged))
+    marks = {url: MARKS[kind] for url, kind in flagged_links(answer.flags).items()}
+    blocks.extend(section(piece) for piece in answer_sections(answer.text, marks))
     blocks.extend(section(text) for text in sources_sections(answer.citations, link))
-    if flagged:
-        blocks.append(context(UNVERIFIED_NOTE))
+    blocks.extend(context(text) for text in caution_lines(answer))
     blocks.append(context(metrics_line(answer)))
     if feedback is not None:
         blocks.append(feedback_actions(answer.generator, feedback))
     return blocks
 
 
-def answer_sections(text: str, flagged: Sequence[str] = ()) -> list[str]:
+def answer_sections(text: str, marks: Mapping[str, str] | None = None) -> list[str]:
     """Escaped answer text in pieces that fit a section (Markdown ``**bold**`` as Slack ``*bold*``).
 
-    Web addresses are shown as code; those in ``flagged`` carry a warning.
+    Web addresses are shown as code; those in ``marks`` are followed by their mark.
     """
     text = _BOLD_RE.sub(r"*\1*", text.strip()) or "(no answer)"
     pieces: list[str] = []
     for raw in split_text(text, SECTION_LIMIT):
-        escaped = inert(raw, flagged)
+        escaped = inert(raw, marks)
         if len(escaped) <= SECTION_LIMIT:
             pieces.append(escaped)
         else:  # entities and marks made it longer: cut finer
-            pieces.extend(inert(p, flagged) for p in split_text(raw, SECTION_LIMIT // 8))
+            pieces.extend(inert(p, marks) for p in split_text(raw, SECTION_LIMIT // 8))
     return pieces
+
+
+def caution_lines(answer: Answer) -> list[str]:
+    """One warning line per kind of flag; a credential request is quoted (escaped)."""
+    lines = []
+    for caution in cautions(answer.flags):
+        line = f":warning: {escape(caution)}"
+        if caution == CAUTION:
+            asked = (f.text for f in answer.flags if f.kind is FlagKind.CREDENTIAL_REQUEST)
+            line += "".join(f"\n>{inert(truncate(' '.join(a.split()), _SNIPPET_CHARS))}" for a in asked)
+        lines.append(line)
+    return lines
 
 
 def sources_sections(citations: Sequence[Citation], link: LinkFor) -> list[str]:
@@ -203,8 +210,8 @@ def feedback_actions(generator: str, ref: FeedbackRef) -> Block:
     }
 
 
-def inert(text: str, flagged: Sequence[str] = ()) -> str:
-    """``text`` escaped, each web address as code (no link), flagged ones followed by a warning."""
+def inert(text: str, marks: Mapping[str, str] | None = None) -> str:
+    """``text`` escaped, each web address as code (no link), those in ``marks`` followed by their mark."""
     pieces: list[str] = []
     cursor = 0
     for match in URL_PATTERN.finditer(text):
@@ -212,8 +219,8 @@ def inert(text: str, flagged: Sequence[str] = ()) -> str:
         end = match.start() + len(url)
         pieces.append(escape(text[cursor : match.start()]))
         pieces.append("`" + escape(url).replace("`", "'") + "`")
-        if url in flagged:
-            pieces.append(f" {UNVERIFIED_MARK}")
+        if marks and url in marks:
+            pieces.append(f" {marks[url]}")
         cursor = end
     pieces.append(escape(text[cursor:]))
     return "".join(pieces)

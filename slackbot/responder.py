@@ -151,7 +151,6 @@ class Responder:
             link=link_finder(self.source_url_base, comparison.retrieval.hits),
             feedback=FeedbackRef(turn_id, text),
             notice=notice_for(audience),
-            passages=[h.chunk.text for h in comparison.retrieval.hits],
         )
         for message in messages:
             post(client, channel, thread_ts, message)

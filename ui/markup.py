@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from chat.flags import DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, flagged_links
 from chat.results import GeneratorInfo, shown_queue_wait
-from core.domain import Answer, Citation
+from core.domain import Answer, Citation, Flag, FlagKind
 from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _MARKER = re.compile(r"\[(\d{1,4})\]")
 _BLANKS = re.compile(r"\s+")
-UNVERIFIED_LINK = ":red-badge[:material/warning: link not in any passage]"
+UNVERIFIED_LINK = f":red-badge[:material/warning: {UNSUPPORTED_LINK_LABEL}]"
+DOCUMENT_LINK = f":orange-badge[:material/warning: {DOCUMENT_LINK_LABEL}]"
 
 
 def escape_md(text: str) -> str:
@@ -37,10 +39,11 @@ def escape_md(text: str) -> str:
     return "".join(parts)
 
 
-def answer_markdown(text: str, flagged: Sequence[str] = ()) -> str:
+def answer_markdown(text: str, flags: Sequence[Flag] = ()) -> str:
     """An answer's text, escaped, with its ``[n]`` markers shown as numbered chips.
 
-    Each address in ``flagged`` (one that appears in no passage) is followed by a red warning chip.
+    Each flagged address is followed by a chip: red when it appears in no passage, orange when
+    it comes from a document (not verified).
     """
     parts: list[str] = []
     cursor = 0
@@ -50,9 +53,10 @@ def answer_markdown(text: str, flagged: Sequence[str] = ()) -> str:
         cursor = match.end()
     parts.append(escape_md(text[cursor:]))
     markdown = "".join(parts)
-    for url in flagged:
+    for url, kind in flagged_links(flags).items():
         shown = escape_md(url)
-        markdown = markdown.replace(shown, f"{shown} {UNVERIFIED_LINK}")
+        chip = UNVERIFIED_LINK if kind is FlagKind.UNSUPPORTED_LINK else DOCUMENT_LINK
+        markdown = markdown.replace(shown, f"{shown} {chip}")
     return markdown.replace("\n", "  \n")
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from chat.flags import CAUTION, cautions
 from chat.results import GeneratorInfo, Retrieval
-from core.domain import Answer, Citation, Hit
+from core.domain import Answer, Citation, FlagKind, Hit
 from core.prompt import neutralise
-from core.untrusted import unsupported_urls
 from ui.markup import (
     answer_markdown,
     citation_label,
@@ -34,10 +34,6 @@ ASSISTANT_AVATAR = ":material/forum:"
 USER_AVATAR = ":material/person:"
 RETRY_KEY = "docduet.retry"
 WAITING = "_Reading the passages…_"
-UNVERIFIED_NOTE = (
-    ":material/warning: This answer contains a link that appears in none of the passages: "
-    "do not open it or sign in through it."
-)
 PASSAGE_CONTEXT = 400
 """Characters of the passage shown on each side of the highlighted snippet."""
 
@@ -60,10 +56,8 @@ def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
         icon = ":material/settings:" if "configure" in answer.error.lower() else ":material/error:"
         st.warning(error_markdown(answer.error), icon=icon)
     else:
-        flagged = unsupported_urls(answer.text, (h.chunk.text for h in hits))
-        st.markdown(answer_markdown(answer.text, flagged))
-        if flagged:
-            st.caption(UNVERIFIED_NOTE)
+        st.markdown(answer_markdown(answer.text, answer.flags))
+        render_cautions(answer)
         if answer.abstained and answer.privacy.withheld_count == 0:
             st.caption("No answer in the documents you can access.")
     for citation in answer.citations:
@@ -75,6 +69,16 @@ def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
         st.markdown(metric_badges(answer))
     elif answer.privacy.off_premises:
         st.markdown(privacy_badge(answer))
+
+
+def render_cautions(answer: Answer) -> None:
+    """Warnings for an answer's flags: a box for a credential request (quoted), a line for links."""
+    for caution in cautions(answer.flags):
+        if caution == CAUTION:
+            asked = " ".join(f"“{f.text}”" for f in answer.flags if f.kind is FlagKind.CREDENTIAL_REQUEST)
+            st.warning(f"{escape_md(caution)}  \n{escape_md(asked)}", icon=":material/gpp_maybe:")
+        else:
+            st.caption(f":material/warning: {escape_md(caution)}")
 
 
 def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:

@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from chat.flags import LABELS, cautions
 from core.domain import Answer
 from core.settings import Settings
 
@@ -139,6 +140,7 @@ def answer_panel(answer: Answer, label: str | None = None) -> Panel:
         body.append(Text(f"error: {answer.error}", style="red"))
     else:
         body.append(Text(answer.text))
+        body.extend(flag_lines(answer))
     for c in answer.citations:
         where = " · ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
         mark = " (attributed)" if c.attributed else ""
@@ -148,6 +150,12 @@ def answer_panel(answer: Answer, label: str | None = None) -> Panel:
     return Panel(
         Group(*body), title=label or answer.generator, border_style="red" if answer.error else "blue"
     )
+
+
+def flag_lines(answer: Answer) -> list[Text]:
+    """One warning per flagged link or credential request (:mod:`chat.flags`), then the cautions."""
+    lines = [Text(f"⚠ {LABELS[f.kind]}: {f.text}", style="bold yellow") for f in answer.flags]
+    return lines + [Text(c, style="yellow") for c in cautions(answer.flags)]
 
 
 def metrics_line(answer: Answer) -> str:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from fakes import make_chunk
 
-from core.domain import Answer, Citation, Hit, Privacy, Timings, Usage
+from core.domain import Answer, Citation, Flag, FlagKind, Hit, Privacy, Timings, Usage
 from slackbot.blocks import (
     BUTTON_VALUE_LIMIT,
     FEEDBACK_ACTIONS,
@@ -100,7 +100,8 @@ def test_model_and_document_text_cannot_ping_or_forge_links():
     evil = "Hi <!channel> see <https://evil.example|the policy> & more"
     a = answer(evil)
     cite = Citation(1, "/c/x.md", "Title <!here>|x", "S", None, "snip <@U1>", 0.5)
-    a = Answer(**{**a.__dict__, "citations": (cite,)})
+    flag = Flag(FlagKind.UNSUPPORTED_LINK, "https://evil.example")  # as the answer service flags it
+    a = Answer(**{**a.__dict__, "citations": (cite,), "flags": (flag,)})
     [message] = render_reply([a], link=lambda s: "https://intranet.example/x.md")
     dumped = json.dumps(message.blocks)
     assert "<!channel>" not in dumped and "<!here>" not in dumped and "<@U1>" not in dumped

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from core.untrusted import unsupported_urls
-from ui.markup import UNVERIFIED_LINK, answer_markdown, error_markdown
+from core.domain import Flag, FlagKind
+from ui.markup import DOCUMENT_LINK, UNVERIFIED_LINK, answer_markdown, error_markdown
 
 
-def test_an_answer_link_in_no_passage_gets_a_warning_chip_and_stays_text() -> None:
+def test_flagged_answer_links_get_a_warning_chip_and_stay_text() -> None:
     text = "Book at https://desks.corvala.example/book or [re-authenticate](https://phish.example/x) [1]."
-    passages = ["Desks are booked at https://desks.corvala.example/book."]
-    flagged = unsupported_urls(text, passages)
-    assert flagged == ["https://phish.example/x"]
-    md = answer_markdown(text, flagged)
-    assert md.count(UNVERIFIED_LINK) == 1
+    flags = (
+        Flag(FlagKind.DOCUMENT_LINK, "https://desks.corvala.example/book"),
+        Flag(FlagKind.UNSUPPORTED_LINK, "https://phish.example/x"),
+    )
+    md = answer_markdown(text, flags)
+    assert md.count(UNVERIFIED_LINK) == 1 and md.count(DOCUMENT_LINK) == 1
     assert "`https://phish.example/x` " + UNVERIFIED_LINK in md  # code: the page never links it
     assert "\\[re\\-authenticate\\]\\(`https" in md  # the Markdown link is escaped, not rendered
-    assert "`https://desks.corvala.example/book` or" in md
+    assert "`https://desks.corvala.example/book` " + DOCUMENT_LINK + " or" in md
     assert ":blue-badge[1]" in md
     assert UNVERIFIED_LINK not in answer_markdown(text)
 

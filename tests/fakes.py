@@ -32,7 +32,10 @@ class WordTokenizer:
 
 
 class HashingEmbedder:
-    """Deterministic unit vectors from a hash of the words: equal texts, equal vectors."""
+    """Deterministic unit vectors from a hash of the words: equal texts, equal vectors.
+
+    A word is a token; words past the window (``max_tokens``) are not embedded, as a model's are not.
+    """
 
     name = "hashing-embedder"
 
@@ -50,7 +53,7 @@ class HashingEmbedder:
 
     def _vector(self, text: str) -> list[float]:
         v = [0.0] * self.dim
-        for word in text.casefold().split():
+        for word in text.casefold().split()[: self.window.max_tokens]:
             v[int(hashlib.sha256(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norm = sum(x * x for x in v) ** 0.5 or 1.0
         return [x / norm for x in v]
@@ -213,7 +216,10 @@ class StubRetriever:
 
 @dataclass
 class ScriptedGenerator:
-    """Answers with the passage sentence that shares most words with the question, marked [1]."""
+    """Answers with the passage sentence that shares most words with the question, marked [1].
+
+    A word is a token: ``max_tokens`` (or the configured ``max_tokens``) caps the words.
+    """
 
     name: str
     off_premises: bool = False
@@ -221,6 +227,7 @@ class ScriptedGenerator:
     fail_with: DocduetError | None = None
     prompts: list[Prompt] = field(default_factory=list)
     max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL
+    max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.off_premises:
@@ -229,15 +236,18 @@ class ScriptedGenerator:
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         self.prompts.append(prompt)
-        return TextStream(self._pieces(prompt))
+        return TextStream(self._pieces(prompt, max_tokens or self.max_tokens))
 
-    def _pieces(self, prompt: Prompt) -> PyGenerator[str, None, GenerationResult]:
+    def _pieces(self, prompt: Prompt, max_tokens: int | None) -> PyGenerator[str, None, GenerationResult]:
         if self.fail_with is not None:
             raise self.fail_with
         first = prompt.blocks[0].text
         sentences = [s.strip() for s in first.split(". ") if s.strip()]
         best = max(sentences, key=lambda s: len(_words(s) & _words(prompt.question)))
-        text = f"{best.rstrip('.')} [1]."
-        for word in text.split(" "):
-            yield word + " "
-        return GenerationResult(text=text, usage=Usage(len(first) // 4, len(text) // 4, 0.0))
+        words = f"{best.rstrip('.')} [1].".split(" ")
+        kept = words[:max_tokens] if max_tokens is not None else words
+        for i, word in enumerate(kept):
+            yield word if i == 0 else f" {word}"
+        text = " ".join(kept)
+        usage = Usage(len(first) // 4, len(kept), 0.0)
+        return GenerationResult(text, usage, "length" if len(kept) < len(words) else "stop")

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -235,8 +235,12 @@ def llama_server(
     n_ctx: int = 2048,
     startup_timeout_s: float = 180.0,
     chat_format: str = "chatml",
+    extra_args: Sequence[str] = (),
 ) -> Iterator[int]:
-    """Run ``python -m llama_cpp.server`` on ``model`` with one thread; yield its port."""
+    """Run ``python -m llama_cpp.server`` on ``model`` with one thread; yield its port.
+
+    ``extra_args`` go to the server as given, e.g. ``("--interrupt_requests", "false")``.
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -256,6 +260,7 @@ def llama_server(
         HOST,
         "--port",
         str(port),
+        *extra_args,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     corpus_root: Path | None = Field(
         default=None,
         description="Top folder of the documents: _access.yaml and .docduetignore files are looked "
-        "up from here down to each file, whatever PATH was ingested; unset: from the filesystem root.",
+        "up from here down to each file when it holds the PATH ingested; unset (or not holding it): "
+        "from that PATH down, and _access.yaml files above it may only narrow access.",
     )
     chunk_max_chars: int = Field(
         default=1500,

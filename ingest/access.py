@@ -16,9 +16,10 @@ from core.domain import PUBLIC_GROUP, Access, Sensitivity, SourceFile
 from core.errors import IngestError
 from ingest.decode import decode
 from ingest.discover import ACCESS_SIDECAR
-from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+from ingest.frontmatter import MARKDOWN_SUFFIXES, access_meta
 from ingest.ignore import folders_between, top_folder
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, SIDECAR_MAX_BYTES, read_regular
+from ingest.yamlmap import Lined, closest, error_where, load_lined
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +84,94 @@ def resolve(
 ) -> Resolved:
     """The access of ``file``: sidecars from the top folder down, then front matter, then defaults.
 
-    Sidecars are read from ``corpus_root`` (else the filesystem root) down to the file's folder,
-    whatever folder was ingested. The nearest declaration of each key wins, but a sidecar is an
-    upper bound for everything below it (nested sidecars, front matter): they may only narrow
-    groups and raise sensitivity, unless it says ``allow_override: true``. A refused widening
-    keeps the narrower value and is listed in ``refused``; groups with nothing in common with the
-    bound raise :class:`IngestError`. A public document also gets the public group. A malformed
-    declaration raises :class:`IngestError` naming the file and key; nothing falls back to wider.
+    Sidecars are read from the top folder down to the file's folder: ``corpus_root`` when it is
+    the file's ingest root (``file.root``) or a parent of it, else the ingest root. Sidecars in
+    folders above the ingest root that ``corpus_root`` does not name (say a world-writable
+    parent) may only narrow: see :func:`_only_narrowing`. The nearest declaration of each key
+    wins, but a sidecar is an upper bound for everything below it (nested sidecars, front
+    matter): they may only narrow groups and raise sensitivity, unless it says
+    ``allow_override: true``. A refused widening keeps the narrower value and is listed in
+    ``refused``; groups with nothing in common with the bound raise :class:`IngestError`. A
+    public document also gets the public group. A malformed or doubtful declaration (an unknown
+    key, a front matter block that is not read) raises :class:`IngestError` naming the file, the
+    line and what to write; nothing falls back to wider.
     """
-    bounds = _Bounds()
-    top = top_folder(file.path.parent, corpus_root)
-    for folder in folders_between(top, file.path.parent):
-        sidecar = _load_sidecar(folder / ACCESS_SIDECAR)
-        if sidecar is not None:
-            origin = str(sidecar.folder / ACCESS_SIDECAR)
-            bounds.apply(sidecar.for_file(file.path), origin=origin, bound=not sidecar.allow_override)
+    top = top_folder(file.root, corpus_root)
+    own = _sidecars(folders_between(top, file.path.parent))
+    front = None
     if file.suffix in MARKDOWN_SUFFIXES:
-        declared = _front_matter_declaration(file, max_bytes)
-        bounds.apply(declared, origin=f"{file.source} (front matter)", bound=False)
+        front = _front_matter_declaration(file, max_bytes)
+    trusted = _layered(file, own, front, default)
+    if corpus_root is not None and top == corpus_root.expanduser().resolve():
+        return trusted  # the corpus root holds the ingest root: nothing above it is read
+    try:
+        above = _sidecars(list(reversed(top.parents)))
+    except IngestError as e:
+        raise IngestError(
+            f"{e} (it lies above the ingest root {top}; DOCDUET_CORPUS_ROOT={top} stops reading it)"
+        ) from e
+    return _only_narrowing(file, above, own, front, default, trusted) if above else trusted
+
+
+def _sidecars(folders: list[Path]) -> list[Sidecar]:
+    return [s for s in (_load_sidecar(folder / ACCESS_SIDECAR) for folder in folders) if s is not None]
+
+
+def _layered(
+    file: SourceFile, sidecars: list[Sidecar], front: Declaration | None, default: Access
+) -> Resolved:
+    """``sidecars`` (outermost first), then the front matter, over the defaults."""
+    bounds = _Bounds()
+    for sidecar in sidecars:
+        origin = str(sidecar.folder / ACCESS_SIDECAR)
+        bounds.apply(sidecar.for_file(file.path), origin=origin, bound=not sidecar.allow_override)
+    if front is not None:
+        bounds.apply(front, origin=f"{file.source} (front matter)", bound=False)
     result = bounds.declared.over(Declaration(groups=default.groups, sensitivity=default.sensitivity))
     return Resolved(_finish(result, origin=file.source), tuple(bounds.refused))
+
+
+def _only_narrowing(
+    file: SourceFile,
+    above: list[Sidecar],
+    own: list[Sidecar],
+    front: Declaration | None,
+    default: Access,
+    trusted: Resolved,
+) -> Resolved:
+    """Apply sidecars above the ingest root only where they narrow ``trusted`` (a doubt narrows).
+
+    Narrower: applied (ingesting ``finance/2025`` alone keeps ``finance/_access.yaml``). Wider:
+    refused and reported; the file keeps ``trusted``. Neither (other groups): the file fails,
+    since docduet cannot tell which it is; ``DOCDUET_CORPUS_ROOT`` settles it either way.
+    """
+    names = ", ".join(str(s.folder / ACCESS_SIDECAR) for s in above)
+    folder = above[0].folder
+    hint = (
+        f"{names} lies above the ingest root {file.root}, which DOCDUET_CORPUS_ROOT does not name; "
+        f"set DOCDUET_CORPUS_ROOT={folder} to apply it, or DOCDUET_CORPUS_ROOT={file.root} to ignore it"
+    )
+    try:
+        full = _layered(file, above + own, front, default)
+    except IngestError as e:
+        raise IngestError(f"{e} ({hint})") from e
+    if access_within(full.access, trusted.access):
+        return full
+    if access_within(trusted.access, full.access):
+        note = (
+            f"{names}: would widen access to {_described(full.access)}; kept "
+            f"{_described(trusted.access)}, since {hint}"
+        )
+        log.warning("%s: %s", file.source, note)
+        return Resolved(trusted.access, (*trusted.refused, note))
+    raise IngestError(
+        f"{file.source}: access {_described(full.access)} from {names} cannot be told narrower "
+        f"or wider than {_described(trusted.access)} declared from the ingest root down; {hint}"
+    )
+
+
+def _described(access: Access) -> str:
+    return f"[{', '.join(access.groups)}] {access.sensitivity.value}"
 
 
 class _Bounds:
@@ -193,18 +262,16 @@ def _parse_sidecar(path: Path, mtime_ns: int, size: int) -> Sidecar:
     origin = str(path)
     try:
         text = read_regular(path, max_bytes=SIDECAR_MAX_BYTES).decode("utf-8-sig")
-        data = yaml.safe_load(text)
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
+    except UnicodeDecodeError as e:
+        raise IngestError(f"{origin}: not a readable YAML file ({e}); fix it or remove it") from e
+    try:
+        loaded = load_lined(text)
+    except yaml.YAMLError as e:
         raise IngestError(
-            f"{origin}: not a readable YAML file ({_first_line(e)}); fix it or remove it"
+            f"{origin}: not a readable YAML file ({error_where(e)}); fix it or remove it"
         ) from e
-    data = {} if data is None else data
-    mapping = _mapping(data, origin=origin, key="(top level)")
-    unknown = sorted(set(mapping) - {"groups", "sensitivity", "files", "allow_override"})
-    if unknown:
-        raise IngestError(
-            f"{origin}: unknown key {unknown[0]!r}; allowed: groups, sensitivity, files, allow_override"
-        )
+    mapping = _mapping({} if loaded.data is None else loaded.data, origin=origin, key="(top level)")
+    _check_sidecar_keys(loaded, origin=origin)
     override = mapping.get("allow_override", False)
     if not isinstance(override, bool):
         raise IngestError(f"{origin}: allow_override must be true or false; got {override!r}")
@@ -229,10 +296,36 @@ def _parse_sidecar(path: Path, mtime_ns: int, size: int) -> Sidecar:
     )
 
 
+_SIDECAR_KEYS = ("groups", "sensitivity", "files", "allow_override")
+_SIDECAR_ALIASES = {
+    "access_groups": "groups",
+    "group": "groups",
+    "access": "groups",
+    "override": "allow_override",
+}
+
+
+def _check_sidecar_keys(loaded: Lined, *, origin: str) -> None:
+    """Every key is a known one, written once; else the line, and what it probably meant."""
+    for path, line, first in loaded.duplicates:
+        raise IngestError(
+            f"{origin}: line {line}: key {'.'.join(path)!r} is written a second time (first on line "
+            f"{first}) and YAML would keep only the last; keep one"
+        )
+    for path, line in loaded.lines.items():
+        allowed = _SIDECAR_KEYS if len(path) == 1 else ("groups", "sensitivity")
+        if (len(path) == 1 or (path[0] == "files" and len(path) == 3)) and path[-1] not in allowed:
+            meant = closest(path[-1], allowed, _SIDECAR_ALIASES)
+            hint = f"did you mean {meant!r}? " if meant else ""
+            where = "" if len(path) == 1 else f" in files.{path[1]}"
+            raise IngestError(
+                f"{origin}: line {line}: unknown key {path[-1]!r}{where}; {hint}allowed: {', '.join(allowed)}"
+            )
+
+
 def _front_matter_declaration(file: SourceFile, max_bytes: int) -> Declaration:
     data = read_regular(file.path, max_bytes=max_bytes, origin=file.source)
-    front = split_front_matter(decode(data, origin=file.source), origin=file.source)
-    meta = front.meta
+    meta = access_meta(decode(data, origin=file.source), origin=file.source)
     return Declaration(
         groups=_groups(meta["access_groups"], origin=file.source, key="access_groups")
         if "access_groups" in meta
@@ -245,8 +338,8 @@ def _front_matter_declaration(file: SourceFile, max_bytes: int) -> Declaration:
 
 def _declaration(mapping: Mapping[str, Any], *, origin: str, prefix: str) -> Declaration:
     if prefix:
-        unknown = sorted(set(mapping) - {"groups", "sensitivity"})
-        if unknown:
+        unknown = sorted(str(key) for key in set(mapping) - {"groups", "sensitivity"})
+        if unknown:  # keys that are not strings (numbers, lists): their line is not recorded
             raise IngestError(f"{origin}: unknown key {prefix}{unknown[0]}; allowed: groups, sensitivity")
     return Declaration(
         groups=_groups(mapping["groups"], origin=origin, key=f"{prefix}groups")
@@ -297,8 +390,3 @@ def _finish(declaration: Declaration, *, origin: str) -> Access:
             f"{sensitivity.value!r}; declare 'sensitivity: public' or remove the group"
         )
     return Access(groups=tuple(sorted(set(groups))), sensitivity=sensitivity)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -72,12 +72,13 @@ def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
     A file found under several arguments keeps the outermost one as its root.
 
     Hidden files and folders, access sidecars and ignore files are skipped; paths excluded by
-    ``.docduetignore`` files (looked up from ``corpus_root``, else the filesystem root) are
+    ``.docduetignore`` files (looked up from ``corpus_root`` when it holds the path, else from the
+    path itself: never from a folder above it that the corpus root does not name) are
     counted as ignored; symbolic links are never followed and, like FIFOs, sockets and devices,
     reported as skipped; files of unsupported types are skipped and counted, so the summary can
     say what was not ingested. A path that does not exist raises :class:`IngestError`.
     """
-    walker = _Walker(IgnoreRules(corpus_root))
+    walker = _Walker(IgnoreRules(corpus_root, roots=[_base(Path(given)) for given in paths]))
     found: dict[Path, SourceFile] = {}
     for given in paths:
         root = Path(given).expanduser().resolve()
@@ -96,6 +97,12 @@ def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
         skipped,
         len(walker.ignored),
     )
+
+
+def _base(given: Path) -> Path:
+    """The ingest root of a path given to :func:`scan`: the folder itself, or a file's folder."""
+    root = given.expanduser().resolve()
+    return root if root.is_dir() else root.parent
 
 
 def is_supported(path: Path) -> bool:

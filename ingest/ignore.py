@@ -3,14 +3,16 @@
 An ignore file applies to its folder and everything below it; its patterns are matched against
 paths relative to that folder with Git's rules (``README.md`` anywhere below, ``/README.md`` only
 beside the file, ``drafts/`` a folder, ``!keep.md`` an exception). Files are read from the top
-folder (the corpus root, else the filesystem root) down, so ingesting a subfolder alone still
-honours the ignore files above it; a nearer file's decision wins.
+folder down: the corpus root when it holds the ingest root, else the ingest root itself, so an
+ignore file in a folder above the ingest root that ``DOCDUET_CORPUS_ROOT`` does not name (say a
+world-writable parent) is never read. A nearer file's decision wins.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pathspec
@@ -24,19 +26,23 @@ log = logging.getLogger(__name__)
 IGNORE_FILE = ".docduetignore"
 
 
-def top_folder(path: Path, corpus_root: Path | None) -> Path:
-    """Where lookups of declarations above ``path`` start: the corpus root, or the filesystem root."""
+def top_folder(root: Path, corpus_root: Path | None) -> Path:
+    """Where lookups of declarations for files under the ingest root ``root`` start.
+
+    The corpus root when it is ``root`` or a parent of it, else ``root`` itself: folders above the
+    ingest root are only trusted when ``DOCDUET_CORPUS_ROOT`` names them.
+    """
     if corpus_root is not None:
         top = corpus_root.expanduser().resolve()
-        if path == top or path.is_relative_to(top):
+        if root == top or root.is_relative_to(top):
             return top
-    return Path(path.anchor)
+    return root
 
 
 def folders_between(top: Path, folder: Path) -> list[Path]:
-    """``top``, its subfolders on the way, and ``folder`` itself, outermost first."""
+    """``top``, its subfolders on the way, and ``folder`` itself, outermost first; [] if outside."""
     if folder != top and not folder.is_relative_to(top):
-        return [folder]
+        return []
     chain = [folder]
     while chain[-1] != top:
         chain.append(chain[-1].parent)
@@ -46,8 +52,10 @@ def folders_between(top: Path, folder: Path) -> list[Path]:
 class IgnoreRules:
     """Answers "is this path ignored?" for one scan, reading each folder's ignore file once."""
 
-    def __init__(self, corpus_root: Path | None = None) -> None:
+    def __init__(self, corpus_root: Path | None = None, roots: Sequence[Path] = ()) -> None:
+        """``roots``: the (resolved) ingest roots of the scan; files are read from each one down."""
         self._corpus_root = corpus_root
+        self._roots = tuple(roots)
         self._chains: dict[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]] = {}
 
     def ignored(self, path: Path, *, is_dir: bool) -> bool:
@@ -62,14 +70,25 @@ class IgnoreRules:
 
     def _specs_above(self, folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
         if folder not in self._chains:
-            top = top_folder(folder, self._corpus_root)
             chain = []
-            for each in folders_between(top, folder):
+            for each in self._folders_to(folder):
                 spec = load_ignore_file(each / IGNORE_FILE)
                 if spec is not None:
                     chain.append((each, spec))
             self._chains[folder] = chain
         return self._chains[folder]
+
+    def _folders_to(self, folder: Path) -> list[Path]:
+        """The trusted folders from the top down to ``folder``: from the outermost ingest root
+        holding it, or the corpus root holding that root (or ``folder`` itself)."""
+        holding = [r for r in self._roots if folder == r or folder.is_relative_to(r)]
+        if holding:
+            top = top_folder(min(holding, key=lambda r: len(r.parts)), self._corpus_root)
+        elif self._corpus_root is not None:
+            top = self._corpus_root.expanduser().resolve()  # the folder above an ingest root
+        else:
+            return []
+        return folders_between(top, folder)
 
 
 def load_ignore_file(path: Path) -> pathspec.GitIgnoreSpec | None:

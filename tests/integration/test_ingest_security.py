@@ -120,8 +120,11 @@ def test_front_matter_cannot_make_an_hr_document_public(settings: Settings, tmp_
     }
 
 
-def test_a_subfolder_ingested_alone_keeps_its_parents_sidecar(settings: Settings, tmp_path: Path) -> None:
+def test_a_subfolder_ingested_alone_keeps_its_parents_sidecar(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     corpus = small_corpus(tmp_path, "finance")
+    settings = make_settings(corpus_root=corpus)  # sidecars above the ingest root are read from here
     forecast = corpus / "finance" / "2025" / "forecast.md"
     forecast.parent.mkdir()
     forecast.write_text("# Forecast\n\nProject Heron closes in Q3 at 41 million.\n")

@@ -109,10 +109,37 @@ def test_a_public_default_gets_the_public_group(tmp_path: Path) -> None:
     assert access == Access(("public", "web"), Sensitivity.PUBLIC)
 
 
-def test_lookup_reaches_above_the_ingest_root(tmp_path: Path) -> None:
+def test_a_corpus_root_above_the_ingest_root_is_read_from(tmp_path: Path) -> None:
     write(tmp_path / "finance" / ACCESS_SIDECAR, "groups: [finance]\nsensitivity: confidential\n")
     root = tmp_path / "finance" / "2025"  # ingested alone
-    assert access_of(root, "budget.txt") == Access(("finance",), Sensitivity.CONFIDENTIAL)
+    path = write(root / "budget.txt", "x")
+    found = resolve_access(SourceFile(path, root), default=DEFAULT, corpus_root=tmp_path)
+    assert found == Access(("finance",), Sensitivity.CONFIDENTIAL)
+
+
+def test_other_groups_above_the_ingest_root_fail_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "finance" / ACCESS_SIDECAR, "groups: [finance]\nsensitivity: confidential\n")
+    root = tmp_path / "finance" / "2025"  # ingested alone, without DOCDUET_CORPUS_ROOT
+    with pytest.raises(IngestError) as caught:
+        access_of(root, "budget.txt")
+    message = str(caught.value)
+    assert "[finance] confidential from " in message and "cannot be told narrower or wider" in message
+    assert f"set DOCDUET_CORPUS_ROOT={tmp_path / 'finance'} to apply it" in message
+
+
+def test_a_sidecar_above_the_ingest_root_may_only_narrow(tmp_path: Path) -> None:
+    parent = tmp_path / "shared"  # a world-writable folder above the ingest root
+    sidecar = write(parent / ACCESS_SIDECAR, "sensitivity: public\n")
+    root = parent / "corpus"
+    found = resolved(root, "notes.txt")
+    assert found.access == DEFAULT
+    [note] = found.refused
+    assert f"{sidecar}: would widen access to [employees, public] public; kept [employees] internal" in note
+    assert f"set DOCDUET_CORPUS_ROOT={parent} to apply it" in note
+    named = resolve_access(SourceFile(root / "notes.txt", root), default=DEFAULT, corpus_root=parent)
+    assert named == Access(("employees", PUBLIC_GROUP), Sensitivity.PUBLIC)
+    write(sidecar, "sensitivity: confidential\n")
+    assert resolved(root, "notes.txt") == Resolved(Access(("employees",), Sensitivity.CONFIDENTIAL))
 
 
 def test_lookup_stops_at_the_corpus_root(tmp_path: Path) -> None:
@@ -121,7 +148,6 @@ def test_lookup_stops_at_the_corpus_root(tmp_path: Path) -> None:
     path = write(corpus / "a" / "x.txt", "x")
     found = resolve_access(SourceFile(path, corpus / "a"), default=DEFAULT, corpus_root=corpus)
     assert found == DEFAULT
-    assert resolve_access(SourceFile(path, corpus / "a"), default=DEFAULT).groups == ("outside",)
 
 
 def resolved(root: Path, relative: str, text: str = "text") -> Resolved:
@@ -208,7 +234,7 @@ def test_a_changed_sidecar_is_read_again(tmp_path: Path) -> None:
         ("files: [a, b]\n", "files must be a mapping"),
         ('files:\n  "*.pdf": hr\n', "files.*.pdf must be a mapping"),
         ('files:\n  "*.pdf": {sensitivity: top-secret}\n', "files.*.pdf.sensitivity"),
-        ('files:\n  "*.pdf": {owner: bob}\n', "unknown key files.*.pdf.owner"),
+        ('files:\n  "*.pdf": {owner: bob}\n', "unknown key 'owner' in files.*.pdf"),
         ("groups: [public]\nsensitivity: internal\n", "group 'public' is declared"),
         ("allow_override: yes please\n", "allow_override must be true or false"),
     ],
@@ -221,6 +247,103 @@ def test_malformed_sidecars_raise_and_name_the_file_and_key(tmp_path: Path, side
     assert named in message
     if "public" not in named:
         assert str(path) in message
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "named"),
+    [
+        ("sensitivity: internal\ngroup: [hr]\n", "line 2: unknown key 'group'; did you mean 'groups'?"),
+        ("access_groups: [hr]\n", "line 1: unknown key 'access_groups'; did you mean 'groups'?"),
+        ("Sensitivity: public\n", "line 1: unknown key 'Sensitivity'; did you mean 'sensitivity'?"),
+        (
+            'groups: [hr]\nfiles:\n  "*.pdf": {group: [hr, finance]}\n',
+            "line 3: unknown key 'group' in files.*.pdf; did you mean 'groups'?",
+        ),
+        (
+            "sensitivity: confidential\ngroups: [hr]\nsensitivity: public\n",
+            "line 3: key 'sensitivity' is written a second time (first on line 1)",
+        ),
+    ],
+)
+def test_a_doubtful_sidecar_names_the_line_and_what_to_write(
+    tmp_path: Path, sidecar: str, named: str
+) -> None:
+    path = write(tmp_path / ACCESS_SIDECAR, sidecar)
+    with pytest.raises(IngestError) as caught:
+        access_of(tmp_path, "x.pdf")
+    assert str(caught.value).startswith(f"{path}: {named}")
+
+
+OVERRIDE = "groups: [employees]\nsensitivity: public\nallow_override: true\n"
+"""A folder wider than what the front matter below asks for, which may widen it."""
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            "---\ntitle: Offsite\ngroups: [leadership]\n---\n",
+            "line 3: unknown key 'groups' in the front matter; did you mean 'access_groups'?",
+        ),
+        (
+            "---\naccess_group: [leadership]\n---\n",
+            "line 2: unknown key 'access_group' in the front matter; did you mean 'access_groups'?",
+        ),
+        (
+            "---\naccess-groups: [leadership]\n---\n",
+            "line 2: unknown key 'access-groups' in the front matter; did you mean 'access_groups'?",
+        ),
+        (
+            "---\nSensitivity: confidential\n---\n",
+            "line 2: unknown key 'Sensitivity' in the front matter; did you mean 'sensitivity'?",
+        ),
+        ("---\nsensitivty: confidential\n---\n", "did you mean 'sensitivity'?"),
+        (
+            "---\nprivate: true\n---\n",
+            "line 2: unknown key 'private' in the front matter; did you mean 'sensitivity'?",
+        ),
+        (
+            "\n---\naccess_groups: [leadership]\n---\n",
+            "line 2: blank lines come before its '---', so it is not read",
+        ),
+        (
+            "<!-- draft -->\n---\naccess_groups: [leadership]\n---\n",
+            "line 2: an HTML comment comes before its '---'",
+        ),
+        (
+            "<!--\n  draft\n-->\n\n---\nsensitivity: confidential\n---\n",
+            "line 5: an HTML comment and blank lines",
+        ),
+        (
+            "---\naccess_groups: [leadership]\n\n# Notes\n",
+            "line 1: front matter that is never closed is not read; end it",
+        ),
+        ("+++\naccess_groups = ['leadership']\n+++\n", "line 1: TOML front matter ('+++') is not read"),
+        (
+            "---\nsensitivity: confidential\ntitle: x\nsensitivity: public\n---\n",
+            "line 4: 'sensitivity' is declared a second time (first on line 2)",
+        ),
+        ("---\ntitle: [unclosed\n---\n", "front matter is not valid YAML (line 2: "),
+    ],
+)
+def test_a_doubtful_front_matter_fails_the_file_with_its_line_and_fix(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    write(tmp_path / ACCESS_SIDECAR, OVERRIDE)
+    with pytest.raises(IngestError) as caught:
+        access_of(tmp_path, "notes.md", text + "# Notes\n\nThe offsite budget.\n")
+    assert str(caught.value).startswith(f"{tmp_path / 'notes.md'}: ")
+    assert named in str(caught.value)
+
+
+def test_front_matter_without_access_keys_is_read_as_before(tmp_path: Path) -> None:
+    """Not a doubt: the keys Markdown sites carry, and '---' rules that are not front matter."""
+    write(tmp_path / ACCESS_SIDECAR, OVERRIDE)
+    public = Access(("employees", PUBLIC_GROUP), Sensitivity.PUBLIC)
+    site = "---\ntitle: X\ndate: 2025-01-01\ntags: [a]\nlayout: page\npermalink: /x/\n---\n"
+    assert access_of(tmp_path, "site.md", site + "body\n") == public
+    assert access_of(tmp_path, "rule.md", "\n---\nSome text\n---\nMore text\n") == public
+    assert access_of(tmp_path, "plain.md", "<!-- toc -->\n# Access: who may enter\n") == public
 
 
 @pytest.mark.parametrize(

@@ -158,14 +158,18 @@ def test_the_ignore_file_excludes_paths_like_gitignore(tmp_path: Path) -> None:
     found = scan([corpus])
     assert names(found.files, corpus) == ["a/README.md", "c.md", "keep.tmp.md"]
     assert found.ignored == 4  # README.md, drafts/, a/drafts/, b.tmp.md
-    assert discover([corpus / "a"]) == discover([corpus / "a"], corpus_root=corpus)
-    assert discover([corpus / "drafts"]) == []  # ignore files above the ingest path still apply
-    assert discover([corpus / "README.md"]) == []
+    assert names(discover([corpus / "a"], corpus_root=corpus), corpus) == ["a/README.md"]
+    assert discover([corpus / "drafts"], corpus_root=corpus) == []  # the corpus root's file applies
+    assert discover([corpus / "README.md"]) == []  # a file given alone: its folder's ignore file
 
 
-def test_ignore_files_above_the_corpus_root_are_not_read(tmp_path: Path) -> None:
-    touch(tmp_path / ".docduetignore", "*.md\n")
+def test_ignore_files_above_the_ingest_root_are_read_only_from_a_corpus_root(tmp_path: Path) -> None:
+    touch(tmp_path / ".docduetignore", "*.md\n")  # say, in a world-writable parent folder
     corpus = tmp_path / "corpus"
     touch(corpus / "a.md")
-    assert discover([corpus]) == []
+    touch(corpus / "drafts" / "b.md")
+    touch(corpus / ".docduetignore", "drafts/\n")
+    assert names(discover([corpus]), corpus) == ["a.md"]
+    assert names(discover([corpus / "drafts"]), corpus) == ["drafts/b.md"]
     assert names(discover([corpus], corpus_root=corpus), corpus) == ["a.md"]
+    assert discover([corpus], corpus_root=tmp_path) == []

@@ -58,10 +58,12 @@ _SECRET = (
     r"|log-?in|sign-?in|sms|recovery|backup|okta)\s+(?:codes?|tokens?|numbers?|pins?|passwords?|passcodes?)"
     r"|security\s+(?:questions?|answers?))"
 )
-_GAP = r"\s+(?:[\w'’-]+\s+){0,6}?"
-"""At most six words between the verb and the secret ("enter both your current Okta password")."""
+_GAP = r"\s+(?:(?!(?:in|into|of|for|on|at|to|from|about|than|with|is|are|must|should)\b)[\w'’-]+\s+){0,6}?"
+"""At most six words between the verb and the secret ("enter both your current Okta password"), none
+a preposition: in "use 12 characters in your password" the password is not what is used."""
 _SEND = (
-    r"send|share|give|provide|submit|e-?mail|forward|disclose|reveal|tell|read\s+out|reply\s+with"
+    r"send|share|give|provide|submit|e-?mail|forward|disclose|reveal|tell|read\s+out"
+    r"|reply(?:\s+[\w-]+){0,4}?\s+with"
     r"|supply|paste|upload|hand\s+over|dictate"
 )
 _TYPE = (

@@ -60,6 +60,9 @@ DOES_NOT_ASK = [
     "IT verifies your identity on a video call together with your manager, then issues a one-time code "
     "valid for 30 minutes [1].",
     "On Windows sign in with the new password while connected to the internet [1].",
+    "Use at least 12 characters in your password; the policy is at https://policy.example/passwords [1].",
+    "Use at least 12 characters in your password (see https://policy.example/passwords) [1].",
+    "Sign in at https://login.corvala.example; IT will never ask for your password [1].",
 ]
 
 

@@ -19,7 +19,7 @@ from core.protocols import Parsed
 from ingest.decode import decode, html_declared_encoding
 from ingest.discover import SUPPORTED_SUFFIXES
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
-from ingest.safefile import DEFAULT_MAX_FILE_BYTES, read_regular
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES, too_large
 from ingest.titles import document_title
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ _setup_done = False
 class UnstructuredParser:
     """unstructured's partitioners, chosen by suffix; PDFs with the ``fast`` (text layer) strategy.
 
-    Only regular files of at most ``max_file_bytes`` are read; a symbolic link, FIFO or device
-    is refused before anything could block (see :mod:`ingest.safefile`).
+    It parses the bytes it is given (ingestion reads each file once, by descriptor: see
+    :mod:`ingest.fdwalk`), never the corpus path; more than ``max_file_bytes`` of them is refused.
     """
 
     def __init__(self, *, pdf_strategy: str = "fast", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
@@ -56,12 +56,16 @@ class UnstructuredParser:
         for module in _PARTITION_MODULES:
             importlib.import_module(module)
 
-    def parse(self, file: SourceFile) -> Parsed:
-        """Elements and title of ``file``; raises IngestError("<file>: <reason>; <what to do>")."""
+    def parse(self, file: SourceFile, data: bytes) -> Parsed:
+        """Elements and title of ``data``, the bytes of ``file``.
+
+        Raises IngestError("<file>: <reason>; <what to do>").
+        """
         if file.suffix not in SUPPORTED_SUFFIXES:
             known = " ".join(sorted(SUPPORTED_SUFFIXES))
             raise IngestError(f"{file.source}: unsupported file type; supported: {known}")
-        data = read_regular(file.path, max_bytes=self.max_file_bytes, origin=file.source)
+        if len(data) > self.max_file_bytes:
+            raise too_large(file.source, len(data), self.max_file_bytes)
         if not data.strip():
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         _check_office_container(file, data)
@@ -88,8 +92,8 @@ class UnstructuredParser:
 def _private_copy(file: SourceFile, data: bytes) -> Iterator[Path]:
     """``data`` in a file of its own (0600 in a 0700 temporary folder), named like ``file``.
 
-    Parsers that open files by name read this copy, never the corpus path again: a file swapped
-    for a link after its checks cannot lead them outside the corpus.
+    Parsers that open files by name read this copy of the bytes ingestion read once, never the
+    corpus path: a file or folder swapped after that read cannot lead them outside the corpus.
     """
     with tempfile.TemporaryDirectory(prefix="docduet-parse-") as folder:
         copy = Path(folder, file.path.name)

@@ -23,7 +23,9 @@ from core.protocols import Parser
 from core.settings import Settings
 from docduet.environment import quiet_third_parties
 from ingest.discover import discover
+from ingest.fdwalk import read_document
 from ingest.isolation import IsolatedParser
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +36,10 @@ def default_paths(settings: Settings) -> list[Path]:
     return [SAMPLE_CORPUS, *([handbook] if handbook else [])]
 
 
-def timed_parse(parser: Parser, file: SourceFile) -> float:
+def timed_parse(parser: Parser, file: SourceFile, data: bytes) -> float:
     started = time.perf_counter()
     with contextlib.suppress(IngestError):  # failing files cost time too; both parsers see them
-        parser.parse(file)
+        parser.parse(file, data)
     return time.perf_counter() - started
 
 
@@ -46,9 +48,10 @@ def bench_path(path: Path, inline: Parser, isolated: Parser) -> dict[str, object
     inline_s: list[float] = []
     isolated_s: list[float] = []
     for i, file in enumerate(files):
+        data = read_document(file, max_bytes=DEFAULT_MAX_FILE_BYTES)  # read once, as ingestion does
         order = [(inline, inline_s), (isolated, isolated_s)]
         for parser, out in order if i % 2 == 0 else reversed(order):
-            out.append(timed_parse(parser, file))
+            out.append(timed_parse(parser, file, data))
     total_inline, total_isolated = sum(inline_s), sum(isolated_s)
     return {
         "path": str(path),
@@ -72,15 +75,19 @@ def main() -> None:
     args.paths = args.paths or default_paths(Settings())
     inline = UnstructuredParser()
     inline.warm_up()
-    warm_up_files = [files[0] for files in map(discover, [[p] for p in args.paths]) if files]
-    for file in warm_up_files:  # first-use work (spaCy, caches) happens outside the timings
-        timed_parse(inline, file)
+    warm_up_files = [
+        (files[0], read_document(files[0], max_bytes=DEFAULT_MAX_FILE_BYTES))
+        for files in map(discover, [[p] for p in args.paths])
+        if files
+    ]
+    for file, data in warm_up_files:  # first-use work (spaCy, caches) happens outside the timings
+        timed_parse(inline, file, data)
     with IsolatedParser(UnstructuredParser(), timeout_s=300) as isolated:
         started = time.perf_counter()
-        timed_parse(isolated, warm_up_files[0])  # starts the worker
+        timed_parse(isolated, *warm_up_files[0])  # starts the worker
         worker_start_s = time.perf_counter() - started
-        for file in warm_up_files[1:]:
-            timed_parse(isolated, file)
+        for file, data in warm_up_files[1:]:
+            timed_parse(isolated, file, data)
         results = [bench_path(p, inline, isolated) for p in args.paths]
     write_report(
         args.out,

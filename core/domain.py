@@ -191,6 +191,8 @@ class SourceFile:
 
     path: Path
     root: Path
+    identity: tuple[int, int] | None = None
+    """``(st_dev, st_ino)`` the scan saw; reading refuses a different file at the path (a swap)."""
 
     @property
     def source(self) -> str:

@@ -116,7 +116,13 @@ class Parsed:
 class Parser(Protocol):
     """Turns one file into document elements and a title."""
 
-    def parse(self, file: SourceFile) -> Parsed: ...
+    def parse(self, file: SourceFile, data: bytes) -> Parsed:
+        """Parse ``data``, the bytes of ``file`` as ingestion read them once; never ``file.path``.
+
+        ``file`` names the document (its suffix picks the format, its source goes in errors
+        and metadata); ingestion hashes and decides the access of these same bytes.
+        """
+        ...
 
 
 # --- retrieval -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A per-user limit on questions (settings ``rate_limit_questions`` per ``rate_limit_window_s``).
+"""Per-user limits on questions and downloads (``rate_limit_questions``, ``rate_limit_downloads``).
 
 One :class:`RateLimiter` per process is shared by every web session (and by the Slack bot's
 handlers); a sliding window per key (a user name, a Slack user, or an address for anonymous
@@ -19,35 +19,58 @@ from core.settings import Settings
 
 @dataclass(frozen=True)
 class Refusal:
-    """A question refused: how long until the next one is allowed, and what to tell the user."""
+    """A question (or download) refused: how long until the next is allowed, and what to tell the user."""
 
     retry_after_s: float
     limit: int
     window_s: float
+    counted: str = "asked {limit} questions"
+    again: str = "asking again"
 
     @property
     def message(self) -> str:
         wait = _duration(self.retry_after_s)
         window = _duration(self.window_s)
         return (
-            f"You have asked {self.limit} questions in the last {window}, the most allowed. "
-            f"Please wait {wait} before asking again."
+            f"You have {self.counted.format(limit=self.limit)} in the last {window}, the most allowed. "
+            f"Please wait {wait} before {self.again}."
         )
 
 
 class RateLimiter:
-    """At most ``limit`` questions per ``window_s`` seconds for each key (``limit`` 0: no limit)."""
+    """At most ``limit`` questions per ``window_s`` seconds for each key (``limit`` 0: no limit).
 
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    ``counted`` and ``again`` word the refusal for what is counted (see :meth:`for_downloads`).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        counted: str = "asked {limit} questions",
+        again: str = "asking again",
+    ) -> None:
         self.limit = limit
         self.window_s = window_s
         self._clock = clock
+        self._words = (counted, again)
         self._asked: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
         return cls(settings.rate_limit_questions, settings.rate_limit_window_s)
+
+    @classmethod
+    def for_downloads(
+        cls, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> RateLimiter:
+        """The "Download source" limit (settings ``rate_limit_downloads`` per ``rate_limit_window_s``)."""
+        return cls(
+            limit, window_s, clock, counted="downloaded {limit} source files", again="downloading another"
+        )
 
     def check(self, key: str) -> Refusal | None:
         """Count a question by ``key``; a :class:`Refusal` (not counted) when over the limit."""
@@ -58,7 +81,7 @@ class RateLimiter:
             self._forget_before(now - self.window_s)
             asked = self._asked.setdefault(key, deque())
             if len(asked) >= self.limit:
-                return Refusal(asked[0] + self.window_s - now, self.limit, self.window_s)
+                return Refusal(asked[0] + self.window_s - now, self.limit, self.window_s, *self._words)
             asked.append(now)
             return None
 

@@ -325,6 +325,12 @@ class Settings(BaseSettings):
         description="Questions one user may ask per rate_limit_window_s in the web chat and in Slack "
         "(0: no limit).",
     )
+    rate_limit_downloads: int = Field(
+        default=60,
+        ge=0,
+        description="Source files one user may download per rate_limit_window_s in the web chat "
+        "(0: no limit).",
+    )
     rate_limit_window_s: float = Field(default=600.0, gt=0)
     admin_group: str = Field(default="admins", description="Members see the web admin page.")
 

@@ -16,6 +16,7 @@ from core.domain import PUBLIC_GROUP, Access, Sensitivity, SourceFile
 from core.errors import IngestError
 from ingest.decode import decode
 from ingest.discover import ACCESS_SIDECAR
+from ingest.fdwalk import read_document
 from ingest.frontmatter import MARKDOWN_SUFFIXES, access_meta
 from ingest.ignore import folders_between, top_folder
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, SIDECAR_MAX_BYTES, read_regular
@@ -77,6 +78,7 @@ def resolve_access(file: SourceFile, *, default: Access, corpus_root: Path | Non
 
 def resolve(
     file: SourceFile,
+    content: bytes | None = None,
     *,
     default: Access,
     corpus_root: Path | None = None,
@@ -84,6 +86,8 @@ def resolve(
 ) -> Resolved:
     """The access of ``file``: sidecars from the top folder down, then front matter, then defaults.
 
+    Front matter is read from ``content``: the bytes the caller read once, and will index or
+    serve (``None``: read them now, by descriptor, with :func:`ingest.fdwalk.read_document`).
     Sidecars are read from the top folder down to the file's folder: ``corpus_root`` when it is
     the file's ingest root (``file.root``) or a parent of it, else the ingest root. Sidecars in
     folders above the ingest root that ``corpus_root`` does not name (say a world-writable
@@ -100,7 +104,9 @@ def resolve(
     own = _sidecars(folders_between(top, file.path.parent))
     front = None
     if file.suffix in MARKDOWN_SUFFIXES:
-        front = _front_matter_declaration(file, max_bytes)
+        if content is None:  # read now, by descriptor; callers that index or serve pass their one read
+            content = read_document(file, max_bytes=max_bytes)
+        front = _front_matter_declaration(file, content)
     trusted = _layered(file, own, front, default)
     if corpus_root is not None and top == corpus_root.expanduser().resolve():
         return trusted  # the corpus root holds the ingest root: nothing above it is read
@@ -323,8 +329,7 @@ def _check_sidecar_keys(loaded: Lined, *, origin: str) -> None:
             )
 
 
-def _front_matter_declaration(file: SourceFile, max_bytes: int) -> Declaration:
-    data = read_regular(file.path, max_bytes=max_bytes, origin=file.source)
+def _front_matter_declaration(file: SourceFile, data: bytes) -> Declaration:
     meta = access_meta(decode(data, origin=file.source), origin=file.source)
     return Declaration(
         groups=_groups(meta["access_groups"], origin=file.source, key="access_groups")

@@ -85,10 +85,10 @@ def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
         if not root.exists():
             raise IngestError(f"{given}: no such file or folder; check the path and try again")
         base = root if root.is_dir() else root.parent
-        for path in walker.walk(root, base):
+        for path, info in walker.walk(root, base):
             known = found.get(path)
-            if known is None or len(base.parts) < len(known.root.parts):
-                found[path] = SourceFile(path=path, root=base)  # the outermost root wins
+            if known is None or len(base.parts) < len(known.root.parts):  # the outermost root wins
+                found[path] = SourceFile(path=path, root=base, identity=(info.st_dev, info.st_ino))
     counts = Counter(walker.unsupported.values())
     skipped = sorted(walker.skipped.values(), key=lambda s: s.source)
     return Scan(
@@ -123,35 +123,47 @@ class _Walker:
         self.skipped: dict[Path, Skipped] = {}
         self.ignored: set[Path] = set()
 
-    def walk(self, root: Path, base: Path) -> Iterator[Path]:
-        """Supported regular files under ``root`` (a resolved path); links are not followed."""
+    def walk(self, root: Path, base: Path) -> Iterator[tuple[Path, os.stat_result]]:
+        """Supported regular files under ``root`` (a resolved path) and what ``lstat`` saw of them.
+
+        Folders are walked by descriptor (``os.fwalk``), so a folder swapped for a link while
+        the scan runs is not entered; links are never followed.
+        """
         if not root.is_dir():
-            if _is_visible_document(root) and self._admit(root, base, is_dir=False):
-                yield root
+            info = self._look(root, str(root), None) if _is_visible_document(root) else None
+            if info is not None and self._admit(root, base, info, is_dir=False):
+                yield root, info
             return
         if self.rules.ignored(root, is_dir=True):
             self._ignore(root)
             return
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in sorted(dirs) if self._enter(Path(folder, d), base)]
+        for folder, dirs, files, folder_fd in os.fwalk(root, follow_symlinks=False):
+            dirs[:] = [d for d in sorted(dirs) if self._enter(Path(folder, d), base, folder_fd)]
             for name in sorted(files):
                 path = Path(folder, name)
-                if _is_visible_document(path) and self._admit(path, base, is_dir=False):
-                    yield path
+                if not _is_visible_document(path):
+                    continue
+                info = self._look(path, name, folder_fd)
+                if info is not None and self._admit(path, base, info, is_dir=False):
+                    yield path, info
 
-    def _enter(self, path: Path, base: Path) -> bool:
+    def _enter(self, path: Path, base: Path, folder_fd: int) -> bool:
         if path.name.startswith("."):
             log.debug("skipping %s: hidden folder", path)
             return False
-        return self._admit(path, base, is_dir=True)
+        info = self._look(path, path.name, folder_fd)
+        return info is not None and self._admit(path, base, info, is_dir=True)
 
-    def _admit(self, path: Path, base: Path, *, is_dir: bool) -> bool:
-        """Whether to read (a file) or enter (a folder) ``path``; records why not."""
+    def _look(self, path: Path, name: str, folder_fd: int | None) -> os.stat_result | None:
+        """``lstat`` of ``name`` in the folder open as ``folder_fd``; None (recorded) if it fails."""
         try:
-            info = path.lstat()
+            return os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
         except OSError as e:
             self._skip(path, f"cannot be inspected ({e.strerror or e})")
-            return False
+            return None
+
+    def _admit(self, path: Path, base: Path, info: os.stat_result, *, is_dir: bool) -> bool:
+        """Whether to read (a file) or enter (a folder) ``path``; records why not."""
         if stat.S_ISLNK(info.st_mode):
             self._skip(path, _link_reason(path, base))
             return False

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from core.domain import Access, SourceFile
-from core.errors import IngestError
+from core.domain import Access
 from core.settings import Settings
-from ingest.safefile import DEFAULT_MAX_FILE_BYTES, open_regular
 
 PIPELINE_VERSION = "ingest-2"
 """Bump whenever parsing or chunking logic changes the chunks a file produces."""
@@ -25,17 +23,12 @@ def pipeline_id(settings: Settings, embedding_model: str) -> str:
     )
 
 
-def fingerprint(
-    file: SourceFile, access: Access, *, pipeline: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> str:
-    """Hex SHA-256 of the file's bytes, its access and ``pipeline`` (see :func:`pipeline_id`).
+def fingerprint(data: bytes, access: Access, *, pipeline: str) -> str:
+    """Hex SHA-256 of a file's bytes ``data``, its access and ``pipeline`` (see :func:`pipeline_id`).
 
-    Only a regular file of at most ``max_bytes`` is read (no link, FIFO or device).
+    ``data`` is the one read of the file (:func:`ingest.fdwalk.read_document`) that is also
+    parsed and whose access is decided, so the hash always describes what was indexed.
     """
-    try:
-        with open_regular(file.path, max_bytes=max_bytes, origin=file.source) as handle:
-            content = hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as e:
-        raise IngestError(f"{file.source}: cannot read ({e}); check it exists and is readable") from e
+    content = hashlib.sha256(data).hexdigest()
     parts = (pipeline, ",".join(sorted(access.groups)), access.sensitivity.value, content)
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

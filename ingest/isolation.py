@@ -47,12 +47,15 @@ class IsolatedParser:
         self._conn: Connection | None = None
         self._lock = threading.Lock()
 
-    def parse(self, file: SourceFile) -> Parsed:
-        """``inner.parse(file)`` in the worker; IngestError if it fails, times out or crashes."""
+    def parse(self, file: SourceFile, data: bytes) -> Parsed:
+        """``inner.parse(file, data)`` in the worker; IngestError if it fails, times out or crashes.
+
+        The worker gets the bytes themselves, never opens the corpus path.
+        """
         with self._lock:
             conn = self._ensure_worker()
             try:
-                conn.send(file)
+                conn.send((file, data))
                 kind, payload = _receive(conn, self.timeout_s)
             except TimeoutError:
                 self._kill()
@@ -215,17 +218,18 @@ def _serve(conn: Connection, parser: Parser, parent_pid: int, log_level: int) ->
     handler.send(("ready", None))
     while True:
         try:
-            file = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             return
-        if file is None:
+        if request is None:
             return
-        handler.send(_parse(parser, file))
+        file, data = request
+        handler.send(_parse(parser, file, data))
 
 
-def _parse(parser: Parser, file: SourceFile) -> tuple[str, Any]:
+def _parse(parser: Parser, file: SourceFile, data: bytes) -> tuple[str, Any]:
     try:
-        return "ok", parser.parse(file)
+        return "ok", parser.parse(file, data)
     except IngestError as e:
         return "error", str(e)
     except Exception as e:  # a parser bug: report it for this file, keep serving

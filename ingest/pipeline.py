@@ -3,6 +3,9 @@
 Crash safety: chunk ids are deterministic (source, content hash, index), chunks are written
 before the old version is pruned, and the index itself records which version is complete. A run
 stopped at any point (Ctrl-C, Weaviate killed) is finished by simply running it again.
+
+Each file is read once, by descriptor from its ingest root (:mod:`ingest.fdwalk`): its content
+hash, its access (front matter) and its chunks all come from those bytes, never a second look.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from core.domain import Access, Chunk, SourceFile
 from core.errors import IngestError
@@ -24,14 +28,18 @@ from core.settings import Settings
 from ingest.access import access_within, resolve
 from ingest.chunking import chunk_document
 from ingest.discover import Scan, scan
+from ingest.fdwalk import read_document
 from ingest.hashing import fingerprint, pipeline_id
 from ingest.pieces import chunk_encoder
 from ingest.summary import Failure, IngestSummary, Notice
 
 log = logging.getLogger(__name__)
 
+_Item = TypeVar("_Item")
+_Outcome = TypeVar("_Outcome")
+
 PARSE_AHEAD = 32
-"""Files parsed and chunked ahead of the one being embedded (bounds the memory they hold)."""
+"""Files read, parsed and chunked ahead of the one being embedded (bounds the chunks held)."""
 EMBED_BATCHES = 4
 """Chunks are embedded once this many encoder batches of them are in hand (several files' worth)."""
 
@@ -97,18 +105,10 @@ class Ingestor:
             _refuse_emptied(paths, found, before)
         summary = _new_summary(found, dry_run, self._store.name)
         summary.stage_seconds["discover"] = time.perf_counter() - discovering
-        with summary.timing("plan"):
-            plans = [self._plan(file, indexed.get(file.source), force) for file in files]
         gone = _missing_sources(paths, {f.source for f in files}, before)
-        self._progress.start(len(plans) + len(gone), "dry run" if dry_run else "ingesting")
+        self._progress.start(len(files) + len(gone), "dry run" if dry_run else "ingesting")
         try:
-            for plan in plans:
-                _note_access(plan, before.get(plan.file.source), summary)
-            writes = [] if dry_run else [p for p in plans if p.action in ("added", "updated")]
-            for plan in plans:
-                if dry_run or plan.action not in ("added", "updated"):
-                    self._settle(plan, before.get(plan.file.source), summary, dry_run)
-            self._write_all(writes, before, summary)
+            self._ingest_files(files, indexed, before, summary, force=force, dry_run=dry_run)
             for source in gone:
                 if not dry_run:
                     with summary.timing("prune"):
@@ -121,54 +121,101 @@ class Ingestor:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _plan(self, file: SourceFile, indexed: IndexedDoc | None, force: bool) -> Plan:
-        limit = self._settings.max_file_bytes
-        try:
-            resolved = resolve(
-                file, default=self._default_access, corpus_root=self._settings.corpus_root, max_bytes=limit
-            )
-        except (IngestError, OSError) as e:
-            return Plan(file, "failed", reason=_reason(e, file.source), access_unknown=True)
-        access, refused = resolved.access, resolved.refused
-        try:
-            content_hash = fingerprint(file, access, pipeline=self._pipeline, max_bytes=limit)
-        except (IngestError, OSError) as e:
-            return Plan(file, "failed", access, reason=_reason(e, file.source), refused=refused)
-        if indexed is None:
-            return Plan(file, "added", access, content_hash, refused=refused)
-        if not force and indexed.complete_hash() == content_hash:
-            return Plan(file, "unchanged", access, content_hash, refused=refused)
-        return Plan(file, "updated", access, content_hash, refused=refused)
+    def _ingest_files(
+        self,
+        files: list[SourceFile],
+        indexed: dict[str, IndexedDoc],
+        before: dict[str, IndexedDoc],
+        summary: IngestSummary,
+        *,
+        force: bool,
+        dry_run: bool,
+    ) -> None:
+        """Read, plan, parse and chunk in a background thread while earlier files are embedded.
 
-    def _write_all(self, plans: list[Plan], before: dict[str, IndexedDoc], summary: IngestSummary) -> None:
-        """Parse and chunk in a background thread while earlier files are embedded and written.
-
-        Chunks of several files are embedded in one call (full, length-sorted batches); each
-        file is then written and its old version pruned, so a stopped run loses at most the
-        files of the batch in hand, and re-running finishes it.
+        Each file is read once (:func:`ingest.fdwalk.read_document`) in that thread, which works
+        up to :data:`PARSE_AHEAD` files ahead; its bytes are hashed, their access decided and
+        parsed there, then dropped: one file's bytes are held at a time (never re-read), and at
+        most that many files' chunks wait to be embedded. Chunks of several
+        files are embedded in one call (full, length-sorted batches); each file is then written
+        and its old version pruned, so a stopped run loses at most the files of the batch in
+        hand, and re-running finishes it.
         """
         pending: list[tuple[Plan, list[Chunk]]] = []
         target = self._settings.embedding_batch_size * EMBED_BATCHES
+
+        def work(file: SourceFile) -> tuple[Plan, list[Chunk] | IngestError | None]:
+            return self._prepare(file, indexed.get(file.source), summary, force=force, dry_run=dry_run)
+
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docduet-parse")
         try:
-            for plan, outcome in _ahead(pool, plans, lambda p: self._prepare(p, summary), PARSE_AHEAD):
+            for plan, outcome in _ahead(pool, files, work, PARSE_AHEAD):
+                source = plan.file.source
+                _note_access(plan, before.get(source), summary)
                 if isinstance(outcome, IngestError):
-                    failed = Plan(plan.file, "failed", plan.access, reason=_reason(outcome, plan.file.source))
-                    self._settle(failed, before.get(plan.file.source), summary, dry_run=False)
-                    continue
-                pending.append((plan, outcome))
-                if sum(len(chunks) for _, chunks in pending) >= target:
-                    self._flush(pending, before, summary)
-                    pending = []
+                    failed = Plan(plan.file, "failed", plan.access, reason=_reason(outcome, source))
+                    self._settle(failed, before.get(source), summary, dry_run=False)
+                elif outcome is None:
+                    self._settle(plan, before.get(source), summary, dry_run)
+                else:
+                    pending.append((plan, outcome))
+                    if sum(len(chunks) for _, chunks in pending) >= target:
+                        self._flush(pending, before, summary)
+                        pending = []
             self._flush(pending, before, summary)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _prepare(self, plan: Plan, summary: IngestSummary) -> list[Chunk]:
-        """``plan``'s file parsed and chunked (runs in the background thread)."""
+    def _prepare(
+        self,
+        file: SourceFile,
+        indexed: IndexedDoc | None,
+        summary: IngestSummary,
+        *,
+        force: bool,
+        dry_run: bool,
+    ) -> tuple[Plan, list[Chunk] | IngestError | None]:
+        """``file`` read once and planned; its chunks when it is to be written (background thread).
+
+        The outcome is None when nothing is to be written (unchanged, failed, a dry run), the
+        chunks, or the :class:`IngestError` that failed parsing or chunking.
+        """
+        with summary.timing("plan"):
+            plan, data = self._plan(file, indexed, force)
+        if dry_run or data is None or plan.action not in ("added", "updated"):
+            return plan, None
+        try:
+            return plan, self._chunks(plan, data, summary)
+        except IngestError as e:
+            return plan, e
+
+    def _plan(self, file: SourceFile, indexed: IndexedDoc | None, force: bool) -> tuple[Plan, bytes | None]:
+        """What to do with ``file``, and its bytes: the one read that is hashed, judged and parsed.
+
+        A file that cannot be read safely (a link on its path, several hard links, swapped since
+        the scan, unreadable, over the size limit) has no access docduet can vouch for: its
+        earlier chunks are removed, as for a broken declaration.
+        """
+        try:
+            data = read_document(file, max_bytes=self._settings.max_file_bytes)
+            resolved = resolve(
+                file, data, default=self._default_access, corpus_root=self._settings.corpus_root
+            )
+        except (IngestError, OSError) as e:
+            return Plan(file, "failed", reason=_reason(e, file.source), access_unknown=True), None
+        access, refused = resolved.access, resolved.refused
+        content_hash = fingerprint(data, access, pipeline=self._pipeline)
+        if indexed is None:
+            return Plan(file, "added", access, content_hash, refused=refused), data
+        if not force and indexed.complete_hash() == content_hash:
+            return Plan(file, "unchanged", access, content_hash, refused=refused), None
+        return Plan(file, "updated", access, content_hash, refused=refused), data
+
+    def _chunks(self, plan: Plan, data: bytes, summary: IngestSummary) -> list[Chunk]:
+        """``data``, the bytes of ``plan``'s file, parsed and chunked (runs in the background thread)."""
         assert plan.access is not None
         with summary.timing("parse"):
-            parsed = self._parser.parse(plan.file)
+            parsed = self._parser.parse(plan.file, data)
         with summary.timing("chunk"):
             chunks = chunk_document(
                 plan.file,
@@ -230,26 +277,19 @@ class Ingestor:
 
 
 def _ahead(
-    pool: ThreadPoolExecutor, plans: list[Plan], work: Callable[[Plan], list[Chunk]], depth: int
-) -> Iterator[tuple[Plan, list[Chunk] | IngestError]]:
-    """``(plan, work(plan))`` in order, ``work`` running in ``pool`` up to ``depth`` plans ahead.
-
-    An :class:`IngestError` is yielded as the outcome (that file failed); anything else raises.
-    """
-    queue: deque[tuple[Plan, Future[list[Chunk]]]] = deque()
-    upcoming = iter(plans)
-    for plan in itertools.islice(upcoming, depth):
-        queue.append((plan, pool.submit(work, plan)))
+    pool: ThreadPoolExecutor, items: list[_Item], work: Callable[[_Item], _Outcome], depth: int
+) -> Iterator[_Outcome]:
+    """``work(item)`` for each item, in order, ``work`` running in ``pool`` up to ``depth`` items ahead."""
+    queue: deque[Future[_Outcome]] = deque()
+    upcoming = iter(items)
+    for item in itertools.islice(upcoming, depth):
+        queue.append(pool.submit(work, item))
     while queue:
-        plan, future = queue.popleft()
-        try:
-            outcome: list[Chunk] | IngestError = future.result()
-        except IngestError as e:
-            outcome = e
+        outcome = queue.popleft().result()
         following = next(upcoming, None)
         if following is not None:
-            queue.append((following, pool.submit(work, following)))
-        yield plan, outcome
+            queue.append(pool.submit(work, following))
+        yield outcome
 
 
 def _new_summary(found: Scan, dry_run: bool, collection: str) -> IngestSummary:

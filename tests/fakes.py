@@ -60,7 +60,7 @@ class HashingEmbedder:
 
 
 class PlainTextParser:
-    """Reads a text or Markdown file: ``# `` lines become titles, other paragraphs narrative text.
+    """Parses a text or Markdown file's bytes: ``# `` lines become titles, other paragraphs narrative text.
 
     A file holding ``BROKEN`` fails like a corrupt document does.
     """
@@ -68,8 +68,8 @@ class PlainTextParser:
     def __init__(self) -> None:
         self.parsed: list[str] = []
 
-    def parse(self, file: SourceFile) -> Parsed:
-        text = file.path.read_text(encoding="utf-8")
+    def parse(self, file: SourceFile, data: bytes) -> Parsed:
+        text = data.decode("utf-8")
         self.parsed.append(file.source)
         if "BROKEN" in text:
             raise IngestError(f"{file.source}: the file is corrupt; fix or remove it")

@@ -1,4 +1,4 @@
-"""The per-user question limit in the web chat (core/ratelimit.py), one limiter per server."""
+"""The per-user question and download limits in the web chat (core/ratelimit.py), one of each per server."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def _limiter(limit: int, window_s: float, scope: str) -> RateLimiter:
     return RateLimiter(limit, window_s)
 
 
+@st.cache_resource(show_spinner=False)
+def _download_limiter(limit: int, window_s: float, scope: str) -> RateLimiter:
+    """The "Download source" limit, shared by every session of this server."""
+    return RateLimiter.for_downloads(limit, window_s)
+
+
 def limit_key(user: User) -> str:
     """The signed-in user's name; for anonymous visitors, their address."""
     if user.name is not None:
@@ -36,3 +42,16 @@ def allow_question(settings: Settings, user: User) -> bool:
     log.info("rate limit: refused a question from %s for %.0f s", key, refusal.retry_after_s)
     st.warning(refusal.message, icon=":material/hourglass_top:")
     return False
+
+
+def download_refusal(settings: Settings, user: User) -> str | None:
+    """Count a "Download source" click; when over the limit, what to tell the user (not counted)."""
+    limiter = _download_limiter(
+        settings.rate_limit_downloads, settings.rate_limit_window_s, str(settings.data_dir)
+    )
+    key = limit_key(user)
+    refusal = limiter.check(key)
+    if refusal is None:
+        return None
+    log.info("rate limit: refused a download by %s for %.0f s", key, refusal.retry_after_s)
+    return refusal.message

@@ -5,9 +5,10 @@ Only rendering lives here; what to show comes from :mod:`ui.turns` and :mod:`ui.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import Mapping, Sequence
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +16,9 @@ import streamlit as st
 from chat.flags import CAUTION, cautions
 from chat.results import GeneratorInfo, Retrieval
 from core.domain import Answer, Citation, FlagKind, Hit
+from core.errors import DocduetError
 from core.prompt import neutralise
+from core.untrusted import public_error
 from ui.markup import (
     answer_markdown,
     citation_label,
@@ -29,10 +32,13 @@ from ui.markup import (
 )
 from ui.turns import ChatTurn, passage
 
+log = logging.getLogger(__name__)
+
 LOCAL_ICON, HOSTED_ICON = ":material/computer:", ":material/cloud:"
 ASSISTANT_AVATAR = ":material/forum:"
 USER_AVATAR = ":material/person:"
 RETRY_KEY = "docduet.retry"
+DOWNLOAD_KEY = "docduet.download"
 WAITING = "_Reading the passages…_"
 PASSAGE_CONTEXT = 400
 """Characters of the passage shown on each side of the highlighted snippet."""
@@ -91,28 +97,73 @@ def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
         source_download(citation.source, key)
 
 
-def source_download(source: str, key: str) -> None:
-    """A download button for the cited file, re-checked when clicked (:func:`ingest.sources.read_source`).
+@dataclass(frozen=True)
+class PreparedDownload:
+    """A "Download source" click's outcome, kept for the next page run: the bytes or why not.
 
-    The click serves the file only while it is the indexed file inside its ingest root and the
-    signed-in user may read it, in the index and by its current declarations.
+    ``refusal`` is Markdown ready to show (a reason from the file's checks is escaped).
     """
-    from ui.shell import current_backend, current_user
 
+    key: str
+    data: bytes = b""
+    refusal: str = ""
+
+
+def source_download(source: str, key: str) -> None:
+    """A "Download source" button for the cited file: the click fetches it, then a save button or why not.
+
+    The click counts against the user's download limit and serves the file only while it is
+    the indexed file inside its ingest root and the signed-in user may read it, in the index and
+    by its current declarations (:func:`ingest.sources.read_source`); a refusal is shown here.
+    """
     path = Path(source)
     if path.is_symlink() or not path.is_file():
         st.caption("The source file is not available on this server.")
         return
-    st.download_button(
+    st.button(
         "Download source",
-        data=partial(current_backend().source_bytes, source, current_user()),
-        file_name=path.name,
-        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
         key=f"dl-{key}",
-        on_click="ignore",
+        on_click=fetch_source,
+        args=(source, key),
         icon=":material/download:",
         type="tertiary",
     )
+    prepared: PreparedDownload | None = st.session_state.get(DOWNLOAD_KEY)
+    if prepared is None or prepared.key != key:
+        return
+    if prepared.refusal:
+        st.warning(prepared.refusal, icon=":material/block:")
+        return
+    st.download_button(
+        f"Save {path.name}",
+        data=prepared.data,
+        file_name=path.name,
+        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        key=f"dl-{key}-save",
+        on_click="ignore",
+        icon=":material/save:",
+        type="tertiary",
+    )
+
+
+def fetch_source(source: str, key: str) -> None:
+    """The "Download source" click: the limit, then every check of the file, made now."""
+    from ui.limits import download_refusal
+    from ui.shell import current_backend, current_user
+
+    backend, user = current_backend(), current_user()
+    refusal = download_refusal(backend.settings, user)
+    if refusal is not None:
+        st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, refusal=refusal)
+        return
+    try:
+        data = backend.source_bytes(source, user)
+    except DocduetError as e:  # SourceRefusedError says why; anything else is the index's trouble
+        log.info("download of %s refused: %s", source, e)
+        why = escape_md(public_error(str(e)))  # may quote a declaration's text: shown as text
+        st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, refusal=f"Not downloaded: {why}")
+        return
+    st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, data=data)  # one file per session at most
 
 
 def render_question(text: str) -> None:

@@ -55,7 +55,7 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
     relative = file.path.relative_to(FORMATS).as_posix()
     started = time.perf_counter()
     try:
-        elements = parser.parse(file).elements
+        elements = parser.parse(file, file.path.read_bytes()).elements
     except IngestError as e:
         message = str(e)
         expected = EXPECTED_FAILURES.get(relative)
@@ -70,7 +70,7 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
 
 def parse_and_chunk(parser: UnstructuredParser, file: SourceFile, access: Access, settings: Settings) -> list:  # type: ignore[type-arg]
     """What the pipeline does with one file: parse (elements and title), then chunk."""
-    parsed = parser.parse(file)
+    parsed = parser.parse(file, file.path.read_bytes())
     return chunk_document(
         file, parsed.elements, access=access, content_hash="h", settings=settings, title=parsed.title,
         window=embedding_window(settings),
@@ -85,7 +85,7 @@ def test_the_expected_failures_exist() -> None:
 @pytest.mark.eval_data("formats")
 def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
     path = FORMATS / "edge" / "copy-protected.pdf"
-    elements = parser.parse(SourceFile(path, path.parent)).elements
+    elements = parser.parse(SourceFile(path, path.parent), path.read_bytes()).elements
     pages = {e.metadata.page_number for e in elements}
     assert pages and all(isinstance(p, int) and p >= 1 for p in pages)
 
@@ -144,4 +144,4 @@ def test_a_corrupt_odt_fails_with_its_reason(parser: UnstructuredParser, tmp_pat
     path = tmp_path / "broken.odt"
     path.write_bytes(b"PK\x03\x04 not really an OpenDocument file")
     with pytest.raises(IngestError, match=r"broken\.odt: cannot be parsed .*; the file may be corrupt"):
-        parser.parse(SourceFile(path, tmp_path))
+        parser.parse(SourceFile(path, tmp_path), path.read_bytes())

@@ -25,10 +25,10 @@ TIME_LIMIT_S = 15.0
 class HangsOnStuckFiles(UnstructuredParser):
     """The real parser, except that a file named ``stuck*`` never finishes (a pathological file)."""
 
-    def parse(self, file: SourceFile):  # type: ignore[no-untyped-def]
+    def parse(self, file: SourceFile, data: bytes):  # type: ignore[no-untyped-def]
         if file.path.name.startswith("stuck"):
             time.sleep(3600)
-        return super().parse(file)
+        return super().parse(file, data)
 
 
 def test_a_hanging_file_is_reported_and_everything_else_is_ingested(

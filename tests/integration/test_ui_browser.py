@@ -284,7 +284,7 @@ def check_two_cited_answers(page: Any) -> None:
 
 
 def check_download(page: Any, settings: Settings) -> None:
-    """Open the local answer's first citation, then download its source file."""
+    """Open the local answer's first citation, fetch its source file ("Download source"), save it."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     citation = columns(page, "slm").last.get_by_test_id("stExpander").first
@@ -292,8 +292,9 @@ def check_download(page: Any, settings: Settings) -> None:
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         # A click that lands while the page reruns is lost (the button is redrawn): click again.
         try:
+            citation.get_by_role("button", name=re.compile("Download source")).click()
             with page.expect_download(timeout=30_000) as download:
-                citation.get_by_role("button", name=re.compile("Download source")).click()
+                citation.get_by_role("button", name=re.compile("Save ")).click(timeout=30_000)
             break
         except PlaywrightTimeout:
             if attempt == DOWNLOAD_ATTEMPTS:

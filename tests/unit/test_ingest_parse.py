@@ -13,6 +13,9 @@ import pytest
 from backends.unstructured import UnstructuredParser
 from core.domain import SourceFile
 from core.errors import IngestError
+from core.protocols import Parsed
+from ingest.fdwalk import read_document
+from ingest.safefile import DEFAULT_MAX_FILE_BYTES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EDGE = FIXTURES / "edge"
@@ -24,8 +27,13 @@ def parser() -> UnstructuredParser:
     return UnstructuredParser()
 
 
+def parse(parser: UnstructuredParser, file: SourceFile) -> Parsed:
+    """As ingestion does: the file read once, by descriptor (hostile files refused), then parsed."""
+    return parser.parse(file, read_document(file, max_bytes=DEFAULT_MAX_FILE_BYTES))
+
+
 def parse_text(parser: UnstructuredParser, path: Path) -> str:
-    elements = parser.parse(SourceFile(path, path.parent)).elements
+    elements = parse(parser, SourceFile(path, path.parent)).elements
     return "\n".join(e.text for e in elements)
 
 
@@ -72,7 +80,7 @@ def test_hostile_edge_files_raise_a_clear_ingest_error(
 ) -> None:
     path = EDGE / name
     with pytest.raises(IngestError) as caught:
-        parser.parse(SourceFile(path, path.parent))
+        parse(parser, SourceFile(path, path.parent))
     message = str(caught.value)
     assert message.startswith(f"{path.as_posix()}: {reason}")
     assert ";" in message, "the message says what to do next"
@@ -99,7 +107,7 @@ def test_handbook_pages_parse_without_front_matter(parser: UnstructuredParser) -
 def test_whitespace_only_and_front_matter_only_files(parser: UnstructuredParser, tmp_path: Path) -> None:
     for name, data in (("blank.txt", " \n\t\n"), ("only.md", "---\ntitle: x\n---\n")):
         with pytest.raises(IngestError, match=r"empty|no extractable text"):
-            parser.parse(SourceFile(write(tmp_path / name, data), tmp_path))
+            parse(parser, SourceFile(write(tmp_path / name, data), tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -125,23 +133,23 @@ def test_corrupt_files_raise_ingest_error(
 
 def test_unsupported_and_missing_files(parser: UnstructuredParser, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="unsupported file type"):
-        parser.parse(SourceFile(write(tmp_path / "a.doc", "legacy"), tmp_path))
-    with pytest.raises(IngestError, match="unreadable"):
-        parser.parse(SourceFile(tmp_path / "gone.txt", tmp_path))
+        parse(parser, SourceFile(write(tmp_path / "a.doc", "legacy"), tmp_path))
+    with pytest.raises(IngestError, match=r"gone\.txt: the file is gone"):
+        parse(parser, SourceFile(tmp_path / "gone.txt", tmp_path))
 
 
 def test_csv_is_parsed_as_a_table(parser: UnstructuredParser, tmp_path: Path) -> None:
     path = write(tmp_path / "limits.csv", "category,limit\nhotel,180\nmeals,40\n")
-    elements = parser.parse(SourceFile(path, tmp_path)).elements
+    elements = parse(parser, SourceFile(path, tmp_path)).elements
     assert [e.category for e in elements] == ["Table"]
     assert "hotel 180" in elements[0].text
 
 
 def test_the_title_is_read_with_the_file(parser: UnstructuredParser, tmp_path: Path) -> None:
     path = write(tmp_path / "guide.md", "---\ntitle: Travel   guide\n---\n# Heading\n\nBody text.\n")
-    assert parser.parse(SourceFile(path, tmp_path)).title == "Travel guide"
+    assert parse(parser, SourceFile(path, tmp_path)).title == "Travel guide"
     html = write(tmp_path / "vpn.html", "<html><head><title>VPN</title></head><body><p>Hi</p></body></html>")
-    assert parser.parse(SourceFile(html, tmp_path)).title == "VPN"
+    assert parse(parser, SourceFile(html, tmp_path)).title == "VPN"
 
 
 def test_a_fifo_is_refused_without_blocking(parser: UnstructuredParser, tmp_path: Path) -> None:
@@ -150,7 +158,7 @@ def test_a_fifo_is_refused_without_blocking(parser: UnstructuredParser, tmp_path
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)  # opening it for reading the usual way blocks until a writer comes
     with pytest.raises(IngestError, match=r"pipe\.txt: a FIFO \(named pipe\), not a regular file"):
-        parser.parse(SourceFile(fifo, tmp_path))
+        parse(parser, SourceFile(fifo, tmp_path))
 
 
 def test_a_link_is_not_followed(parser: UnstructuredParser, tmp_path: Path) -> None:
@@ -159,14 +167,14 @@ def test_a_link_is_not_followed(parser: UnstructuredParser, tmp_path: Path) -> N
     link.parent.mkdir()
     link.symlink_to(secret)
     with pytest.raises(IngestError, match="symbolic link"):
-        parser.parse(SourceFile(link, link.parent))
+        parse(parser, SourceFile(link, link.parent))
 
 
 def test_a_file_over_the_size_limit_fails_with_its_size(tmp_path: Path) -> None:
     path = write(tmp_path / "big.txt", "word " * 300)
     small = UnstructuredParser(max_file_bytes=1000)
     with pytest.raises(IngestError, match=r"big\.txt: too large \(1,500 bytes; the limit is 1,000 bytes"):
-        small.parse(SourceFile(path, tmp_path))
+        parse(small, SourceFile(path, tmp_path))
 
 
 def test_parsers_read_a_private_copy_of_the_checked_bytes(tmp_path: Path) -> None:
@@ -188,5 +196,5 @@ def test_parsers_read_a_private_copy_of_the_checked_bytes(tmp_path: Path) -> Non
 def test_errors_name_the_document_not_its_copy(parser: UnstructuredParser, tmp_path: Path) -> None:
     path = write(tmp_path / "broken.docx", b"PK\x03\x04 this is not really a zip")
     with pytest.raises(IngestError) as caught:
-        parser.parse(SourceFile(path, tmp_path))
+        parse(parser, SourceFile(path, tmp_path))
     assert "docduet-parse-" not in str(caught.value)

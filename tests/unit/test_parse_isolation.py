@@ -22,9 +22,9 @@ from ingest.isolation import IsolatedParser
 
 
 class ScriptedParser:
-    """Behaves by file name: hang, crash, bug, refuse; anything else parses to its own text."""
+    """Behaves by file name: hang, crash, bug, refuse; anything else parses to the bytes it is sent."""
 
-    def parse(self, file: SourceFile) -> list[str]:
+    def parse(self, file: SourceFile, data: bytes) -> list[str]:
         name = file.path.name
         if name.startswith("hang"):
             time.sleep(600)
@@ -36,13 +36,14 @@ class ScriptedParser:
             logging.getLogger("docduet.test.worker").warning("odd table in %s", name)
         if name.startswith("refuse"):
             raise IngestError(f"{file.source}: encrypted: save an unprotected copy")
-        return [file.path.read_text(), str(os.getpid())]
+        return [data.decode(), str(os.getpid())]
 
 
-def source(tmp_path: Path, name: str, text: str = "hello") -> SourceFile:
+def source(tmp_path: Path, name: str, text: str = "hello") -> tuple[SourceFile, bytes]:
+    """A file to parse and its bytes (the worker gets the bytes; it never opens the path)."""
     path = tmp_path / name
     path.write_text(text)
-    return SourceFile(path=path, root=tmp_path)
+    return SourceFile(path=path, root=tmp_path), text.encode()
 
 
 @pytest.fixture
@@ -52,8 +53,8 @@ def parser() -> IsolatedParser:
 
 
 def test_files_parse_in_one_worker_that_is_not_us(parser: IsolatedParser, tmp_path: Path) -> None:
-    first = parser.parse(source(tmp_path, "a.txt", "alpha"))
-    second = parser.parse(source(tmp_path, "b.txt", "beta"))
+    first = parser.parse(*source(tmp_path, "a.txt", "alpha"))
+    second = parser.parse(*source(tmp_path, "b.txt", "beta"))
     assert [first[0], second[0]] == ["alpha", "beta"]
     assert first[1] == second[1] != str(os.getpid())
 
@@ -61,41 +62,41 @@ def test_files_parse_in_one_worker_that_is_not_us(parser: IsolatedParser, tmp_pa
 def test_a_hanging_file_is_stopped_at_the_limit_and_the_next_file_parses(
     parser: IsolatedParser, tmp_path: Path
 ) -> None:
-    before = parser.parse(source(tmp_path, "a.txt"))[1]
+    before = parser.parse(*source(tmp_path, "a.txt"))[1]
     started = time.monotonic()
     with pytest.raises(
         IngestError, match=r"hang\.pdf: parsing took longer than 3 s .*DOCDUET_PARSE_TIMEOUT_S"
     ):
-        parser.parse(source(tmp_path, "hang.pdf"))
+        parser.parse(*source(tmp_path, "hang.pdf"))
     assert time.monotonic() - started < 30
     with pytest.raises(ProcessLookupError):
         os.kill(int(before), 0)  # the stuck worker was killed, not left behind
-    after = parser.parse(source(tmp_path, "b.txt", "next"))
+    after = parser.parse(*source(tmp_path, "b.txt", "next"))
     assert after[0] == "next" and after[1] != before
 
 
 def test_a_crashing_parser_fails_that_file_only(parser: IsolatedParser, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"segv\.docx: the parser process died \(killed by SIGSEGV\)"):
-        parser.parse(source(tmp_path, "segv.docx"))
-    assert parser.parse(source(tmp_path, "c.txt", "still here"))[0] == "still here"
+        parser.parse(*source(tmp_path, "segv.docx"))
+    assert parser.parse(*source(tmp_path, "c.txt", "still here"))[0] == "still here"
 
 
 def test_parser_errors_come_back_with_their_message(parser: IsolatedParser, tmp_path: Path) -> None:
-    refused = source(tmp_path, "refuse.pdf")
+    refused, data = source(tmp_path, "refuse.pdf")
     with pytest.raises(IngestError) as err:
-        parser.parse(refused)
+        parser.parse(refused, data)
     assert str(err.value) == f"{refused.source}: encrypted: save an unprotected copy"
     with pytest.raises(
         IngestError, match=r"bug\.txt: cannot be parsed \(ZeroDivisionError: division by zero\)"
     ):
-        parser.parse(source(tmp_path, "bug.txt"))
-    worker = parser.parse(source(tmp_path, "d.txt"))[1]
-    assert parser.parse(source(tmp_path, "e.txt"))[1] == worker  # errors do not cost the worker
+        parser.parse(*source(tmp_path, "bug.txt"))
+    worker = parser.parse(*source(tmp_path, "d.txt"))[1]
+    assert parser.parse(*source(tmp_path, "e.txt"))[1] == worker  # errors do not cost the worker
 
 
 def test_close_stops_the_worker(tmp_path: Path) -> None:
     isolated = IsolatedParser(ScriptedParser(), timeout_s=5)  # type: ignore[arg-type]
-    pid = int(isolated.parse(source(tmp_path, "a.txt"))[1])
+    pid = int(isolated.parse(*source(tmp_path, "a.txt"))[1])
     isolated.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -119,26 +120,26 @@ class BrokenStartParser(ScriptedParser):
 
 def test_warm_up_is_not_counted_against_the_first_file(tmp_path: Path) -> None:
     with IsolatedParser(SlowStartParser(), timeout_s=1) as isolated:  # type: ignore[arg-type]
-        assert isolated.parse(source(tmp_path, "a.txt", "first"))[0] == "first"
+        assert isolated.parse(*source(tmp_path, "a.txt", "first"))[0] == "first"
 
 
 def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
     isolated = IsolatedParser(BrokenStartParser(), timeout_s=5)  # type: ignore[arg-type]
     with isolated, pytest.raises(IngestError, match="could not start: RuntimeError: spaCy model missing"):
-        isolated.parse(source(tmp_path, "a.txt"))
+        isolated.parse(*source(tmp_path, "a.txt"))
 
 
 def test_worker_logs_reach_this_process_under_its_levels(
     parser: IsolatedParser, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        parser.parse(source(tmp_path, "warn1.pdf"))
+        parser.parse(*source(tmp_path, "warn1.pdf"))
     (record,) = [r for r in caplog.records if r.name == "docduet.test.worker"]
     assert record.getMessage() == "odd table in warn1.pdf" and record.process != os.getpid()
     caplog.clear()
     logging.getLogger("docduet.test.worker").setLevel(logging.ERROR)
     try:
-        parser.parse(source(tmp_path, "warn2.pdf"))
+        parser.parse(*source(tmp_path, "warn2.pdf"))
     finally:
         logging.getLogger("docduet.test.worker").setLevel(logging.NOTSET)
     assert not [r for r in caplog.records if r.name == "docduet.test.worker"]
@@ -156,4 +157,4 @@ def test_a_worker_starts_while_the_web_chat_script_is_the_main_module(
     script.__file__ = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
     monkeypatch.setitem(sys.modules, "__main__", script)
     with IsolatedParser(ScriptedParser(), timeout_s=60) as isolated:  # type: ignore[arg-type]
-        assert isolated.parse(source(tmp_path, "notes.txt", "gamma"))[0] == "gamma"
+        assert isolated.parse(*source(tmp_path, "notes.txt", "gamma"))[0] == "gamma"

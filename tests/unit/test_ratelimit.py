@@ -63,3 +63,14 @@ def test_forgotten_keys_do_not_pile_up() -> None:
     clock.now += 6
     limiter.check("last")
     assert list(limiter._asked) == ["last"]
+
+
+def test_downloads_have_their_own_limit_and_words() -> None:
+    clock = ManualClock()
+    downloads = RateLimiter.for_downloads(Settings().rate_limit_downloads, 600.0, clock)
+    assert all(downloads.check("address:10.0.0.7") is None for _ in range(60))
+    refused = downloads.check("address:10.0.0.7")
+    assert refused is not None and refused.message == (
+        "You have downloaded 60 source files in the last 10 minutes, the most allowed. "
+        "Please wait 10 minutes before downloading another."
+    )

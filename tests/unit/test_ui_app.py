@@ -205,7 +205,7 @@ def test_question_is_answered_in_two_columns_with_citations_and_badges(backend: 
     assert ":orange-background[The office anchor days are Tuesday and Thursday\\.]" in md
     assert ":green-badge[sent off\\-premises: no]" in md and ":orange-badge[sent off\\-premises: yes]" in md
     assert "first token" in md and "tokens]" in md
-    assert [b.label for b in at.get("download_button")] == ["Download source", "Download source"]
+    assert [b.label for b in at.button if b.label == "Download source"] == ["Download source"] * 2
 
 
 def test_follow_up_carries_the_conversation(backend: FakeBackend) -> None:

@@ -2,7 +2,9 @@
 
 It is panva's ``oidc-provider`` (OpenID-certified), installed by ``scripts/setup-browser.sh``
 (``npm ci`` in tests/oidc). :func:`oidc_provider` runs it in a subprocess with one confidential
-client and the given users, and stops it afterwards.
+client and the given users, and stops it afterwards. A user's ``sub`` is its login; the claims a
+real provider's user could set (an unverified ``email``, any ``preferred_username``) are per user
+(see provider.mjs), so tests can sign in as someone forging them.
 """
 
 from __future__ import annotations

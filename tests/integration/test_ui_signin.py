@@ -2,12 +2,17 @@
 
 - A real OpenID Connect provider (oidc-provider from npm, tests/oidc/provider.mjs) on one
   loopback port and ``docduet ui`` on another; Playwright signs in through the provider's form as
-  a user whose ID token carries ``groups: [finance]`` (a user the users file does not know), sees
-  the finance sources in the answer, signs out (also at the provider), and, with a short ID-token
-  lifetime, finds an expired session asking to sign in again.
+  a user whose ID token carries ``groups: [finance]`` (mapped by DOCDUET_OIDC_GROUP_MAP; a user
+  the users file does not know), sees the finance sources in the answer, signs out (also at the
+  provider), and, with a short ID-token lifetime, finds an expired session asking to sign in again.
+- Claims a provider's user can change decide nothing: an unverified e-mail or a
+  ``preferred_username`` naming a users-file user gets public documents only, and so do token
+  groups without a group map; the issuer-qualified ``sub`` (``oidc_sub``) does match.
 - A forged ``X-Forwarded-User`` (with a forged ``X-Forwarded-For`` naming the proxy) from an
   address that is not the trusted proxy is ignored; from the proxy, a header sent twice is
-  refused (a bare client over the real WebSocket, tests/integration/streamlit_ws.py).
+  refused (a bare client over the real WebSocket, tests/integration/streamlit_ws.py). Through
+  Streamlit's agent API (a session with no client address) the header is ignored too, and
+  ``docduet ui`` keeps that API off whatever Streamlit's own settings say.
 - ``docduet ui --host 0.0.0.0`` without sign-in refuses to start.
 - A public document whose title is ``Parking ![](https://attacker.example/p.gif)`` and whose
   section is a Markdown link to a phishing page is shown as text: no image request, no link.
@@ -32,6 +37,7 @@ import pytest
 from answer_fixtures import answer_settings, settings_env
 from llm_server import free_port
 from oidc_provider import Provider, oidc_provider
+from streamlit_agent import interact, serving_app, texts
 from streamlit_ws import markdown_of_one_run
 from test_ui_browser import CHROMIUM, CHROMIUM_FLAGS, STARTUP_TIMEOUT_S, running_ui
 
@@ -63,6 +69,15 @@ Visitors park in bay 4 of the Leeds office car park and sign in at reception.
 LOCAL_MODEL = "gemma-3-270m"
 ONE_LOCAL_MODEL = {"DOCDUET_SLM_LARGE_ENABLED": "false"}
 SHORT_ID_TOKEN_S = 12
+MAPPED_GROUPS = {"DOCDUET_OIDC_GROUP_MAP": "finance=finance,employees=employees"}
+FORGERS = {  # provider accounts whose changeable claims name users-file users
+    "mallory": {"password": "mallory-pw", "email": "dana@corvala.example", "email_verified": False,
+                "groups": ["admins"]},
+    "eve": {"password": "eve-pw", "preferred_username": "dana", "groups": ["admins", "finance"]},
+    "gina": {"password": "gina-pw", "email": "gina@corvala.example", "groups": ["admins", "finance"]},
+    "erin-account": {"password": "erin-pw", "email": "erin.home@mail.example", "email_verified": False},
+    "bob": {"password": "bob-pw", "email": "bob@corvala.example"},
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +124,13 @@ def wait_for_app(page: Any) -> None:
     page.get_by_test_id("stApp").wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
 
 
-def sign_in(page: Any, login: str) -> None:
+def sign_in(page: Any, login: str, users: dict[str, dict[str, Any]] = USERS) -> None:
     """From the app's sign-in page through the provider's form and back, signed in."""
     page.get_by_role("button", name=re.compile("Sign in")).click()
     page.get_by_label("Login").wait_for()
     assert page.url.startswith("http://127.0.0.1:") and "/interaction/" in page.url
     page.get_by_label("Login").fill(login)
-    page.get_by_label("Password").fill(USERS[login]["password"])
+    page.get_by_label("Password").fill(users[login]["password"])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").first.wait_for(timeout=STARTUP_TIMEOUT_S * 1000)
 
@@ -138,8 +153,8 @@ def ui_port() -> int:
     return free_port()
 
 
-def serve(settings: Settings, provider: Provider, port: int, log_dir: Path) -> Any:
-    return running_ui(settings, log_dir, port=port, **provider.ui_env(), **ONE_LOCAL_MODEL)
+def serve(settings: Settings, provider: Provider, port: int, log_dir: Path, **env: str) -> Any:
+    return running_ui(settings, log_dir, port=port, **provider.ui_env(), **ONE_LOCAL_MODEL, **env)
 
 
 def test_sign_in_with_openid_connect_groups_from_the_token_then_sign_out(
@@ -150,7 +165,7 @@ def test_sign_in_with_openid_connect_groups_from_the_token_then_sign_out(
     callback = f"http://127.0.0.1:{ui_port}/oauth2callback"
     with (
         oidc_provider(callback, USERS, tmp_path / "provider.log") as provider,
-        serve(signin_settings, provider, ui_port, tmp_path) as url,
+        serve(signin_settings, provider, ui_port, tmp_path, **MAPPED_GROUPS) as url,
         sync_playwright() as p,
     ):
         browser, context = browser_context(p)
@@ -180,6 +195,59 @@ def test_sign_in_with_openid_connect_groups_from_the_token_then_sign_out(
             assert "no passages you can access" in turn.inner_text()
         finally:
             browser.close()
+
+
+def test_only_claims_a_user_cannot_change_choose_the_users_file_entry(
+    signin_settings: Settings, ui_port: int, tmp_path: Path
+) -> None:
+    """No group map; the users file lists dana and bob by e-mail and erin by issuer and subject."""
+    from playwright.sync_api import sync_playwright
+
+    callback = f"http://127.0.0.1:{ui_port}/oauth2callback"
+    with oidc_provider(callback, FORGERS, tmp_path / "provider.log") as provider:
+        users_file = tmp_path / "users.yaml"
+        users_file.write_text(
+            "users:\n"
+            "  dana: {email: dana@corvala.example, groups: [employees, admins]}\n"
+            "  bob: {email: bob@corvala.example, groups: [employees, finance]}\n"
+            f'  erin: {{oidc_sub: "{provider.issuer}|erin-account", groups: [employees, leadership]}}\n'
+        )
+        with (
+            serve(signin_settings, provider, ui_port, tmp_path, DOCDUET_USERS_FILE=str(users_file)) as url,
+            sync_playwright() as p,
+        ):
+            browser, _ = browser_context(p)
+            try:
+                seen = {login: sidebar_after_sign_in(browser, url, login) for login in FORGERS}
+            finally:
+                browser.close()
+    log = (tmp_path / "streamlit.log").read_text()
+    assert "dana@corvala.example · public documents only" in seen["mallory"]  # e-mail not verified
+    assert "dana · public documents only" in seen["eve"]  # only preferred_username says dana
+    assert "gina@corvala.example · public documents only" in seen["gina"]  # token groups, no map
+    assert "not used here until an administrator maps them" in seen["gina"]
+    assert "erin.home@mail.example · employees, leadership" in seen["erin-account"]  # oidc_sub
+    assert "bob@corvala.example · employees, finance" in seen["bob"]  # a verified e-mail
+    assert "DOCDUET_OIDC_GROUP_MAP is not set" in log  # said at start-up
+    assert "users-file entry 'dana' not used" in log and "did not verify the e-mail" in log
+
+
+def sidebar_after_sign_in(browser: Any, url: str, login: str) -> str:
+    """Sign ``login`` in from a fresh browser context; the sidebar's text."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        wait_for_app(page)
+        sign_in(page, login, FORGERS)
+        sidebar = page.get_by_test_id("stSidebar")
+        assert sidebar.get_by_text("Admin", exact=True).count() == 0, login  # no admin page for anyone
+        text: str = sidebar.inner_text()
+        return text
+    finally:
+        context.close()
 
 
 def test_an_expired_session_must_sign_in_again(
@@ -238,6 +306,31 @@ def test_a_forged_proxy_header_from_another_address_is_ignored(
     assert "anonymous · public documents only" in sidebar and "bob" not in sidebar
     assert "did not come through the sign-in proxy" in sidebar
     assert "no passages you can access" in answered  # bob could read the Heron memo; this is not bob
+
+
+def test_an_agent_api_session_with_a_forged_proxy_header_is_anonymous(
+    signin_settings: Settings, tmp_path: Path
+) -> None:
+    """nginx on the same host: 127.0.0.1 is the trusted proxy. The agent API's sessions have no
+    address and carry the remote caller's headers; docduet ui turns that API off."""
+    proxy = {"DOCDUET_UI_USER_HEADER": "X-Forwarded-User", "DOCDUET_UI_TRUSTED_PROXIES": "127.0.0.1"}
+    env = {**os.environ, **settings_env(signin_settings), **proxy, **ONE_LOCAL_MODEL,
+           "OMP_NUM_THREADS": "1", "FORWARDED_ALLOW_IPS": ""}  # fmt: skip
+    port = free_port()
+    with serving_app(port, env, tmp_path / "agent.log"):
+        status, reply = interact(port, {"X-Forwarded-User": "dana"})
+        proxied = markdown_of_one_run(port, [("X-Forwarded-User", "dana")])  # the real proxy, loopback
+    shown = "\n".join(texts(reply))
+    assert status == 200, reply
+    assert "**Signed in as** anonymous · public documents only" in shown and "dana" not in shown
+    assert "without a client address" in (tmp_path / "agent.log").read_text()
+    assert "**Signed in as** dana · employees, admins" in proxied
+
+    port = free_port()
+    with running_ui(signin_settings, tmp_path, port=port, STREAMLIT_SERVER_ENABLE_AGENT_API="true",
+                    **proxy, **ONE_LOCAL_MODEL):  # fmt: skip
+        refused, answer = interact(port, {"X-Forwarded-User": "dana"})
+    assert (refused, answer.get("error", {}).get("code")) == (403, "not_available"), answer
 
 
 def check_hostile_page_is_text(page: Any, turn: Any, blocked: list[str]) -> None:

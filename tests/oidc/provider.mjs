@@ -5,6 +5,9 @@
 //   {"port": 0, "client_id": "...", "client_secret": "...", "redirect_uri": "http://127.0.0.1:N/oauth2callback",
 //    "id_token_ttl_s": 20, "session_ttl_s": 600,
 //    "users": {"bob": {"password": "...", "email": "...", "name": "...", "groups": ["finance"]}}}
+// A user's `sub` is its login. Claims an attacker could set at a real provider are per user too:
+// "email_verified" (default true), "preferred_username" (default the login; null leaves it out);
+// without "email" the token has no e-mail claims.
 // Prints one line `listening <issuer>` once it accepts connections; stops on SIGTERM.
 //
 // Sign-in is oidc-provider's own login form (login + password, checked against `users` here)
@@ -24,14 +27,14 @@ function account(id) {
   return {
     accountId: id,
     async claims() {
-      return {
-        sub: id,
-        email: user.email,
-        email_verified: true,
-        name: user.name ?? id,
-        preferred_username: id,
-        groups: user.groups ?? [],
-      };
+      const claims = { sub: id, name: user.name ?? id, groups: user.groups ?? [] };
+      const username = user.preferred_username === undefined ? id : user.preferred_username;
+      if (username !== null) claims.preferred_username = username;
+      if (user.email !== undefined) {
+        claims.email = user.email;
+        claims.email_verified = user.email_verified ?? true;
+      }
+      return claims;
     },
   };
 }

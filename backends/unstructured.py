@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backends.office_text import check_before_partition
 from core.domain import SourceFile
 from core.errors import IngestError
 from core.protocols import Parsed
 from ingest.decode import decode, html_declared_encoding
 from ingest.discover import SUPPORTED_SUFFIXES
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
+from ingest.limits import ExpansionLimit
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, too_large
 from ingest.titles import document_title
 
@@ -44,9 +46,17 @@ class UnstructuredParser:
     :mod:`ingest.fdwalk`), never the corpus path; more than ``max_file_bytes`` of them is refused.
     """
 
-    def __init__(self, *, pdf_strategy: str = "fast", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        pdf_strategy: str = "fast",
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        expansion: ExpansionLimit | None = None,
+    ) -> None:
         self.pdf_strategy = pdf_strategy
         self.max_file_bytes = max_file_bytes
+        self.expansion = expansion or ExpansionLimit()
+        """Most text a file may become (:mod:`ingest.limits`): checked before and after partitioning."""
 
     def warm_up(self) -> None:
         """Import every partitioner now, so no file's parse time includes loading them."""
@@ -69,6 +79,7 @@ class UnstructuredParser:
         if not data.strip():
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         _check_office_container(file, data)
+        check_before_partition(file.source, file.suffix, data, self.expansion)
         setup_unstructured()
         with _private_copy(file, data) as copy:  # parsers read exactly the bytes checked above
             try:
@@ -79,6 +90,7 @@ class UnstructuredParser:
                 raise IngestError(f"{file.source}: {_reason(file, e, copy)}") from e
             if not any((element.text or "").strip() for element in elements):
                 raise IngestError(f"{file.source}: {_empty_reason(file, copy)}")
+        self.expansion.check_elements(file.source, len(data), elements)  # before they travel on
         return Parsed(elements, document_title(file, elements, data))
 
     def _partition(self, file: SourceFile, data: bytes, copy: Path) -> list[Element]:

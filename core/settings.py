@@ -122,6 +122,27 @@ class Settings(BaseSettings):
         description="Largest file ingested (and served by 'Download source'); a larger one is "
         "reported as failed with its size.",
     )
+    max_expansion_ratio: float = Field(
+        default=20.0,
+        gt=0,
+        description="Characters of text one byte of a file may become when parsed (any file may "
+        "become 100,000); a zip-based file (DOCX, XLSX, PPTX, ODT) may also unpack to at most 5x "
+        "this times its size. A file past either is reported as failed (an expansion bomb); "
+        "real files measured at most 1 (docs/ingestion-limits.md).",
+    )
+    max_extracted_chars: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="Most characters of text any one file may become when parsed, whatever its "
+        "size; a file past it is reported as failed (about 7,000 chunks).",
+    )
+    parse_max_memory_mb: int = Field(
+        default=2048,
+        ge=0,
+        description="Memory (address space, RLIMIT_AS) the parser worker may add to what it holds "
+        "once started; a file that needs more is reported as failed and the next file gets a "
+        "fresh worker. 0: no cap.",
+    )
     corpus_root: Path | None = Field(
         default=None,
         description="Top folder of the documents: _access.yaml and .docduetignore files are looked "

@@ -35,6 +35,7 @@ from core.registry import Registry
 from core.settings import Settings
 from ingest.isolation import IsolatedParser
 from ingest.last_run import record_last_run
+from ingest.limits import ExpansionLimit
 from ingest.lock import index_lock
 from ingest.pipeline import Ingestor
 from ingest.reindex import reindex
@@ -100,17 +101,33 @@ def build_embedder(settings: Settings) -> Embedder:
         return _EMBEDDERS[key]
 
 
-_PARSERS: dict[tuple[float, int], IsolatedParser] = {}
+_PARSERS: dict[tuple[float, int, float, int, int], IsolatedParser] = {}
 _PARSERS_LOCK = threading.Lock()
 
 
 def build_parser(settings: Settings) -> Parser:
-    """unstructured in a worker process with the per-file time limit; one per process, stopped at exit."""
-    key = (settings.parse_timeout_s, settings.max_file_bytes)
+    """unstructured in a worker process with the per-file limits; one per process, stopped at exit.
+
+    The limits: time, file size, text for its size (:class:`ingest.limits.ExpansionLimit`), memory.
+    """
+    key = (
+        settings.parse_timeout_s,
+        settings.max_file_bytes,
+        settings.max_expansion_ratio,
+        settings.max_extracted_chars,
+        settings.parse_max_memory_mb,
+    )
     with _PARSERS_LOCK:
         if key not in _PARSERS:
-            inner = UnstructuredParser(max_file_bytes=settings.max_file_bytes)
-            parser = IsolatedParser(inner, timeout_s=settings.parse_timeout_s)
+            expansion = ExpansionLimit(
+                ratio=settings.max_expansion_ratio, ceiling_chars=settings.max_extracted_chars
+            )
+            inner = UnstructuredParser(max_file_bytes=settings.max_file_bytes, expansion=expansion)
+            parser = IsolatedParser(
+                inner,
+                timeout_s=settings.parse_timeout_s,
+                max_memory_mb=settings.parse_max_memory_mb or None,
+            )
             atexit.register(parser.close)
             _PARSERS[key] = parser
         return _PARSERS[key]

@@ -5,6 +5,8 @@ the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~backen
 one long-lived worker process: a file that exceeds the time limit gets the worker killed and is
 reported as failed; a worker that dies is reported the same way; the next file gets a new worker.
 A parser with a ``warm_up()`` method has it called when its worker starts, outside any file's limit.
+With ``max_memory_mb``, the warmed-up worker's address space is capped (:func:`ingest.limits.limit_memory`):
+a file that needs more fails for lack of memory, and the next file gets a new worker.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from core.domain import SourceFile
 from core.errors import IngestError
 from core.protocols import Parsed, Parser
+from ingest.limits import limit_memory, memory_failure, out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +38,19 @@ _PARENT_POLL_S = 1.0
 class IsolatedParser:
     """A :class:`Parser` that runs ``inner`` in a worker process with a per-file time limit.
 
-    Use it as a context manager (or call :meth:`close`) so the worker is stopped at the end.
+    ``max_memory_mb``: memory (address space) the worker may add to what it holds once started;
+    None: no cap. Use it as a context manager (or call :meth:`close`) so the worker is stopped
+    at the end.
     """
 
-    def __init__(self, inner: Parser, *, timeout_s: float) -> None:
+    def __init__(self, inner: Parser, *, timeout_s: float, max_memory_mb: int | None = None) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
+        if max_memory_mb is not None and max_memory_mb <= 0:
+            raise ValueError("max_memory_mb must be > 0 (or None: no cap)")
         self.inner = inner
         self.timeout_s = timeout_s
+        self.max_memory_mb = max_memory_mb
         self._worker: BaseProcess | None = None
         self._conn: Connection | None = None
         self._lock = threading.Lock()
@@ -66,6 +74,9 @@ class IsolatedParser:
                 ) from None
             except (EOFError, OSError) as e:
                 raise self._crashed(file) from e
+            if kind == "memory":  # a worker that ran out may hold on to fragments: start afresh
+                self._kill()
+                raise memory_failure(file.source, self.max_memory_mb or 0)
         if kind == "ok":
             parsed: Parsed = payload
             return parsed
@@ -102,7 +113,7 @@ class IsolatedParser:
         log_level = logging.getLogger().getEffectiveLevel()
         worker = context.Process(
             target=_serve,
-            args=(theirs, self.inner, os.getpid(), log_level),
+            args=(theirs, self.inner, os.getpid(), log_level, self.max_memory_mb),
             name="docduet-parser",
             daemon=True,
         )
@@ -139,6 +150,13 @@ class IsolatedParser:
     def _crashed(self, file: SourceFile) -> IngestError:
         code = self._kill()
         how = _describe_exit(code)
+        if self.max_memory_mb is not None:
+            return IngestError(
+                f"{file.source}: the parser process died ({how}) on this file; it may be corrupt, "
+                f"or need more than the parser's {self.max_memory_mb:,} MB of memory "
+                "(DOCDUET_PARSE_MAX_MEMORY_MB): open and re-save or split it, or raise the "
+                "limit, then re-run"
+            )
         return IngestError(
             f"{file.source}: the parser process died ({how}) on this file; it may be corrupt: "
             "open and re-save or export it, then re-run"
@@ -200,7 +218,9 @@ class _PipeLogHandler(logging.Handler):
             self._conn.send(message)
 
 
-def _serve(conn: Connection, parser: Parser, parent_pid: int, log_level: int) -> None:
+def _serve(
+    conn: Connection, parser: Parser, parent_pid: int, log_level: int, max_memory_mb: int | None
+) -> None:
     """The worker: parse each file sent until told to stop (None) or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     handler = _PipeLogHandler(conn)
@@ -212,6 +232,8 @@ def _serve(conn: Connection, parser: Parser, parent_pid: int, log_level: int) ->
     try:
         if warm_up is not None:
             warm_up()
+        if max_memory_mb is not None and limit_memory(max_memory_mb) is None:
+            log.warning("cannot read the parser's address space here: its memory is not capped")
     except Exception as e:
         handler.send(("error", f"{type(e).__name__}: {e}"))
         return
@@ -224,16 +246,21 @@ def _serve(conn: Connection, parser: Parser, parent_pid: int, log_level: int) ->
         if request is None:
             return
         file, data = request
-        handler.send(_parse(parser, file, data))
+        try:
+            handler.send(_parse(parser, file, data))
+        except MemoryError:  # the answer itself did not fit
+            handler.send(("memory", None))
 
 
 def _parse(parser: Parser, file: SourceFile, data: bytes) -> tuple[str, Any]:
     try:
         return "ok", parser.parse(file, data)
-    except IngestError as e:
-        return "error", str(e)
-    except Exception as e:  # a parser bug: report it for this file, keep serving
-        log.debug("parser failed on %s", file.source, exc_info=True)
+    except Exception as e:
+        if out_of_memory(e):  # the parser hit the worker's cap (perhaps under another error)
+            return "memory", None
+        if isinstance(e, IngestError):
+            return "error", str(e)
+        log.debug("parser failed on %s", file.source, exc_info=True)  # a bug: report it, keep serving
         return "error", f"{file.source}: cannot be parsed ({type(e).__name__}: {e})"
 
 

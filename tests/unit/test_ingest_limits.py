@@ -20,6 +20,8 @@ from core.protocols import Parsed
 from ingest.limits import ExpansionLimit, out_of_memory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+NOTES = ("team,note\n" + "ops,a plain sentence of the notes\n" * 300).encode()
+"""A plain table (CSV: no language model to load): about one character a byte."""
 BOUND_S = 10.0
 """A refusal takes well under a second; the bombs parsed would take minutes and gigabytes."""
 
@@ -91,22 +93,22 @@ def test_text_past_the_ratio_is_refused_after_parsing_for_any_format(
     parser: UnstructuredParser, tmp_path: Path
 ) -> None:
     """What the checks before partitioning cannot see is counted on the elements themselves."""
-    text = write(tmp_path / "notes.txt", ("A plain sentence of the notes. " * 300).encode())
+    table = write(tmp_path / "notes.csv", NOTES)
     strict = UnstructuredParser(expansion=ExpansionLimit(ratio=0.5, floor_chars=0))
     with pytest.raises(IngestError) as err:
-        parse(strict, text)
-    assert str(err.value).startswith(f"{text.as_posix()}: expands to 9,299 characters from 9,300 bytes")
-    assert "limit of 4,650" in str(err.value) and "raise DOCDUET_MAX_EXPANSION_RATIO" in str(err.value)
-    assert len(parse(parser, text).elements) > 0  # the default ratio lets it through
+        parse(strict, table)
+    assert str(err.value).startswith(f"{table.as_posix()}: expands to 10,209 characters from 10,210 bytes")
+    assert "limit of 5,105" in str(err.value) and "raise DOCDUET_MAX_EXPANSION_RATIO" in str(err.value)
+    assert len(parse(parser, table).elements) > 0  # the default ratio lets it through
 
 
 def test_text_past_the_ceiling_names_the_ceiling_setting(tmp_path: Path) -> None:
-    text = write(tmp_path / "notes.txt", ("A plain sentence of the notes. " * 300).encode())
+    table = write(tmp_path / "notes.csv", NOTES)
     capped = UnstructuredParser(expansion=ExpansionLimit(ceiling_chars=5_000, floor_chars=0))
     with pytest.raises(
         IngestError, match=r"more than the limit of 5,000 .*raise DOCDUET_MAX_EXTRACTED_CHARS"
     ):
-        parse(capped, text)
+        parse(capped, table)
 
 
 @pytest.mark.parametrize(

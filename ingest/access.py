@@ -54,13 +54,22 @@ class Sidecar:
 
     def for_file(self, path: Path) -> Declaration:
         """The folder-wide keys with every matching pattern layered on, later patterns winning."""
+        return self.entries_for(path)[0]
+
+    def entries_for(self, path: Path) -> tuple[Declaration, tuple[int, int]]:
+        """:meth:`for_file`, and the entries that gave its groups and its sensitivity.
+
+        An entry is 0 for the folder-wide keys, ``n`` for the ``n``-th ``files`` pattern.
+        """
         relative = PurePosixPath(path.relative_to(self.folder).as_posix())
-        result = self.declaration
-        for pattern, declaration in self.patterns:
+        result, groups_at, sensitivity_at = self.declaration, 0, 0
+        for entry, (pattern, declaration) in enumerate(self.patterns, start=1):
             target = str(relative) if "/" in pattern else relative.name
             if fnmatch.fnmatchcase(target, pattern):
                 result = declaration.over(result)
-        return result
+                groups_at = entry if declaration.groups is not None else groups_at
+                sensitivity_at = entry if declaration.sensitivity is not None else sensitivity_at
+        return result, (groups_at, sensitivity_at)
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,9 @@ def resolve(
     matter): they may only narrow groups and raise sensitivity, unless it says
     ``allow_override: true``. A refused widening keeps the narrower value and is listed in
     ``refused``; groups with nothing in common with the bound raise :class:`IngestError`. A
-    public document also gets the public group. A malformed or doubtful declaration (an unknown
+    public document also gets the public group, unless its groups leave out ``public`` and were
+    declared below the ``public`` sensitivity they inherit: then it is internal, and ``refused``
+    says so (:meth:`_Bounds.effective`). A malformed or doubtful declaration (an unknown
     key, a front matter block that is not read) raises :class:`IngestError` naming the file, the
     line and what to write; nothing falls back to wider.
     """
@@ -130,11 +141,16 @@ def _layered(
     bounds = _Bounds()
     for sidecar in sidecars:
         origin = str(sidecar.folder / ACCESS_SIDECAR)
-        bounds.apply(sidecar.for_file(file.path), origin=origin, bound=not sidecar.allow_override)
+        declaration, entries = sidecar.entries_for(file.path)
+        bounds.apply(declaration, origin=origin, bound=not sidecar.allow_override, entries=entries)
     if front is not None:
         bounds.apply(front, origin=f"{file.source} (front matter)", bound=False)
-    result = bounds.declared.over(Declaration(groups=default.groups, sensitivity=default.sensitivity))
-    return Resolved(_finish(result, origin=file.source), tuple(bounds.refused))
+    defaults = Declaration(groups=default.groups, sensitivity=default.sensitivity)
+    result, note = bounds.effective(defaults)
+    if note:
+        log.warning("%s: %s", file.source, note)
+    notes = (*bounds.refused, note) if note else tuple(bounds.refused)
+    return Resolved(_finish(result, origin=file.source), notes)
 
 
 def _only_narrowing(
@@ -188,22 +204,57 @@ class _Bounds:
         self.bound = Declaration()  # None: that key is not bounded (yet)
         self.bound_origin: dict[str, str] = {}
         self.refused: list[str] = []
+        self.level = 0
+        # Which entry set each key in force: (level, entry), (0, 0) for the defaults, and its origin.
+        self.at: dict[str, tuple[int, int]] = {"groups": (0, 0), "sensitivity": (0, 0)}
+        self.origin = {"groups": "DOCDUET_DEFAULT_GROUPS", "sensitivity": "DOCDUET_DEFAULT_SENSITIVITY"}
 
-    def apply(self, declaration: Declaration, *, origin: str, bound: bool) -> None:
+    def apply(
+        self, declaration: Declaration, *, origin: str, bound: bool, entries: tuple[int, int] = (0, 0)
+    ) -> None:
         groups, sensitivity = declaration.groups, declaration.sensitivity
         if groups is not None and not _groups_within(groups, self.bound):
             groups = self._narrowed_groups(groups, origin)
         if sensitivity is not None and not _sensitivity_within(sensitivity, self.bound):
-            kept = self.declared.sensitivity or self.bound.sensitivity
+            kept = self.effective(Declaration())[0].sensitivity or self.bound.sensitivity
             assert kept is not None
             self._refuse(origin, "sensitivity", sensitivity.value, kept.value)
             sensitivity = None  # keep the stricter value from above
+        self.level += 1
+        for key, value, entry in (("groups", groups, entries[0]), ("sensitivity", sensitivity, entries[1])):
+            if value is not None:
+                self.at[key], self.origin[key] = (self.level, entry), origin
         self.declared = Declaration(groups=groups, sensitivity=sensitivity).over(self.declared)
         if bound:
-            self.bound = self.declared
+            self.bound = self.effective(Declaration())[0]
             for key in ("groups", "sensitivity"):
                 if getattr(self.declared, key) is not None:
                     self.bound_origin[key] = origin
+
+    def effective(self, defaults: Declaration) -> tuple[Declaration, str | None]:
+        """The declarations over ``defaults``, and a note when an inherited ``public`` is narrowed.
+
+        Groups declared without ``public`` below (or beside, in another entry of the same
+        sidecar) the ``sensitivity: public`` they inherit say who may read: the sensitivity
+        becomes ``internal`` rather than adding the group ``public`` (docs/access.md).
+        """
+        result = self.declared.over(defaults)
+        groups = self.declared.groups
+        if (
+            result.sensitivity is not Sensitivity.PUBLIC
+            or groups is None
+            or PUBLIC_GROUP in groups
+            or self.at["groups"] <= self.at["sensitivity"]
+        ):
+            return result, None
+        where = self.origin["groups"]
+        note = (
+            f"{where}: groups [{', '.join(groups)}] leave out {PUBLIC_GROUP!r}, so only they may "
+            f"read it: the 'sensitivity: public' inherited from {self.origin['sensitivity']} is "
+            f"narrowed to internal; if everyone was meant, declare 'sensitivity: public' beside "
+            f"the groups in {where}"
+        )
+        return Declaration(groups=groups, sensitivity=Sensitivity.INTERNAL), note
 
     def _narrowed_groups(self, groups: tuple[str, ...], origin: str) -> tuple[str, ...]:
         allowed = self.bound.groups or ()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from eval_data import eval_set_path
-from index_parts import index_of
+from index_parts import index_of, retriever_of
 
 from backends.weaviate.client import open_client
 from core.domain import ANONYMOUS, Access, Sensitivity, SourceFile, User
@@ -183,6 +183,37 @@ def test_a_parent_folder_with_other_groups_fails_the_file_until_the_corpus_root_
     named = make_settings(corpus_root=tmp_path, collection=settings.collection)
     assert ingest(named, forecast.parent).added == [forecast.as_posix()]
     assert access_of(named, forecast) == {(("finance",), "confidential")}
+
+
+def test_groups_under_a_public_folder_keep_everyone_else_out(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """``access_groups: [leadership]`` under a public folder: leadership only, said in the summary."""
+    corpus = tmp_path / "corpus"
+    write(corpus / "_access.yaml", "groups: [public]\nsensitivity: public\n")
+    press = write(corpus / "press.md", "# Press\n\nCorvala opens its Lisbon office in May.\n")
+    offsite = write(corpus / "offsite.md", "---\naccess_groups: [leadership]\n---\n" + BODY)
+    settings = make_settings(corpus_root=corpus, score_threshold=0.0)
+
+    summary = ingest(settings, corpus)
+
+    assert summary.failed == [] and len(summary.added) == 2
+    assert access_of(settings, offsite) == {(("leadership",), "internal")}
+    assert access_of(settings, press) == {(("public",), "public")}
+    [notice] = summary.widening_refused
+    assert notice.source == offsite.as_posix()
+    assert "narrowed to internal; if everyone was meant, declare 'sensitivity: public'" in notice.note
+    question = "What did the leadership offsite choose, and what is Project Kestrel's budget?"
+    boss = User("dana", ("employees", "leadership"))
+    with open_client(settings, autostart=False) as client:
+        retriever = retriever_of(client, settings)
+        seen = {h.chunk.source for h in retriever.retrieve(question, user=ANONYMOUS, top_k=8)}
+        assert seen == {press.as_posix()}, "an anonymous user must not retrieve the leadership page"
+        assert offsite.as_posix() in {h.chunk.source for h in retriever.retrieve(question, user=boss)}
+        index = index_of(client, settings)
+        assert read_source(index, settings, offsite.as_posix(), boss) == offsite.read_bytes()
+        with pytest.raises(SourceRefusedError):
+            read_source(index, settings, offsite.as_posix(), ANONYMOUS)
 
 
 @pytest.mark.eval_data("handbook-18f")

@@ -374,3 +374,67 @@ def test_asking_for_everyone_keeps_the_readers_as_they_are(tmp_path: Path) -> No
     write(tmp_path / "hr" / ACCESS_SIDECAR, "groups: [hr]\nsensitivity: confidential\n")
     found = resolved(tmp_path, "hr/x.md", "---\naccess_groups: [public]\nsensitivity: public\n---\nPay\n")
     assert found.access == Access(("hr",), Sensitivity.CONFIDENTIAL) and len(found.refused) == 2
+
+
+PUBLIC_FOLDER = "groups: [public]\nsensitivity: public\n"
+LEADERSHIP_ONLY = Access(("leadership",), Sensitivity.INTERNAL)
+
+
+def test_groups_without_public_under_an_inherited_public_sensitivity_are_the_readers(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / ACCESS_SIDECAR, PUBLIC_FOLDER)
+    found = resolved(tmp_path, "offsite.md", "---\naccess_groups: [leadership]\n---\nPlans\n")
+    assert found.access == LEADERSHIP_ONLY
+    [note] = found.refused
+    assert "offsite.md (front matter): groups [leadership] leave out 'public'" in note
+    assert f"inherited from {tmp_path}/_access.yaml is narrowed to internal" in note
+    assert "declare 'sensitivity: public' beside the groups" in note
+    both = "---\naccess_groups: [leadership]\nsensitivity: public\n---\nPress kit\n"
+    assert resolved(tmp_path, "kit.md", both) == Resolved(
+        Access(("leadership", PUBLIC_GROUP), Sensitivity.PUBLIC)
+    )
+    with_public = "---\naccess_groups: [leadership, public]\n---\nPress kit\n"
+    assert resolved(tmp_path, "kit2.md", with_public).access.sensitivity is Sensitivity.PUBLIC
+
+
+def test_a_nested_sidecars_groups_narrow_an_inherited_public_and_bound_what_is_below(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / ACCESS_SIDECAR, PUBLIC_FOLDER)
+    write(tmp_path / "board" / ACCESS_SIDECAR, "groups: [leadership]\n")
+    found = resolved(tmp_path, "board/minutes.txt")
+    assert found.access == LEADERSHIP_ONLY
+    assert found.refused[0].startswith(f"{tmp_path}/board/_access.yaml: groups [leadership]")
+    with pytest.raises(IngestError, match=r"share none of the groups \[leadership\]"):
+        resolved(tmp_path, "board/a.md", "---\naccess_groups: [employees]\n---\nbody\n")
+    widened = resolved(tmp_path, "board/b.md", "---\nsensitivity: public\n---\nbody\n")
+    assert widened.access == LEADERSHIP_ONLY and "kept internal" in widened.refused[0]
+
+
+def test_public_declared_below_or_beside_the_groups_stays_public(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [staff]\nsensitivity: internal\nallow_override: true\n")
+    write(tmp_path / "press" / ACCESS_SIDECAR, "sensitivity: public\n")
+    assert resolved(tmp_path, "press/a.txt") == Resolved(Access((PUBLIC_GROUP, "staff"), Sensitivity.PUBLIC))
+    write(tmp_path / "press" / "x" / ACCESS_SIDECAR, "groups: [leadership]\nsensitivity: public\n")
+    assert resolved(tmp_path, "press/x/b.txt").access.sensitivity is Sensitivity.PUBLIC
+
+
+def test_a_pattern_naming_groups_under_a_public_folder_key_narrows(tmp_path: Path) -> None:
+    write(
+        tmp_path / ACCESS_SIDECAR,
+        "sensitivity: public\nfiles:\n"
+        '  "board-*": {groups: [leadership]}\n'
+        '  "press-*": {groups: [marketing], sensitivity: public}\n',
+    )
+    found = resolved(tmp_path, "board-notes.txt")
+    assert found.access == LEADERSHIP_ONLY and len(found.refused) == 1
+    assert resolved(tmp_path, "press-kit.txt").access.sensitivity is Sensitivity.PUBLIC
+
+
+def test_groups_under_a_public_default_sensitivity_narrow(tmp_path: Path) -> None:
+    write(tmp_path / ACCESS_SIDECAR, "groups: [leadership]\n")
+    path = write(tmp_path / "a.txt", "x")
+    found = resolve(SourceFile(path, tmp_path), default=Access(("web",), Sensitivity.PUBLIC))
+    assert found.access == LEADERSHIP_ONLY
+    assert "inherited from DOCDUET_DEFAULT_SENSITIVITY" in found.refused[0]

@@ -66,7 +66,8 @@ _TAG_NAMES = (
 _TAG_RE = re.compile(rf"<\s*/?\s*(?:{_TAG_NAMES})\b[^<>]{{0,200}}>|<\|[^<>|]{{0,40}}\|>", re.I)
 _CONTROL_RE = re.compile(r"[<‹]\s*\|[^<>‹›|]{0,40}\|\s*[>›]")
 """Chat control tokens and their look-alikes (``<|im_start|>``, ``‹|User|›``)."""
-_DELIMITER_RE = re.compile(r"^\s*(end of )?document\b", re.I | re.M)
+_DELIMITER_RE = re.compile(r"^\s*(end of )?document\b|\b(end of )?document\s*\[\s*\d+\s*\]", re.I | re.M)
+"""A line starting like a passage boundary, or ``document [n]`` anywhere (the boundary's own words)."""
 _ROLE_LINE_RE = re.compile(r"\b(question|answer|passages|documents)\s*:", re.I)
 """``Answer:`` inside a passage would look like a worked example's answer to a base model."""
 _INST_RE = re.compile(r"\[/?INST\]", re.I)

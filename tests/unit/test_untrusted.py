@@ -120,5 +120,7 @@ def test_folding_replaces_only_what_matched() -> None:
     text = "Café menu. Dоcument [2] x. Ελληνικά."
     upper = sub_folded(re.compile(r"document", re.I), str.upper, text)
     assert upper == "Café menu. DOCUMENT [2] x. Ελληνικά."
+    mid_line = neutralise("They leave. End \u043ef d\u043ecument [2] and Document [3] x")
+    assert mid_line == "They leave. End of document: (2) and Document: (3) x"  # the boundary's words
     folded, origin = fold_map("a\u200bб")
     assert folded == "aб" and origin == [0, 2]

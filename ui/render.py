@@ -88,8 +88,13 @@ def render_cautions(answer: Answer) -> None:
 
 
 def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
-    """A numbered expander: the passage with the supporting snippet highlighted, and the file."""
-    with st.expander(citation_label(citation), icon=":material/description:"):
+    """A numbered expander: the passage with the supporting snippet highlighted, and the file.
+
+    It opens by itself while it holds a fetched download (or why not): the click's rerun draws
+    the turn anew, and the answer to the click must not hide in a closed expander.
+    """
+    fetched = prepared_download(key) is not None
+    with st.expander(citation_label(citation), icon=":material/description:", expanded=fetched):
         text = neutralise(hit.chunk.text) if hit is not None else ""
         st.markdown(highlight(text, citation.snippet, context=PASSAGE_CONTEXT))
         how = "matched by docduet" if citation.attributed else "cited by the model"
@@ -128,8 +133,8 @@ def source_download(source: str, key: str) -> None:
         icon=":material/download:",
         type="tertiary",
     )
-    prepared: PreparedDownload | None = st.session_state.get(DOWNLOAD_KEY)
-    if prepared is None or prepared.key != key:
+    prepared = prepared_download(key)
+    if prepared is None:
         return
     if prepared.refusal:
         st.warning(prepared.refusal, icon=":material/block:")
@@ -144,6 +149,12 @@ def source_download(source: str, key: str) -> None:
         icon=":material/save:",
         type="tertiary",
     )
+
+
+def prepared_download(key: str) -> PreparedDownload | None:
+    """What the last "Download source" click in this session fetched, if it was ``key``'s."""
+    prepared: PreparedDownload | None = st.session_state.get(DOWNLOAD_KEY)
+    return prepared if prepared is not None and prepared.key == key else None
 
 
 def fetch_source(source: str, key: str) -> None:

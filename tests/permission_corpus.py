@@ -124,35 +124,67 @@ class Corpus:
 
 def expected_access(doc: Document, sidecars: dict[tuple[str, ...], Sidecar]) -> Expected:
     """docs/access.md, applied top-down: nearest declaration wins within the upper bound."""
-    groups: set[str] = set(DEFAULT_GROUPS)
-    sens = DEFAULT_SENSITIVITY
+    state = _State(set(DEFAULT_GROUPS), DEFAULT_SENSITIVITY)
     bound: tuple[set[str], str] | None = None
     for depth in range(len(doc.folder) + 1):
         sidecar = sidecars.get(doc.folder[:depth])
         if sidecar is None:
             continue
         declared = Declaration(sidecar.keys.groups, sidecar.keys.sensitivity)
+        entries = [0, 0]  # which entry gave each key: 0 the folder keys, n the n-th pattern
         below = doc.folder[depth:]
-        for pattern, decl in sidecar.patterns:  # later patterns win, key by key
+        for entry, (pattern, decl) in enumerate(sidecar.patterns, start=1):  # later ones win
             if _matches(pattern, doc.name, below):
                 declared.groups = decl.groups if decl.groups is not None else declared.groups
                 declared.sensitivity = decl.sensitivity or declared.sensitivity
-        applied = _apply(declared, groups, sens, bound)
-        if applied is None:
+                entries = [
+                    entry if decl.groups is not None else entries[0],
+                    entry if decl.sensitivity else entries[1],
+                ]
+        if not state.apply(declared, bound, at=(depth + 1, entries)):
             return Expected(None, None)
-        groups, sens = applied
         if not sidecar.allow_override:  # a public bound lets everyone read: any groups are narrower
-            bound = (set(groups) | ({"public"} if sens == "public" else set()), sens)
+            groups, sens = state.effective()
+            bound = (groups | ({"public"} if sens == "public" else set()), sens)
     if doc.bad_front:
         return Expected(None, None)
-    if doc.front is not None:
-        applied = _apply(doc.front, groups, sens, bound)
-        if applied is None:
-            return Expected(None, None)
-        groups, sens = applied
+    if doc.front is not None and not state.apply(doc.front, bound, at=(len(doc.folder) + 2, [0, 0])):
+        return Expected(None, None)
+    groups, sens = state.effective()
     if sens == "public":
         groups = groups | {"public"}
     return Expected(frozenset(groups), sens)
+
+
+@dataclass
+class _State:
+    """The groups and sensitivity in force, and where each was declared: (level, entry), (0, 0)
+    for the defaults, levels counting sidecars from the top and then the front matter."""
+
+    groups: set[str]
+    sens: str
+    groups_at: tuple[int, int] = (0, 0)
+    sens_at: tuple[int, int] = (0, 0)
+
+    def apply(
+        self, declared: Declaration, bound: tuple[set[str], str] | None, *, at: tuple[int, list[int]]
+    ) -> bool:
+        applied = _apply(declared, self.groups, self.sens, bound)
+        if applied is None:
+            return False
+        if declared.groups is not None:
+            self.groups_at = (at[0], at[1][0])
+        if applied[2]:
+            self.sens_at = (at[0], at[1][1])
+        self.groups, self.sens, _ = applied
+        return True
+
+    def effective(self) -> tuple[set[str], str]:
+        """Groups declared below (or in another entry than) an inherited ``public`` are the readers:
+        the sensitivity is ``internal`` then (the generator never declares the group ``public``)."""
+        if self.sens == "public" and self.groups_at > self.sens_at:
+            return self.groups, "internal"
+        return self.groups, self.sens
 
 
 def _matches(pattern: str, name: str, below: tuple[str, ...]) -> bool:
@@ -164,8 +196,10 @@ def _matches(pattern: str, name: str, below: tuple[str, ...]) -> bool:
 
 def _apply(
     declared: Declaration, groups: set[str], sens: str, bound: tuple[set[str], str] | None
-) -> tuple[set[str], str] | None:
-    """Nearest wins; within ``bound`` groups narrow (disjoint fails) and sensitivity only rises."""
+) -> tuple[set[str], str, bool] | None:
+    """Nearest wins; within ``bound`` groups narrow (disjoint fails) and sensitivity only rises.
+
+    Returns the groups, the sensitivity, and whether the declared sensitivity was taken."""
     if declared.groups is not None:
         wanted = set(declared.groups)
         if bound is not None and "public" not in bound[0]:
@@ -176,9 +210,8 @@ def _apply(
     # A wider sensitivity than the bound is refused: the value in force (never wider than the
     # bound) stays. Groups partly outside the bound are cut to it instead.
     wider = bound is not None and rank(declared.sensitivity or "public") < rank(bound[1])
-    if declared.sensitivity is not None and not wider:
-        sens = declared.sensitivity
-    return groups, sens
+    taken = declared.sensitivity is not None and not wider
+    return groups, declared.sensitivity if taken and declared.sensitivity else sens, taken
 
 
 def _random_groups(rng: random.Random, low: int = 1, high: int = 3) -> tuple[str, ...]:

@@ -34,6 +34,8 @@ NOT_GENERATED = (
     "the group `public` declared explicitly (refused or an error by the rules)",
     "a root sidecar without both keys (the bound of an undeclared key is not spelled out)",
     "patterns with `/`, symbolic links, ignore files, oversized files",
+    "a `files` pattern written twice in one sidecar (it fails: 'written a second time'); "
+    "a pattern drawn twice is dropped",
 )
 
 
@@ -261,7 +263,10 @@ def build_corpus(root: Path, seed: int, n_docs: int, n_folders: int = 24) -> Cor
         under = [d for d in docs if d.folder[: len(folder)] == folder]
         for _ in range(rng.choice((0, 0, 1, 2))):
             pattern = "*-s.md" if rng.random() < 0.3 or not under else rng.choice(under).name
-            sidecar.patterns.append((pattern, _random_declaration(rng)))
+            declaration = _random_declaration(rng)
+            # A mapping holds each pattern once (the file would keep only the last): draw, skip.
+            if all(pattern != p for p, _ in sidecar.patterns):
+                sidecar.patterns.append((pattern, declaration))
         sidecars[folder] = sidecar
     for doc in docs:
         doc.expected = expected_access(doc, sidecars)

@@ -62,15 +62,25 @@ class HashingEmbedder:
 class PlainTextParser:
     """Parses a text or Markdown file's bytes: ``# `` lines become titles, other paragraphs narrative text.
 
-    A file holding ``BROKEN`` fails like a corrupt document does.
+    A file holding ``BROKEN`` fails like a corrupt document does. It meets the Parser contract
+    (tests/unit/test_parser_plain_text.py).
     """
+
+    SUFFIXES = (".md", ".txt")
 
     def __init__(self) -> None:
         self.parsed: list[str] = []
 
     def parse(self, file: SourceFile, data: bytes) -> Parsed:
-        text = data.decode("utf-8")
+        if file.suffix not in self.SUFFIXES:
+            raise IngestError(f"{file.source}: unsupported file type; supported: {' '.join(self.SUFFIXES)}")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise IngestError(f"{file.source}: not UTF-8 text ({e.reason}); save it as UTF-8") from e
         self.parsed.append(file.source)
+        if not text.strip():
+            raise IngestError(f"{file.source}: empty file; add content or remove it")
         if "BROKEN" in text:
             raise IngestError(f"{file.source}: the file is corrupt; fix or remove it")
         elements = [

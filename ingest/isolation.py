@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from core.domain import SourceFile
 from core.errors import IngestError
 from core.protocols import Parsed, Parser
-from ingest.limits import limit_memory, memory_failure, out_of_memory
+from ingest.limits import limit_memory, memory_failure, out_of_memory, peak_address_space, spent_allowance
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,8 @@ def _serve(
     try:
         if warm_up is not None:
             warm_up()
-        if max_memory_mb is not None and limit_memory(max_memory_mb) is None:
+        cap = None if max_memory_mb is None else limit_memory(max_memory_mb)
+        if max_memory_mb is not None and cap is None:
             log.warning("cannot read the parser's address space here: its memory is not capped")
     except Exception as e:
         handler.send(("error", f"{type(e).__name__}: {e}"))
@@ -247,16 +249,26 @@ def _serve(
             return
         file, data = request
         try:
-            handler.send(_parse(parser, file, data))
+            handler.send(_parse(parser, file, data, _Cap(cap, max_memory_mb)))
         except MemoryError:  # the answer itself did not fit
             handler.send(("memory", None))
 
 
-def _parse(parser: Parser, file: SourceFile, data: bytes) -> tuple[str, Any]:
+@dataclass(frozen=True)
+class _Cap:
+    """The worker's address-space cap in bytes (None: uncapped) and the MB a file may add."""
+
+    bytes: int | None
+    extra_mb: int | None
+
+
+def _parse(parser: Parser, file: SourceFile, data: bytes, cap: _Cap) -> tuple[str, Any]:
+    peak_before = peak_address_space() if cap.bytes is not None else None
     try:
         return "ok", parser.parse(file, data)
     except Exception as e:
-        if out_of_memory(e):  # the parser hit the worker's cap (perhaps under another error)
+        # the parser hit the worker's cap (perhaps under another error, e.g. lxml's "unknown error")
+        if out_of_memory(e) or spent_allowance(cap.bytes, peak_before, cap.extra_mb):
             return "memory", None
         if isinstance(e, IngestError):
             return "error", str(e)

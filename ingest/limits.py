@@ -147,6 +147,34 @@ def out_of_memory(error: BaseException) -> bool:
     return False
 
 
+def peak_address_space() -> int | None:
+    """The most address space this process has mapped so far (``VmPeak``), in bytes; None unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def spent_allowance(cap: int | None, peak_before: int | None, extra_mb: int | None) -> bool:
+    """Whether the file just parsed took the process past half its allowance under ``cap``.
+
+    A capped allocation does not always surface as ``MemoryError``: libxml2 may report it as
+    an ``XMLSyntaxError`` "unknown error". A parse that fails after raising the process's peak
+    (past its peak before this file) beyond half of the ``extra_mb`` it may add, up toward
+    ``cap``, is taken to have run out of memory.
+    """
+    if cap is None or peak_before is None or not extra_mb:
+        return False
+    peak = peak_address_space()
+    if peak is None or peak <= peak_before:
+        return False
+    return peak >= cap - extra_mb * 1024 * 1024 // 2
+
+
 def memory_failure(origin: str, max_mb: int) -> IngestError:
     """The error for a file whose parsing needed more than the worker's ``max_mb``."""
     return IngestError(

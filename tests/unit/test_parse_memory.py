@@ -90,3 +90,16 @@ def test_without_a_cap_the_worker_is_not_limited(tmp_path: Path) -> None:
 def test_a_memory_cap_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_memory_mb"):
         IsolatedParser(Hungry(), timeout_s=5, max_memory_mb=0)  # type: ignore[arg-type]
+
+
+def test_a_failure_after_spending_the_allowance_counts_as_out_of_memory() -> None:
+    """libxml2 may report a capped allocation as XMLSyntaxError "unknown error": the peak tells."""
+    from ingest.limits import peak_address_space, spent_allowance
+
+    peak = peak_address_space()
+    assert peak is not None
+    mb = 1024 * 1024
+    assert spent_allowance(peak + 10 * mb, peak - 1, 100)  # this file took the peak near the cap
+    assert not spent_allowance(peak + 200 * mb, peak - 1, 100)  # far from the cap: a plain failure
+    assert not spent_allowance(peak + 10 * mb, peak, 100)  # an earlier file's peak, not this one's
+    assert not spent_allowance(None, peak - 1, 100)  # no cap, no guess

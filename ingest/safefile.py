@@ -1,9 +1,10 @@
-"""Open corpus files without being led outside the corpus, blocked, or flooded.
+"""Open small corpus files (access sidecars, ignore files) without being led outside, blocked or flooded.
 
-Every byte docduet reads from a document (hashing, front matter, parsing, titles, downloads)
-goes through :func:`read_regular` or :func:`open_regular`: the last path component is never a
-symbolic link, the file must be a regular file (a FIFO, socket or device is refused before any
-read could block or never end), and its size must be within a limit.
+:func:`read_regular` and :func:`open_regular` never follow a symbolic link in the last path
+component, read only a regular file (a FIFO, socket or device is refused before any read could
+block or never end), and only within a size limit. A document itself is read once, by
+descriptor, from its ingest root down (:mod:`ingest.fdwalk`): its bytes are hashed, given their
+access and parsed without the path being opened again.
 """
 
 from __future__ import annotations

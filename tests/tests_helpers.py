@@ -1,6 +1,8 @@
-"""Small helpers shared by integration tests (reading what is really in Weaviate)."""
+"""Small helpers shared by integration tests (reading what is really in Weaviate, stopping servers)."""
 
 from __future__ import annotations
+
+import subprocess
 
 from backends.weaviate.client import open_client
 from core.settings import Settings
@@ -12,8 +14,16 @@ def chunk_ids(settings: Settings) -> dict[str, set[str]]:
     with open_client(settings, autostart=False) as client:
         if not client.collections.exists(settings.collection):
             return out
-        for obj in client.collections.use(settings.collection).iterator(
-            return_properties=["source"]
-        ):
+        for obj in client.collections.use(settings.collection).iterator(return_properties=["source"]):
             out.setdefault(str(obj.properties["source"]), set()).add(str(obj.uuid))
     return out
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout_s: float = 20) -> None:
+    """Ask a server the test started to stop; kill it if it has not within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout_s)

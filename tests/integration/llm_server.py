@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
+from tests_helpers import stop_process
 
 HOST = "127.0.0.1"
 _HOP_BY_HOP = {
@@ -273,12 +274,7 @@ def llama_server(
             _wait_ready(process, port, startup_timeout_s, log_path)
             yield port
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process, timeout_s=15)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout_s: float, log_path: Path) -> None:

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests_helpers import stop_process
+
 from docduet.commands.ui import streamlit_argv
 
 AGENT_WAIT_S = 240
@@ -36,12 +38,7 @@ def serving_app(port: int, env: Mapping[str, str], log_path: Path) -> Iterator[N
             _wait_healthy(process, port, log_path)
             yield
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+            stop_process(process)
 
 
 def interact(port: int, headers: Mapping[str, str]) -> tuple[int, Any]:

@@ -36,7 +36,7 @@ from llm_server import (  # noqa: F401  (fixtures)
     gguf_path,
     llama_server_port,
 )
-from tests_helpers import chunk_ids
+from tests_helpers import chunk_ids, stop_process
 
 from backends.weaviate.client import open_client
 from backends.weaviate_server.server import WeaviateServer
@@ -184,12 +184,7 @@ def running_ui(settings: Settings, log_dir: Path, port: int | None = None, **env
             _wait_healthy(process, f"http://127.0.0.1:{port}/_stcore/health", log_path)
             yield f"http://127.0.0.1:{port}/"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+            stop_process(process)
 
 
 @pytest.fixture(scope="module")

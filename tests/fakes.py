@@ -261,3 +261,10 @@ class ScriptedGenerator:
         text = " ".join(kept)
         usage = Usage(len(first) // 4, len(kept), 0.0)
         return GenerationResult(text, usage, "length" if len(kept) < len(words) else "stop")
+
+
+def written_source(folder: Path, name: str, text: str = "hello") -> tuple[SourceFile, bytes]:
+    """A file written in ``folder`` (its own ingest root) and its bytes, as a parser is handed them."""
+    path = folder / name
+    path.write_text(text)
+    return SourceFile(path=path, root=folder), text.encode()

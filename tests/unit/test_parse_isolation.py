@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 
 import pytest
+from fakes import written_source as source
 
 from core.domain import SourceFile
 from core.errors import IngestError
@@ -37,13 +38,6 @@ class ScriptedParser:
         if name.startswith("refuse"):
             raise IngestError(f"{file.source}: encrypted: save an unprotected copy")
         return [data.decode(), str(os.getpid())]
-
-
-def source(tmp_path: Path, name: str, text: str = "hello") -> tuple[SourceFile, bytes]:
-    """A file to parse and its bytes (the worker gets the bytes; it never opens the path)."""
-    path = tmp_path / name
-    path.write_text(text)
-    return SourceFile(path=path, root=tmp_path), text.encode()
 
 
 @pytest.fixture

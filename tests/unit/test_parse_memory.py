@@ -11,6 +11,7 @@ import resource
 from pathlib import Path
 
 import pytest
+from fakes import written_source as source
 
 from core.domain import SourceFile
 from core.errors import IngestError
@@ -31,12 +32,6 @@ class Hungry:
         if name.startswith("abort"):
             os.abort()
         return data.decode(), os.getpid(), resource.getrlimit(resource.RLIMIT_AS)
-
-
-def source(tmp_path: Path, name: str, text: str = "hello") -> tuple[SourceFile, bytes]:
-    path = tmp_path / name
-    path.write_text(text)
-    return SourceFile(path=path, root=tmp_path), text.encode()
 
 
 @pytest.fixture

@@ -113,4 +113,12 @@ def answer_json(answer: Answer) -> dict[str, object]:
     data = asdict(answer)
     data["privacy"]["sent_chunk_ids"] = list(answer.privacy.sent_chunk_ids)
     data["flags"] = [{"kind": f.kind.value, "text": f.text} for f in answer.flags]
+    if answer.confidence is not None:
+        data["confidence"] = {
+            "level": answer.confidence.level.value,
+            "probability": answer.confidence.probability,
+            "reasons": list(answer.confidence.reasons),
+            "signals": dict(answer.confidence.signals),
+            "calibration": answer.confidence.calibration,
+        }
     return data

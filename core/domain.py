@@ -162,6 +162,48 @@ class Flag:
     """The web address, or the sentence that asks for credentials."""
 
 
+class ConfidenceLevel(str, Enum):
+    """How sure docduet is that an answer is right, in words (from the calibrated probability)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    UNKNOWN = "unknown"
+    """No calibration fits this generator's model: the signals are measured, not turned into a probability."""
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """The probability that an answer is right, the signals it came from, and why (``chat.confidence``)."""
+
+    level: ConfidenceLevel
+    probability: float | None
+    """Calibrated P(correct) for this generator; None when it has no calibration."""
+    reasons: tuple[str, ...] = ()
+    """The signals that moved the probability most, in words, strongest first."""
+    signals: tuple[tuple[str, float], ...] = ()
+    """Every measured signal (name, value): what a calibration is fitted on."""
+    calibration: str = ""
+    """Where the probability comes from: the calibration file's model, data and date."""
+
+    def signal(self, name: str) -> float | None:
+        """One signal's value, None when it was not measured."""
+        return dict(self.signals).get(name)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One step of a cascade that was tried: its answer's confidence and what happened next."""
+
+    generator: str
+    label: str
+    probability: float | None
+    outcome: str
+    """``served``, ``escalated: <why>``, ``skipped: <why>`` or ``failed: <error>``."""
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+
+
 @dataclass(frozen=True)
 class Answer:
     """One generator's answer to one question."""
@@ -179,6 +221,12 @@ class Answer:
     """Links and credential requests to show with a warning, computed once by the answer service."""
     label: str = ""
     """What users see for the generator (its model and role); empty: use ``generator``."""
+    confidence: Confidence | None = None
+    """How likely the answer is right (None: an error, or a generator with confidence switched off)."""
+    withheld_text: str = ""
+    """The model's own answer when selective answering replaced it by "not sure" (kept for audit)."""
+    steps: tuple[Escalation, ...] = ()
+    """A cascade's tried steps, first to last (empty for a plain generator)."""
 
     @property
     def title(self) -> str:

@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_server import (  # the loopback model servers: defined here once, so one per session
+    failing_llm_server,
+    gguf_path,
+    llama_server_port,
+    llm_recorder,
+    recording_proxy,
+    silent_llm_server,
+)
 from weaviate_fixtures import (  # the real weaviate-server fixtures, for this tier only
     make_settings,
     node_config,
@@ -25,7 +33,19 @@ from core.settings import Settings
 from docduet.compose import run_ingest
 
 REPO = Path(__file__).resolve().parents[2]
-__all__ = ["make_settings", "settings", "weaviate_binary", "weaviate_client", "weaviate_node"]
+__all__ = [
+    "failing_llm_server",
+    "gguf_path",
+    "llama_server_port",
+    "llm_recorder",
+    "make_settings",
+    "recording_proxy",
+    "settings",
+    "silent_llm_server",
+    "weaviate_binary",
+    "weaviate_client",
+    "weaviate_node",
+]
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@
 - :class:`SilentServer`: accepts requests and never answers, to exercise timeouts.
 - ``scripted_llm.ScriptedServer`` (its own module): plays scripted replies (429, cut streams...).
 
-All bind 127.0.0.1 on free ports; every wait is bounded. Session fixtures at the bottom;
-import them into a test module (or a conftest) to use them.
+All bind 127.0.0.1 on free ports; every wait is bounded. Session fixtures at the bottom; they
+are imported by tests/integration/conftest.py only: a session fixture imported into several
+test modules becomes one fixture per module, so each module would start its own llama server.
 """
 
 from __future__ import annotations

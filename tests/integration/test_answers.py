@@ -25,14 +25,7 @@ from answer_fixtures import (
     leaked,
     readable_by,
 )
-from llm_server import (  # noqa: F401  (fixtures)
-    SilentServer,
-    StatusServer,
-    failing_llm_server,
-    gguf_path,
-    llama_server_port,
-    silent_llm_server,
-)
+from llm_server import SilentServer, StatusServer
 
 from backends.weaviate_server.server import WeaviateServer
 from chat.results import NOT_FOUND_TEXT, Comparison, Question
@@ -57,7 +50,7 @@ PRIMARY = "How long is paid parental leave for a primary carer?"
 
 
 @pytest.fixture(scope="module")
-def llm_proxy(llama_server_port: int) -> Iterator[DelayingProxy]:  # noqa: F811
+def llm_proxy(llama_server_port: int) -> Iterator[DelayingProxy]:
     """The hosted endpoint: a recording (and optionally delaying) proxy to the llama server."""
     with DelayingProxy(llama_server_port) as proxy:
         yield proxy
@@ -74,7 +67,7 @@ def proxy(llm_proxy: DelayingProxy) -> DelayingProxy:
 def make_answer_settings(
     weaviate_node: WeaviateServer,
     weaviate_binary: Path,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     llm_proxy: DelayingProxy,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[..., Settings]:
@@ -289,7 +282,7 @@ def test_hosted_500s_become_an_error_in_that_answer_only(
     make_answer_settings: Callable[..., Settings],
     chunks: dict[str, Chunk],
     users: UserDirectory,
-    failing_llm_server: StatusServer,  # noqa: F811
+    failing_llm_server: StatusServer,
 ) -> None:
     settings = make_answer_settings(
         llm_base_url=failing_llm_server.base_url, llm_max_retries=1, llm_timeout_s=5.0
@@ -307,7 +300,7 @@ def test_a_silent_hosted_endpoint_times_out_with_a_clear_error(
     make_answer_settings: Callable[..., Settings],
     chunks: dict[str, Chunk],
     users: UserDirectory,
-    silent_llm_server: SilentServer,  # noqa: F811
+    silent_llm_server: SilentServer,
 ) -> None:
     settings = make_answer_settings(
         llm_base_url=silent_llm_server.base_url, llm_max_retries=0, llm_timeout_s=1.0

@@ -27,12 +27,7 @@ from answer_fixtures import (
     readable_by,
     settings_env,
 )
-from llm_server import (  # noqa: F401  (fixtures)
-    StatusServer,
-    failing_llm_server,
-    gguf_path,
-    llama_server_port,
-)
+from llm_server import StatusServer
 
 from backends.weaviate_server.server import WeaviateServer
 from core.domain import Chunk
@@ -48,7 +43,7 @@ CLI_TIMEOUT_S = 420
 
 
 @pytest.fixture(scope="module")
-def llm_proxy(llama_server_port: int) -> Iterator[DelayingProxy]:  # noqa: F811
+def llm_proxy(llama_server_port: int) -> Iterator[DelayingProxy]:
     with DelayingProxy(llama_server_port) as proxy:
         yield proxy
 
@@ -63,7 +58,7 @@ def proxy(llm_proxy: DelayingProxy) -> DelayingProxy:
 def cli_settings(
     weaviate_node: WeaviateServer,
     weaviate_binary: Path,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     llm_proxy: DelayingProxy,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
@@ -168,7 +163,7 @@ def test_ask_json_anonymously_reads_public_documents_only(
 def test_hosted_failure_is_reported_in_its_answer_and_the_exit_code(
     cli_settings: Settings,
     chunks: dict[str, Chunk],
-    failing_llm_server: StatusServer,  # noqa: F811
+    failing_llm_server: StatusServer,
 ) -> None:
     failing = {"DOCDUET_LLM_BASE_URL": failing_llm_server.base_url, "DOCDUET_LLM_MAX_RETRIES": "0"}
     # compare: the local answer arrives, so the run succeeds; the hosted column carries the error
@@ -213,4 +208,3 @@ def test_compare_with_the_default_generators_shows_two_local_models_and_the_conf
     assert all(a["error"] is None for a in data["answers"])
     assert "27" in large["text"] and large["citations"], large  # the handbook: 27 days
     check_answers(data, chunks, "carol", users)
-

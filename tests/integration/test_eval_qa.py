@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from eval_data import eval_set_path
-from llm_server import gguf_path, llama_server_port  # noqa: F401  (fixtures)
 
 from core.domain import User
 from core.protocols import NullProgress
@@ -80,7 +79,7 @@ def test_squad_slice_with_the_local_model_resumes(
 def test_both_generators_and_the_judge_on_a_loopback_endpoint(
     make_settings: Callable[..., Settings],
     tmp_path: Path,
-    llama_server_port: int,  # noqa: F811
+    llama_server_port: int,
 ) -> None:
     settings = make_settings(
         slm_threads=1,

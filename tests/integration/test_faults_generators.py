@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from answer_fixtures import CORPUS, answer_settings, stored_chunks
-from llm_server import gguf_path  # noqa: F401  (fixture)
 from scripted_llm import Reply, ScriptedServer
 
 from backends.weaviate_server.server import WeaviateServer
@@ -45,7 +44,7 @@ UNUSED_URL = "http://127.0.0.1:9/v1"
 def base(
     weaviate_node: WeaviateServer,
     weaviate_binary: Path,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """Settings of a collection holding the handbook only (small: quick to ingest)."""
@@ -180,7 +179,7 @@ def test_a_missing_gguf_is_reported_and_the_hosted_column_answers(ask, tmp_path:
 
 def test_a_truncated_gguf_is_reported_each_time_and_the_hosted_column_answers(
     ask,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     tmp_path: Path,
 ) -> None:
     truncated = tmp_path / "truncated.gguf"

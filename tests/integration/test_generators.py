@@ -13,17 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from llm_server import (  # noqa: F401  (fixtures)
-    RecordingProxy,
-    SilentServer,
-    StatusServer,
-    failing_llm_server,
-    gguf_path,
-    llama_server_port,
-    llm_recorder,
-    recording_proxy,
-    silent_llm_server,
-)
+from llm_server import RecordingProxy, SilentServer, StatusServer
 
 from backends.llama_cpp.generator import LlamaCppGenerator
 from backends.llama_cpp.packaged import resolve_model
@@ -81,12 +71,12 @@ def timed(stream: TextStream) -> tuple[list[str], float | None, float]:
 
 
 @pytest.fixture(scope="module")
-def slm(gguf_path: Path) -> LlamaCppGenerator:  # noqa: F811
+def slm(gguf_path: Path) -> LlamaCppGenerator:
     return LlamaCppGenerator(gguf_path, n_ctx=2048, n_threads=1, max_tokens=48)
 
 
 @pytest.fixture(params=["slm", "llm"])
-def built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, gguf_path: Path):  # noqa: F811
+def built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, gguf_path: Path):
     """Each built-in generator, built from settings through the registry."""
     env = {
         "DOCDUET_SLM_MODEL_PATH": str(gguf_path),
@@ -137,7 +127,7 @@ def test_a_base_model_gets_the_few_shot_completion_prompt(tmp_path: Path) -> Non
     assert text.strip() and "\n" not in text  # the completion prompt stops at the end of the line
 
 
-def test_slm_keeps_a_long_context_inside_n_ctx(gguf_path: Path) -> None:  # noqa: F811
+def test_slm_keeps_a_long_context_inside_n_ctx(gguf_path: Path) -> None:
     small = LlamaCppGenerator(gguf_path, n_ctx=1024, n_threads=1, max_tokens=8)
     hits = [hit(f"Section {i}. " + MEALS * 6, n=i) for i in range(8)]  # ~2,500 tokens
     prompt = build_prompt("How much can I claim per day for meals?", hits)
@@ -169,7 +159,7 @@ def test_slm_serialises_concurrent_streams(slm: LlamaCppGenerator) -> None:
 
 def test_llm_streams_from_a_real_openai_compatible_server(
     monkeypatch: pytest.MonkeyPatch,
-    llm_recorder: RecordingProxy,  # noqa: F811
+    llm_recorder: RecordingProxy,
 ) -> None:
     settings = settings_for(
         monkeypatch,
@@ -192,7 +182,7 @@ def test_llm_streams_from_a_real_openai_compatible_server(
 
 def test_llm_caps_the_answer_and_prices_it(
     monkeypatch: pytest.MonkeyPatch,
-    llm_recorder: RecordingProxy,  # noqa: F811
+    llm_recorder: RecordingProxy,
 ) -> None:
     """llama-cpp-python's server ignores max_completion_tokens and sends no stream usage:
     docduet sends max_tokens to non-OpenAI endpoints and estimates the usage (flagged)."""
@@ -216,7 +206,7 @@ def test_llm_caps_the_answer_and_prices_it(
 
 def test_llm_500s_become_a_generation_error_after_retries(
     monkeypatch: pytest.MonkeyPatch,
-    failing_llm_server: StatusServer,  # noqa: F811
+    failing_llm_server: StatusServer,
 ) -> None:
     settings = settings_for(
         monkeypatch,
@@ -235,7 +225,7 @@ def test_llm_500s_become_a_generation_error_after_retries(
 
 def test_llm_timeout_becomes_a_generation_error_in_bounded_time(
     monkeypatch: pytest.MonkeyPatch,
-    silent_llm_server: SilentServer,  # noqa: F811
+    silent_llm_server: SilentServer,
 ) -> None:
     settings = settings_for(
         monkeypatch,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from answer_fixtures import CANARY, EXPECTATIONS, answer_settings, ingest_corpus, leaked, readable_by
-from llm_server import RecordedRequest, RecordingProxy, gguf_path, llama_server_port  # noqa: F401
+from llm_server import RecordedRequest, RecordingProxy
 
 from backends.weaviate_server.server import WeaviateServer
 from chat.flags import credential_requests
@@ -74,7 +74,7 @@ def suite() -> Suite:
 def index(
     weaviate_node: WeaviateServer,
     weaviate_binary: Path,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Settings, dict[str, Chunk]]:
     """The corpus and the hostile documents, ingested once for the module; every chunk by id."""
@@ -89,7 +89,7 @@ def index(
 def runs(
     suite: Suite,
     index: tuple[Settings, dict[str, Chunk]],
-    llama_server_port: int,  # noqa: F811
+    llama_server_port: int,
 ) -> Iterator[tuple[list[Run], dict[str, Chunk], UserDirectory]]:
     """Ask every case with both generators, keep each case's hosted requests."""
     with RecordingProxy(llama_server_port) as proxy:

@@ -30,7 +30,7 @@ import pytest
 import yaml
 from echo_llm import EchoLLM
 from index_parts import index_of, retriever_of
-from llm_server import RecordingProxy, gguf_path, llama_server_port, recording_proxy  # noqa: F401
+from llm_server import RecordingProxy
 from permission_checks import (
     CEILINGS,
     LONG,
@@ -293,7 +293,7 @@ def test_cli_ask_json_answers_from_what_the_user_may_read(world: World) -> None:
 
 def test_real_hosted_endpoint_receives_nothing_outside_groups_or_ceiling(
     world: World,
-    recording_proxy: RecordingProxy,  # noqa: F811  (the fixture imported above)
+    recording_proxy: RecordingProxy,
     tmp_path: Path,
 ) -> None:
     """A few cases over the real llama-cpp-python server, recorded by the proxy in front of it."""

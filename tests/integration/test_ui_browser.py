@@ -29,13 +29,7 @@ from typing import Any
 import pytest
 from answer_fixtures import answer_settings, settings_env
 from index_parts import retriever_of
-from llm_server import (  # noqa: F401  (fixtures)
-    RecordingProxy,
-    _ProxyHandler,
-    free_port,
-    gguf_path,
-    llama_server_port,
-)
+from llm_server import RecordingProxy, _ProxyHandler, free_port
 from tests_helpers import chunk_ids, stop_process
 
 from backends.weaviate.client import open_client
@@ -97,7 +91,7 @@ class GreedyProxy(RecordingProxy):
 
 
 @pytest.fixture(scope="module")
-def greedy_llm(llama_server_port: int) -> Iterator[GreedyProxy]:  # noqa: F811
+def greedy_llm(llama_server_port: int) -> Iterator[GreedyProxy]:
     with GreedyProxy(llama_server_port) as proxy:
         yield proxy
 
@@ -106,7 +100,7 @@ def greedy_llm(llama_server_port: int) -> Iterator[GreedyProxy]:  # noqa: F811
 def ui_settings(
     weaviate_node: WeaviateServer,
     weaviate_binary: Path,
-    gguf_path: Path,  # noqa: F811
+    gguf_path: Path,
     greedy_llm: GreedyProxy,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:

@@ -11,13 +11,26 @@ import hashlib
 import re
 from collections.abc import Generator as PyGenerator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from unstructured.documents.elements import NarrativeText, Title
 
-from core.domain import Access, Chunk, Hit, Sensitivity, SourceFile, Usage, User
+from core.domain import (
+    Access,
+    Answer,
+    Chunk,
+    Confidence,
+    ConfidenceLevel,
+    Hit,
+    Privacy,
+    Sensitivity,
+    SourceFile,
+    Timings,
+    Usage,
+    User,
+)
 from core.errors import DocduetError, IngestError
 from core.filters import SearchFilters
 from core.prompt import Prompt
@@ -268,3 +281,28 @@ def written_source(folder: Path, name: str, text: str = "hello") -> tuple[Source
     path = folder / name
     path.write_text(text)
     return SourceFile(path=path, root=folder), text.encode()
+
+
+def make_answer(
+    text: str = "Up to 5 days [1].",
+    *,
+    generator: str = "slm",
+    level: ConfidenceLevel | None = ConfidenceLevel.HIGH,
+    probability: float | None = 0.86,
+    reasons: tuple[str, ...] = ("the top passage states it", "1 citation verified"),
+    error: str | None = None,
+    **fields: object,
+) -> Answer:
+    """A finished answer with a confidence (``level=None``: none), built by hand for front-end tests."""
+    confidence = None if level is None else Confidence(level, probability, reasons, calibration="test fit")
+    answer = Answer(
+        generator=generator,
+        text="" if error else text,
+        citations=(),
+        timings=Timings(0.05, 1.25, 3.5),
+        usage=Usage(700, 12, 0.0),
+        privacy=Privacy("/models/g.gguf", False, ("c1",), 0),
+        error=error,
+        confidence=None if error else confidence,
+    )
+    return replace(answer, **fields)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Block Kit messages for answers: text, numbered sources, a metrics line and feedback buttons.
+"""Block Kit messages for answers: confidence, text, numbered sources, metrics and feedback buttons.
 
 Everything a model or a document wrote is escaped, so an answer cannot ping ``<!channel>`` or
 forge a link; web addresses from documents and answers are shown as code (Slack would turn them
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from chat.badges import Badge, Tone, cascade_line, confidence_badge, not_sure_line
 from chat.flags import CAUTION, DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, cautions, flagged_links
 from chat.results import shown_queue_wait
 from core.domain import Answer, Citation, FlagKind
@@ -40,6 +41,14 @@ UNVERIFIED_MARK = f":warning: _{UNSUPPORTED_LINK_LABEL}_"
 DOCUMENT_MARK = f":warning: _{DOCUMENT_LINK_LABEL}_"
 MARKS = {FlagKind.UNSUPPORTED_LINK: UNVERIFIED_MARK, FlagKind.DOCUMENT_LINK: DOCUMENT_MARK}
 """The mark after a flagged link, by flag kind."""
+
+CONFIDENCE_EMOJI: dict[Tone, str] = {
+    "good": ":large_green_circle:",
+    "neutral": ":large_blue_circle:",
+    "warning": ":warning:",
+    "muted": ":grey_question:",
+}
+"""The emoji before a confidence badge, by its tone (the words come from :mod:`chat.badges`)."""
 
 Block = dict[str, Any]
 _BOLD_RE = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -89,11 +98,12 @@ def answer_blocks(
     feedback: FeedbackRef | None = None,
     heading: bool = False,
 ) -> list[Block]:
-    """One generator's answer: heading, text, sources, metrics, feedback buttons."""
+    """One generator's answer: heading, confidence, text, sources, metrics, feedback buttons."""
     label = answer.title
     blocks: list[Block] = []
     if heading:
         blocks.append(section(f"*{escape(label)}* · `{escape(answer.generator)}`"))
+    blocks.extend(context(text) for text in confidence_lines(answer))
     if answer.error:
         error = escape(truncate(public_error(answer.error), _ERROR_CHARS))
         blocks.append(section(f":warning: {escape(label)} could not answer: {error}"))
@@ -122,6 +132,24 @@ def answer_sections(text: str, marks: Mapping[str, str] | None = None) -> list[s
         else:  # entities and marks made it longer: cut finer
             pieces.extend(inert(p, marks) for p in split_text(raw, SECTION_LIMIT // 8))
     return pieces
+
+
+def confidence_lines(answer: Answer) -> list[str]:
+    """Context lines: the confidence badge with its main reasons, the cascade's steps, "not sure"."""
+    lines = []
+    if (badge := confidence_badge(answer)) is not None:
+        lines.append(badge_line(badge))
+    if (steps := cascade_line(answer)) is not None:
+        lines.append(f":twisted_rightwards_arrows: {escape(steps)}")
+    if (not_sure := not_sure_line(answer)) is not None:
+        lines.append(f":grey_question: *{escape(not_sure)}*")
+    return lines
+
+
+def badge_line(badge: Badge) -> str:
+    """``:large_green_circle: *High confidence · 0.86* · why: the top passage states it``."""
+    why = f" · why: {escape(badge.detail)}" if badge.detail else ""
+    return f"{CONFIDENCE_EMOJI[badge.tone]} *{escape(badge.text)}*{why}"
 
 
 def caution_lines(answer: Answer) -> list[str]:

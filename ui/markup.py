@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from chat.badges import Badge, Tone
 from chat.flags import DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, flagged_links
 from chat.results import GeneratorInfo, shown_queue_wait
 from core.domain import Answer, Citation, Flag, FlagKind
@@ -141,6 +142,26 @@ def metric_badges(answer: Answer) -> str:
     if (waited := shown_queue_wait(answer)) is not None:
         badges.insert(0, f":orange-badge[waited {seconds(waited)} for its turn]")
     return " ".join([*badges, privacy_badge(answer)])
+
+
+BADGE_STYLES: dict[Tone, tuple[str, str]] = {
+    "good": ("green", ":material/verified:"),
+    "neutral": ("blue", ":material/info:"),
+    "warning": ("orange", ":material/warning:"),
+    "muted": ("gray", ":material/help:"),
+}
+"""Colour and icon of a confidence badge, by its tone (the words come from :mod:`chat.badges`)."""
+
+
+def confidence_markdown(badge: Badge) -> str:
+    """``:green-badge[:material/verified: High confidence · 0.86]``: warning-coloured when low."""
+    color, icon = BADGE_STYLES[badge.tone]
+    return f":{color}-badge[{icon} {escape_md(badge.text)}]"
+
+
+def confidence_help(badge: Badge) -> str:
+    """The badge's hover text (its reasons and calibration), escaped, one line each."""
+    return "  \n".join(escape_md(line) for line in badge.tooltip.splitlines())
 
 
 def privacy_badge(answer: Answer) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from chat.badges import cascade_line, confidence_badge, not_sure_line
 from chat.flags import CAUTION, cautions
 from chat.results import GeneratorInfo, Retrieval
 from core.domain import Answer, Citation, FlagKind, Hit
@@ -22,6 +23,8 @@ from core.untrusted import public_error
 from ui.markup import (
     answer_markdown,
     citation_label,
+    confidence_help,
+    confidence_markdown,
     error_markdown,
     escape_md,
     generator_title,
@@ -57,7 +60,8 @@ def column_header(info: GeneratorInfo) -> None:
 
 
 def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
-    """One finished answer: its text (or error), citations, then the metric badges."""
+    """One finished answer: its confidence and cascade steps, its text (or error), citations, metrics."""
+    render_confidence(answer)
     if answer.error:
         icon = ":material/settings:" if "configure" in answer.error.lower() else ":material/error:"
         st.warning(error_markdown(answer.error), icon=icon)
@@ -75,6 +79,20 @@ def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
         st.markdown(metric_badges(answer))
     elif answer.privacy.off_premises:
         st.markdown(privacy_badge(answer))
+
+
+def render_confidence(answer: Answer) -> None:
+    """The confidence badge (reasons on hover), the cascade's steps, and "not sure" for a withheld answer.
+
+    Errors have no badge; a low-confidence answer keeps its text under a warning badge.
+    """
+    badge = confidence_badge(answer)
+    if badge is not None:
+        st.markdown(confidence_markdown(badge), help=confidence_help(badge))
+    if (steps := cascade_line(answer)) is not None:
+        st.caption(f":material/alt_route: {escape_md(steps)}")
+    if (not_sure := not_sure_line(answer)) is not None:
+        st.info(escape_md(not_sure), icon=":material/help:")
 
 
 def render_cautions(answer: Answer) -> None:

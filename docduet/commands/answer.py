@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from chat.badges import Tone, cascade_line, confidence_badge, not_sure_line
 from chat.flags import LABELS, cautions
 from core.domain import Answer
 from core.settings import Settings
@@ -135,7 +136,7 @@ def side_by_side(console: Console, panels: list[Panel]) -> Any:
 
 def answer_panel(answer: Answer, label: str | None = None) -> Panel:
     """One answer with its citations and metrics, as a rich panel."""
-    body: list[Any] = []
+    body: list[Any] = confidence_lines(answer)
     if answer.error:
         body.append(Text(f"error: {answer.error}", style="red"))
     else:
@@ -150,6 +151,29 @@ def answer_panel(answer: Answer, label: str | None = None) -> Panel:
     return Panel(
         Group(*body), title=label or answer.generator, border_style="red" if answer.error else "blue"
     )
+
+
+BADGE_STYLES: dict[Tone, str] = {
+    "good": "bold green",
+    "neutral": "bold cyan",
+    "warning": "bold yellow",
+    "muted": "dim",
+}
+"""The terminal style of a confidence badge, by its tone (the words come from :mod:`chat.badges`)."""
+
+
+def confidence_lines(answer: Answer) -> list[Text]:
+    """The confidence badge and its main reasons, the cascade's steps, and "not sure" when withheld."""
+    lines: list[Text] = []
+    if (badge := confidence_badge(answer)) is not None:
+        lines.append(Text(badge.text, style=BADGE_STYLES[badge.tone]))
+        if badge.detail:
+            lines.append(Text(f"why: {badge.detail}", style="dim"))
+    if (steps := cascade_line(answer)) is not None:
+        lines.append(Text(steps, style="dim"))
+    if (not_sure := not_sure_line(answer)) is not None:
+        lines.append(Text(not_sure, style="bold yellow"))
+    return lines
 
 
 def flag_lines(answer: Answer) -> list[Text]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from chat.citations import MARKER_RE, cite
+from chat.confidence import Assessor, measure
 from chat.flags import answer_flags
 from chat.prompt import build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
@@ -130,9 +131,13 @@ class AnswerService:
         rewriter: QueryRewriter,
         *,
         trusted_links: Sequence[str] = (),
+        assessor: Assessor | None = None,
     ) -> None:
         """One slot per configured generator; a name may appear once. ``trusted_links`` (URL
-        prefixes or hosts) are the organisation's: an answer's link under one is not flagged."""
+        prefixes or hosts) are the organisation's: an answer's link under one is not flagged.
+        ``assessor`` turns each answer's signals into a confidence (default: no calibrations,
+        so every confidence is ``unknown`` with its signals measured)."""
+        self._assessor = assessor or Assessor({})
         self._retriever = retriever
         self._trusted_links = tuple(trusted_links)
         self._slots = {slot.name: slot for slot in slots}
@@ -262,6 +267,7 @@ class AnswerService:
         generator = slot.generator
         plan = self._plan(name, generator, retrieval)
         if not plan.hits:
+            signals = measure(hits=(), result=None, citations=(), dropped_markers=0, abstained=True)
             return Answer(
                 generator=name,
                 text=abstain_text(plan.privacy.withheld_count, generator.max_sensitivity),
@@ -270,6 +276,7 @@ class AnswerService:
                 usage=Usage(0, 0, 0.0),
                 privacy=plan.privacy,
                 abstained=True,
+                confidence=self._assessor.assess(name, signals),
             )
         history = history_for(generator, question.history)
         prompt = build_prompt(question.text, plan.hits, history=history)
@@ -345,6 +352,16 @@ class AnswerService:
             abstained=cited.abstained,
             flagged_markers=cited.flagged_markers,
             flags=self._flags(cited.text, prompt),
+            confidence=self._assessor.assess(
+                name,
+                measure(
+                    hits=tuple(b.hit for b in prompt.blocks),
+                    result=result,
+                    citations=cited.citations,
+                    dropped_markers=len(cited.flagged_markers),
+                    abstained=cited.abstained,
+                ),
+            ),
         )
 
     def _flags(self, text: str, prompt: Prompt) -> tuple[Flag, ...]:

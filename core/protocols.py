@@ -158,6 +158,11 @@ class GenerationResult:
     """True when the backend reported no token counts and they were estimated."""
     queue_s: float = 0.0
     """Seconds the question waited for a free model instance before generation began."""
+    token_logprobs: tuple[float, ...] = ()
+    """Natural-log probability of each answer token as the model chose it (empty: not reported)."""
+    self_check: float | None = None
+    """The model's P(yes) when asked, after answering, whether its answer is stated in the
+    passages (None: not asked). Both feed :mod:`chat.confidence`."""
 
 
 class TextStream(Iterator[str]):

@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backends.llama_cpp.logprobs import (
+    NO_SPELLINGS,
+    SELF_CHECK_QUESTION,
+    YES_SPELLINGS,
+    FirstStep,
+    TokenLogprobs,
+    first_token_ids,
+)
 from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
 from chat.generators.pool import InstancePool
@@ -59,6 +67,9 @@ class LlamaCppOptions(BaseModel):
     """Longest a question waits for a free instance before it is told to try again."""
     examples: int = Field(default=2, ge=0, le=2)
     """Worked exchanges at the head of chat prompts: 2 (answered + abstained), 1, or 0."""
+    self_check: bool = True
+    """After answering, ask the model whether its answer is stated in the passages (one token,
+    the prompt reused from llama.cpp's cache): a confidence signal (chat.confidence)."""
 
 
 class LlamaCppGenerator:
@@ -81,6 +92,7 @@ class LlamaCppGenerator:
         examples: int = 2,
         pool_size: int = 1,
         queue_timeout_s: float = 300.0,
+        self_check: bool = True,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
@@ -98,6 +110,7 @@ class LlamaCppGenerator:
         self.max_tokens = max_tokens
         self.prompt_format = prompt_format
         self.repeat_penalty = repeat_penalty
+        self.self_check = self_check
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self._pool: InstancePool[Llama] = InstancePool(
@@ -193,8 +206,9 @@ class LlamaCppGenerator:
         prompt = self._fit(prompt, max_tokens, chat)
         pieces: list[str] = []
         finish: str | None = None
+        recorder = TokenLogprobs()
         with self._pool.turn() as (llama, waited):  # one question per instance: not re-entrant
-            chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat)
+            chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat, recorder)
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]
@@ -208,32 +222,87 @@ class LlamaCppGenerator:
                 raise GenerationError(f"the local model failed while generating: {e}") from e
             answer = "".join(pieces)
             completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
+            checked = self._self_check(llama, prompt, answer, chat) if self.self_check and answer else None
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=0.0)
-        return GenerationResult(text=answer, usage=usage, finish_reason=finish, queue_s=waited)
+        return GenerationResult(
+            text=answer,
+            usage=usage,
+            finish_reason=finish,
+            queue_s=waited,
+            token_logprobs=tuple(recorder.values),
+            self_check=checked,
+        )
+
+    def _self_check(self, llama: Llama, prompt: Prompt, answer: str, chat: bool) -> float | None:
+        """P(yes) of "is your answer stated in the documents?", asked right after the answer.
+
+        The conversation so far is what llama.cpp just evaluated, so only the question's few
+        tokens are new. A failure here costs the signal, never the answer.
+        """
+        from llama_cpp import LogitsProcessorList
+
+        step = FirstStep()
+        try:
+            if chat:
+                messages: list[Any] = [
+                    {"role": m.role, "content": m.content} for m in prompt.messages(examples=self.examples)
+                ]
+                messages += [
+                    {"role": "assistant", "content": answer},
+                    {"role": "user", "content": SELF_CHECK_QUESTION},
+                ]
+                llama.create_chat_completion(
+                    messages=messages,
+                    max_tokens=1,
+                    temperature=0.0,
+                    logits_processor=LogitsProcessorList([step]),
+                )
+            else:
+                text = f"{prompt.completion()} {answer}\n{SELF_CHECK_QUESTION}\nReply:"
+                llama.create_completion(
+                    text, max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([step])
+                )
+        except (ValueError, RuntimeError) as e:
+            log.warning("%s: the self-check failed (%s); no self-check signal for this answer", self.name, e)
+            return None
+        return step.p_yes(
+            first_token_ids(llama.tokenize, YES_SPELLINGS), first_token_ids(llama.tokenize, NO_SPELLINGS)
+        )
 
     def _chat_text(self, prompt: Prompt) -> str:
         """The chat messages as one string, for token budgeting (template glue is in the margin)."""
         return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages(examples=self.examples))
 
-    def _start(self, llama: Llama, prompt: Prompt, max_tokens: int, chat: bool) -> tuple[Iterator[Any], int]:
+    def _start(
+        self, llama: Llama, prompt: Prompt, max_tokens: int, chat: bool, recorder: TokenLogprobs
+    ) -> tuple[Iterator[Any], int]:
         """Start a streaming call; returns the chunk iterator and the prompt's token count."""
+        from llama_cpp import LogitsProcessorList
+
         if chat:
             messages: list[Any] = [
                 {"role": m.role, "content": m.content} for m in prompt.messages(examples=self.examples)
             ]
             deltas = llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True,
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stream=True,
                 repeat_penalty=self.repeat_penalty,
+                logits_processor=LogitsProcessorList([recorder]),
             )
             return iter(deltas), self.count_tokens(self._chat_text(prompt))
         text = prompt.completion()
         chunks = llama.create_completion(
-            text, max_tokens=max_tokens, temperature=0.0, stop=list(COMPLETION_STOP), stream=True,
+            text,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stop=list(COMPLETION_STOP),
+            stream=True,
             repeat_penalty=self.repeat_penalty,
+            logits_processor=LogitsProcessorList([recorder]),
         )
         return iter(chunks), self.count_tokens(text)
-
-
 
 
 def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerator:
@@ -257,6 +326,7 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         examples=options.examples,
         pool_size=options.pool_size,
         queue_timeout_s=options.queue_timeout_s,
+        self_check=options.self_check,
         name=spec.id,
         label=f"{spec.title} · {model_title}",
         max_sensitivity=spec.max_sensitivity,

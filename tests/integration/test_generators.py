@@ -117,6 +117,21 @@ def test_default_small_model_answers_from_the_passage_through_its_chat_template(
     log.warning("slm: %r first token %.2f s, total %.2f s", text, first_s, total_s)
 
 
+def test_slm_reports_each_answer_tokens_log_probability_and_a_self_check(slm: LlamaCppGenerator) -> None:
+    result = slm.stream(build_prompt("How much can I claim per day for meals?", [hit(MEALS)])).collect()
+    assert "40" in result.text
+    # one log-probability per chosen token but the last (its successor never came)
+    assert abs(len(result.token_logprobs) - result.usage.completion_tokens) <= 1
+    assert all(lp <= 0.0 for lp in result.token_logprobs)
+    assert sum(result.token_logprobs) / len(result.token_logprobs) > -1.0  # copied from the passage: sure
+    assert result.self_check is not None and 0.0 < result.self_check < 1.0
+    slm.self_check = False
+    try:
+        assert slm.stream(build_prompt("Meals?", [hit(MEALS)]), max_tokens=4).collect().self_check is None
+    finally:
+        slm.self_check = True
+
+
 def test_a_base_model_gets_the_few_shot_completion_prompt(tmp_path: Path) -> None:
     gemma = LlamaCppGenerator(
         resolve_model("gemma-3-270m", Settings().cache_dir), n_ctx=2048, n_threads=1, max_tokens=24

@@ -2,7 +2,9 @@
 
 Used by every front end (web chat, Slack) before anything is shown to a user:
 
-- :func:`urls` finds web addresses in a text (``https://…``, ``www.…``);
+- :func:`urls` finds web addresses in a text (``https://…``, ``www.…``), and :func:`url_pieces`
+  cuts a text into plain runs and addresses, so each front end shows an address inert (as code,
+  never a link) and marks the flagged ones without scanning the text itself;
 - :func:`bare_url` is an address as compared with passages and questions (no scheme, no
   ``www.``, no case): :mod:`chat.flags` flags an answer's links by where they come from;
 - :func:`public_error` replaces internal URLs, host names and IP addresses in an error message
@@ -37,6 +39,21 @@ HIDDEN = "[address hidden]"
 def urls(text: str) -> list[str]:
     """The web addresses in ``text``, in order, without trailing punctuation."""
     return [m.group(0).rstrip(URL_TRAILING) for m in URL_PATTERN.finditer(text)]
+
+
+def url_pieces(text: str) -> list[tuple[str, bool]]:
+    """``text`` as consecutive pieces ``(piece, is_url)``: plain runs and web addresses, in order.
+
+    An address stops before trailing punctuation (:data:`URL_TRAILING`), which stays plain text.
+    """
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for match in URL_PATTERN.finditer(text):
+        end = match.start() + len(match.group(0).rstrip(URL_TRAILING))
+        pieces.extend(((text[cursor : match.start()], False), (text[match.start() : end], True)))
+        cursor = end
+    pieces.append((text[cursor:], False))
+    return [(piece, is_url) for piece, is_url in pieces if piece]
 
 
 def bare_url(url: str) -> str:

@@ -21,7 +21,7 @@ from chat.badges import Badge, Tone, cascade_line, confidence_badge, not_sure_li
 from chat.flags import CAUTION, DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, cautions, flagged_links
 from chat.results import shown_queue_wait
 from core.domain import Answer, Citation, FlagKind
-from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
+from core.untrusted import public_error, url_pieces
 from slackbot.links import LinkFor
 from slackbot.text import escape, link_label, split_text, truncate
 
@@ -241,16 +241,13 @@ def feedback_actions(generator: str, ref: FeedbackRef) -> Block:
 def inert(text: str, marks: Mapping[str, str] | None = None) -> str:
     """``text`` escaped, each web address as code (no link), those in ``marks`` followed by their mark."""
     pieces: list[str] = []
-    cursor = 0
-    for match in URL_PATTERN.finditer(text):
-        url = match.group(0).rstrip(URL_TRAILING)
-        end = match.start() + len(url)
-        pieces.append(escape(text[cursor : match.start()]))
-        pieces.append("`" + escape(url).replace("`", "'") + "`")
-        if marks and url in marks:
-            pieces.append(f" {marks[url]}")
-        cursor = end
-    pieces.append(escape(text[cursor:]))
+    for piece, is_url in url_pieces(text):
+        if not is_url:
+            pieces.append(escape(piece))
+            continue
+        pieces.append("`" + escape(piece).replace("`", "'") + "`")
+        if marks and piece in marks:
+            pieces.append(f" {marks[piece]}")
     return "".join(pieces)
 
 

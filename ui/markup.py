@@ -14,29 +14,31 @@ from chat.badges import Badge, Tone
 from chat.flags import DOCUMENT_LINK_LABEL, UNSUPPORTED_LINK_LABEL, flagged_links
 from chat.results import GeneratorInfo, shown_queue_wait
 from core.domain import Answer, Citation, Flag, FlagKind
-from core.untrusted import URL_PATTERN, URL_TRAILING, public_error
+from core.untrusted import public_error, url_pieces
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _MARKER = re.compile(r"\[(\d{1,4})\]")
 _BLANKS = re.compile(r"\s+")
 UNVERIFIED_LINK = f":red-badge[:material/warning: {UNSUPPORTED_LINK_LABEL}]"
 DOCUMENT_LINK = f":orange-badge[:material/warning: {DOCUMENT_LINK_LABEL}]"
+CHIPS = {FlagKind.UNSUPPORTED_LINK: UNVERIFIED_LINK, FlagKind.DOCUMENT_LINK: DOCUMENT_LINK}
 
 
-def escape_md(text: str) -> str:
+def escape_md(text: str, marks: Mapping[str, str] | None = None) -> str:
     """Backslash-escape every Markdown, HTML, LaTeX and directive character in ``text``.
 
     Web addresses become inline code: the page's Markdown turns any bare ``https://…`` or
     ``www.…`` into a link after escapes are resolved (GFM autolinks), but never inside code.
+    An address in ``marks`` is followed by its mark (a chip).
     """
     parts: list[str] = []
-    cursor = 0
-    for match in URL_PATTERN.finditer(text):
-        end = match.start() + len(match.group(0).rstrip(URL_TRAILING))
-        parts.append(_SPECIAL.sub(r"\\\1", text[cursor : match.start()]))
-        parts.append(f"`{text[match.start() : end]}`")
-        cursor = end
-    parts.append(_SPECIAL.sub(r"\\\1", text[cursor:]))
+    for piece, is_url in url_pieces(text):
+        if not is_url:
+            parts.append(_SPECIAL.sub(r"\\\1", piece))
+        elif marks and piece in marks:
+            parts.append(f"`{piece}` {marks[piece]}")
+        else:
+            parts.append(f"`{piece}`")
     return "".join(parts)
 
 
@@ -46,19 +48,15 @@ def answer_markdown(text: str, flags: Sequence[Flag] = ()) -> str:
     Each flagged address is followed by a chip: red when it appears in no passage, orange when
     it comes from a document (not verified).
     """
+    chips = {url: CHIPS[kind] for url, kind in flagged_links(flags).items()}
     parts: list[str] = []
     cursor = 0
     for match in _MARKER.finditer(text):
-        parts.append(escape_md(text[cursor : match.start()]))
+        parts.append(escape_md(text[cursor : match.start()], chips))
         parts.append(f":blue-badge[{match.group(1)}]")
         cursor = match.end()
-    parts.append(escape_md(text[cursor:]))
-    markdown = "".join(parts)
-    for url, kind in flagged_links(flags).items():
-        shown = escape_md(url)
-        chip = UNVERIFIED_LINK if kind is FlagKind.UNSUPPORTED_LINK else DOCUMENT_LINK
-        markdown = markdown.replace(shown, f"{shown} {chip}")
-    return markdown.replace("\n", "  \n")
+    parts.append(escape_md(text[cursor:], chips))
+    return "".join(parts).replace("\n", "  \n")
 
 
 def error_markdown(message: str) -> str:

@@ -15,13 +15,24 @@ from chat.flags import answer_flags
 from core.domain import FlagKind
 from core.lookalikes import LOOKALIKES
 from core.prompt import neutralise
-from core.untrusted import HIDDEN, bare_url, fold, fold_map, public_error, sub_folded, urls
+from core.untrusted import HIDDEN, bare_url, fold, fold_map, public_error, sub_folded, url_pieces, urls
 
 
 def test_urls_are_found_without_trailing_punctuation() -> None:
     text = "See https://intranet.example/docs/a_b?x=1, or www.corvala.example. Also (http://x.test/p)."
     assert urls(text) == ["https://intranet.example/docs/a_b?x=1", "www.corvala.example", "http://x.test/p"]
     assert urls("no links here: 12:30, e.g. version 1.2.3") == []
+
+
+def test_url_pieces_cut_a_text_into_plain_runs_and_the_addresses_urls_finds() -> None:
+    """The one scan the web chat (inline code + chip) and Slack (code + mark) both render from."""
+    text = "See https://intranet.example/docs?x=1, or www.corvala.example. Done"
+    pieces = url_pieces(text)
+    assert "".join(p for p, _ in pieces) == text
+    assert [p for p, is_url in pieces if is_url] == urls(text)
+    assert pieces[:3] == [("See ", False), ("https://intranet.example/docs?x=1", True), (", or ", False)]
+    assert url_pieces("https://a.example") == [("https://a.example", True)]
+    assert url_pieces("") == []
 
 
 def test_answer_links_missing_from_every_passage_are_reported_once() -> None:

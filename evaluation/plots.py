@@ -112,3 +112,51 @@ def disagreement_figure(
     bars.set_ylabel("questions")
     bars.set_title("Who answered correctly")
     return to_base64(figure)
+
+
+def risk_coverage_figure(curves: dict[str, list[dict[str, Any]]]) -> str:
+    """Share right against coverage (answering only the most confident), one line per generator."""
+    figure = _figure(6.0, 3.6)
+    axes = figure.subplots()
+    for name, points in curves.items():
+        kept = [p for p in points if p["value"] is not None]
+        axes.plot([p["coverage"] for p in kept], [p["value"] for p in kept], marker="o", label=name)
+    axes.set_xlabel("coverage (share of questions answered, most confident first)")
+    axes.set_ylabel("share right")
+    axes.set_xlim(1.02, 0.0)
+    axes.set_ylim(0, 1.05)
+    axes.legend(fontsize="small")
+    axes.set_title("Risk-coverage")
+    return to_base64(figure)
+
+
+def pareto_figure(section: dict[str, Any]) -> str:
+    """Every simulated configuration's share right against its compute seconds; the Pareto front
+    joined by a line, each generator alone marked and named."""
+    figure = _figure(7.0, 4.0)
+    axes = figure.subplots()
+    points = section["points"]
+    axes.scatter(
+        [p["compute_s"] for p in points],
+        [p["quality"]["value"] for p in points],
+        s=10,
+        alpha=0.35,
+        label="cascades",
+    )
+    front = sorted(section["pareto"], key=lambda p: p["compute_s"])
+    axes.plot(
+        [p["compute_s"] for p in front],
+        [p["quality"]["value"] for p in front],
+        color="#b23a3a",
+        marker="o",
+        label="Pareto front",
+    )
+    for single in section["singles"]:
+        x, y = single["compute_s"], single["quality"]["value"]
+        axes.scatter([x], [y], marker="s", s=60, color="black")
+        axes.annotate(single["steps"][0], (x, y), textcoords="offset points", xytext=(6, 4), fontsize="small")
+    axes.set_xlabel("compute seconds per question (on-premises steps)")
+    axes.set_ylabel("share right")
+    axes.legend(fontsize="small")
+    axes.set_title("Cascades: quality against compute")
+    return to_base64(figure)

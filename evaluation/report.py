@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import plots
+from evaluation.report_confidence import cascade_html, confidence_html
 
 Fmt = Callable[[Any], str]
 MAX_LISTED = 25
@@ -107,6 +108,10 @@ def render_report(results: dict[str, Any]) -> str:
         parts += _retrieval(results["retrieval"], results.get("index"))
     if "qa" in results:
         parts += _qa(results["qa"])
+    if "confidence" in results:
+        parts += confidence_html(results["confidence"])
+    if "cascade" in results:
+        parts += cascade_html(results["cascade"])
     if "judge" in results:
         parts += _judge(results["judge"])
     if results.get("feedback"):

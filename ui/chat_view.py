@@ -11,6 +11,7 @@ from chat.results import Question
 from core.domain import User
 from core.errors import BackendUnavailableError, DocduetError, RetrievalError
 from ui.backend import ChatBackend, describe_outage
+from ui.downloads import Downloads
 from ui.feedback_form import feedback_form
 from ui.limits import allow_question
 from ui.markup import error_markdown, escape_md
@@ -43,7 +44,7 @@ def chat_page(backend: ChatBackend, user: User) -> None:
     infos = {} if outage else {i.name: i for i in backend.columns()}
     labels = {n: i.label for n, i in infos.items()}
     for turn in past:
-        render_turn(turn, infos)
+        render_turn(turn, infos, Downloads(backend, user))
         feedback_form(backend.feedback, turn, user, rated, labels)
     if question and question.strip() and allow_question(backend.settings, user):
         if outage:
@@ -64,7 +65,7 @@ def ask(backend: ChatBackend, user: User, text: str) -> ChatTurn:
         try:
             infos = backend.columns()
             live.names = tuple(i.name for i in infos)
-            view = ColumnsView(live.names, key, {i.name: i for i in infos})
+            view = ColumnsView(live.names, key, {i.name: i for i in infos}, Downloads(backend, user))
             run_stream(backend.answerer(), question, live, view)
             turn = _turn(key, text, user, live, "done")
         except DocduetError as e:

@@ -6,9 +6,7 @@ Only rendering lives here; what to show comes from :mod:`ui.turns` and :mod:`ui.
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -17,9 +15,8 @@ from chat.badges import cascade_line, confidence_badge, not_sure_line
 from chat.flags import CAUTION, cautions
 from chat.results import GeneratorInfo, Retrieval
 from core.domain import Answer, Citation, FlagKind, Hit
-from core.errors import DocduetError
 from core.prompt import neutralise
-from core.untrusted import public_error
+from ui.downloads import Downloads, prepared_download, source_download
 from ui.markup import (
     answer_markdown,
     citation_label,
@@ -41,7 +38,6 @@ LOCAL_ICON, HOSTED_ICON = ":material/computer:", ":material/cloud:"
 ASSISTANT_AVATAR = ":material/forum:"
 USER_AVATAR = ":material/person:"
 RETRY_KEY = "docduet.retry"
-DOWNLOAD_KEY = "docduet.download"
 WAITING = "_Reading the passages…_"
 PASSAGE_CONTEXT = 400
 """Characters of the passage shown on each side of the highlighted snippet."""
@@ -59,8 +55,9 @@ def column_header(info: GeneratorInfo) -> None:
     st.caption(escape_md(caption))
 
 
-def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
-    """One finished answer: its confidence and cascade steps, its text (or error), citations, metrics."""
+def render_answer(answer: Answer, hits: Sequence[Hit], key: str, downloads: Downloads | None = None) -> None:
+    """One finished answer: its confidence and cascade steps, its text (or error), citations (with
+    ``downloads``, a "Download source" button each), metrics."""
     render_confidence(answer)
     if answer.error:
         icon = ":material/settings:" if "configure" in answer.error.lower() else ":material/error:"
@@ -71,7 +68,7 @@ def render_answer(answer: Answer, hits: Sequence[Hit], key: str) -> None:
         if answer.abstained and answer.privacy.withheld_count == 0:
             st.caption("No answer in the documents you can access.")
     for citation in answer.citations:
-        render_citation(citation, passage(hits, answer, citation), f"{key}-{citation.number}")
+        render_citation(citation, passage(hits, answer, citation), f"{key}-{citation.number}", downloads)
     if answer.flagged_markers:
         dropped = ", ".join(f"[{n}]" for n in answer.flagged_markers)
         st.caption(f"Removed citation markers the passages did not support: {dropped}")
@@ -105,7 +102,9 @@ def render_cautions(answer: Answer) -> None:
             st.caption(f":material/warning: {escape_md(caution)}")
 
 
-def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
+def render_citation(
+    citation: Citation, hit: Hit | None, key: str, downloads: Downloads | None = None
+) -> None:
     """A numbered expander: the passage with the supporting snippet highlighted, and the file.
 
     It opens by itself while it holds a fetched download (or why not): the click's rerun draws
@@ -117,82 +116,8 @@ def render_citation(citation: Citation, hit: Hit | None, key: str) -> None:
         st.markdown(highlight(text, citation.snippet, context=PASSAGE_CONTEXT))
         how = "matched by docduet" if citation.attributed else "cited by the model"
         st.caption(f"Support {citation.support:.0%} · {how} · {escape_md(Path(citation.source).name)}")
-        source_download(citation.source, key)
-
-
-@dataclass(frozen=True)
-class PreparedDownload:
-    """A "Download source" click's outcome, kept for the next page run: the bytes or why not.
-
-    ``refusal`` is Markdown ready to show (a reason from the file's checks is escaped).
-    """
-
-    key: str
-    data: bytes = b""
-    refusal: str = ""
-
-
-def source_download(source: str, key: str) -> None:
-    """A "Download source" button for the cited file: the click fetches it, then a save button or why not.
-
-    The click counts against the user's download limit and serves the file only while it is
-    the indexed file inside its ingest root and the signed-in user may read it, in the index and
-    by its current declarations (:func:`ingest.sources.read_source`); a refusal is shown here.
-    """
-    path = Path(source)
-    if path.is_symlink() or not path.is_file():
-        st.caption("The source file is not available on this server.")
-        return
-    st.button(
-        "Download source",
-        key=f"dl-{key}",
-        on_click=fetch_source,
-        args=(source, key),
-        icon=":material/download:",
-        type="tertiary",
-    )
-    prepared = prepared_download(key)
-    if prepared is None:
-        return
-    if prepared.refusal:
-        st.warning(prepared.refusal, icon=":material/block:")
-        return
-    st.download_button(
-        f"Save {path.name}",
-        data=prepared.data,
-        file_name=path.name,
-        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-        key=f"dl-{key}-save",
-        on_click="ignore",
-        icon=":material/save:",
-        type="tertiary",
-    )
-
-
-def prepared_download(key: str) -> PreparedDownload | None:
-    """What the last "Download source" click in this session fetched, if it was ``key``'s."""
-    prepared: PreparedDownload | None = st.session_state.get(DOWNLOAD_KEY)
-    return prepared if prepared is not None and prepared.key == key else None
-
-
-def fetch_source(source: str, key: str) -> None:
-    """The "Download source" click: the limit, then every check of the file, made now."""
-    from ui.limits import download_refusal
-    from ui.shell import current_backend, current_user
-
-    backend, user = current_backend(), current_user()
-    refusal = download_refusal(backend.settings, user)
-    if refusal is not None:
-        st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, refusal=refusal)
-        return
-    try:
-        data = backend.source_bytes(source, user)
-    except DocduetError as e:  # SourceRefusedError says why; anything else is the index's trouble
-        log.info("download of %s refused: %s", source, e)
-        why = escape_md(public_error(str(e)))  # may quote a declaration's text: shown as text
-        st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, refusal=f"Not downloaded: {why}")
-        return
-    st.session_state[DOWNLOAD_KEY] = PreparedDownload(key, data=data)  # one file per session at most
+        if downloads is not None:
+            source_download(citation.source, key, downloads)
 
 
 def render_question(text: str) -> None:
@@ -200,7 +125,9 @@ def render_question(text: str) -> None:
         st.markdown(escape_md(text))
 
 
-def render_turn(turn: ChatTurn, infos: Mapping[str, GeneratorInfo]) -> None:
+def render_turn(
+    turn: ChatTurn, infos: Mapping[str, GeneratorInfo], downloads: Downloads | None = None
+) -> None:
     """A turn from the history: the question, then the answers side by side."""
     render_question(turn.question)
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
@@ -215,7 +142,7 @@ def render_turn(turn: ChatTurn, infos: Mapping[str, GeneratorInfo]) -> None:
                 column_header(info_for(name, infos))
                 answer = turn.answer(name)
                 if answer is not None:
-                    render_answer(answer, hits, f"{turn.key}-{name}")
+                    render_answer(answer, hits, f"{turn.key}-{name}", downloads)
                 elif turn.status == "interrupted":
                     st.caption("Interrupted before this answer finished.")
         if turn.status != "done":
@@ -249,8 +176,14 @@ def _from(hits: Sequence[Hit], shown: int = 3) -> str:
 class ColumnsView:
     """The live view of a turn being answered: one placeholder per column, filled as tokens come."""
 
-    def __init__(self, names: Sequence[str], key: str, infos: Mapping[str, GeneratorInfo]) -> None:
-        self._key = key
+    def __init__(
+        self,
+        names: Sequence[str],
+        key: str,
+        infos: Mapping[str, GeneratorInfo],
+        downloads: Downloads | None = None,
+    ) -> None:
+        self._key, self._downloads = key, downloads
         self._hits: tuple[Hit, ...] = ()
         self._status = st.empty()
         self._status.caption(":material/search: Searching your documents…")
@@ -273,4 +206,4 @@ class ColumnsView:
 
     def finished(self, answer: Answer) -> None:
         with self._bodies[answer.generator].container():
-            render_answer(answer, self._hits, f"{self._key}-{answer.generator}")
+            render_answer(answer, self._hits, f"{self._key}-{answer.generator}", self._downloads)

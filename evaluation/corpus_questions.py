@@ -9,6 +9,9 @@ as a demo user allowed to read its source (anonymous for public ones), and score
   separately, whether the answer cites the file that holds it;
 - unanswerable: the generator abstained.
 
+Each answer is also kept whole (``answer``: its confidence signals, timings, cost and privacy), so
+``python -m evaluation.confidence_eval`` and ``docduet eval ... --calibrate-with`` can use it.
+
 Results go to ``FILE`` (JSON) and a table to the terminal.
 """
 
@@ -24,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from chat.results import Question
+from chat.results import Question, answer_json
 from core.domain import ANONYMOUS, Answer, User
 from core.errors import ConfigError
 from core.identity import UserDirectory
@@ -106,7 +109,8 @@ def run(settings: Settings, names: list[str] | None, out: Path, *, parts: EvalPa
             started = time.perf_counter()
             comparison = service.compare(Question(text=q.question, user=asker(q, directory)), ids)
             answers = {
-                a.generator: {"text": a.text, "error": a.error, **score(q, a)} for a in comparison.answers
+                a.generator: {"text": a.text, "error": a.error, **score(q, a), "answer": answer_json(a)}
+                for a in comparison.answers
             }
             records.append(
                 {

@@ -14,7 +14,9 @@ from core.domain import ANONYMOUS, User
 from core.feedback import FeedbackStore
 from core.protocols import NullProgress, ProgressSink
 from core.settings import Settings
+from evaluation.answers import answers_from_records
 from evaluation.checkpoint import Checkpoint
+from evaluation.confidence_eval import full_report
 from evaluation.datasets import QASet, RetrievalSet, load_dataset
 from evaluation.index import ensure_eval_index
 from evaluation.judge import judge_answers
@@ -207,6 +209,7 @@ def _qa(
             checkpoint=checkpoint,
             progress=progress,
         )
+    out |= full_report(answers_from_records(out["qa"]["records"], dataset.name), names)
     out["resumed"] = checkpoint.resumed
     if options.judge:
         out["judge"] = _judge(parts, settings, out["qa"], options, config, progress)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,28 @@ def register(sub: Any) -> None:
     p.add_argument("--split", default=None, help="BEIR split (default: the only one, or test)")
     p.add_argument("--user", default=None, metavar="NAME", help="ask JSONL questions as this user")
     p.add_argument("--judge", action="store_true", help="also grade answers with the hosted LLM")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="after the run, fit each generator's confidence calibration on its labelled answers and "
+        "write <DATA_DIR>/calibration/<generator>.json (re-running on finished work generates nothing)",
+    )
+    p.add_argument(
+        "--calibration-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where --calibrate writes (default: DATA_DIR/calibration)",
+    )
+    p.add_argument(
+        "--calibrate-with",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also fit on these answers (another run's results.json or checkpoint-qa-*.jsonl, or the "
+        "corpus questions suite's JSON); repeatable",
+    )
     p.set_defaults(run=_run)
 
 
@@ -56,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
     from core.identity import UserDirectory
     from docduet.commands.progress import RichProgress
     from docduet.compose import evaluation_parts
+    from evaluation.answers import load_answers
+    from evaluation.confidence_eval import print_summary
     from evaluation.run import EvalOptions, run_eval
 
     settings = Settings()
@@ -72,12 +98,52 @@ def _run(args: argparse.Namespace) -> int:
         split=args.split,
         user=UserDirectory.from_settings(settings).resolve(args.user),
     )
+    extra = [load_answers(path) for path in args.calibrate_with]  # read first: a wrong file fails early
+    if extra and not args.calibrate:
+        raise ConfigError("--calibrate-with only applies with --calibrate")
     err = Console(stderr=True)
     with evaluation_parts(settings) as parts:
         outcome = run_eval(settings, options, parts=parts, progress=RichProgress(err))
     console = Console()
     for paragraph in outcome.results["recommendation"]:
         console.print(paragraph, highlight=False)
+    if "confidence" in outcome.results:
+        print_summary(outcome.results, lambda line: console.print(line, highlight=False, markup=False))
     console.print(f"\nresults: {outcome.results_path}\nreport:  {outcome.report_path}", highlight=False)
     console.print(f"wall time {outcome.results['wall_s']:.1f} s", style="dim")
+    if args.calibrate:
+        _calibrate(args, settings, outcome.results, extra, console)
     return 0
+
+
+def _calibrate(
+    args: argparse.Namespace, settings: Settings, results: dict[str, Any], extra: list[Any], console: Console
+) -> None:
+    """Fit and write one calibration per generator of the run, on its answers and --calibrate-with's."""
+    from evaluation.answers import answers_from_records, merge
+    from evaluation.calibrate import calibrate_all
+
+    if "qa" not in results:
+        raise ConfigError("--calibrate needs a question set (SQuAD 2.0 or JSONL), not a retrieval set")
+    sets = [answers_from_records(results["qa"]["records"], results["dataset"]["name"])]
+    sets += extra
+    out_dir = args.calibration_dir or settings.data_dir / "calibration"
+    fitted = calibrate_all(
+        merge(sets),
+        [s.data for s in sets],
+        out_dir,
+        command=shlex.join(["docduet", *sys.argv[1:]]),
+        generators=results["qa"]["generators"],
+    )
+    for f in fitted:
+        if f.calibration is None:
+            console.print(f"{f.generator}: no calibration: {f.skipped}", highlight=False, markup=False)
+            continue
+        m = f.calibration.metrics
+        figures = f"cross-fitted AUROC {m['auroc']:.2f}, ECE {m['ece']:.3f}" if m else "no held-out figures"
+        console.print(
+            f"{f.generator}: calibration for {f.calibration.model} on "
+            f"{f.calibration.fitted_on['answers']} answers ({figures}) -> {f.path}",
+            highlight=False,
+            markup=False,
+        )

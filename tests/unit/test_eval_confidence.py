@@ -165,3 +165,28 @@ def test_calibrate_leaves_out_another_models_answers_and_says_why_it_cannot_fit(
     (skipped,) = calibrate_all(answers_from_records(few, "d"), ["d"], tmp_path / "few", command="c")
     assert skipped.path is None and "at least 20 answers" in skipped.skipped
     assert fitted[0].path == tmp_path / "slm.json"
+
+
+def test_eval_calibrate_fits_on_the_run_and_the_extra_files_and_prints_where(tmp_path: Path) -> None:
+    import argparse
+    import io
+
+    from rich.console import Console
+
+    from docduet.commands.eval import _calibrate
+
+    results = {
+        "dataset": {"name": "mine.jsonl"},
+        "qa": {"generators": ["slm", "slm-large"], "records": synthetic(30)},
+    }
+    extra = answers_from_records(synthetic(20, seed=5), "corpus-questions")
+    args = argparse.Namespace(calibration_dir=tmp_path / "cal")
+    printed = io.StringIO()
+    _calibrate(args, None, results, [extra], Console(file=printed, width=200))  # type: ignore[arg-type]
+    text = printed.getvalue()
+    assert f"-> {tmp_path / 'cal' / 'slm.json'}" in text and "cross-fitted AUROC" in text
+    calibration = Calibration.from_file(tmp_path / "cal" / "slm-large.json")
+    assert calibration.fitted_on["data"] == ["mine.jsonl", "corpus-questions"]
+    assert calibration.fitted_on["answers"] == 50 and calibration.model == "slm-large.gguf"
+    with pytest.raises(ConfigError, match="needs a question set"):
+        _calibrate(args, None, {"retrieval": {}}, [], Console(file=printed))  # type: ignore[arg-type]

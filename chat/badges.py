@@ -22,6 +22,7 @@ TONES: dict[ConfidenceLevel, Tone] = {
     ConfidenceLevel.UNKNOWN: "muted",
 }
 UNCALIBRATED = "Confidence not calibrated for this model"
+UNCALIBRATED_LABEL = "Confidence not calibrated"
 CHECK_SOURCES = "check the sources"
 MAIN_REASONS = 3
 """Reasons shown with a badge (the strongest first); the rest stay in ``--json``."""
@@ -36,6 +37,8 @@ class Badge:
     tone: Tone
     text: str
     """``High confidence · 0.86``, ``Low confidence · 0.31 — check the sources``."""
+    label: str
+    """The start of ``text`` that fits on a chip (``Low confidence · 0.31``); the rest is advice."""
     probability: str
     """The probability as every front end shows it (``0.86``), empty when not calibrated."""
     detail: str
@@ -56,16 +59,16 @@ def confidence_badge(answer: Answer) -> Badge | None:
         return None
     level = confidence.level
     if level is ConfidenceLevel.UNKNOWN or confidence.probability is None:
-        level, shown, text = ConfidenceLevel.UNKNOWN, "", UNCALIBRATED
+        level, shown, text, label = ConfidenceLevel.UNKNOWN, "", UNCALIBRATED, UNCALIBRATED_LABEL
     else:
         shown = probability_text(confidence.probability)
-        text = f"{level.value.capitalize()} confidence · {shown}"
+        text = label = f"{level.value.capitalize()} confidence · {shown}"
         if level is ConfidenceLevel.LOW:
             text += f" — {CHECK_SOURCES}"
     detail = "; ".join(r.strip() for r in confidence.reasons[:MAIN_REASONS] if r.strip())
     where = f"Calibration: {confidence.calibration}" if confidence.calibration else ""
     tooltip = "\n".join(x for x in (f"Why: {detail}" if detail else "", where) if x) or text
-    return Badge(level, TONES[level], text, shown, detail, tooltip)
+    return Badge(level, TONES[level], text, label, shown, detail, tooltip)
 
 
 def not_sure_line(answer: Answer) -> str | None:

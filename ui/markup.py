@@ -152,9 +152,14 @@ BADGE_STYLES: dict[Tone, tuple[str, str]] = {
 
 
 def confidence_markdown(badge: Badge) -> str:
-    """``:green-badge[:material/verified: High confidence · 0.86]``: warning-coloured when low."""
+    """``:green-badge[:material/verified: High confidence · 0.86]``: warning-coloured when low.
+
+    Only the label is on the chip (a chip does not wrap in a narrow column); advice such as
+    `` — check the sources`` follows as text.
+    """
     color, icon = BADGE_STYLES[badge.tone]
-    return f":{color}-badge[{icon} {escape_md(badge.text)}]"
+    rest = badge.text[len(badge.label) :] if badge.text.startswith(badge.label) else ""
+    return f":{color}-badge[{icon} {escape_md(badge.label)}]{escape_md(rest)}"
 
 
 def confidence_help(badge: Badge) -> str:

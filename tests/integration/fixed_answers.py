@@ -1,4 +1,4 @@
-"""An answer service that always gives the same two answers, each with a fixed confidence.
+"""An answer service that always gives the same answers, each with a fixed confidence.
 
 The front ends (``docduet compare``, the Slack bot, the web chat) are real; only what computes the
 answers is replaced, so a test can check that each front end shows the same confidence for the same
@@ -12,7 +12,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from chat.results import Comparison, Event, GeneratorInfo, Question, Retrieval
-from core.domain import Answer, Confidence, ConfidenceLevel, Privacy, Sensitivity, Timings, Usage
+from core.domain import (
+    Answer,
+    Confidence,
+    ConfidenceLevel,
+    Escalation,
+    Privacy,
+    Sensitivity,
+    Timings,
+    Usage,
+)
 from core.feedback import FeedbackStore
 from core.identity import UserDirectory
 from core.settings import Settings
@@ -25,15 +34,29 @@ MEDIUM = Confidence(
     "logistic regression on squad-mini, fitted 2026-12-06",
 )
 LOW = Confidence(ConfidenceLevel.LOW, 0.314, ("no citation verified",), (), "logistic regression")
-SHOWN = {"slm": "Medium confidence · 0.73", "llm": "Low confidence · 0.31 — check the sources"}
+HIGH = Confidence(ConfidenceLevel.HIGH, 0.88, ("the self-check says yes",), (), "logistic regression")
+SHOWN = {
+    "slm": "Medium confidence · 0.73",
+    "llm": "Low confidence · 0.31 — check the sources",
+    "cascade": "High confidence · 0.88",
+}
 """What every front end must show for each answer, word for word."""
 REASONS = {"slm": "the top passage states the figure; 2 of 3 passages agree", "llm": "no citation verified"}
-LABELS = {"slm": "Small local model", "llm": "Hosted model"}
+LABELS = {"slm": "Small local model", "llm": "Hosted model", "cascade": "Cascade (small model first)"}
+STEPS = (
+    Escalation("slm", "Small local model", 0.42, "escalated: 0.42 < 0.60", 2.3),
+    Escalation("slm-large", "Larger local model", 0.88, "served", 4.8),
+)
+CASCADE_LINE = (
+    "Answered by Larger local model after Small local model (escalated: 0.42 < 0.60) "
+    "· 2 steps, 7.1 s, $0.0000"
+)
+TEXTS = {"slm": ("Up to 25 days [1].", MEDIUM), "llm": ("31 days.", LOW), "cascade": ("27 days.", HIGH)}
 
 
 def fixed_answer(name: str) -> Answer:
-    """The answer ``name`` always gives."""
-    text, confidence = ("Up to 25 days [1].", MEDIUM) if name == "slm" else ("31 days.", LOW)
+    """The answer ``name`` always gives (the cascade's with the steps it tried)."""
+    text, confidence = TEXTS[name]
     return Answer(
         generator=name,
         text=text,
@@ -43,6 +66,7 @@ def fixed_answer(name: str) -> Answer:
         privacy=Privacy("/models/fixed.gguf", False, (), 0),
         label=LABELS[name],
         confidence=confidence,
+        steps=STEPS if name == "cascade" else (),
     )
 
 
@@ -54,6 +78,7 @@ class FixedService:
 
     @property
     def generator_names(self) -> list[str]:
+        """The web chat's columns; ``docduet compare`` and Slack ask for ``slm`` and ``llm``."""
         return list(LABELS)
 
     def label(self, name: str) -> str:

@@ -1,5 +1,5 @@
 """The same answer shows the same confidence in every front end (issue 23): the terminal and ``--json``
-of ``docduet compare``, the Slack bot, and the web chat in Chromium.
+of ``docduet compare``, the Slack bot, and the web chat in Chromium (with a cascade column's steps).
 
 Each front end is the real one; what answers is :class:`fixed_answers.FixedService` (two answers
 with a fixed, calibrated-looking confidence), so the check is deterministic and needs no model:
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixed_answers import MEDIUM, REASONS, SHOWN, FixedService, fixed_answer
+from fixed_answers import CASCADE_LINE, MEDIUM, REASONS, SHOWN, FixedService, fixed_answer
 from llm_server import free_port
 from slack_recorder import SIGNING_SECRET, direct_message, event_body, recording_api, signed_headers
 from slack_sdk import WebClient
@@ -140,15 +140,16 @@ def test_the_web_chat_shows_the_same_confidence(tmp_path: Path) -> None:
             box.fill(QUESTION)
             box.press("Enter")
             page.get_by_test_id("stForm").first.wait_for()  # the feedback form: every answer is in
-            shown = {n: " ".join(columns(page, n).last.inner_text().split()) for n in ("slm", "llm")}
+            shown = {n: " ".join(columns(page, n).last.inner_text().split()) for n in SHOWN}
             tooltip = hover_text(page, columns(page, "slm").last)
             ARTIFACT.parent.mkdir(exist_ok=True)
             page.screenshot(path=ARTIFACT)
         finally:
             browser.close()
-    for name in ("slm", "llm"):
+    for name in SHOWN:
         assert SHOWN[name] in shown[name], shown[name]
     assert fixed_answer("llm").text in shown["llm"]  # the low-confidence answer is still visible
+    assert CASCADE_LINE in shown["cascade"]  # who answered, who was tried and why, time and cost
     assert f"Why: {REASONS['slm']}" in tooltip and MEDIUM.calibration in tooltip, tooltip
 
 

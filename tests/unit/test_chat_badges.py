@@ -24,6 +24,7 @@ def test_a_low_confidence_answer_keeps_its_text_and_is_marked_a_warning() -> Non
     badge = confidence_badge(answer)
     assert badge is not None and badge.tone == "warning"
     assert badge.text == "Low confidence · 0.31 — check the sources"
+    assert badge.label == "Low confidence · 0.31"  # what fits on a chip; the advice follows
     assert answer.text == "31 days [1]." and not_sure_line(answer) is None  # flagged, not hidden
 
 

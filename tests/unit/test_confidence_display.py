@@ -120,13 +120,14 @@ def run_column(kind: str) -> AppTest:
 def test_the_web_column_shows_a_warning_badge_with_the_reasons_on_hover() -> None:
     app = run_column("low")
     badge = app.markdown[0]
-    assert badge.value == r":orange-badge[:material/warning: Low confidence · 0\.31 — check the sources]"
+    assert badge.value == r":orange-badge[:material/warning: Low confidence · 0\.31] — check the sources"
     assert badge.proto.help == r"Why\: r1  " + "\n" + r"Calibration\: test fit"
     assert app.markdown[1].value == r"31 days :blue-badge[1]\."  # still shown
 
 
 def test_the_web_column_shows_uncalibrated_cascade_and_not_sure() -> None:
-    assert "Confidence not calibrated for this model" in run_column("unknown").markdown[0].value
+    unknown = run_column("unknown").markdown[0].value
+    assert unknown == ":gray-badge[:material/help: Confidence not calibrated] for this model"
     steps = "No step answered after Small (escalated: 0.40 < 0.60) · 1 step, 1.0 s, $0.0000"
     assert run_column("cascade").caption[0].value == f":material/alt_route: {escape_md(steps)}"
     withheld = run_column("withheld")

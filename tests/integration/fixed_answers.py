@@ -106,7 +106,7 @@ class FixedBackend:
 
     def __init__(self, data_dir: str) -> None:
         self.settings = Settings(data_dir=Path(data_dir))
-        self.directory = UserDirectory.from_settings(self.settings.identity)
+        self.directory = UserDirectory()  # no users file: everyone is anonymous
         self.feedback = FeedbackStore.in_data_dir(Path(data_dir))
         self.service = FixedService()
 

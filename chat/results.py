@@ -55,13 +55,18 @@ class GeneratorInfo:
 @dataclass(frozen=True)
 class Event:
     """A streamed piece: the retrieval that starts it all, a generator's status line (queued,
-    reading the passages), a token, or a finished answer."""
+    reading the passages), a token, or a finished answer.
+
+    A status with ``restart`` (a cascade asking its next model: "checking with …") means the
+    column's text so far is replaced: the next model's tokens follow.
+    """
 
     generator: str
     kind: Literal["retrieval", "status", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
     retrieval: Retrieval | None = None
+    restart: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,20 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from chat.cascade import CascadeSlot, answer_cascade, cascade_info
 from chat.citations import MARKER_RE, cite
 from chat.confidence import Assessor, measure
 from chat.flags import answer_flags
 from chat.prompt import build_prompt
 from chat.results import NOT_FOUND_TEXT, Comparison, Event, GeneratorInfo, Question, Retrieval
 from chat.rewrite import QueryRewriter
-from core.domain import Answer, Flag, Hit, Privacy, Sensitivity, Timings, Usage
+from chat.selective import Gate, apply_gate
+from chat.shared import Listener, Shared, SharedRuns
+from chat.slots import GeneratorSlot, Plan, may_receive, plan_for
+from core.domain import Answer, Flag, Privacy, Sensitivity, Timings, Usage
 from core.errors import ConfigError, DocduetError
 from core.prompt import Prompt, Turn
 from core.protocols import Generator, QueuedGenerator, Retriever
@@ -33,26 +37,6 @@ STREAM_TIMEOUT_S = 900.0
 
 
 CANCELLED = "stopped: the question was abandoned before this answer finished"
-
-
-class _Emitter:
-    """Where a generator thread puts its events, and whether anyone still listens."""
-
-    def __init__(self, put: Callable[[Event], None], cancelled: threading.Event) -> None:
-        self._put = put
-        self._cancelled = cancelled
-
-    def __call__(self, event: Event) -> None:
-        self._put(event)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-
-def may_receive(generator: Generator, hit: Hit) -> bool:
-    """A passage goes to a generator only up to that generator's sensitivity ceiling."""
-    return hit.chunk.access.sensitivity.at_most(generator.max_sensitivity)
 
 
 def queue_status(generator: Generator) -> str | None:
@@ -84,41 +68,8 @@ def abstain_text(withheld: int, ceiling: Sensitivity = Sensitivity.INTERNAL) -> 
     )
 
 
-@dataclass(frozen=True)
-class GeneratorSlot:
-    """One configured generator as the answer service holds it: built, or why it cannot run.
-
-    ``unavailable`` is reported as that generator's error; ``max_passages`` caps how many of the
-    best passages it reads; ``title`` is shown when the generator has no label of its own.
-    """
-
-    name: str
-    generator: Generator | None = None
-    unavailable: str | None = None
-    max_passages: int | None = None
-    title: str = ""
-
-    def __post_init__(self) -> None:
-        if (self.generator is None) == (self.unavailable is None):
-            raise ValueError(
-                f"generator slot {self.name!r} takes a generator or the reason it is unavailable "
-                "(exactly one of them)"
-            )
-
-    @property
-    def label(self) -> str:
-        """What users see: the generator's own label, else the title, else the name."""
-        if self.generator is not None and self.generator.label:
-            return self.generator.label
-        return self.title or self.name
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What one generator will be given: the passages and the privacy record of sending them."""
-
-    hits: tuple[Hit, ...]
-    privacy: Privacy
+Slot = GeneratorSlot | CascadeSlot
+"""A column: one generator, or a cascade of them."""
 
 
 class AnswerService:
@@ -127,29 +78,29 @@ class AnswerService:
     def __init__(
         self,
         retriever: Retriever,
-        slots: Sequence[GeneratorSlot],
+        slots: Sequence[Slot],
         rewriter: QueryRewriter,
         *,
         trusted_links: Sequence[str] = (),
         assessor: Assessor | None = None,
     ) -> None:
-        """One slot per configured generator; a name may appear once. ``trusted_links`` (URL
-        prefixes or hosts) are the organisation's: an answer's link under one is not flagged.
+        """One slot per configured generator or cascade; a name may appear once. ``trusted_links``
+        (URL prefixes or hosts) are the organisation's: an answer's link under one is not flagged.
         ``assessor`` turns each answer's signals into a confidence (default: no calibrations,
         so every confidence is ``unknown`` with its signals measured)."""
         self._assessor = assessor or Assessor({})
         self._retriever = retriever
         self._trusted_links = tuple(trusted_links)
-        self._slots = {slot.name: slot for slot in slots}
+        self._slots: dict[str, Slot] = {slot.name: slot for slot in slots}
         if len(self._slots) != len(slots):
             raise ValueError(f"generator names repeat in {[s.name for s in slots]}")
-        self._generators = {s.name: s.generator for s in slots if s.generator is not None}
         self._rewriter = rewriter
 
     @property
     def generator_names(self) -> list[str]:
-        """Configured generators first, then the unavailable ones."""
-        return [*self._generators, *(n for n in self._slots if n not in self._generators)]
+        """Configured generators (and cascades with a step that can run) first, then the unavailable ones."""
+        ready = [n for n, s in self._slots.items() if s.unavailable is None]
+        return [*ready, *(n for n in self._slots if n not in ready)]
 
     def label(self, name: str) -> str:
         """What users see for generator ``name``: its model and where it runs when known."""
@@ -158,8 +109,10 @@ class AnswerService:
 
     def describe(self, name: str) -> GeneratorInfo:
         """Where ``name`` runs, what it may receive and whether it can answer now."""
-        generator = self._generators.get(name)
         slot = self._slots.get(name)
+        if isinstance(slot, CascadeSlot):
+            return cascade_info(slot)
+        generator = slot.generator if slot is not None else None
         return GeneratorInfo(
             name=name,
             label=self.label(name),
@@ -179,8 +132,9 @@ class AnswerService:
     def stream(self, question: Question, names: Sequence[str]) -> Iterator[Event]:
         """Retrieve, then run ``names`` concurrently.
 
-        Yields one ``retrieval`` event, then ``token`` events as they come, and exactly one
-        ``answer`` event per generator, after that generator's tokens.
+        Yields one ``retrieval`` event, then ``status`` and ``token`` events as they come, and
+        exactly one ``answer`` event per generator, after that generator's tokens. Columns that
+        run the same generator on the same passages share one generation (:mod:`chat.shared`).
         """
         names = self._check_names(names)
         started = time.perf_counter()
@@ -188,10 +142,11 @@ class AnswerService:
         yield Event(generator="", kind="retrieval", retrieval=retrieval)
         events: queue.Queue[Event] = queue.Queue()
         cancelled = threading.Event()
+        turn = _Turn(self, question, retrieval, started, SharedRuns(cancelled, STREAM_TIMEOUT_S))
         for name in names:
             threading.Thread(
                 target=self._answer_into,
-                args=(name, question, retrieval, started, _Emitter(events.put, cancelled)),
+                args=(name, turn, Listener(events.put, cancelled)),
                 name=f"docduet-{name}",
                 daemon=True,
             ).start()
@@ -248,53 +203,42 @@ class AnswerService:
                 pending.discard(event.generator)
             yield event
 
-    def _answer_into(
-        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
-    ) -> None:
+    def _answer_into(self, name: str, turn: _Turn, out: Listener) -> None:
         try:
-            answer = self._answer(name, question, retrieval, started, emit)
+            answer = self._answer(name, turn, out)
         except Exception as e:  # a backend bug must not take the other answer down
             log.exception("%s crashed", name)
-            answer = self._failed(name, f"{type(e).__name__}: {e}", retrieval, started)
-        emit(Event(name, "answer", answer=replace(answer, label=self.label(name))))
+            answer = self._failed(name, f"{type(e).__name__}: {e}", turn.retrieval, turn.started)
+        out(Event(name, "answer", answer=replace(answer, label=answer.label or self.label(name))))
 
-    def _answer(
-        self, name: str, question: Question, retrieval: Retrieval, started: float, emit: _Emitter
-    ) -> Answer:
+    def _answer(self, name: str, turn: _Turn, out: Listener) -> Answer:
         slot = self._slots[name]
+        if isinstance(slot, CascadeSlot):
+            return answer_cascade(slot, turn.retrieval, turn.started, out, turn)
         if slot.generator is None:
-            return self._failed(name, slot.unavailable or "unavailable", retrieval, started)
-        generator = slot.generator
-        plan = self._plan(name, generator, retrieval)
-        if not plan.hits:
-            signals = measure(hits=(), result=None, citations=(), dropped_markers=0, abstained=True)
-            return Answer(
-                generator=name,
-                text=abstain_text(plan.privacy.withheld_count, generator.max_sensitivity),
-                citations=(),
-                timings=Timings(retrieval.seconds, None, time.perf_counter() - started),
-                usage=Usage(0, 0, 0.0),
-                privacy=plan.privacy,
-                abstained=True,
-                confidence=self._assessor.assess(name, signals),
-            )
-        history = history_for(generator, question.history)
-        prompt = build_prompt(question.text, plan.hits, history=history)
-        return self._generate(name, generator, prompt, plan.privacy, retrieval, started, emit)
+            return turn.failed(name, slot.unavailable or "unavailable", None)
+        plan = turn.plan(slot, turn.retrieval)
+        if plan.hits:
+            answer = turn.run(slot, plan, out).answer
+        else:
+            answer = turn.abstained(name, slot.generator.max_sensitivity, plan.privacy)
+        return apply_gate(answer, turn.retrieval.hits, slot.gate)
 
-    def _plan(self, name: str, generator: Generator, retrieval: Retrieval) -> _Plan:
-        """The passages ``generator`` may read (best first, capped) and what that sends where."""
-        allowed = tuple(h for h in retrieval.hits if may_receive(generator, h))
-        withheld = len(retrieval.hits) - len(allowed)
-        limit = self._slots[name].max_passages
-        hits = allowed[:limit] if limit is not None else allowed
-        privacy = Privacy(
-            endpoint=generator.endpoint,
-            off_premises=generator.off_premises and bool(hits),
-            sent_chunk_ids=tuple(h.chunk.chunk_id for h in hits),
-            withheld_count=withheld,
+    def _abstained(
+        self, name: str, ceiling: Sensitivity, privacy: Privacy, retrieval: Retrieval, started: float
+    ) -> Answer:
+        """The answer of a column left without passages: none matched, or all were withheld."""
+        signals = measure(hits=(), result=None, citations=(), dropped_markers=0, abstained=True)
+        return Answer(
+            generator=name,
+            text=abstain_text(privacy.withheld_count, ceiling),
+            citations=(),
+            timings=Timings(retrieval.seconds, None, time.perf_counter() - started),
+            usage=Usage(0, 0, 0.0),
+            privacy=privacy,
+            abstained=True,
+            confidence=self._assessor.assess(name, signals),
         )
-        return _Plan(hits=hits, privacy=privacy)
 
     def _generate(
         self,
@@ -304,7 +248,7 @@ class AnswerService:
         privacy: Privacy,
         retrieval: Retrieval,
         started: float,
-        emit: _Emitter,
+        emit: Listener,
     ) -> Answer:
         """Stream ``prompt`` through ``generator``, then verify the answer's citations."""
         first: float | None = None
@@ -381,7 +325,8 @@ class AnswerService:
         first: float | None = None,
     ) -> Answer:
         """An answer that carries ``error``; ``privacy`` records a prompt that was sent anyway."""
-        generator = self._generators.get(name)
+        slot = self._slots.get(name)
+        generator = slot.generator if isinstance(slot, GeneratorSlot) else None
         endpoint = generator.endpoint if generator else ""
         return Answer(
             generator=name,
@@ -392,3 +337,53 @@ class AnswerService:
             privacy=privacy or Privacy(endpoint, False, (), 0),
             error=error,
         )
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """One question's shared context, handed to every column and cascade step (a StepRunner)."""
+
+    service: AnswerService
+    question: Question
+    retrieval: Retrieval
+    started: float
+    runs: SharedRuns
+
+    def plan(self, slot: GeneratorSlot, retrieval: Retrieval) -> Plan:
+        assert slot.generator is not None
+        return plan_for(slot, slot.generator, retrieval)
+
+    def run(self, slot: GeneratorSlot, plan: Plan, listener: Listener) -> Shared:
+        """``slot``'s answer from ``plan``'s passages, generated once per question whoever asks."""
+        generator = slot.generator
+        assert generator is not None
+        history = history_for(generator, self.question.history)
+        prompt = build_prompt(self.question.text, plan.hits, history=history)
+        return self.runs.answer(
+            (slot.name, plan.privacy.sent_chunk_ids),
+            listener,
+            lambda out: self.service._generate(
+                slot.name, generator, prompt, plan.privacy, self.retrieval, self.started, out
+            ),
+            lambda e: self.failed(slot.name, f"{type(e).__name__}: {e}", plan.privacy),
+        )
+
+    def abstained(self, name: str, ceiling: Sensitivity, privacy: Privacy) -> Answer:
+        return self.service._abstained(name, ceiling, privacy, self.retrieval, self.started)
+
+    def failed(self, name: str, error: str, privacy: Privacy | None) -> Answer:
+        return self.service._failed(name, error, self.retrieval, self.started, privacy=privacy)
+
+
+__all__ = [
+    "CANCELLED",
+    "AnswerService",
+    "CascadeSlot",
+    "Gate",
+    "GeneratorSlot",
+    "Slot",
+    "abstain_text",
+    "history_for",
+    "may_receive",
+    "queue_status",
+]

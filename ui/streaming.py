@@ -109,7 +109,10 @@ def _consume(
         if event.kind == "retrieval" and event.retrieval is not None:
             live.retrieval = event.retrieval
             view.retrieved(event.retrieval)
-        elif event.kind == "status" and not live.texts.get(event.generator):
+        elif event.kind == "status" and (event.restart or not live.texts.get(event.generator)):
+            if event.restart:  # a cascade asks its next model: the previous model's words go
+                live.texts[event.generator] = ""
+                dirty.discard(event.generator)
             view.status(event.generator, event.text)
         elif event.kind == "token":
             name = event.generator

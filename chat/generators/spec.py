@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -22,6 +22,8 @@ from core.errors import ConfigError
 from core.settings import Settings
 
 DEFAULT_FILE = "default.yaml"
+CASCADE = "cascade"
+"""The kind of a cascade entry: ``steps`` (other generators' ids) and ``thresholds``."""
 _REF_RE = re.compile(r"\$\{([a-z0-9_]+)(?::-([^}]*))?\}")
 
 
@@ -38,6 +40,9 @@ class GeneratorSpec(BaseModel):
     max_sensitivity: Sensitivity
     max_passages: int | None = Field(default=None, ge=1)
     max_tokens: int = Field(default=256, ge=1)
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    """Selective answering: below this calibrated probability the column flags or abstains."""
+    below: Literal["flag", "abstain"] = "flag"
 
     @field_validator("enabled")
     @classmethod
@@ -54,6 +59,25 @@ class GeneratorSpec(BaseModel):
     @property
     def title(self) -> str:
         return self.label or self.id
+
+    @property
+    def is_cascade(self) -> bool:
+        return self.kind == CASCADE
+
+
+class CascadeOptions(BaseModel):
+    """A cascade's own fields: its steps (ids of other generators in the same file), first to
+    last, and the probability each step but the last must reach to be served."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    steps: tuple[str, ...] = Field(min_length=2)
+    thresholds: tuple[Annotated[float, Field(ge=0, le=1)], ...]
+
+
+def cascade_options(spec: GeneratorSpec) -> CascadeOptions:
+    """A cascade's steps and thresholds (checked when the file was loaded)."""
+    return CascadeOptions.model_validate(spec.options)
 
 
 def load_specs(settings: Settings) -> list[GeneratorSpec]:
@@ -72,7 +96,11 @@ def load_specs(settings: Settings) -> list[GeneratorSpec]:
     entries = raw.get("generators") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path or DEFAULT_FILE}: expected `generators:` with a list of entries")
-    specs = [_spec(entry, settings, where=path or DEFAULT_FILE) for entry in entries]
+    where = path or DEFAULT_FILE
+    plain = [None if _kind(e) == CASCADE else _spec(e, settings, where=where) for e in entries]
+    by_id = {s.id: s for s in plain if s is not None}
+    cascades = {e.get("id") for e in entries if _kind(e) == CASCADE}
+    specs = [s or _cascade(e, settings, by_id, cascades, where) for s, e in zip(plain, entries, strict=True)]
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path or DEFAULT_FILE}: generator ids must be unique, got {ids}")
@@ -92,6 +120,70 @@ def _spec(entry: object, settings: Settings, *, where: object) -> GeneratorSpec:
         return GeneratorSpec.model_validate(values)
     except ValidationError as e:
         raise ConfigError(f"{where}: generator {entry.get('id', '?')!r} is invalid: {e}") from e
+
+
+def _kind(entry: object) -> object:
+    return entry.get("kind") if isinstance(entry, dict) else None
+
+
+def _cascade(
+    entry: dict[str, Any],
+    settings: Settings,
+    steps: dict[str, GeneratorSpec],
+    cascades: set[object],
+    where: object,
+) -> GeneratorSpec:
+    """A cascade entry checked against the file's other generators; it runs off premises when any
+    step does, and reads up to the most sensitive passage any step may read."""
+    name = entry.get("id", "?")
+    for derived in ("on_premises", "max_sensitivity", "max_passages"):
+        if derived in entry:
+            raise ConfigError(
+                f"{where}: cascade {name!r} sets {derived}; each step's own entry says where it runs "
+                "and what it reads: remove it from the cascade"
+            )
+    spec = _spec({**entry, "on_premises": True, "max_sensitivity": "public"}, settings, where=where)
+    try:
+        options = cascade_options(spec)
+    except ValidationError as e:
+        raise ConfigError(f"{where}: cascade {name!r} is invalid: {e}") from e
+    _check_steps(name, options, steps, cascades, where)
+    used = [steps[s] for s in options.steps]
+    return spec.model_copy(
+        update={
+            "on_premises": all(s.on_premises for s in used),
+            "max_sensitivity": max((s.max_sensitivity for s in used), key=lambda x: x.rank),
+        }
+    )
+
+
+def _check_steps(
+    name: object,
+    options: CascadeOptions,
+    steps: dict[str, GeneratorSpec],
+    cascades: set[object],
+    where: object,
+) -> None:
+    nested = [s for s in options.steps if s in cascades]
+    if nested:
+        raise ConfigError(
+            f"{where}: cascade {name!r} has the cascade {nested[0]!r} as a step; a cascade inside a "
+            "cascade is not supported: list that cascade's own steps instead"
+        )
+    unknown = [s for s in options.steps if s not in steps]
+    if unknown:
+        raise ConfigError(
+            f"{where}: cascade {name!r} has unknown step(s) {', '.join(map(repr, unknown))}; steps are "
+            f"ids of other generators in this file: {', '.join(steps)}"
+        )
+    if len(set(options.steps)) != len(options.steps):
+        raise ConfigError(f"{where}: cascade {name!r} lists a step twice: {list(options.steps)}")
+    if len(options.thresholds) != len(options.steps) - 1:
+        raise ConfigError(
+            f"{where}: cascade {name!r} has {len(options.steps)} steps and {len(options.thresholds)} "
+            f"threshold(s); give one per step but the last ({len(options.steps) - 1}): the last step "
+            "answers whatever its confidence"
+        )
 
 
 def _interpolate(value: object, settings: Settings) -> object:

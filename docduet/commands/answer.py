@@ -109,6 +109,8 @@ def _live(service: Any, question: Any, names: list[str]) -> tuple[Answer, ...]:
         for event in service.stream(question, names):
             if event.kind == "token":
                 texts[event.generator] += event.text
+            elif event.kind == "status" and event.restart:  # a cascade's next model takes over
+                texts[event.generator] = ""
             elif event.kind == "answer" and event.answer is not None:
                 done[event.generator] = event.answer
             if console.is_terminal:

@@ -129,6 +129,8 @@ def answer_cascade(
         if step.plan is None or step.skip is not None:
             steps.append(Escalation(step.slot.name, step.slot.label, None, f"skipped: {step.skip}"))
             continue
+        if out.cancelled:  # nobody listens any more: ask no further model (nor send it anything)
+            break
         listener = out.renamed(cascade.name)
         if ran:
             listener = _announce(out, cascade.name, step.slot.label)

@@ -237,3 +237,19 @@ def test_a_cascade_describes_what_may_leave() -> None:
     info = svc.describe("cascade")
     assert info.off_premises and info.max_sensitivity is not None and info.max_sensitivity.value == "internal"
     assert info.endpoint == "slm → llm" and info.label == "Cascade"
+
+
+def test_an_abandoned_question_asks_no_further_step() -> None:
+    gate = threading.Event()
+    slm, llm = CountingGenerator("slm", "Maybe 31 days [1].", gate=gate), hosted()
+    svc = service_of([LEAVE], [cascade(slot(slm), slot(llm))], slm=0.1)
+    stream = svc.stream(QUESTION, ["cascade"])
+    for event in stream:
+        if event.kind == "token":
+            break  # the reader goes away (a closed tab) while the first step is writing
+    stream.close()
+    gate.set()
+    for thread in [t for t in threading.enumerate() if t.name == "docduet-cascade"]:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert slm.runs == 1 and llm.runs == 0  # the unsure first step was not escalated off premises

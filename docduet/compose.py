@@ -24,9 +24,12 @@ from backends.unstructured import UnstructuredParser
 from backends.weaviate.client import connect as connect_client
 from backends.weaviate.client import open_client
 from backends.weaviate.index import WeaviateChunkIndex
+from chat.columns import build_slots, calibration_folders, step_ids, to_build
+from chat.confidence import Assessor, load_calibrations
+from chat.confidence.assess import model_name
 from chat.generators import KINDS, GeneratorSpec, KindFactory, enabled_specs, load_kinds, spec_by_id
 from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService, GeneratorSlot
+from chat.service import AnswerService
 from core.domain import User
 from core.errors import ConfigError, RetrievalError
 from core.index import ChunkIndex, IndexStats
@@ -235,10 +238,11 @@ def generator_specs(settings: Settings, names: Sequence[str] | None = None) -> l
 def build_generators(
     settings: Settings, names: Sequence[str] | None = None
 ) -> tuple[dict[str, Generator], dict[str, str]]:
-    """Generators by id (cached per process), and the reason for each one that is unavailable."""
+    """Generators by id (cached per process), and the reason for each one that is unavailable
+    (cascades, which are columns of the answer service and no generator, are left out)."""
     ready: dict[str, Generator] = {}
     unavailable: dict[str, str] = {}
-    for spec in generator_specs(settings, names):
+    for spec in [s for s in generator_specs(settings, names) if not s.is_cascade]:
         key = _cache_key(spec, settings)
         try:
             with _GENERATORS_LOCK:
@@ -266,13 +270,15 @@ def build_answer_service(
             f"the index {index.name!r} does not exist yet; run `docduet ingest PATH` first"
         )
     specs = generator_specs(settings, names)
-    ready, unavailable = build_generators(settings, [s.id for s in specs])
-    slots = [
-        GeneratorSlot(s.id, ready.get(s.id), unavailable.get(s.id), s.max_passages, s.title)
-        for s in specs
-    ]
+    steps = [spec_by_id(settings, step) for step in step_ids(specs)]  # a cascade's, not columns
+    ready, unavailable = build_generators(settings, [s.id for s in to_build(specs, steps)])
+    slots = build_slots(specs, steps, ready, unavailable)
     trusted = (*settings.trusted_links, *([settings.source_url_base] if settings.source_url_base else []))
-    return AnswerService(build_retriever(settings, index), slots, HeuristicRewriter(), trusted_links=trusted)
+    models = {name: model_name(g.endpoint) for name, g in ready.items()}
+    assessor = Assessor(load_calibrations(calibration_folders(settings.data_dir)), models=models)
+    return AnswerService(
+        build_retriever(settings, index), slots, HeuristicRewriter(), trusted_links=trusted, assessor=assessor
+    )
 
 
 @contextmanager

@@ -81,11 +81,11 @@ def test_plugin_kinds_load_from_entry_points_and_never_replace_a_registered_one(
         kinds.get("broken")
 
 
-def test_default_generators_two_local_ones_and_the_hosted_one_once_configured(settings) -> None:
-    assert [s.id for s in enabled_specs(settings())] == ["slm", "slm-large"]
+def test_default_generators_two_local_ones_the_hosted_one_once_configured_and_the_cascade(settings) -> None:
+    assert [s.id for s in enabled_specs(settings())] == ["slm", "slm-large", "cascade"]
     configured = enabled_specs(settings(DOCDUET_LLM_BASE_URL="http://127.0.0.1:9/v1"))
-    assert [s.id for s in configured] == ["slm", "slm-large", "llm"]
-    hosted = configured[-1]
+    assert [s.id for s in configured] == ["slm", "slm-large", "llm", "cascade"]
+    hosted = configured[2]
     assert not hosted.on_premises and hosted.max_sensitivity.value == "internal"
     assert all(s.on_premises and s.max_sensitivity.value == "confidential" for s in configured[:2])
 

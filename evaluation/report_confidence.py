@@ -136,6 +136,10 @@ POINT_HEADER = (
 )
 
 
+def _cascades(points: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [p for p in points if len(p["steps"]) > 1]
+
+
 def cascade_html(section: Mapping[str, Any]) -> list[str]:
     """Each generator alone, the Pareto front, the recommendation as a snippet, the goal checks."""
     if not section["singles"] or not section["singles"][0]["questions"]:
@@ -145,7 +149,7 @@ def cascade_html(section: Mapping[str, Any]) -> list[str]:
         f"<p>{len(section['points'])} cascade configurations over {section['singles'][0]['questions']} "
         "questions every generator answered.</p>",
         "<h3>Each generator alone, and the Pareto front</h3>",
-        _table(POINT_HEADER, [_point_row(p) for p in (*section["singles"], *section["pareto"])]),
+        _table(POINT_HEADER, [_point_row(p) for p in (*section["singles"], *_cascades(section["pareto"]))]),
         _img(plots.pareto_figure(dict(section)), "share right against compute per configuration"),
     ]
     rec = section.get("recommendation")

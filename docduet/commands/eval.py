@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +115,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The ``docduet eval ... --calibrate`` command these arguments make, for the calibration file."""
+    words = ["docduet", "eval", str(args.dataset)]
+    for flag, value in (
+        ("--out", args.out),
+        ("--limit", args.limit),
+        ("--generators", args.generators),
+        ("--user", args.user),
+        ("--calibration-dir", args.calibration_dir),
+    ):
+        if value is not None:
+            words += [flag, str(value)]
+    for path in args.calibrate_with:
+        words += ["--calibrate-with", str(path)]
+    return shlex.join([*words, "--calibrate"])
+
+
 def _calibrate(
     args: argparse.Namespace, settings: Settings, results: dict[str, Any], extra: list[Any], console: Console
 ) -> None:
@@ -132,7 +148,7 @@ def _calibrate(
         merge(sets),
         [s.data for s in sets],
         out_dir,
-        command=shlex.join(["docduet", *sys.argv[1:]]),
+        command=command_line(args),
         generators=results["qa"]["generators"],
     )
     for f in fitted:

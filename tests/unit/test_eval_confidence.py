@@ -173,14 +173,17 @@ def test_eval_calibrate_fits_on_the_run_and_the_extra_files_and_prints_where(tmp
 
     from rich.console import Console
 
-    from docduet.commands.eval import _calibrate
+    from docduet.commands.eval import _calibrate, register
 
     results = {
         "dataset": {"name": "mine.jsonl"},
         "qa": {"generators": ["slm", "slm-large"], "records": synthetic(30)},
     }
     extra = answers_from_records(synthetic(20, seed=5), "corpus-questions")
-    args = argparse.Namespace(calibration_dir=tmp_path / "cal")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["eval", "mine.jsonl", "--limit", "30", "--calibrate"])
+    args.calibration_dir = tmp_path / "cal"
     printed = io.StringIO()
     _calibrate(args, None, results, [extra], Console(file=printed, width=200))  # type: ignore[arg-type]
     text = printed.getvalue()
@@ -188,5 +191,9 @@ def test_eval_calibrate_fits_on_the_run_and_the_extra_files_and_prints_where(tmp
     calibration = Calibration.from_file(tmp_path / "cal" / "slm-large.json")
     assert calibration.fitted_on["data"] == ["mine.jsonl", "corpus-questions"]
     assert calibration.fitted_on["answers"] == 50 and calibration.model == "slm-large.gguf"
+    assert (
+        calibration.fitted_on["command"]
+        == f"docduet eval mine.jsonl --limit 30 --calibration-dir {tmp_path / 'cal'} --calibrate"
+    )
     with pytest.raises(ConfigError, match="needs a question set"):
         _calibrate(args, None, {"retrieval": {}}, [], Console(file=printed))  # type: ignore[arg-type]

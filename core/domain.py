@@ -130,6 +130,9 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    cached_prompt_tokens: int | None = None
+    """Of the prompt, tokens a local model reused from its cache of the previous prompt instead of
+    evaluating them (the fixed instructions and examples at its head); None: not reported."""
 
 
 @dataclass(frozen=True)

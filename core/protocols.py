@@ -243,3 +243,13 @@ class QueuedGenerator(Generator, Protocol):
     def ahead(self) -> int:
         """Questions a new one would wait behind now; 0 when it would start at once."""
         ...
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """A generator that can get ready before its first question (a local model: load it and
+    evaluate the fixed head of every prompt). Kinds without anything to prepare leave it out."""
+
+    def warm(self) -> None:
+        """Prepare now, blocking; a failure raises the DocduetError the first question would."""
+        ...

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backends.llama_cpp.cores import LOCAL_GENERATIONS
 from backends.llama_cpp.logprobs import (
     NO_SPELLINGS,
     SELF_CHECK_QUESTION,
@@ -30,6 +33,7 @@ from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
 from chat.generators.pool import InstancePool
 from chat.generators.spec import GeneratorSpec
+from chat.prompt import build_prompt
 from core.domain import Sensitivity, Usage
 from core.errors import ConfigError, GenerationError
 from core.prompt import COMPLETION_STOP, Prompt, fit_prompt
@@ -37,7 +41,7 @@ from core.protocols import GenerationResult, TextStream
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from backends.llama_cpp.instance import CachedLlama as Llama
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,9 @@ class LlamaCppOptions(BaseModel):
     self_check: bool = True
     """After answering, ask the model whether its answer is stated in the passages (one token,
     the prompt reused from llama.cpp's cache): a confidence signal (chat.confidence)."""
+    share_cores: bool = True
+    """Threads follow the local generations running in the process: one alone uses every core,
+    n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
 
 
 class LlamaCppGenerator:
@@ -93,6 +100,7 @@ class LlamaCppGenerator:
         pool_size: int = 1,
         queue_timeout_s: float = 300.0,
         self_check: bool = True,
+        share_cores: bool = True,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
@@ -111,20 +119,54 @@ class LlamaCppGenerator:
         self.prompt_format = prompt_format
         self.repeat_penalty = repeat_penalty
         self.self_check = self_check
+        self.share_cores = share_cores
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self._pool: InstancePool[Llama] = InstancePool(
             self._instance, size=pool_size, timeout_s=queue_timeout_s, what=f"The local model {name!r}"
         )
         self._first_leased = False
+        self._warming = 0
 
     def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
         """Stream the answer; prompt tokens are counted by the model's own tokenizer."""
         return TextStream(self._generate(prompt, max_tokens or self.max_tokens))
 
     def ahead(self) -> int:
-        """Questions a new one would wait behind (each instance answers one at a time)."""
-        return self._pool.ahead()
+        """Questions a new one would wait behind (each instance answers one at a time; warming is
+        not a question)."""
+        return max(0, self._pool.ahead() - self._warming)
+
+    def warm(self) -> None:
+        """Load every instance of the pool and evaluate the fixed head of the prompt in each.
+
+        The head (instructions, worked examples) is the same in every prompt and llama.cpp keeps
+        the longest common prefix of the last one it evaluated, so the first question evaluates
+        only its own part. Instances are held until all are warm (each lease gets a new one).
+        """
+        started = time.perf_counter()
+        chat = self.uses_chat_template()  # loads the first instance
+        head = build_prompt("", ())
+        with ExitStack() as held:
+            for _ in range(self._pool.size):
+                llama, _waited = held.enter_context(self._pool.turn())
+                self._count_warming(+1)
+                held.callback(self._count_warming, -1)
+                with LOCAL_GENERATIONS.running():
+                    chunks, _tokens = self._start(llama, head, 1, chat, TokenLogprobs())
+                    for _chunk in chunks:
+                        pass
+        log.info(
+            "%s: warm: %d instance(s) loaded, %d prompt tokens evaluated in each, in %.1f s",
+            self.name,
+            self._pool.size,
+            llama.prompt_tokens,
+            time.perf_counter() - started,
+        )
+
+    def _count_warming(self, change: int) -> None:
+        with self._load_lock:
+            self._warming += change
 
     def uses_chat_template(self) -> bool:
         """Whether prompts go through the GGUF's chat template (else: few-shot completion)."""
@@ -152,7 +194,7 @@ class LlamaCppGenerator:
 
     def _load(self) -> Llama:
         try:
-            from llama_cpp import Llama
+            from backends.llama_cpp.instance import CachedLlama
         except ImportError as e:
             raise ConfigError(
                 "llama-cpp-python is not installed; run scripts/setup.sh (it builds it from "
@@ -163,7 +205,8 @@ class LlamaCppGenerator:
         log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
         try:
             with _LOAD_LOCK:
-                llama = Llama(
+                llama = CachedLlama(
+                    share=LOCAL_GENERATIONS if self.share_cores else None,
                     model_path=str(path),
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
@@ -207,7 +250,7 @@ class LlamaCppGenerator:
         pieces: list[str] = []
         finish: str | None = None
         recorder = TokenLogprobs()
-        with self._pool.turn() as (llama, waited):  # one question per instance: not re-entrant
+        with self._pool.turn() as (llama, waited), LOCAL_GENERATIONS.running():  # one at a time per instance
             chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat, recorder)
             try:
                 for chunk in chunks:
@@ -221,9 +264,15 @@ class LlamaCppGenerator:
             except (ValueError, RuntimeError) as e:
                 raise GenerationError(f"the local model failed while generating: {e}") from e
             answer = "".join(pieces)
+            reused = self._reused(llama)
             completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
             checked = self._self_check(llama, prompt, answer, chat) if self.self_check and answer else None
-        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=0.0)
+        usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=0.0,
+            cached_prompt_tokens=reused,
+        )
         return GenerationResult(
             text=answer,
             usage=usage,
@@ -232,6 +281,18 @@ class LlamaCppGenerator:
             token_logprobs=tuple(recorder.values),
             self_check=checked,
         )
+
+    def _reused(self, llama: Llama) -> int:
+        """The answer's prompt tokens llama.cpp took from its cache (logged at debug level)."""
+        log.debug(
+            "%s: prompt of %d tokens: %d reused from the cache, %d evaluated (%d threads)",
+            self.name,
+            llama.prompt_tokens,
+            llama.reused_tokens,
+            llama.prompt_tokens - llama.reused_tokens,
+            llama.threads_now,
+        )
+        return llama.reused_tokens
 
     def _self_check(self, llama: Llama, prompt: Prompt, answer: str, chat: bool) -> float | None:
         """P(yes) of "is your answer stated in the documents?", asked right after the answer.
@@ -327,6 +388,7 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         pool_size=options.pool_size,
         queue_timeout_s=options.queue_timeout_s,
         self_check=options.self_check,
+        share_cores=options.share_cores,
         name=spec.id,
         label=f"{spec.title} · {model_title}",
         max_sensitivity=spec.max_sensitivity,

@@ -1,44 +1,41 @@
 """The composition root: the one place that builds docduet's back ends and hands them out.
 
-It alone opens the Weaviate client and builds the embedder, the parser, the generators and the
-chunk index; the CLI, the web chat, Slack, reindex and the evaluation all get theirs from here.
+:class:`Root` is docduet built from one Settings: the Weaviate connection, the chunk index, the
+embedder, the parser, the generators, the retriever and the answer service, each made on first
+use and kept until :meth:`Root.close`. Each front end builds one per process (a CLI command at its
+start, the web chat through ``st.cache_resource``, the Slack bot at start) and takes every part
+from it. The loaded models live in :func:`docduet.models.process_models`, shared by every root of
+the process. The functions at the bottom are one-call shortcuts for tests, benches and scripts.
 """
 
 from __future__ import annotations
 
-import atexit
-import hashlib
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import weaviate
-from pydantic import SecretStr
 
-from backends.llama_cpp.generator import build_llama_cpp
-from backends.openai_compatible.generator import build_openai_compatible
-from backends.sentence_transformers import SentenceTransformerEmbedder
-from backends.unstructured import UnstructuredParser
 from backends.weaviate.client import connect as connect_client
 from backends.weaviate.client import open_client
 from backends.weaviate.index import WeaviateChunkIndex
 from chat.columns import build_slots, calibration_folders, step_ids, to_build
 from chat.confidence import Assessor, load_calibrations
 from chat.confidence.assess import model_name
-from chat.generators import KINDS, GeneratorSpec, KindFactory, enabled_specs, load_kinds, spec_by_id
+from chat.generators import GeneratorSpec, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from core.domain import User
-from core.errors import ConfigError, RetrievalError
+from core.errors import RetrievalError
 from core.index import ChunkIndex, IndexStats
 from core.protocols import Embedder, Generator, Parser, ProgressSink
-from core.registry import Registry
 from core.settings import Settings
-from ingest.isolation import IsolatedParser
+from docduet.models import BUILTIN_KINDS, Models, build_generator, generator_kinds, process_models
+from docduet.warm import Warming, warm_models
 from ingest.last_run import record_last_run
-from ingest.limits import ExpansionLimit
 from ingest.lock import index_lock
 from ingest.pipeline import Ingestor
 from ingest.reindex import reindex
@@ -46,7 +43,17 @@ from ingest.sources import read_source
 from ingest.summary import IngestSummary
 from retrieval.retriever import HybridRetriever
 
-# --- the index -------------------------------------------------------------------------------
+__all__ = [
+    "BUILTIN_KINDS",
+    "Connection",
+    "EvaluationParts",
+    "Root",
+    "Warming",
+    "build_generator",
+    "generator_kinds",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,9 +72,244 @@ class Connection:
 
 
 def connect(settings: Settings, *, autostart: bool = True) -> Connection:
-    """A long-lived connection (the web chat, Slack); ``autostart`` may start the embedded Weaviate."""
+    """A connection to keep (close it); ``autostart`` may start docduet's own Weaviate."""
     client = connect_client(settings, autostart=autostart)
     return Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
+
+
+class Root:
+    """docduet built from one Settings; each part is made on first use and kept (thread-safe).
+
+    ``autostart``: whether opening the connection may start docduet's own Weaviate (the CLI does;
+    the web chat never starts one from a request: ``docduet ui`` starts it first). ``models``:
+    where loaded models are kept (default: the process's); ``connector``: what opens the
+    connection (default: :func:`connect`; unit tests hand in an in-memory one).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        autostart: bool = True,
+        models: Models | None = None,
+        connector: Callable[..., Connection] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.autostart = autostart
+        self.models = models if models is not None else process_models()
+        self._connector = connector if connector is not None else connect
+        self._lock = threading.RLock()
+        self._connection: Connection | None = None
+        self._services: dict[tuple[str, ...] | None, AnswerService] = {}
+
+    def __enter__(self) -> Root:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def derive(self, settings: Settings) -> Root:
+        """A root for other settings (an evaluation's variant) sharing this one's loaded models."""
+        return Root(settings, autostart=self.autostart, models=self.models, connector=self._connector)
+
+    @property
+    def connection(self) -> Connection:
+        """The connection to the store, opened on first use."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connector(self.settings, autostart=self.autostart)
+            return self._connection
+
+    @property
+    def index(self) -> WeaviateChunkIndex:
+        """The chunk index of ``settings.collection`` (a collection or an alias)."""
+        return self.connection.index
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.models.embedder(self.settings)
+
+    @property
+    def parser(self) -> Parser:
+        return self.models.parser(self.settings)
+
+    def generator_specs(self, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
+        """The specs of ``names`` (any configured id, enabled or not), or of every enabled generator."""
+        return generator_specs(self.settings, names)
+
+    def generators(self, names: Sequence[str] | None = None) -> tuple[dict[str, Generator], dict[str, str]]:
+        """Generators by id (loaded once per process), and why each unavailable one is (cascades,
+        which are columns of the answer service and no generator, are left out)."""
+        specs = [s for s in self.generator_specs(names) if not s.is_cascade]
+        return self.models.generators(self.settings, specs)
+
+    def warm(self, names: Sequence[str] | None = None) -> Warming:
+        """Start loading the embedder and the local models ``names`` use (default: every enabled
+        one, a cascade's steps included) in the background; returns at once (:mod:`docduet.warm`)."""
+        specs = self.generator_specs(names)
+        steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]
+        ready, _unavailable = self.models.generators(self.settings, to_build(specs, steps))
+        return warm_models(lambda: self.embedder, ready)
+
+    def retriever(
+        self, index: ChunkIndex | None = None, *, stemmed: bool = True, pieces: bool = True
+    ) -> HybridRetriever:
+        """The hybrid retriever over ``index`` (default: the root's) with the configured embedder."""
+        target = self.index if index is None else index
+        return HybridRetriever(target, self.embedder, self.settings, stemmed=stemmed, pieces=pieces)
+
+    def answer_service(self, names: Sequence[str] | None = None) -> AnswerService:
+        """The answer service over the root's index with ``names`` (default: every enabled one), kept."""
+        key = None if names is None else tuple(names)
+        with self._lock:
+            if key not in self._services:
+                self._services[key] = self.service_over(self.index, names)
+            return self._services[key]
+
+    def service_over(self, index: ChunkIndex, names: Sequence[str] | None = None) -> AnswerService:
+        """A new answer service over ``index``: retriever, generators, rewriter, trusted links."""
+        if not index.exists():
+            raise RetrievalError(
+                f"the index {index.name!r} does not exist yet; run `docduet ingest PATH` first"
+            )
+        specs = self.generator_specs(names)
+        steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]  # a cascade's, not columns
+        ready, unavailable = self.models.generators(self.settings, to_build(specs, steps))
+        slots = build_slots(specs, steps, ready, unavailable)
+        base = self.settings.source_url_base
+        trusted = (*self.settings.trusted_links, *([base] if base else []))
+        assessor = self.assessor(ready)
+        return AnswerService(
+            self.retriever(index), slots, HeuristicRewriter(), trusted_links=trusted, assessor=assessor
+        )
+
+    def assessor(self, generators: Mapping[str, Generator]) -> Assessor:
+        """Confidence from the calibrations: packaged, then DATA_DIR/calibration (``docduet eval
+        --calibrate``), each used only for the model it was fitted for."""
+        models = {name: model_name(g.endpoint) for name, g in generators.items()}
+        return Assessor(load_calibrations(calibration_folders(self.settings.data_dir)), models=models)
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        progress: ProgressSink,
+        dry_run: bool = False,
+        force: bool = False,
+        allow_empty: bool = False,
+    ) -> IngestSummary:
+        """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally.
+
+        Holds the index's writer lock (not for a dry run; see :mod:`ingest.lock`) and records the
+        summary for the admin page.
+        """
+        with self._writer_lock("docduet ingest", dry_run):
+            embedder, index = self.embedder, self.index
+            if not dry_run:
+                index.ensure(embedding_model=embedder.name, dim=embedder.dim)
+            ingestor = Ingestor(index, self.parser, embedder, self.settings, progress)
+            summary = ingestor.run(list(paths), dry_run=dry_run, force=force, allow_empty=allow_empty)
+        record_last_run(summary, self.settings.data_dir)
+        return summary
+
+    def reindex(
+        self, *, progress: ProgressSink, full: bool = False, dry_run: bool = False, allow_empty: bool = False
+    ) -> IngestSummary:
+        """``docduet reindex``: incremental over every indexed root, or a full alias-swapped rebuild."""
+        with self._writer_lock("docduet reindex --full" if full else "docduet reindex", dry_run):
+            embedder, index = self.embedder, self.index
+            if not full and not dry_run:
+                index.ensure(embedding_model=embedder.name, dim=embedder.dim)
+            summary = reindex(
+                index,
+                self.settings,
+                parser=self.parser,
+                embedder=embedder,
+                progress=progress,
+                full=full,
+                dry_run=dry_run,
+                allow_empty=allow_empty,
+            )
+        record_last_run(summary, self.settings.data_dir)
+        return summary
+
+    def _writer_lock(self, what: str, dry_run: bool) -> AbstractContextManager[None]:
+        """The cross-process writer lock of the index; a dry run writes nothing and takes none."""
+        if dry_run:
+            return nullcontext()
+        return index_lock(self.settings.data_dir, self.settings.collection, what=what)
+
+    def stats(self) -> IndexStats:
+        """What the index holds (the admin page)."""
+        return self.index.stats()
+
+    def source(self, source: str, user: User) -> bytes:
+        """A cited file's bytes for ``user``, every check made now (:func:`ingest.sources.read_source`)."""
+        return read_source(self.index, self.settings, source, user)
+
+    def evaluation_parts(self) -> EvaluationParts:
+        return EvaluationParts(self)
+
+    def reset(self) -> None:
+        """Close the connection and forget the services built on it; the next use reconnects."""
+        with self._lock:
+            connection, self._connection = self._connection, None
+            self._services.clear()
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception as e:  # closing a dead connection must not hide the real error
+                log.debug("closing the Weaviate client failed: %s", e)
+
+    def close(self) -> None:
+        """Close the connection (the loaded models stay with the process)."""
+        self.reset()
+
+
+class EvaluationParts:
+    """What the evaluation is handed (:class:`evaluation.parts.EvalParts`), on one root's connection."""
+
+    def __init__(self, root: Root) -> None:
+        self._root = root
+
+    def embedder(self) -> Embedder:
+        return self._root.embedder
+
+    def index_named(self, name: str) -> ChunkIndex:
+        return self._root.connection.index_named(name)
+
+    def generator_specs(self, settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
+        return generator_specs(settings, names)
+
+    def generators(
+        self, settings: Settings, names: Sequence[str]
+    ) -> tuple[dict[str, Generator], dict[str, str]]:
+        return self._root.derive(settings).generators(names)
+
+    @contextmanager
+    def answer_service(
+        self, settings: Settings, names: Sequence[str] | None = None
+    ) -> Iterator[AnswerService]:
+        index = self.index_named(settings.collection)
+        yield self._root.derive(settings).service_over(index, names)
+
+    def ingest(self, settings: Settings, paths: Sequence[Path], *, progress: ProgressSink) -> IngestSummary:
+        with self._root.derive(settings) as root:
+            return root.ingest(paths, progress=progress)
+
+    def rebuild(self, settings: Settings, *, progress: ProgressSink) -> IngestSummary:
+        with self._root.derive(settings) as root:
+            return root.reindex(progress=progress, full=True)
+
+
+# --- one-call shortcuts (tests, benches, scripts): each builds a Root and closes it -------------
+
+
+def generator_specs(settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
+    """The specs of ``names`` (any configured id, enabled or not), or of every enabled generator."""
+    if names is None:
+        return enabled_specs(settings)
+    return [spec_by_id(settings, name) for name in dict.fromkeys(names)]
 
 
 @contextmanager
@@ -77,87 +319,56 @@ def open_index(settings: Settings, *, autostart: bool = True) -> Iterator[Connec
         yield Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
 
 
-def index_stats(settings: Settings) -> IndexStats:
-    """What the index holds (the admin page); never starts a database."""
-    with open_index(settings, autostart=False) as connection:
-        return connection.index.stats()
-
-
-def serve_source(settings: Settings, source: str, user: User) -> bytes:
-    """A cited file's bytes for ``user``, every check made now (:func:`ingest.sources.read_source`)."""
-    with open_index(settings, autostart=False) as connection:
-        return read_source(connection.index, settings, source, user)
-
-
-# --- ingestion -------------------------------------------------------------------------------
-
-_EMBEDDERS: dict[tuple[str | None, int], Embedder] = {}
-_EMBEDDERS_LOCK = threading.Lock()
-
-
 def build_embedder(settings: Settings) -> Embedder:
     """The embedding model; loaded once per process for a given model and thread count."""
-    key = (settings.embedding_model, settings.embedding_threads)
-    with _EMBEDDERS_LOCK:
-        if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = SentenceTransformerEmbedder.from_settings(settings)
-        return _EMBEDDERS[key]
-
-
-_PARSERS: dict[tuple[float, int, float, int, int], IsolatedParser] = {}
-_PARSERS_LOCK = threading.Lock()
+    return process_models().embedder(settings)
 
 
 def build_parser(settings: Settings) -> Parser:
-    """unstructured in a worker process with the per-file limits; one per process, stopped at exit.
+    """The parser worker with the per-file limits; one per process, stopped at exit."""
+    return process_models().parser(settings)
 
-    The limits: time, file size, text for its size (:class:`ingest.limits.ExpansionLimit`), memory.
-    """
-    key = (
-        settings.parse_timeout_s,
-        settings.max_file_bytes,
-        settings.max_expansion_ratio,
-        settings.max_extracted_chars,
-        settings.parse_max_memory_mb,
-    )
-    with _PARSERS_LOCK:
-        if key not in _PARSERS:
-            expansion = ExpansionLimit(
-                ratio=settings.max_expansion_ratio, ceiling_chars=settings.max_extracted_chars
-            )
-            inner = UnstructuredParser(max_file_bytes=settings.max_file_bytes, expansion=expansion)
-            parser = IsolatedParser(
-                inner,
-                timeout_s=settings.parse_timeout_s,
-                max_memory_mb=settings.parse_max_memory_mb or None,
-            )
-            atexit.register(parser.close)
-            _PARSERS[key] = parser
-        return _PARSERS[key]
+
+def build_generators(
+    settings: Settings, names: Sequence[str] | None = None
+) -> tuple[dict[str, Generator], dict[str, str]]:
+    """Generators by id (loaded once per process), and the reason for each one that is unavailable."""
+    return Root(settings).generators(names)
+
+
+def build_retriever(
+    settings: Settings, index: ChunkIndex, *, stemmed: bool = True, pieces: bool = True
+) -> HybridRetriever:
+    """The hybrid retriever over ``index`` with the configured embedder (see HybridRetriever)."""
+    return Root(settings).retriever(index, stemmed=stemmed, pieces=pieces)
+
+
+def build_answer_service(
+    settings: Settings, index: ChunkIndex, names: Sequence[str] | None = None
+) -> AnswerService:
+    """Retriever + generators (default: every enabled one) + rewriter over ``index``."""
+    return Root(settings).service_over(index, names)
+
+
+@contextmanager
+def answer_service(settings: Settings, names: Sequence[str] | None = None) -> Iterator[AnswerService]:
+    """An answer service with its own Weaviate connection (closed on exit)."""
+    with Root(settings) as root:
+        yield root.answer_service(names)
 
 
 def run_ingest(
     settings: Settings,
-    paths: list[Path],
+    paths: Sequence[Path],
     *,
     progress: ProgressSink,
     dry_run: bool = False,
     force: bool = False,
     allow_empty: bool = False,
 ) -> IngestSummary:
-    """``docduet ingest``: create or migrate the schema, then ingest ``paths`` incrementally.
-
-    Holds the index's writer lock (not for a dry run; see :mod:`ingest.lock`) and records the
-    summary for the admin page.
-    """
-    with _writer_lock(settings, "docduet ingest", dry_run), open_index(settings) as connection:
-        embedder, index = build_embedder(settings), connection.index
-        if not dry_run:
-            index.ensure(embedding_model=embedder.name, dim=embedder.dim)
-        ingestor = Ingestor(index, build_parser(settings), embedder, settings, progress)
-        summary = ingestor.run(paths, dry_run=dry_run, force=force, allow_empty=allow_empty)
-    record_last_run(summary, settings.data_dir)
-    return summary
+    """:meth:`Root.ingest` on a connection of its own."""
+    with Root(settings) as root:
+        return root.ingest(paths, progress=progress, dry_run=dry_run, force=force, allow_empty=allow_empty)
 
 
 def run_reindex(
@@ -168,167 +379,13 @@ def run_reindex(
     dry_run: bool = False,
     allow_empty: bool = False,
 ) -> IngestSummary:
-    """``docduet reindex``: incremental over every indexed root, or a full alias-swapped rebuild."""
-    what = "docduet reindex --full" if full else "docduet reindex"
-    with _writer_lock(settings, what, dry_run), open_index(settings) as connection:
-        embedder, index = build_embedder(settings), connection.index
-        if not full and not dry_run:
-            index.ensure(embedding_model=embedder.name, dim=embedder.dim)
-        summary = reindex(
-            index,
-            settings,
-            parser=build_parser(settings),
-            embedder=embedder,
-            progress=progress,
-            full=full,
-            dry_run=dry_run,
-            allow_empty=allow_empty,
-        )
-    record_last_run(summary, settings.data_dir)
-    return summary
-
-
-def _writer_lock(settings: Settings, what: str, dry_run: bool) -> AbstractContextManager[None]:
-    """The cross-process writer lock of the index; a dry run writes nothing and takes none."""
-    return nullcontext() if dry_run else index_lock(settings.data_dir, settings.collection, what=what)
-
-
-# --- answering -------------------------------------------------------------------------------
-
-BUILTIN_KINDS: dict[str, KindFactory] = {
-    "llama_cpp": build_llama_cpp,
-    "openai_compatible": build_openai_compatible,
-}
-"""docduet's own generator kinds; plugins add theirs through the ``docduet.generator_kinds`` group."""
-_KINDS_LOCK = threading.Lock()
-
-
-def generator_kinds() -> Registry[Generator]:
-    """Every generator kind: the built-ins, registered here as a plugin's would be, then the plugins'."""
-    with _KINDS_LOCK:
-        for name, factory in BUILTIN_KINDS.items():
-            if name not in KINDS.names():
-                KINDS.register(name)(factory)
-    return load_kinds()
-
-
-def build_generator(spec: GeneratorSpec, settings: Settings) -> Generator:
-    """Build ``spec`` with its kind's factory; an unknown kind raises ConfigError naming the known."""
-    return generator_kinds().get(spec.kind)(spec, settings)
-
-
-_GENERATORS: dict[tuple[str, str], Generator] = {}
-_GENERATORS_LOCK = threading.Lock()
-
-
-def _cache_key(spec: GeneratorSpec, settings: Settings) -> tuple[str, str]:
-    """A generator is reused while its spec (secrets included, hashed) and cache dir are the same."""
-    secrets = [v.get_secret_value() for v in spec.options.values() if isinstance(v, SecretStr)]
-    digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
-    return spec.id, f"{spec.model_dump_json()}|{settings.cache_dir}|{digest}"
-
-
-def generator_specs(settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
-    """The specs of ``names`` (any configured id, enabled or not), or of every enabled generator."""
-    if names is None:
-        return enabled_specs(settings)
-    return [spec_by_id(settings, name) for name in dict.fromkeys(names)]
-
-
-def build_generators(
-    settings: Settings, names: Sequence[str] | None = None
-) -> tuple[dict[str, Generator], dict[str, str]]:
-    """Generators by id (cached per process), and the reason for each one that is unavailable
-    (cascades, which are columns of the answer service and no generator, are left out)."""
-    ready: dict[str, Generator] = {}
-    unavailable: dict[str, str] = {}
-    for spec in [s for s in generator_specs(settings, names) if not s.is_cascade]:
-        key = _cache_key(spec, settings)
-        try:
-            with _GENERATORS_LOCK:
-                if key not in _GENERATORS:
-                    _GENERATORS[key] = build_generator(spec, settings)
-                ready[spec.id] = _GENERATORS[key]
-        except ConfigError as e:
-            unavailable[spec.id] = str(e)
-    return ready, unavailable
-
-
-def build_retriever(
-    settings: Settings, index: ChunkIndex, *, stemmed: bool = True, pieces: bool = True
-) -> HybridRetriever:
-    """The hybrid retriever over ``index`` with the configured embedder (see HybridRetriever)."""
-    return HybridRetriever(index, build_embedder(settings), settings, stemmed=stemmed, pieces=pieces)
-
-
-def build_answer_service(
-    settings: Settings, index: ChunkIndex, names: Sequence[str] | None = None
-) -> AnswerService:
-    """Retriever + generators (default: every enabled one) + rewriter over ``index``."""
-    if not index.exists():
-        raise RetrievalError(
-            f"the index {index.name!r} does not exist yet; run `docduet ingest PATH` first"
-        )
-    specs = generator_specs(settings, names)
-    steps = [spec_by_id(settings, step) for step in step_ids(specs)]  # a cascade's, not columns
-    ready, unavailable = build_generators(settings, [s.id for s in to_build(specs, steps)])
-    slots = build_slots(specs, steps, ready, unavailable)
-    trusted = (*settings.trusted_links, *([settings.source_url_base] if settings.source_url_base else []))
-    models = {name: model_name(g.endpoint) for name, g in ready.items()}
-    assessor = Assessor(load_calibrations(calibration_folders(settings.data_dir)), models=models)
-    return AnswerService(
-        build_retriever(settings, index), slots, HeuristicRewriter(), trusted_links=trusted, assessor=assessor
-    )
-
-
-@contextmanager
-def answer_service(
-    settings: Settings, names: Sequence[str] | None = None
-) -> Iterator[AnswerService]:
-    """An answer service with its own Weaviate connection (closed on exit)."""
-    with open_index(settings) as connection:
-        yield build_answer_service(settings, connection.index, names)
-
-
-# --- evaluation ------------------------------------------------------------------------------
-
-
-class EvaluationParts:
-    """What the evaluation is handed (:class:`evaluation.parts.EvalParts`), on one connection."""
-
-    def __init__(self, settings: Settings, connection: Connection) -> None:
-        self._settings = settings
-        self._connection = connection
-
-    def embedder(self) -> Embedder:
-        return build_embedder(self._settings)
-
-    def index_named(self, name: str) -> ChunkIndex:
-        return self._connection.index_named(name)
-
-    def generator_specs(self, settings: Settings, names: Sequence[str] | None = None) -> list[GeneratorSpec]:
-        return generator_specs(settings, names)
-
-    def generators(
-        self, settings: Settings, names: Sequence[str]
-    ) -> tuple[dict[str, Generator], dict[str, str]]:
-        return build_generators(settings, names)
-
-    @contextmanager
-    def answer_service(
-        self, settings: Settings, names: Sequence[str] | None = None
-    ) -> Iterator[AnswerService]:
-        yield build_answer_service(settings, self._connection.index_named(settings.collection), names)
-
-    def ingest(self, settings: Settings, paths: Sequence[Path], *, progress: ProgressSink) -> IngestSummary:
-        return run_ingest(settings, list(paths), progress=progress)
-
-    def rebuild(self, settings: Settings, *, progress: ProgressSink) -> IngestSummary:
-        return run_reindex(settings, progress=progress, full=True)
+    """:meth:`Root.reindex` on a connection of its own."""
+    with Root(settings) as root:
+        return root.reindex(progress=progress, full=full, dry_run=dry_run, allow_empty=allow_empty)
 
 
 @contextmanager
 def evaluation_parts(settings: Settings) -> Iterator[EvaluationParts]:
     """The evaluation's parts on a connection of their own (closed on exit)."""
-    with open_index(settings) as connection:
-        yield EvaluationParts(settings, connection)
+    with Root(settings) as root:
+        yield root.evaluation_parts()

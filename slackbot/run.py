@@ -1,4 +1,4 @@
-"""``docduet slack``: connect to Weaviate once, build the answer service, serve Slack."""
+"""``docduet slack``: one composition root (one Weaviate connection, one answer service), serving Slack."""
 
 from __future__ import annotations
 
@@ -36,13 +36,12 @@ def check_settings(settings: Settings) -> None:
 
 def run_bot(settings: Settings) -> None:
     """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack_mode``)."""
-    from docduet.compose import build_answer_service, connect
+    from docduet.compose import Root
 
     check_settings(settings)
     names = generator_names(settings)
-    connection = connect(settings)
-    try:
-        service = build_answer_service(settings, connection.index, names)
+    with Root(settings) as root:
+        service = root.answer_service(names)
         try:
             app = create_app(settings, service)
         except BoltError as e:
@@ -57,8 +56,6 @@ def run_bot(settings: Settings) -> None:
             ) from e
         log.warning("answering Slack questions with %s", ", ".join(names))
         serve(app, settings)
-    finally:
-        connection.close()
 
 
 def serve(app: App, settings: Settings) -> None:

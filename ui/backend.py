@@ -7,9 +7,8 @@ it in the session state under :data:`BACKEND_KEY` before the first run.
 
 from __future__ import annotations
 
-import logging
-import threading
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from chat.results import GeneratorInfo
 from core.domain import User
@@ -24,9 +23,9 @@ from ingest.summary import IngestSummary
 from ui.streaming import Answerer
 
 if TYPE_CHECKING:
-    from docduet.compose import Connection
+    from docduet.compose import Root
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKEND_KEY = "docduet.backend"
 MAX_COLUMNS = 4
@@ -66,62 +65,47 @@ class ChatBackend(Protocol):
 class LiveBackend:
     """The real backend: the index, the embedder and the generators, shared by all sessions.
 
-    Every part comes from the composition root (:mod:`docduet.compose`).
+    Every part comes from one composition root (:class:`docduet.compose.Root`), which never
+    starts a database from a web request (``docduet ui`` starts it first).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, root: Root | None = None) -> None:
+        from docduet.compose import Root
+
         self.settings = settings
         self.directory = UserDirectory.from_settings(settings)
         self.feedback = FeedbackStore.in_data_dir(settings.data_dir)
-        self._lock = threading.Lock()
-        self._connection: Connection | None = None
-        self._answerer: Answerer | None = None
+        self.root = root if root is not None else Root(settings, autostart=False)
 
     def answerer(self) -> Answerer:
-        from docduet.compose import build_answer_service, connect
-
-        with self._lock:
-            if self._answerer is None:
-                # never starts a database from a web request (`docduet ui` does that)
-                connection = connect(self.settings, autostart=False)
-                try:
-                    self._answerer = build_answer_service(self.settings, connection.index)
-                except BaseException:
-                    connection.close()
-                    raise
-                self._connection = connection
-            return self._answerer
+        return self._on_index(self.root.answer_service)
 
     def columns(self) -> tuple[GeneratorInfo, ...]:
-        service = self.answerer()
+        service = self.root.answer_service()
         return tuple(service.describe(n) for n in service.generator_names[:MAX_COLUMNS])
 
     def reset(self) -> None:
-        with self._lock:
-            connection, self._connection, self._answerer = self._connection, None, None
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception as e:  # closing a dead connection must not hide the real error
-                log.debug("closing the Weaviate client failed: %s", e)
+        self.root.reset()
 
     def index_stats(self) -> IndexStats:
-        from docduet.compose import index_stats
-
-        return index_stats(self.settings)
+        return self._on_index(self.root.stats)
 
     def last_run(self) -> LastRun | None:
         return read_last_run(self.settings.data_dir)
 
     def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
-        from docduet.compose import run_reindex
-
-        return run_reindex(self.settings, progress=progress, full=full)
+        return self._on_index(lambda: self.root.reindex(progress=progress, full=full))
 
     def source_bytes(self, source: str, user: User) -> bytes:
-        from docduet.compose import serve_source
+        return self._on_index(lambda: self.root.source(source, user))
 
-        return serve_source(self.settings, source, user)
+    def _on_index(self, use: Callable[[], T]) -> T:
+        """``use()``; when the store cannot be reached, the root reconnects on the next call."""
+        try:
+            return use()
+        except BackendUnavailableError:
+            self.root.reset()
+            raise
 
 
 def describe_outage(error: DocduetError, settings: Settings) -> str:

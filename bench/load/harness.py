@@ -69,7 +69,7 @@ class LoadHarness:
         from bench.doubles.echo_llm import EchoLLM
         from bench.doubles.slack_api import SIGNING_SECRET, recording_api
         from core.feedback import FeedbackStore
-        from docduet.compose import build_answer_service, build_generators, connect
+        from docduet.compose import Root
         from slackbot.app import create_app
         from slackbot.http import SlackHttpServer
         from ui.backend import LiveBackend
@@ -89,10 +89,11 @@ class LoadHarness:
             }
         )
         self.demo = demo_users(self.settings)
-        self.backend = LiveBackend(self.settings)
-        self._stack.callback(self.backend.reset)
+        web = Root(self.settings, autostart=False)  # the web chat's process
+        self._stack.callback(web.close)
+        self.backend = LiveBackend(self.settings, web)
         self.columns = tuple(i.name for i in self.backend.columns())
-        local: Any = build_generators(self.settings, ["slm"])[0]["slm"]  # the one every service shares
+        local: Any = web.generators(["slm"])[0]["slm"]  # the one every service shares
         self.pool = TimedPool(local._pool)
         local._pool = self.pool
 
@@ -101,13 +102,12 @@ class LoadHarness:
             demo = self.demo[i % len(self.demo)]
             self.slack_api.add_user(self.slack_user(i), demo.email)
         self.watcher = self._stack.enter_context(SlackWatcher(self.slack_api))
-        connection = connect(self.settings, autostart=False)
-        self._stack.callback(connection.close)
+        slack = Root(self.settings, autostart=False)  # the Slack bot's process: a connection of its own
+        self._stack.callback(slack.close)
         feedback = FeedbackStore(self.workdir / "slack-feedback.sqlite3")
         self.bots: dict[str, tuple[str, Observed, tuple[str, ...]]] = {}
         for path, names in ((SLACK_RETRIEVAL, ("echo",)), (SLACK_ANSWERS, ("slm", "llm"))):
-            index = connection.index_named(self.settings.collection)
-            observed = Observed(build_answer_service(self.settings, index, names))
+            observed = Observed(slack.answer_service(names))
             app = create_app(
                 self.settings.model_copy(update={"slack_generators": ",".join(names)}),
                 observed,

@@ -22,40 +22,41 @@ USER_HELP = "answer as this user (from DOCDUET_USERS_FILE); default: anonymous, 
 
 
 def register(sub: Any) -> None:
-    a = sub.add_parser(
+    _question_command(
+        sub,
         "ask",
         help="answer a question with one generator",
         description="Retrieve the passages USER may read and answer QUESTION with one generator, "
         "with verified citations, timings, tokens and cost.",
-    )
-    a.add_argument("question", metavar="QUESTION")
-    a.add_argument(
-        "--generator",
-        default=None,
-        metavar="ID",
-        help="a generator id from the generators file (default: the first enabled one, `slm`)",
-    )
-    a.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
-    a.add_argument("--json", action="store_true", help="print the full structured result")
-    a.set_defaults(run=_run_ask)
-
-    c = sub.add_parser(
+        choice=(
+            "--generator",
+            "ID",
+            "a generator id from the generators file (default: the first enabled one, `slm`)",
+        ),
+    ).set_defaults(run=_run_ask)
+    _question_command(
+        sub,
         "compare",
         help="answer a question with every enabled generator side by side",
         description="One retrieval, one answer per generator, generated concurrently (by default "
         "a small and a larger local model, plus a hosted model once configured). Each generator "
         "receives only passages up to its sensitivity ceiling.",
-    )
-    c.add_argument("question", metavar="QUESTION")
-    c.add_argument(
-        "--generators",
-        default=None,
-        metavar="IDS",
-        help="comma-separated generator ids (default: every enabled one)",
-    )
-    c.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
-    c.add_argument("--json", action="store_true", help="print the full structured result")
-    c.set_defaults(run=_run_compare)
+        choice=("--generators", "IDS", "comma-separated generator ids (default: every enabled one)"),
+    ).set_defaults(run=_run_compare)
+
+
+def _question_command(
+    sub: Any, name: str, *, help: str, description: str, choice: tuple[str, str, str]
+) -> Any:
+    """``docduet NAME QUESTION`` with the generator option ``choice`` (flag, metavar, help),
+    ``--user`` and ``--json``."""
+    parser = sub.add_parser(name, help=help, description=description)
+    parser.add_argument("question", metavar="QUESTION")
+    flag, metavar, choice_help = choice
+    parser.add_argument(flag, default=None, metavar=metavar, help=choice_help)
+    parser.add_argument("--user", default=None, metavar="NAME", help=USER_HELP)
+    parser.add_argument("--json", action="store_true", help="print the full structured result")
+    return parser
 
 
 def _run_ask(args: argparse.Namespace) -> int:
@@ -70,14 +71,15 @@ def _run_compare(args: argparse.Namespace) -> int:
 def _answer(args: argparse.Namespace, names: list[str] | None, *, first_only: bool = False) -> int:
     from chat.results import Question
     from core.identity import UserDirectory
-    from docduet.compose import answer_service, generator_specs
+    from docduet.compose import Root
 
     settings = Settings()
     user = UserDirectory.from_settings(settings).resolve(args.user)
     question = Question(text=args.question, user=user)
-    specs = generator_specs(settings, names)
-    names = [s.id for s in specs][:1] if first_only else [s.id for s in specs]
-    with answer_service(settings, names) as service:
+    with Root(settings) as root:
+        specs = root.generator_specs(names)
+        names = [s.id for s in specs][:1] if first_only else [s.id for s in specs]
+        service = root.answer_service(names)
         if args.json:
             comparison = service.compare(question, names)
             json.dump(comparison.to_json(), sys.stdout, indent=2, default=str)

@@ -78,7 +78,7 @@ def default_out(settings: Settings, dataset: Path) -> Path:
 def _run(args: argparse.Namespace) -> int:
     from core.identity import UserDirectory
     from docduet.commands.progress import RichProgress
-    from docduet.compose import evaluation_parts
+    from docduet.compose import Root
     from evaluation.answers import load_answers
     from evaluation.confidence_eval import print_summary
     from evaluation.run import EvalOptions, run_eval
@@ -101,8 +101,8 @@ def _run(args: argparse.Namespace) -> int:
     if extra and not args.calibrate:
         raise ConfigError("--calibrate-with only applies with --calibrate")
     err = Console(stderr=True)
-    with evaluation_parts(settings) as parts:
-        outcome = run_eval(settings, options, parts=parts, progress=RichProgress(err))
+    with Root(settings) as root:
+        outcome = run_eval(settings, options, parts=root.evaluation_parts(), progress=RichProgress(err))
     console = Console()
     for paragraph in outcome.results["recommendation"]:
         console.print(paragraph, highlight=False)

@@ -57,34 +57,31 @@ def register(sub: Any) -> None:
 
 def _run_ingest(args: argparse.Namespace) -> int:
     from docduet.commands.progress import RichProgress
-    from docduet.compose import run_ingest
+    from docduet.compose import Root
 
     settings = Settings()
     err = Console(stderr=True)
-    summary = run_ingest(
-        settings,
-        args.paths,
-        progress=RichProgress(err),
-        dry_run=args.dry_run,
-        force=args.force,
-        allow_empty=args.allow_empty,
-    )
+    with Root(settings) as root:
+        summary = root.ingest(
+            args.paths,
+            progress=RichProgress(err),
+            dry_run=args.dry_run,
+            force=args.force,
+            allow_empty=args.allow_empty,
+        )
     return _report(summary, settings, as_json=args.json)
 
 
 def _run_reindex(args: argparse.Namespace) -> int:
     from docduet.commands.progress import RichProgress
-    from docduet.compose import run_reindex
+    from docduet.compose import Root
 
     settings = Settings()
     err = Console(stderr=True)
-    summary = run_reindex(
-        settings,
-        progress=RichProgress(err),
-        full=args.full,
-        dry_run=args.dry_run,
-        allow_empty=args.allow_empty,
-    )
+    with Root(settings) as root:
+        summary = root.reindex(
+            progress=RichProgress(err), full=args.full, dry_run=args.dry_run, allow_empty=args.allow_empty
+        )
     return _report(summary, settings, as_json=args.json)
 
 

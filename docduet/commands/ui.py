@@ -113,10 +113,10 @@ def _start_database(settings: Settings) -> None:
     """Start docduet's own Weaviate when it is the one in use; a failure is shown in the page."""
     if settings.weaviate_url:
         return
-    from docduet.compose import open_index
+    from docduet.compose import Root
 
     try:
-        with open_index(settings, autostart=True):
-            pass
+        with Root(settings, autostart=True) as root:
+            root.connection  # noqa: B018  (opening it starts the database)
     except DocduetError as e:
         print(f"docduet: warning: {e}", file=sys.stderr)

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from core.settings import Settings
-from docduet.compose import evaluation_parts
+from docduet.compose import Root
 from evaluation.corpus_questions import run
 
 
@@ -22,8 +22,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     names = [n.strip() for n in args.generators.split(",")] if args.generators else None
     settings = Settings()
-    with evaluation_parts(settings) as parts:
-        results = run(settings, names, args.out, parts=parts)
+    with Root(settings) as root:
+        results = run(settings, names, args.out, parts=root.evaluation_parts())
     for g, s in results["summary"].items():
         print(
             f"{g}: {s['facts_right']}/{s['answerable']} right ({s['facts_right_and_cited']} cited the "

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from core.settings import Settings
-from docduet.compose import evaluation_parts
+from docduet.compose import Root
 from evaluation.injection import load_suite, run, select
 
 
@@ -35,7 +35,8 @@ def main() -> None:
     suite = load_suite()
     if args.cases:
         suite = select(suite, [c.strip() for c in args.cases.split(",") if c.strip()])
-    with evaluation_parts(settings) as parts:
+    with Root(settings) as root:
+        parts = root.evaluation_parts()
         results = run(settings, names, args.out, parts=parts, completion=args.completion, suite=suite)
     for g, s in results["summary"].items():
         print(

@@ -29,7 +29,7 @@ from chat.generators import GeneratorSpec, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from core.domain import User
-from core.errors import RetrievalError
+from core.errors import DocduetError, RetrievalError
 from core.index import ChunkIndex, IndexStats
 from core.protocols import Embedder, Generator, Parser, ProgressSink
 from core.settings import Settings
@@ -146,9 +146,13 @@ class Root:
     def warm(self, names: Sequence[str] | None = None) -> Warming:
         """Start loading the embedder and the local models ``names`` use (default: every enabled
         one, a cascade's steps included) in the background; returns at once (:mod:`docduet.warm`)."""
-        specs = self.generator_specs(names)
-        steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]
-        ready, _unavailable = self.models.generators(self.settings, to_build(specs, steps))
+        try:
+            specs = self.generator_specs(names)
+            steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]
+            ready, _unavailable = self.models.generators(self.settings, to_build(specs, steps))
+        except DocduetError as e:  # the front end reports it where the generators are used
+            log.warning("docduet: the local models were not loaded ahead: %s", e)
+            ready = {}
         return warm_models(lambda: self.embedder, ready)
 
     def retriever(

@@ -55,6 +55,7 @@ def run_bot(settings: Settings) -> None:
                 "settings (HTTPS_PROXY), then start the bot again"
             ) from e
         log.warning("answering Slack questions with %s", ", ".join(names))
+        root.warm(names)  # in the background: the first question pays no model load
         serve(app, settings)
 
 

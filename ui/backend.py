@@ -23,7 +23,7 @@ from ingest.summary import IngestSummary
 from ui.streaming import Answerer
 
 if TYPE_CHECKING:
-    from docduet.compose import Root
+    from docduet.compose import Root, Warming
 
 T = TypeVar("T")
 
@@ -76,6 +76,10 @@ class LiveBackend:
         self.directory = UserDirectory.from_settings(settings)
         self.feedback = FeedbackStore.in_data_dir(settings.data_dir)
         self.root = root if root is not None else Root(settings, autostart=False)
+
+    def warm(self) -> Warming:
+        """Start loading the local models in the background, so the first question pays no load."""
+        return self.root.warm()
 
     def answerer(self) -> Answerer:
         return self._on_index(self.root.answer_service)

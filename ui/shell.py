@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 @st.cache_resource(show_spinner="Loading docduet…")
 def live_backend() -> LiveBackend:
-    """One backend per server process, shared by every browser session."""
-    return LiveBackend(Settings())
+    """One backend per server process, shared by every browser session; its local models start
+    loading now, in the background (the first page view starts the app's process work)."""
+    backend = LiveBackend(Settings())
+    backend.warm()
+    return backend
 
 
 def current_backend() -> ChatBackend:

@@ -1,4 +1,9 @@
-"""Parse files into unstructured elements; every failure is an :class:`IngestError` with a reason."""
+"""Parse files with unstructured into docduet's sections; every failure is an :class:`IngestError`.
+
+unstructured's elements never leave this back end: they are grouped under their headings here
+(:mod:`backends.title_chunking`) and the title is read here (:mod:`backends.titles`), in the
+parser's worker process; ingestion gets a :class:`core.protocols.Parsed` of plain sections.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends.office_text import check_before_partition
+from backends.title_chunking import check_sizes, title_sections
+from backends.titles import document_title
 from core.domain import SourceFile
 from core.errors import IngestError
-from core.protocols import Parsed
+from core.protocols import ChunkSizes, Parsed
 from ingest.decode import decode, html_declared_encoding
-from ingest.discover import SUPPORTED_SUFFIXES
 from ingest.frontmatter import MARKDOWN_SUFFIXES, split_front_matter
 from ingest.limits import ExpansionLimit
 from ingest.safefile import DEFAULT_MAX_FILE_BYTES, too_large
-from ingest.titles import document_title
 
 if TYPE_CHECKING:
     from unstructured.documents.elements import Element
@@ -44,6 +49,8 @@ class UnstructuredParser:
 
     It parses the bytes it is given (ingestion reads each file once, by descriptor: see
     :mod:`ingest.fdwalk`), never the corpus path; more than ``max_file_bytes`` of them is refused.
+    The elements are chunked by title with ``chunking`` (ConfigError here if unstructured refuses
+    those sizes).
     """
 
     def __init__(
@@ -52,11 +59,15 @@ class UnstructuredParser:
         pdf_strategy: str = "fast",
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         expansion: ExpansionLimit | None = None,
+        chunking: ChunkSizes | None = None,
     ) -> None:
+        self.suffixes = frozenset(_BY_SUFFIX)
         self.pdf_strategy = pdf_strategy
         self.max_file_bytes = max_file_bytes
         self.expansion = expansion or ExpansionLimit()
         """Most text a file may become (:mod:`ingest.limits`): checked before and after partitioning."""
+        self.chunking = chunking or ChunkSizes()
+        check_sizes(self.chunking)
 
     def warm_up(self) -> None:
         """Import every partitioner now, so no file's parse time includes loading them."""
@@ -67,12 +78,12 @@ class UnstructuredParser:
             importlib.import_module(module)
 
     def parse(self, file: SourceFile, data: bytes) -> Parsed:
-        """Elements and title of ``data``, the bytes of ``file``.
+        """Sections and title of ``data``, the bytes of ``file``.
 
         Raises IngestError("<file>: <reason>; <what to do>").
         """
-        if file.suffix not in SUPPORTED_SUFFIXES:
-            known = " ".join(sorted(SUPPORTED_SUFFIXES))
+        if file.suffix not in self.suffixes:
+            known = " ".join(sorted(self.suffixes))
             raise IngestError(f"{file.source}: unsupported file type; supported: {known}")
         if len(data) > self.max_file_bytes:
             raise too_large(file.source, len(data), self.max_file_bytes)
@@ -91,7 +102,7 @@ class UnstructuredParser:
             if not any((element.text or "").strip() for element in elements):
                 raise IngestError(f"{file.source}: {_empty_reason(file, copy)}")
         self.expansion.check_elements(file.source, len(data), elements)  # before they travel on
-        return Parsed(elements, document_title(file, elements, data))
+        return Parsed(title_sections(elements, self.chunking), document_title(file, elements, data))
 
     def _partition(self, file: SourceFile, data: bytes, copy: Path) -> list[Element]:
         partitioner = _BY_SUFFIX[file.suffix]

@@ -102,25 +102,65 @@ class SpanEmbedder(Embedder, Protocol):
 
 
 @dataclass(frozen=True)
-class Parsed:
-    """One parsed file: its elements and its title (both read in the parser's process).
+class ChunkSizes:
+    """How a parser groups a document's text into sections, in characters (before the token split).
 
-    The elements are unstructured's ``Element`` objects (anything with ``text``, ``category`` and
-    ``metadata`` will do): the document model chunking reads.
+    A section ends at a heading, a page or sheet, or past ``new_after_chars`` (soft); it never
+    holds more than ``max_chars`` (hard); sections under ``combine_under_chars`` are combined with
+    the next. Ingestion's settings give them (``DOCDUET_CHUNK_MAX_CHARS``, ...); these defaults
+    are those settings' defaults.
     """
 
-    elements: list[Any]
+    max_chars: int = 1500
+    new_after_chars: int = 1000
+    combine_under_chars: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A passage of a document under one heading, on one page: what chunking splits to size.
+
+    ``text`` starts with its heading when the section begins at one; ``section`` is the heading it
+    sits under ("" before the first; a spreadsheet's sheet name until its first heading);
+    ``page`` is its page (PDF), slide or sheet number, None where the format has none;
+    ``category`` is ``"text"`` or ``"table"`` (a section that is one table, or part of one).
+    """
+
+    text: str
+    section: str = ""
+    page: int | None = None
+    category: str = "text"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One parsed file: its sections, in document order, and its title (read in the parser's process).
+
+    Plain values of docduet's own types only, never a library's objects: the result travels back
+    from the parser's worker process, pickled.
+    """
+
+    sections: tuple[Section, ...]
     title: str
 
 
 class Parser(Protocol):
-    """Turns one file into document elements and a title."""
+    """Turns one file of a suffix it reads into sections and a title."""
+
+    @property
+    def suffixes(self) -> frozenset[str]:
+        """The suffixes it reads, lower case with their dot (``.pdf``)."""
+        ...
 
     def parse(self, file: SourceFile, data: bytes) -> Parsed:
         """Parse ``data``, the bytes of ``file`` as ingestion read them once; never ``file.path``.
 
         ``file`` names the document (its suffix picks the format, its source goes in errors
-        and metadata); ingestion hashes and decides the access of these same bytes.
+        and metadata); ingestion hashes and decides the access of these same bytes. The sections
+        are grouped under their headings with the parser's :class:`ChunkSizes`. A file it cannot
+        read (empty, corrupt, no text, a suffix not in :attr:`suffixes`) raises
+        ``IngestError("<file>: <reason>; <what to do>")``, never another exception type.
+        ``tests/contract/parser_contract.py`` checks all of this.
         """
         ...
 

@@ -21,9 +21,10 @@ from backends.sentence_transformers import SentenceTransformerEmbedder
 from backends.unstructured import UnstructuredParser
 from chat.generators import KINDS, GeneratorSpec, KindFactory, load_kinds
 from core.errors import ConfigError
-from core.protocols import Embedder, Generator, Parser
+from core.protocols import ChunkSizes, Embedder, Generator, Parser
 from core.registry import Registry
 from core.settings import Settings
+from ingest.chunking import chunk_sizes
 from ingest.isolation import IsolatedParser
 from ingest.limits import ExpansionLimit
 
@@ -57,7 +58,9 @@ def isolated_parser(settings: Settings) -> IsolatedParser:
     expansion = ExpansionLimit(
         ratio=settings.max_expansion_ratio, ceiling_chars=settings.max_extracted_chars
     )
-    inner = UnstructuredParser(max_file_bytes=settings.max_file_bytes, expansion=expansion)
+    inner = UnstructuredParser(
+        max_file_bytes=settings.max_file_bytes, expansion=expansion, chunking=chunk_sizes(settings)
+    )
     return IsolatedParser(
         inner,
         timeout_s=settings.parse_timeout_s,
@@ -65,13 +68,14 @@ def isolated_parser(settings: Settings) -> IsolatedParser:
     )
 
 
-def _parser_key(settings: Settings) -> tuple[float, int, float, int, int]:
+def _parser_key(settings: Settings) -> tuple[float, int, float, int, int, ChunkSizes]:
     return (
         settings.parse_timeout_s,
         settings.max_file_bytes,
         settings.max_expansion_ratio,
         settings.max_extracted_chars,
         settings.parse_max_memory_mb,
+        chunk_sizes(settings),
     )
 
 
@@ -88,7 +92,7 @@ class Models:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._embedders: dict[tuple[str | None, int], Embedder] = {}
-        self._parsers: dict[tuple[float, int, float, int, int], IsolatedParser] = {}
+        self._parsers: dict[tuple[float, int, float, int, int, ChunkSizes], IsolatedParser] = {}
         self._generators: dict[tuple[str, str], Generator] = {}
 
     def embedder(self, settings: Settings) -> Embedder:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from evaluation import confidence_metrics as cm
 from evaluation.answers import AnswerSet
 
-GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))
-"""Thresholds tried at every step but the last: 0.30, 0.35, ..., 0.95."""
+GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+"""Thresholds tried at every step but the last: 0.05, 0.10, ..., 0.95 (a weak model's calibrated
+probabilities all sit low: a grid starting at 0.30 would escalate every question)."""
 TARGET_POINTS = 2.0
 """Default target: within this many percentage points of the strongest generator alone."""
 GOAL_ESCALATION = 0.6
@@ -184,39 +185,49 @@ def goal_checks(singles: Sequence[dict[str, Any]], points: Sequence[dict[str, An
     alone = {s["steps"][0]: s for s in singles}
     checks = []
     if {"slm", "slm-large"} <= alone.keys():
-        pair = [p for p in points if p["steps"] == ["slm", "slm-large"]]
         checks.append(
             _check(
                 "slm -> slm-large within 2 points of slm-large alone, slm-large on at most 60% of questions",
                 alone["slm-large"],
-                pair,
-                lambda p: p["reached"]["slm-large"] <= GOAL_ESCALATION,
+                [p for p in points if p["steps"] == ["slm", "slm-large"]],
+                lambda p: p["reached"]["slm-large"],
+                GOAL_ESCALATION,
             )
         )
     for last, single in alone.items():
         if single["off_premises"]["value"]:
-            ending = [p for p in points if p["steps"][-1] == last]
             checks.append(
                 _check(
                     f"cascades ending in {last}: its quality (within 2 points) with at most half the "
                     "questions' passages off the premises",
                     single,
-                    ending,
-                    lambda p: (p["off_premises"]["value"] or 0.0) <= GOAL_OFF_PREMISES,
+                    [p for p in points if p["steps"][-1] == last],
+                    lambda p: p["off_premises"]["value"] or 0.0,
+                    GOAL_OFF_PREMISES,
                 )
             )
     return checks
 
 
 def _check(
-    goal: str, reference: dict[str, Any], candidates: Sequence[dict[str, Any]], within: Any
+    goal: str,
+    reference: dict[str, Any],
+    candidates: Sequence[dict[str, Any]],
+    share: Callable[[dict[str, Any]], float],
+    limit: float,
 ) -> dict[str, Any]:
+    """Met when a candidate within ``limit`` (by ``share``) is within 2 points of ``reference``;
+    ``best``: the cheapest such, else the most accurate within the limit, else the one closest to it."""
     floor = (reference["quality"]["value"] or 0.0) - TARGET_POINTS / 100 - 1e-9
-    allowed = [p for p in candidates if within(p)]
+    allowed = [p for p in candidates if share(p) <= limit + 1e-9]
     passing = [p for p in allowed if (p["quality"]["value"] or 0.0) >= floor]
-    best = max(allowed, key=lambda p: p["quality"]["value"] or 0.0, default=None)
-    chosen = min(passing, key=lambda p: p["cost_usd_per_1k"] + p["compute_s"], default=best)
-    return {"goal": goal, "met": bool(passing), "reference": reference["quality"], "best": chosen}
+    if passing:
+        best = min(passing, key=lambda p: (p["cost_usd_per_1k"], p["compute_s"], share(p)))
+    elif allowed:
+        best = max(allowed, key=lambda p: p["quality"]["value"] or 0.0)
+    else:
+        best = min(candidates, key=share, default=None)
+    return {"goal": goal, "met": bool(passing), "reference": reference["quality"], "best": best}
 
 
 def cascade_section(
@@ -225,7 +236,7 @@ def cascade_section(
     """The ``cascade`` section of results.json."""
     generators = confidence["generators"]
     probabilities = {g: generators[g].get("probabilities", {}) for g in generators}
-    order = list(order or answers.answers)
+    order = [g for g in (order or answers.answers) if answers.answers.get(g)]  # all failed: left out
     singles, points = sweep(step_table(answers, probabilities), order)
     return {
         "order": order,

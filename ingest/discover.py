@@ -37,7 +37,9 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
         ".odt",
     }
 )
-"""Suffixes (lower case) that :class:`backends.unstructured.UnstructuredParser` reads."""
+"""Suffixes (lower case) that the built-in parser reads: what a scan looks for unless it is told.
+
+Ingestion scans for the suffixes its parser declares (:attr:`core.protocols.Parser.suffixes`)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,10 @@ def discover(paths: Sequence[Path], *, corpus_root: Path | None = None) -> list[
     return scan(paths, corpus_root=corpus_root).files
 
 
-def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
-    """Supported files under ``paths`` (files or folders, recursive), sorted by path, no duplicates.
+def scan(
+    paths: Sequence[Path], *, corpus_root: Path | None = None, suffixes: frozenset[str] = SUPPORTED_SUFFIXES
+) -> Scan:
+    """Files of ``suffixes`` under ``paths`` (files or folders, recursive), sorted by path, no duplicates.
 
     A file found under several arguments keeps the outermost one as its root.
 
@@ -78,7 +82,7 @@ def scan(paths: Sequence[Path], *, corpus_root: Path | None = None) -> Scan:
     reported as skipped; files of unsupported types are skipped and counted, so the summary can
     say what was not ingested. A path that does not exist raises :class:`IngestError`.
     """
-    walker = _Walker(IgnoreRules(corpus_root, roots=[_base(Path(given)) for given in paths]))
+    walker = _Walker(IgnoreRules(corpus_root, roots=[_base(Path(given)) for given in paths]), suffixes)
     found: dict[Path, SourceFile] = {}
     for given in paths:
         root = Path(given).expanduser().resolve()
@@ -117,8 +121,9 @@ def _is_visible_document(path: Path) -> bool:
 class _Walker:
     """Walks ingest paths, sorting what it meets into documents, passed-over and skipped."""
 
-    def __init__(self, rules: IgnoreRules) -> None:
+    def __init__(self, rules: IgnoreRules, suffixes: frozenset[str]) -> None:
         self.rules = rules
+        self.suffixes = suffixes
         self.unsupported: dict[Path, str] = {}
         self.skipped: dict[Path, Skipped] = {}
         self.ignored: set[Path] = set()
@@ -175,7 +180,7 @@ class _Walker:
         if not stat.S_ISREG(info.st_mode):
             self._skip(path, f"{kind_of(info.st_mode)}, not a regular file; not read")
             return False
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        if path.suffix.lower() not in self.suffixes:
             log.debug("skipping %s: unsupported file type", path)
             self.unsupported[path] = path.suffix.lower()
             return False

@@ -1,7 +1,7 @@
 """Parse in a worker process, so a file that hangs or crashes its parser costs that file, not the run.
 
 Third-party parsers (pdfminer, python-docx, lxml...) can loop for hours on a hostile file or take
-the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~backends.unstructured.Parser` in
+the interpreter down in C code. :class:`IsolatedParser` runs any :class:`~core.protocols.Parser` in
 one long-lived worker process: a file that exceeds the time limit gets the worker killed and is
 reported as failed; a worker that dies is reported the same way; the next file gets a new worker.
 A parser with a ``warm_up()`` method has it called when its worker starts, outside any file's limit.
@@ -55,6 +55,11 @@ class IsolatedParser:
         self._worker: BaseProcess | None = None
         self._conn: Connection | None = None
         self._lock = threading.Lock()
+
+    @property
+    def suffixes(self) -> frozenset[str]:
+        """The suffixes ``inner`` reads."""
+        return self.inner.suffixes
 
     def parse(self, file: SourceFile, data: bytes) -> Parsed:
         """``inner.parse(file, data)`` in the worker; IngestError if it fails, times out or crashes.

@@ -97,7 +97,7 @@ class Ingestor:
         """
         started = time.perf_counter()
         discovering = time.perf_counter()
-        found = scan(paths, corpus_root=self._settings.corpus_root)
+        found = scan(paths, corpus_root=self._settings.corpus_root, suffixes=self._parser.suffixes)
         files = found.files
         indexed = self._store.snapshot()
         before = indexed if previous is None else previous
@@ -219,7 +219,7 @@ class Ingestor:
         with summary.timing("chunk"):
             chunks = chunk_document(
                 plan.file,
-                parsed.elements,
+                parsed.sections,
                 access=plan.access,
                 content_hash=plan.content_hash,
                 settings=self._settings,

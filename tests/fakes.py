@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from unstructured.documents.elements import NarrativeText, Title
-
 from core.domain import (
     Access,
     Answer,
@@ -34,7 +32,7 @@ from core.domain import (
 from core.errors import DocduetError, IngestError
 from core.filters import SearchFilters
 from core.prompt import Prompt
-from core.protocols import GenerationResult, Parsed, TextStream, TokenWindow
+from core.protocols import GenerationResult, Parsed, Section, TextStream, TokenWindow
 
 
 class WordTokenizer:
@@ -73,13 +71,15 @@ class HashingEmbedder:
 
 
 class PlainTextParser:
-    """Parses a text or Markdown file's bytes: ``# `` lines become titles, other paragraphs narrative text.
+    """Parses a text or Markdown file's bytes: a ``# `` line starts a section under that heading.
 
-    A file holding ``BROKEN`` fails like a corrupt document does. It meets the Parser contract
-    (tests/unit/test_parser_plain_text.py).
+    Each heading and the paragraphs after it are one section (paragraphs before the first
+    heading one more); the first heading is the title. A file holding ``BROKEN`` fails like a
+    corrupt document does. It meets the Parser contract (tests/unit/test_parser_plain_text.py).
     """
 
     SUFFIXES = (".md", ".txt")
+    suffixes = frozenset(SUFFIXES)
 
     def __init__(self) -> None:
         self.parsed: list[str] = []
@@ -96,13 +96,15 @@ class PlainTextParser:
             raise IngestError(f"{file.source}: empty file; add content or remove it")
         if "BROKEN" in text:
             raise IngestError(f"{file.source}: the file is corrupt; fix or remove it")
-        elements = [
-            Title(text=p[2:].strip()) if p.startswith("# ") else NarrativeText(text=p.strip())
-            for p in text.split("\n\n")
-            if p.strip()
-        ]
-        title = next((e.text for e in elements if isinstance(e, Title)), file.path.stem)
-        return Parsed(elements, title)
+        sections: list[Section] = []
+        for block in re.split(r"^(?=# )", text, flags=re.MULTILINE):
+            paragraphs = [p.strip() for p in block.split("\n\n") if p.strip()]
+            heading = paragraphs[0][2:].strip() if paragraphs and paragraphs[0].startswith("# ") else ""
+            if paragraphs:
+                body = [heading, *paragraphs[1:]] if heading else paragraphs
+                sections.append(Section("\n\n".join(body), section=heading))
+        title = next((s.section for s in sections if s.section), file.path.stem)
+        return Parsed(tuple(sections), title)
 
 
 class CountingEmbedder:

@@ -1,16 +1,19 @@
 """The contract of :class:`core.protocols.Parser`, run against every parser.
 
 What ingestion (``ingest/pipeline.py``, ``ingest/chunking.py``, ``ingest/isolation.py``) relies on,
-as the protocol's docstrings say it: the parser reads ``data``, the bytes ingestion read once,
-never ``file.path`` (the path may be gone, or hold other bytes by now); it returns a
-:class:`core.protocols.Parsed` whose elements have ``text``, ``category`` and ``metadata`` and
-chunk into passages under their heading, and whose title is the document's heading, else its file
-name; a lower- or upper-case suffix picks the format; the same bytes give the same result; empty
-or unreadable input, and a suffix it does not read, raise an :class:`core.errors.IngestError`
-``"<file>: <reason>; <what to do>"`` (the summary strips the ``<file>: ``), never another
-exception type, and a refused suffix lists the ones it reads. The parser, and what it returns,
-cross to and from a spawned worker process (``IsolatedParser``): both pickle. An optional
-``warm_up()`` takes no arguments and may be called more than once.
+as the protocol's docstrings say it: the parser declares the suffixes it reads (``suffixes``,
+lower case with the dot); it reads ``data``, the bytes ingestion read once, never ``file.path``
+(the path may be gone, or hold other bytes by now); it returns a :class:`core.protocols.Parsed`
+of :class:`core.protocols.Section` objects (text, section, page, category) in document order
+that chunk into passages under their heading, and whose title is the document's heading, else
+its file name; a lower- or upper-case suffix picks the format; the same bytes give the same
+result; empty or unreadable input, and a suffix it does not read, raise an
+:class:`core.errors.IngestError` ``"<file>: <reason>; <what to do>"`` (the summary strips the
+``<file>: ``), never another exception type, and a refused suffix lists the ones it reads. The
+parser, and what it returns, cross to and from a spawned worker process (``IsolatedParser``): both
+pickle, and the result holds docduet's own types only (no parsing library's objects), so it
+pickles to about the size of its text. An optional ``warm_up()`` takes no arguments and may be
+called more than once.
 
 A test module subclasses :class:`ParserContract` and provides two fixtures:
 
@@ -28,16 +31,18 @@ A plugin author runs it from a docduet checkout with ``tests/`` on ``sys.path``:
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import IngestError
-from core.protocols import Parsed, Parser, TokenWindow
+from core.protocols import Parsed, Parser, Section, TokenWindow
 from core.settings import Settings
 from ingest.chunking import chunk_document
 
@@ -69,12 +74,25 @@ def words(text: str) -> str:
 
 
 def text_of(parsed: Parsed) -> str:
-    return words(" ".join(element.text or "" for element in parsed.elements))
+    return words(" ".join(section.text for section in parsed.sections))
 
 
-def summary(parsed: Parsed) -> tuple[str, list[tuple[str, str, int | None]]]:
-    """What chunking and citations read from a result (not ids or dates, which may vary)."""
-    return parsed.title, [(e.category, e.text, e.metadata.page_number) for e in parsed.elements]
+def summary(parsed: Parsed) -> tuple[str, list[tuple[str, str, int | None, str]]]:
+    """What chunking and citations read from a result."""
+    return parsed.title, [(s.category, s.text, s.page, s.section) for s in parsed.sections]
+
+
+def modules_pickled(value: object) -> set[str]:
+    """The modules whose classes or functions the pickle of ``value`` names (loading it back)."""
+    modules: set[str] = set()
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            modules.add(module)
+            return super().find_class(module, name)
+
+    Recording(io.BytesIO(pickle.dumps(value))).load()
+    return modules
 
 
 def source_file(folder: Path, name: str) -> SourceFile:
@@ -106,17 +124,24 @@ class ParserContract:
         """A folder that does not exist: a parser that opens a path under it fails."""
         return tmp_path / "gone"
 
-    def test_elements_have_text_category_and_metadata(
+    def test_it_declares_the_suffixes_it_reads(self, parser: Parser, formats: Mapping[str, Render]) -> None:
+        assert isinstance(parser.suffixes, frozenset) and parser.suffixes, parser.suffixes
+        assert all(re.fullmatch(r"\.[a-z0-9]+", suffix) for suffix in parser.suffixes), parser.suffixes
+        assert set(formats) <= parser.suffixes, "the formats tested are ones it reads"
+
+    def test_sections_have_text_section_page_and_category(
         self, parser: Parser, formats: Mapping[str, Render], nowhere: Path
     ) -> None:
         assert formats, "give at least one format the parser reads"
         for suffix, render in formats.items():
             parsed = parser.parse(source_file(nowhere, f"travel{suffix}"), render(HEADING, [MEALS, HOTEL]))
-            assert isinstance(parsed, Parsed) and isinstance(parsed.elements, list), suffix
-            assert parsed.elements, f"{suffix}: no elements"
-            for element in parsed.elements:
-                assert isinstance(element.text, str) and isinstance(element.category, str), suffix
-                assert element.metadata is not None, suffix
+            assert isinstance(parsed, Parsed) and isinstance(parsed.sections, tuple), suffix
+            assert parsed.sections, f"{suffix}: no sections"
+            for section in parsed.sections:
+                assert type(section) is Section, (suffix, section)
+                assert isinstance(section.text, str) and isinstance(section.section, str), suffix
+                assert section.page is None or isinstance(section.page, int), suffix
+                assert section.category in ("text", "table"), (suffix, section.category)
             text = text_of(parsed)
             assert MEALS in text and HOTEL in text and HEADING in text, (suffix, text)
             assert text.index(HEADING) < text.index(MEALS) < text.index(HOTEL), (suffix, text)
@@ -129,7 +154,7 @@ class ParserContract:
             assert parser.parse(file, render(HEADING, [MEALS])).title == HEADING, suffix
             assert parser.parse(file, render(None, [MEALS, HOTEL])).title == "expense-rules", suffix
 
-    def test_the_elements_chunk_under_their_heading(
+    def test_the_sections_chunk_under_their_heading(
         self, parser: Parser, formats: Mapping[str, Render], tmp_path: Path
     ) -> None:
         for suffix, render in formats.items():
@@ -139,7 +164,7 @@ class ParserContract:
             parsed = parser.parse(file, data)
             chunks = chunk_document(
                 file,
-                parsed.elements,
+                parsed.sections,
                 access=Access(groups=("employees",), sensitivity=Sensitivity.INTERNAL),
                 content_hash="contract",
                 settings=Settings(),
@@ -203,7 +228,7 @@ class ParserContract:
         file = source_file(nowhere, f"travel{UNREAD_SUFFIX}")
         error = refuses(parser, file, render(HEADING, [MEALS]))
         listed = set(re.findall(r"\.[\w-]+", str(error).removeprefix(file.source)))
-        assert set(formats) <= listed, f"list the suffixes it reads: {error}"
+        assert parser.suffixes <= listed, f"list the suffixes it reads: {error}"
 
     def test_it_and_its_result_cross_to_a_worker_process(
         self, parser: Parser, formats: Mapping[str, Render], nowhere: Path
@@ -212,6 +237,8 @@ class ParserContract:
         file, data = source_file(nowhere, f"travel{suffix}"), render(HEADING, [MEALS, HOTEL])
         parsed = parser.parse(file, data)
         assert summary(pickle.loads(pickle.dumps(parsed))) == summary(parsed)  # the answer travels back
+        assert modules_pickled(parsed) <= {"core.protocols", "builtins"}, "docduet's own types only"
+        assert len(pickle.dumps(parsed)) < 2 * len(text_of(parsed)) + 500, "about the size of its text"
         if not self.SENT_TO_WORKERS:
             return
         copy: Parser = pickle.loads(pickle.dumps(parser))  # what spawning a worker does to it

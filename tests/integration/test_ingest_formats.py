@@ -18,7 +18,7 @@ from backends.unstructured import UnstructuredParser
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import IngestError
 from core.settings import Settings
-from ingest.chunking import chunk_document
+from ingest.chunking import chunk_document, chunk_sizes
 from ingest.discover import discover
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
     relative = file.path.relative_to(FORMATS).as_posix()
     started = time.perf_counter()
     try:
-        elements = parser.parse(file, file.path.read_bytes()).elements
+        sections = parser.parse(file, file.path.read_bytes()).sections
     except IngestError as e:
         message = str(e)
         expected = EXPECTED_FAILURES.get(relative)
@@ -64,15 +64,15 @@ def test_each_sample_parses_or_fails_clearly(parser: UnstructuredParser, file: S
         assert ";" in message, "the message says what to do next"
     else:
         assert relative not in EXPECTED_FAILURES, f"{relative} should have failed"
-        assert sum(len(e.text.strip()) for e in elements) > 0
+        assert sum(len(s.text.strip()) for s in sections) > 0
     assert time.perf_counter() - started < PER_FILE_LIMIT_S
 
 
 def parse_and_chunk(parser: UnstructuredParser, file: SourceFile, access: Access, settings: Settings) -> list:  # type: ignore[type-arg]
-    """What the pipeline does with one file: parse (elements and title), then chunk."""
+    """What the pipeline does with one file: parse (sections and title), then chunk."""
     parsed = parser.parse(file, file.path.read_bytes())
     return chunk_document(
-        file, parsed.elements, access=access, content_hash="h", settings=settings, title=parsed.title,
+        file, parsed.sections, access=access, content_hash="h", settings=settings, title=parsed.title,
         window=embedding_window(settings),
     )
 
@@ -85,8 +85,8 @@ def test_the_expected_failures_exist() -> None:
 @pytest.mark.eval_data("formats")
 def test_copy_protected_pdf_is_read(parser: UnstructuredParser) -> None:
     path = FORMATS / "edge" / "copy-protected.pdf"
-    elements = parser.parse(SourceFile(path, path.parent), path.read_bytes()).elements
-    pages = {e.metadata.page_number for e in elements}
+    sections = parser.parse(SourceFile(path, path.parent), path.read_bytes()).sections
+    pages = {s.page for s in sections}
     assert pages and all(isinstance(p, int) and p >= 1 for p in pages)
 
 
@@ -135,7 +135,7 @@ def test_odt_sections_come_through_pandoc(parser: UnstructuredParser, tmp_path: 
     file = SourceFile(path, tmp_path)
     access = Access(("employees",), Sensitivity.INTERNAL)
     settings = Settings(chunk_combine_under_chars=0)  # one chunk per section, to see the headings
-    chunks = parse_and_chunk(parser, file, access, settings)
+    chunks = parse_and_chunk(UnstructuredParser(chunking=chunk_sizes(settings)), file, access, settings)
     assert [(c.section, c.doc_type) for c in chunks] == [("Remote work", "odt"), ("Equipment", "odt")]
     assert "two days a week" in chunks[0].text and "Laptops are given" in chunks[1].text
 

@@ -88,6 +88,7 @@ class SwapsBeforeParsing:
 
     def __init__(self, inner: Any, attacker: Attacker) -> None:
         self.inner, self.attacker = inner, attacker
+        self.suffixes = inner.suffixes
 
     def parse(self, file: SourceFile, *data: bytes) -> Any:  # (file) on 7883fd7, (file, data) now
         if file.path.name == NAME and "public" in file.path.parts:

@@ -130,5 +130,11 @@ def test_goals_not_met_and_the_hosted_goal() -> None:
     hosted = {**_point("y", 0.89, 2.0, 0.4), "steps": ["slm", "llm"], "off_premises": {"value": 0.4}}
     checks = goal_checks(singles, [pair, hosted])
     assert [c["met"] for c in checks] == [False, True]
-    assert checks[0]["best"] is None  # no threshold kept slm-large under 60%
+    assert checks[0]["best"]["steps"] == ["slm", "slm-large"]  # none kept slm-large under 60%: the closest
     assert "llm" in checks[1]["goal"]
+
+
+def test_a_generator_whose_every_answer_failed_is_left_out() -> None:
+    records = [record(f"q{i}", {"slm": Said(True), "llm": Said(False, error="down")}) for i in range(3)]
+    section = cascade_section(answers_from_records(records, "d"), {"generators": {}}, ["slm", "llm"])
+    assert section["order"] == ["slm"] and section["points"] == [] and section["singles"][0]["questions"] == 3

@@ -1,4 +1,4 @@
-"""Chunking: sections from headings, page numbers, deterministic ids, titles, dropped blanks."""
+"""Chunking: sections from headings (the parser's, through its seam), page numbers, ids, titles, blanks."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import pytest
 import unstructured.documents.elements as unstructured_elements
 
 from backends.sentence_transformers import embedding_window
+from backends.title_chunking import title_sections
+from backends.titles import document_title
+from backends.unstructured import UnstructuredParser
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import ConfigError
-from core.protocols import TokenWindow
+from core.protocols import ChunkSizes, Section, TokenWindow
 from core.settings import Settings
-from ingest.chunking import CHUNK_NAMESPACE, chunk_document, chunk_id
-from ingest.titles import document_title
+from ingest.chunking import CHUNK_NAMESPACE, chunk_document, chunk_id, chunk_sizes
 
 Title = unstructured_elements.Title
 NarrativeText = unstructured_elements.NarrativeText
@@ -48,9 +50,11 @@ def window() -> TokenWindow:
     return embedding_window(SETTINGS)
 
 
-def chunk(file: SourceFile, elements: list, **kw: object) -> list:  # type: ignore[type-arg]
-    options = {"access": ACCESS, "content_hash": "abc", "settings": SETTINGS, "window": window(), **kw}
-    return chunk_document(file, elements, **options)  # type: ignore[arg-type]
+def chunk(file: SourceFile, elements: list, settings: Settings = SETTINGS, **kw: object) -> list:  # type: ignore[type-arg]
+    """What ingestion makes of ``elements``: the back end's sections, then ingest's chunks."""
+    sections = title_sections(elements, chunk_sizes(settings))
+    options = {"access": ACCESS, "content_hash": "abc", "settings": settings, "window": window(), **kw}
+    return chunk_document(file, sections, **options)  # type: ignore[arg-type]
 
 
 def test_sections_come_from_the_preceding_heading(file: SourceFile) -> None:
@@ -149,9 +153,21 @@ def test_the_namespace_is_fixed() -> None:
     )
 
 
-def test_invalid_chunk_settings_raise_config_error(file: SourceFile) -> None:
-    with pytest.raises(ConfigError, match="chunk settings"):
-        chunk(file, [el(NarrativeText, "x", 1)], settings=Settings(chunk_max_chars=0))
+def test_invalid_chunk_settings_raise_config_error_when_the_parser_is_built() -> None:
+    with pytest.raises(ConfigError, match="DOCDUET_CHUNK_MAX_CHARS"):
+        UnstructuredParser(chunking=chunk_sizes(Settings(chunk_max_chars=0)))
+    assert UnstructuredParser(chunking=chunk_sizes(SETTINGS)).chunking == ChunkSizes(400, 300, 0)
+
+
+def test_the_default_sizes_are_the_settings_defaults() -> None:
+    assert chunk_sizes(Settings()) == ChunkSizes() == UnstructuredParser().chunking
+
+
+def test_sections_say_text_or_table(file: SourceFile) -> None:
+    sections = title_sections([el(Table, "Rating Meaning 1 Poor", 1)], chunk_sizes(SETTINGS))
+    assert sections == (Section("Rating Meaning 1 Poor", "", 1, "table"),)
+    mixed = title_sections([el(Title, "Scale", 1), el(Table, "1 Poor", 1)], chunk_sizes(SETTINGS))
+    assert [s.category for s in mixed] == ["text"]  # the table shares its heading's section
 
 
 # --- titles ------------------------------------------------------------------------------
@@ -211,5 +227,5 @@ def test_chunks_carry_the_document_title_without_reading_the_file(tmp_path: Path
     path.write_text("---\ntitle: Front matter\n---\nbody\n", encoding="utf-8")  # not read here
     [only] = chunk(SourceFile(path, tmp_path), [el(NarrativeText, "body")], title="Guide")
     assert only.title == "Guide" and only.doc_type == "md"
-    [derived] = chunk(SourceFile(path, tmp_path), [el(Title, "Heading"), el(NarrativeText, "body")])
-    assert derived.title == "Heading"
+    [untitled] = chunk(SourceFile(path, tmp_path), [el(Title, "Heading"), el(NarrativeText, "body")])
+    assert untitled.title == "guide"  # a parser that gives no title: the file's name

@@ -99,7 +99,7 @@ def test_text_past_the_ratio_is_refused_after_parsing_for_any_format(
         parse(strict, table)
     assert str(err.value).startswith(f"{table.as_posix()}: expands to 10,209 characters from 10,210 bytes")
     assert "limit of 5,105" in str(err.value) and "raise DOCDUET_MAX_EXPANSION_RATIO" in str(err.value)
-    assert len(parse(parser, table).elements) > 0  # the default ratio lets it through
+    assert len(parse(parser, table).sections) > 0  # the default ratio lets it through
 
 
 def test_text_past_the_ceiling_names_the_ceiling_setting(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_text_past_the_ceiling_names_the_ceiling_setting(tmp_path: Path) -> None
     ],
 )
 def test_real_office_files_pass_the_default_limits(parser: UnstructuredParser, path: Path) -> None:
-    assert any(e.text.strip() for e in parse(parser, path).elements)
+    assert any(s.text.strip() for s in parse(parser, path).sections)
 
 
 def test_failed_allocations_are_recognised_under_the_errors_that_wrap_them() -> None:

@@ -33,8 +33,8 @@ def parse(parser: UnstructuredParser, file: SourceFile) -> Parsed:
 
 
 def parse_text(parser: UnstructuredParser, path: Path) -> str:
-    elements = parse(parser, SourceFile(path, path.parent)).elements
-    return "\n".join(e.text for e in elements)
+    sections = parse(parser, SourceFile(path, path.parent)).sections
+    return "\n".join(s.text for s in sections)
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -140,9 +140,9 @@ def test_unsupported_and_missing_files(parser: UnstructuredParser, tmp_path: Pat
 
 def test_csv_is_parsed_as_a_table(parser: UnstructuredParser, tmp_path: Path) -> None:
     path = write(tmp_path / "limits.csv", "category,limit\nhotel,180\nmeals,40\n")
-    elements = parse(parser, SourceFile(path, tmp_path)).elements
-    assert [e.category for e in elements] == ["Table"]
-    assert "hotel 180" in elements[0].text
+    sections = parse(parser, SourceFile(path, tmp_path)).sections
+    assert [s.category for s in sections] == ["table"]
+    assert "hotel 180" in sections[0].text
 
 
 def test_the_title_is_read_with_the_file(parser: UnstructuredParser, tmp_path: Path) -> None:

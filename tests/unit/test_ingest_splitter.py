@@ -8,20 +8,15 @@ import os
 from pathlib import Path
 
 import pytest
-import unstructured.documents.elements as unstructured_elements
 from fakes import WordTokenizer
 
 from backends.sentence_transformers import embedding_window
 from core.domain import Access, Sensitivity, SourceFile
 from core.errors import ConfigError
-from core.protocols import TokenWindow
+from core.protocols import Section, TokenWindow
 from core.settings import Settings
 from ingest.chunking import chunk_document
 from ingest.splitter import token_splitter
-
-Title = unstructured_elements.Title
-NarrativeText = unstructured_elements.NarrativeText
-ElementMetadata = unstructured_elements.ElementMetadata
 
 SENTENCES = [
     "Employees book travel through the approved portal at least fourteen days ahead.",
@@ -108,16 +103,13 @@ def test_chunk_document_splits_long_sections_deterministically(tmp_path: Path, m
     path.write_text("x", encoding="utf-8")
     os.utime(path, (1_700_000_000, 1_700_000_000))
     file = SourceFile(path, tmp_path)
-    elements = [
-        Title(text="Expenses", metadata=ElementMetadata(page_number=1)),
-        *(NarrativeText(text=s, metadata=ElementMetadata(page_number=1)) for s in NUMBERED),
-    ]
-    settings = Settings(chunk_max_chars=20_000, chunk_new_after_chars=20_000)
+    sections = [Section("\n\n".join(["Expenses", *NUMBERED]), "Expenses", 1)]  # one long section
+    settings = Settings()
     access = Access(("employees",), Sensitivity.INTERNAL)
 
     def run(content_hash: str = "h1") -> list:  # type: ignore[type-arg]
         return chunk_document(
-            file, elements, access=access, content_hash=content_hash, settings=settings, window=minilm
+            file, sections, access=access, content_hash=content_hash, settings=settings, window=minilm
         )
 
     chunks = run()

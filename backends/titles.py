@@ -2,7 +2,8 @@
 
 Declared titles are read by the third-party libraries (python-docx, pypdf, openpyxl...) from the
 bytes the parser already read, inside the parse worker and its time limit, never in the ingest
-process itself (see :mod:`backends.unstructured`).
+process itself (see :mod:`backends.unstructured`): the title crosses to ingestion as a string in
+:class:`core.protocols.Parsed`.
 """
 
 from __future__ import annotations

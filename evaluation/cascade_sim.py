@@ -221,6 +221,7 @@ def _check(
     floor = (reference["quality"]["value"] or 0.0) - TARGET_POINTS / 100 - 1e-9
     allowed = [p for p in candidates if share(p) <= limit + 1e-9]
     passing = [p for p in allowed if (p["quality"]["value"] or 0.0) >= floor]
+    best: dict[str, Any] | None
     if passing:
         best = min(passing, key=lambda p: (p["cost_usd_per_1k"], p["compute_s"], share(p)))
     elif allowed:

@@ -10,7 +10,7 @@ from core.errors import ConfigError
 from core.settings import Settings
 
 DEFAULT_OUT = Path("bench") / "results"
-SECTIONS = ("ingestion", "retrieval", "cluster", "generation")
+SECTIONS = ("ingestion", "retrieval", "cluster", "generation", "answer_latency")
 
 
 def register(sub: Any) -> None:
@@ -24,8 +24,11 @@ def register(sub: Any) -> None:
         "synthetic chunks; a local 3-node cluster (replicated, and sharded) against one node, each "
         "on its own throw-away weaviate-server processes and ports; each local model through "
         "docduet against raw llama-cpp-python on SQuAD paragraphs (squad2-mini in DOCDUET_EVAL_DATA; "
-        "skipped without it). Every figure is a ratio measured side by side in this run. Uses the "
-        "configured Weaviate (throw-away collections) and generators. `make eval-data` fetches the sets.",
+        "skipped without it); the sample corpus's questions end to end per local model, cold, "
+        "warm (after the warm start) and against the raw model on the same prompt. Every figure "
+        "is a ratio measured side by side in this run. Uses the configured Weaviate (throw-away "
+        "collections; the corpus questions' own collection for answer latency) and generators. "
+        "`make eval-data` fetches the sets.",
     )
     p.add_argument("--quick", action="store_true", help="a smaller run (about 10 minutes on 2 cores)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -64,10 +66,13 @@ def _measure_one(
     settings: Settings, name: str, asked: list[CorpusQuestion], directory: UserDirectory
 ) -> dict[str, Any]:
     cold, prompts = _docduet(settings, name, asked, directory, warm=False)
+    _say(name, "cold", cold)
     gc.collect()  # each run loads the model afresh: free the last one first (llama.cpp objects cycle)
     warm, _ = _docduet(settings, name, asked, directory, warm=True)
+    _say(name, "warm", warm)
     gc.collect()
     raw = _raw(settings, name, prompts)
+    _say(name, "raw", raw)
     return {
         "cold": cold,
         "warm": warm,
@@ -166,6 +171,13 @@ def _raw(settings: Settings, name: str, prompts: list[list[dict[str, str]]]) -> 
         "first_token_s_with_load": load_s + (rows[0]["first_token_s"] or 0.0),
     }
     return {**summary, "load_s": load_s, "threads": threads, "rows": rows}
+
+
+def _say(name: str, run: str, result: dict[str, Any]) -> None:
+    """One line per run as it ends (a long run shows its progress; the JSON comes at the end)."""
+    first, later = result["first"]["first_token_s"], result["later_first_token_p50_s"]
+    line = f"{name} {run}: first question {first} s to the first token, later p50 {later} s"
+    print(f"{line}; {json.dumps(result['rows'])}", file=sys.stderr, flush=True)
 
 
 def _text(chunk: Any) -> str:

@@ -60,9 +60,9 @@ class SentenceTransformerEmbedder:
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
         """The embedder ``settings`` describe (model, threads, batch size)."""
         return cls(
-            settings.embedding_model,
-            threads=settings.embedding_threads,
-            batch_size=settings.embedding_batch_size,
+            settings.embedding.embedding_model,
+            threads=settings.embedding.embedding_threads,
+            batch_size=settings.embedding.embedding_batch_size,
         )
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
@@ -143,8 +143,12 @@ def _span_mean(
 
 def embedding_window(settings: Settings) -> TokenWindow:
     """The token window of the model ``settings`` name (loaded once per process and model)."""
-    name = settings.embedding_model if settings.embedding_model is not None else PACKAGED_MODEL_NAME
-    location = settings.embedding_model or str(default_embedding_model_path())
+    name = (
+        settings.embedding.embedding_model
+        if settings.embedding.embedding_model is not None
+        else PACKAGED_MODEL_NAME
+    )
+    location = settings.embedding.embedding_model or str(default_embedding_model_path())
     return _window(name, _model(location))
 
 

@@ -94,11 +94,11 @@ def measure(settings: Settings, size: int, queries: int) -> dict[str, Any]:
     binary = ensure_binary(settings)
     items = synthetic_chunks(size)
     with tempfile.TemporaryDirectory(prefix="docduet-cluster-bench-") as tmp:
-        base = settings.model_copy(update={
-            "weaviate_url": None, "weaviate_grpc_url": None, "weaviate_api_key": None,
-            "weaviate_binary": binary, "collection": f"BenchCluster{size}", "top_k": 5,
-            "weaviate_startup_timeout_s": max(settings.weaviate_startup_timeout_s, START_TIMEOUT_S),
-        })  # fmt: skip
+        base = settings.replace(
+            weaviate_url=None, weaviate_grpc_url=None, weaviate_api_key=None,
+            weaviate_binary=binary, collection=f"BenchCluster{size}", top_k=5,
+            weaviate_startup_timeout_s=max(settings.weaviate.weaviate_startup_timeout_s, START_TIMEOUT_S),
+        )  # fmt: skip
         single = _on_single_node(_isolated(base, Path(tmp) / "single", 1), items, queries)
         layouts = {
             name: _on_cluster(_cluster(base, Path(tmp) / name, factor), items, queries)
@@ -117,17 +117,16 @@ def measure(settings: Settings, size: int, queries: int) -> dict[str, Any]:
 
 def _isolated(settings: Settings, root: Path, nodes: int) -> Settings:
     """Settings of docduet's own Weaviate with its data under ``root`` and free loopback ports."""
-    http, grpc = _free_ports(settings.weaviate_host, nodes)
-    return settings.model_copy(update={
-        "data_dir": root / "data", "weaviate_nodes": nodes,
-        "weaviate_http_port": http, "weaviate_grpc_port": grpc,
-    })  # fmt: skip
+    http, grpc = _free_ports(settings.weaviate.weaviate_host, nodes)
+    return settings.replace(
+        data_dir=root / "data", weaviate_nodes=nodes, weaviate_http_port=http, weaviate_grpc_port=grpc
+    )
 
 
 def _cluster(settings: Settings, root: Path, factor: int) -> Settings:
     """A 3-node cluster's settings: ``factor`` copies of each chunk, QUORUM reads and writes."""
     update = {"replication_factor": factor, "consistency_read": "QUORUM", "consistency_write": "QUORUM"}
-    return _isolated(settings, root, NODES).model_copy(update=update)
+    return _isolated(settings, root, NODES).replace(**update)
 
 
 def _free_ports(host: str, nodes: int) -> tuple[int, int]:
@@ -143,7 +142,7 @@ def _on_single_node(settings: Settings, items: Items, queries: int) -> dict[str,
     config = dataclasses.replace(embedded_server(settings).config, stop_with_pid=os.getpid())
     server = WeaviateServer(config)  # docduet's one node, which dies with this process
     try:
-        server.start(timeout=settings.weaviate_startup_timeout_s)
+        server.start(timeout=settings.weaviate.weaviate_startup_timeout_s)
         return _measure_layout(settings, [server], items, queries)
     finally:
         server.stop(timeout=30.0)
@@ -165,31 +164,33 @@ def _measure_layout(
     users = [User(f"u{i}", tuple(random.Random(i).sample(GROUPS, 2))) for i in range(8)]
     with open_index(settings, autostart=False) as connection:
         index, client = connection.index, connection.client
-        if settings.replication_factor is not None and settings.replication_factor < len(nodes):
+        if settings.weaviate.replication_factor is not None and settings.weaviate.replication_factor < len(
+            nodes
+        ):
             # docduet refuses this layout (backends/weaviate/replication.py); create it by hand
             created = schema.create_physical(
-                client, settings.collection, embedding_model=embedder.name, dim=DIM,
-                replicas=settings.replication_factor, partial_ok=True,
+                client, settings.weaviate.collection, embedding_model=embedder.name, dim=DIM,
+                replicas=settings.weaviate.replication_factor, partial_ok=True,
             )  # fmt: skip
-            schema.point_alias(client, settings.collection, created)
+            schema.point_alias(client, settings.weaviate.collection, created)
         index.ensure(embedding_model=embedder.name, dim=DIM)
-        physical = schema.resolve_alias(client, settings.collection) or settings.collection
-        wait_for_alias(nodes, settings.collection)
+        physical = schema.resolve_alias(client, settings.weaviate.collection) or settings.weaviate.collection
+        wait_for_alias(nodes, settings.weaviate.collection)
         rss_before = rss_by_node(nodes)
         import_s = _import(index, items)
         rss_after = rss_by_node(nodes)
-        retriever = HybridRetriever(index, embedder, settings)
+        retriever = HybridRetriever(index, embedder, settings.retrieval)
         error: str | None = None
         try:
             docduet, raw = _alternate(client, index, retriever, embedder, settings, users, queries)
         except QUERY_ERRORS as e:  # reported, not retried: see the module doc
             docduet, raw = [], []
             error = _first_line(str(e)) + "; node log: " + (_remote_shard_error(nodes) or "no error logged")
-        whole = _timed(HybridRetriever(index, embedder, settings, pieces=False), users, queries)
+        whole = _timed(HybridRetriever(index, embedder, settings.retrieval, pieces=False), users, queries)
         layout = _layout(client, physical)
     return {
         **layout,
-        "consistency": f"{settings.consistency_read}/{settings.consistency_write}",
+        "consistency": f"{settings.weaviate.consistency_read}/{settings.weaviate.consistency_write}",
         "import_s": round(import_s, 1),
         "import_chunks_per_s": round(len(items) / import_s, 1),
         "query_error": error,

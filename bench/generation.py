@@ -163,7 +163,7 @@ def measure(
     The prompts are paragraphs and questions of ``squad`` (default: the ``squad2-mini`` set of
     ``DOCDUET_EVAL_DATA``; a :class:`ConfigError` that names ``make eval-data`` when it is missing).
     """
-    squad = squad or eval_set(settings.eval_data, "squad2-mini")
+    squad = squad or eval_set(settings.paths.eval_data, "squad2-mini")
     generators = []
     for name in names:
         built = build_generator(spec_by_id(settings, name.strip()), settings)

@@ -48,11 +48,11 @@ LANGCHAIN_OVERLAP_CHARS = 100
 
 def default_corpus(settings: Settings, notes: list[str]) -> Path:
     """The 18F handbook of the evaluation data; without it the repository's ``corpora/`` (noted)."""
-    handbook = find_eval_set(settings.eval_data, "handbook-18f")
+    handbook = find_eval_set(settings.paths.eval_data, "handbook-18f")
     if handbook is not None:
         return handbook
     notes.append(
-        f"ingestion: {missing_set_message('handbook-18f', settings.eval_data)}; measured on the "
+        f"ingestion: {missing_set_message('handbook-18f', settings.paths.eval_data)}; measured on the "
         f"repository's sample corpus {SAMPLE_CORPUS} instead"
     )
     log.warning("%s", notes[-1])
@@ -82,14 +82,14 @@ def measure(settings: Settings, root: Path, *, limit: int | None) -> dict[str, A
     files = sample_files(root, limit)
     with tempfile.TemporaryDirectory(prefix="docduet-bench-") as tmp:
         folder = copy_files(files, root, Path(tmp) / "docs")
-        local = settings.model_copy(
-            update={"collection": f"BenchIngest{int(time.time() * 1000)}", "corpus_root": Path(tmp)}
+        local = settings.replace(
+            collection=f"BenchIngest{int(time.time() * 1000)}", corpus_root=Path(tmp)
         )
         try:
             docduet, texts = _docduet(local, folder)
             incremental = _incremental(local, folder, docduet["seconds"])
         finally:
-            _drop(local, local.collection)
+            _drop(local, local.weaviate.collection)
         raw = _raw_encode(local, texts)
         raw_pieces = _raw_encode(local, _with_pieces(local, texts))
         langchain = _langchain(local, folder)
@@ -137,7 +137,7 @@ def _docduet(settings: Settings, folder: Path) -> tuple[dict[str, Any], list[str
 def _raw_encode(settings: Settings, texts: list[str]) -> dict[str, Any]:
     """One encode call over all ``texts``: the model sorts them by length into its batches."""
     embedder = build_embedder(settings)
-    batch = max(1, settings.embedding_batch_size)
+    batch = max(1, settings.embedding.embedding_batch_size)
     started = time.perf_counter()
     embedder.embed_documents(texts)
     seconds = time.perf_counter() - started
@@ -145,14 +145,14 @@ def _raw_encode(settings: Settings, texts: list[str]) -> dict[str, Any]:
         "chunks": len(texts),
         "seconds": round(seconds, 2),
         "chunks_per_second": round(len(texts) / seconds, 2) if seconds else 0.0,
-        "threads": settings.embedding_threads,
+        "threads": settings.embedding.embedding_threads,
         "batch_size": batch,
     }
 
 
 def _with_pieces(settings: Settings, texts: list[str]) -> list[str]:
     """What docduet embeds for ``texts``: each chunk, and its pieces when it has more than one."""
-    encoder = chunk_encoder(settings, build_embedder(settings))
+    encoder = chunk_encoder(settings.ingest, build_embedder(settings))
     out = []
     for text in texts:
         pieces = encoder.pieces.split(text)
@@ -202,7 +202,7 @@ def _langchain(settings: Settings, folder: Path) -> dict[str, Any]:
         chunk.metadata = {k: v for k, v in chunk.metadata.items() if isinstance(v, str | int | float)}
     split = time.perf_counter()
     embeddings = HuggingFaceEmbeddings(
-        model_name=str(settings.embedding_model or default_embedding_model_path()),
+        model_name=str(settings.embedding.embedding_model or default_embedding_model_path()),
         model_kwargs={"device": "cpu"},
     )
     name = f"BenchLangChain{int(time.time() * 1000)}"

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def default_paths(settings: Settings) -> list[Path]:
     """The repository's ``corpora/``, and the 18F handbook when the evaluation data holds it."""
-    handbook = find_eval_set(settings.eval_data, "handbook-18f")
+    handbook = find_eval_set(settings.paths.eval_data, "handbook-18f")
     return [SAMPLE_CORPUS, *([handbook] if handbook else [])]
 
 

@@ -57,17 +57,17 @@ OFF_TOPIC = [
 def corpus_index(settings: Settings, collection: str | None) -> Iterator[Settings]:
     """Settings aimed at ``collection``, or at a fresh ingest of corpora/ deleted afterwards."""
     if collection:
-        yield settings.model_copy(update={"collection": collection})
+        yield settings.replace(collection=collection)
         return
-    local = settings.model_copy(update={"collection": f"BenchRetrieval{int(time.time() * 1000)}"})
+    local = settings.replace(collection=f"BenchRetrieval{int(time.time() * 1000)}")
     summary = run_ingest(local, [CORPUS], progress=NullProgress())
     logging.getLogger(__name__).warning("ingested %d chunks in %.1f s", summary.chunks, summary.seconds)
     try:
         yield local
     finally:
         with open_client(local, autostart=False) as client:
-            target = resolve_alias(client, local.collection)
-            client.alias.delete(alias_name=local.collection)
+            target = resolve_alias(client, local.weaviate.collection)
+            client.alias.delete(alias_name=local.weaviate.collection)
             if target:
                 client.collections.delete(target)
 
@@ -145,12 +145,12 @@ def relevance(
             missed.append(q["question"])
     off = {q: max((h.similarity or 0.0 for h in retriever.retrieve(q, user=EVERYONE)), default=0.0)
            for q in OFF_TOPIC}  # fmt: skip
-    t = settings.score_threshold
+    t = settings.retrieval.score_threshold
     kept = [q for q in found if _finds(thresholded, q)]
     off_kept = [q for q in off if thresholded.retrieve(q, user=EVERYONE)]
     return {
         "threshold": t,
-        "piece_threshold": settings.piece_score_threshold,
+        "piece_threshold": settings.retrieval.piece_score_threshold,
         "answerable": len(found) + len(missed),
         "right_source_in_top_k_unthresholded": len(found),
         "missed_without_threshold": missed,
@@ -194,19 +194,21 @@ def main() -> None:
     users = [directory.resolve(n) for n in directory.names()] + [ANONYMOUS]
     embedder = build_embedder(settings)
     with corpus_index(settings, args.collection) as local, open_client(local) as client:
-        retriever = HybridRetriever(WeaviateChunkIndex(client, local.collection, local), embedder, local)
-        queries = corpus_queries(client, local.collection) + OFF_TOPIC
+        retriever = HybridRetriever(
+            WeaviateChunkIndex(client, local.weaviate.collection, local), embedder, local.retrieval
+        )
+        queries = corpus_queries(client, local.weaviate.collection) + OFF_TOPIC
         timing = latency(retriever, queries, users)
         embedding = embedding_latency(embedder, queries)
-        floorless = local.model_copy(update={"score_threshold": -1.0})
-        unthresholded = HybridRetriever(retriever.index, embedder, floorless)
+        floorless = local.replace(score_threshold=-1.0)
+        unthresholded = HybridRetriever(retriever.index, embedder, floorless.retrieval)
         quality = relevance(unthresholded, retriever, local)
     write_report(
         args.out,
         settings={
-            "top_k": settings.top_k,
-            "alpha": settings.alpha,
-            "embedding_threads": settings.embedding_threads,
+            "top_k": settings.retrieval.top_k,
+            "alpha": settings.retrieval.alpha,
+            "embedding_threads": settings.embedding.embedding_threads,
         },
         retrieval=timing,
         query_embedding=embedding,

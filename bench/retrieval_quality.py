@@ -83,10 +83,13 @@ def measure(
             connection.index_named, embedder, dataset.documents, corpus_digest=dataset.corpus_digest,
             settings=settings, progress=progress, windowed=layout == "windows",
         )  # fmt: skip
-        methods, baselines = methods_for(alphas, settings.alpha), baselines_for(settings.alpha)
+        methods, baselines = (
+            methods_for(alphas, settings.retrieval.alpha),
+            baselines_for(settings.retrieval.alpha),
+        )
         config = {"bench": "retrieval_quality", "collection": index.collection, "limit": limit,
                   "methods": [(m.name, m.alpha, m.stemmed) for m in (*methods, *baselines)]}  # fmt: skip
-        checkpoint = Checkpoint(settings.data_dir / "bench" / "retrieval_quality", dataset.name, config)
+        checkpoint = Checkpoint(settings.paths.data_dir / "bench" / "retrieval_quality", dataset.name, config)
         chunk_index = connection.index_named(index.collection)
         section = evaluate_retrieval(
             chunk_index, settings, dataset, embedder=embedder, methods=methods,
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := set(layouts) - set(LAYOUTS):
         raise SystemExit(f"unknown layouts {sorted(unknown)}; choose from {', '.join(LAYOUTS)}")
     settings = Settings()
-    dataset = as_retrieval_set(load_dataset(resolve_dataset(args.dataset, settings.eval_data)))
+    dataset = as_retrieval_set(load_dataset(resolve_dataset(args.dataset, settings.paths.eval_data)))
     alphas = parse_alphas(args.alphas)
     results = [measure(settings, dataset, layout, alphas, args.limit) for layout in layouts]
     out = args.out or ROOT / "bench" / "results" / f"retrieval_quality-{dataset.name}.json"
@@ -128,9 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         out,
         dataset={"name": dataset.name, "queries": len(dataset.queries), "documents": len(dataset.documents)},
         settings={
-            "alpha": settings.alpha,
-            "chunk_max_tokens": settings.chunk_max_tokens,
-            "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+            "alpha": settings.retrieval.alpha,
+            "chunk_max_tokens": settings.ingest.chunk_max_tokens,
+            "chunk_overlap_tokens": settings.ingest.chunk_overlap_tokens,
             "embedding_model": build_embedder(settings).name,
         },
         layouts=results,

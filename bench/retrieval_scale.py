@@ -91,7 +91,7 @@ def synthetic_chunks(count: int, seed: int = 7) -> list[tuple[Chunk, ChunkVector
 
 
 def measure_size(settings: Settings, size: int, queries: int) -> dict[str, Any]:
-    local = settings.model_copy(update={"collection": f"BenchScale{size}_{int(time.time())}", "top_k": 5})
+    local = settings.replace(collection=f"BenchScale{size}_{int(time.time())}", top_k=5)
     embedder = build_embedder(local)
     users = [User(f"u{i}", tuple(random.Random(i).sample(GROUPS, 2))) for i in range(8)]
     with open_index(local) as connection:
@@ -101,10 +101,10 @@ def measure_size(settings: Settings, size: int, queries: int) -> dict[str, Any]:
             rss_before = _weaviate_rss()
             import_s = _import(index, synthetic_chunks(size))
             rss_after = _weaviate_rss()
-            retriever = HybridRetriever(index, embedder, local)
+            retriever = HybridRetriever(index, embedder, local.retrieval)
             docduet, raw = _alternate(connection.client, index, retriever, embedder, local, users, queries)
         finally:
-            _drop(connection.client, local.collection)
+            _drop(connection.client, local.weaviate.collection)
     p50 = statistics.median
     return {
         "chunks": size,
@@ -152,9 +152,9 @@ def _alternate(
             target_vector=TargetVectors.relative_score(
                 {schema.WHOLE_VECTOR: 1 - PIECE_WEIGHT, schema.PIECES_VECTOR: PIECE_WEIGHT}
             ),
-            alpha=settings.alpha, fusion_type=HybridFusion.RELATIVE_SCORE,
+            alpha=settings.retrieval.alpha, fusion_type=HybridFusion.RELATIVE_SCORE,
             query_properties=list(STEMMED_FIELDS.values()), filters=build_where(user),
-            limit=settings.top_k * OVERFETCH, include_vector=VECTORS,
+            limit=settings.retrieval.top_k * OVERFETCH, include_vector=VECTORS,
             return_metadata=MetadataQuery(score=True), return_properties=RETURN_PROPERTIES,
         )  # fmt: skip
         raw.append(time.perf_counter() - started)

@@ -19,7 +19,7 @@ import yaml
 
 from core.domain import ANONYMOUS, User
 from core.errors import ConfigError
-from core.settings import Settings
+from core.settings import IdentitySettings
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,11 @@ class UserDirectory:
             self._add(entry)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> UserDirectory:
-        """The directory in ``settings.users_file``; empty when it is unset."""
-        if settings.users_file is None:
+    def from_settings(cls, identity: IdentitySettings) -> UserDirectory:
+        """The directory in ``identity.users_file``; empty when it is unset."""
+        if identity.users_file is None:
             return cls()
-        return cls.from_file(settings.users_file)
+        return cls.from_file(identity.users_file)
 
     @classmethod
     def from_file(cls, path: Path) -> UserDirectory:

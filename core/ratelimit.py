@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.settings import Settings
+from core.settings import RateLimitSettings
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,9 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
-        return cls(settings.rate_limit_questions, settings.rate_limit_window_s)
+    def from_settings(cls, ratelimit: RateLimitSettings) -> RateLimiter:
+        """The questions limit (``rate_limit_questions`` per ``rate_limit_window_s``)."""
+        return cls(ratelimit.rate_limit_questions, ratelimit.rate_limit_window_s)
 
     @classmethod
     def for_downloads(

@@ -74,7 +74,7 @@ class Connection:
 def connect(settings: Settings, *, autostart: bool = True) -> Connection:
     """A connection to keep (close it); ``autostart`` may start docduet's own Weaviate."""
     client = connect_client(settings, autostart=autostart)
-    return Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
+    return Connection(client, WeaviateChunkIndex(client, settings.weaviate.collection, settings))
 
 
 class Root:
@@ -122,7 +122,7 @@ class Root:
 
     @property
     def index(self) -> WeaviateChunkIndex:
-        """The chunk index of ``settings.collection`` (a collection or an alias)."""
+        """The chunk index of ``settings.weaviate.collection`` (a collection or an alias)."""
         return self.connection.index
 
     @property
@@ -160,7 +160,7 @@ class Root:
     ) -> HybridRetriever:
         """The hybrid retriever over ``index`` (default: the root's) with the configured embedder."""
         target = self.index if index is None else index
-        return HybridRetriever(target, self.embedder, self.settings, stemmed=stemmed, pieces=pieces)
+        return HybridRetriever(target, self.embedder, self.settings.retrieval, stemmed=stemmed, pieces=pieces)
 
     def answer_service(self, names: Sequence[str] | None = None) -> AnswerService:
         """The answer service over the root's index with ``names`` (default: every enabled one), kept."""
@@ -180,8 +180,8 @@ class Root:
         steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]  # a cascade's, not columns
         ready, unavailable = self.models.generators(self.settings, to_build(specs, steps))
         slots = build_slots(specs, steps, ready, unavailable)
-        base = self.settings.source_url_base
-        trusted = (*self.settings.trusted_links, *([base] if base else []))
+        base = self.settings.links.source_url_base
+        trusted = (*self.settings.links.trusted_links, *([base] if base else []))
         assessor = self.assessor(ready)
         return AnswerService(
             self.retriever(index), slots, HeuristicRewriter(), trusted_links=trusted, assessor=assessor
@@ -191,7 +191,7 @@ class Root:
         """Confidence from the calibrations: packaged, then DATA_DIR/calibration (``docduet eval
         --calibrate``), each used only for the model it was fitted for."""
         models = {name: model_name(g.endpoint) for name, g in generators.items()}
-        return Assessor(load_calibrations(calibration_folders(self.settings.data_dir)), models=models)
+        return Assessor(load_calibrations(calibration_folders(self.settings.paths.data_dir)), models=models)
 
     def ingest(
         self,
@@ -213,7 +213,7 @@ class Root:
                 index.ensure(embedding_model=embedder.name, dim=embedder.dim)
             ingestor = Ingestor(index, self.parser, embedder, self.settings, progress)
             summary = ingestor.run(list(paths), dry_run=dry_run, force=force, allow_empty=allow_empty)
-        record_last_run(summary, self.settings.data_dir)
+        record_last_run(summary, self.settings.paths.data_dir)
         return summary
 
     def reindex(
@@ -234,14 +234,14 @@ class Root:
                 dry_run=dry_run,
                 allow_empty=allow_empty,
             )
-        record_last_run(summary, self.settings.data_dir)
+        record_last_run(summary, self.settings.paths.data_dir)
         return summary
 
     def _writer_lock(self, what: str, dry_run: bool) -> AbstractContextManager[None]:
         """The cross-process writer lock of the index; a dry run writes nothing and takes none."""
         if dry_run:
             return nullcontext()
-        return index_lock(self.settings.data_dir, self.settings.collection, what=what)
+        return index_lock(self.settings.paths.data_dir, self.settings.weaviate.collection, what=what)
 
     def stats(self) -> IndexStats:
         """What the index holds (the admin page)."""
@@ -294,7 +294,7 @@ class EvaluationParts:
     def answer_service(
         self, settings: Settings, names: Sequence[str] | None = None
     ) -> Iterator[AnswerService]:
-        index = self.index_named(settings.collection)
+        index = self.index_named(settings.weaviate.collection)
         yield self._root.derive(settings).service_over(index, names)
 
     def ingest(self, settings: Settings, paths: Sequence[Path], *, progress: ProgressSink) -> IngestSummary:
@@ -320,7 +320,7 @@ def generator_specs(settings: Settings, names: Sequence[str] | None = None) -> l
 def open_index(settings: Settings, *, autostart: bool = True) -> Iterator[Connection]:
     """A connection for one command (closed on exit); starts the embedded Weaviate when needed."""
     with open_client(settings, autostart=autostart) as client:
-        yield Connection(client, WeaviateChunkIndex(client, settings.collection, settings))
+        yield Connection(client, WeaviateChunkIndex(client, settings.weaviate.collection, settings))
 
 
 def build_embedder(settings: Settings) -> Embedder:

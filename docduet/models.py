@@ -56,25 +56,25 @@ def isolated_parser(settings: Settings) -> IsolatedParser:
     The limits: time, file size, text for its size (:class:`ingest.limits.ExpansionLimit`), memory.
     """
     expansion = ExpansionLimit(
-        ratio=settings.max_expansion_ratio, ceiling_chars=settings.max_extracted_chars
+        ratio=settings.ingest.max_expansion_ratio, ceiling_chars=settings.ingest.max_extracted_chars
     )
     inner = UnstructuredParser(
-        max_file_bytes=settings.max_file_bytes, expansion=expansion, chunking=chunk_sizes(settings)
+        max_file_bytes=settings.ingest.max_file_bytes, expansion=expansion, chunking=chunk_sizes(settings)
     )
     return IsolatedParser(
         inner,
-        timeout_s=settings.parse_timeout_s,
-        max_memory_mb=settings.parse_max_memory_mb or None,
+        timeout_s=settings.ingest.parse_timeout_s,
+        max_memory_mb=settings.ingest.parse_max_memory_mb or None,
     )
 
 
 def _parser_key(settings: Settings) -> tuple[float, int, float, int, int, ChunkSizes]:
     return (
-        settings.parse_timeout_s,
-        settings.max_file_bytes,
-        settings.max_expansion_ratio,
-        settings.max_extracted_chars,
-        settings.parse_max_memory_mb,
+        settings.ingest.parse_timeout_s,
+        settings.ingest.max_file_bytes,
+        settings.ingest.max_expansion_ratio,
+        settings.ingest.max_extracted_chars,
+        settings.ingest.parse_max_memory_mb,
         chunk_sizes(settings),
     )
 
@@ -83,7 +83,7 @@ def _generator_key(spec: GeneratorSpec, settings: Settings) -> tuple[str, str]:
     """A generator is reused while its spec (secrets included, hashed) and cache dir are the same."""
     secrets = [v.get_secret_value() for v in spec.options.values() if isinstance(v, SecretStr)]
     digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
-    return spec.id, f"{spec.model_dump_json()}|{settings.cache_dir}|{digest}"
+    return spec.id, f"{spec.model_dump_json()}|{settings.paths.cache_dir}|{digest}"
 
 
 class Models:
@@ -97,7 +97,7 @@ class Models:
 
     def embedder(self, settings: Settings) -> Embedder:
         """The embedding model, one per model and thread count."""
-        key = (settings.embedding_model, settings.embedding_threads)
+        key = (settings.embedding.embedding_model, settings.embedding.embedding_threads)
         with self._lock:
             if key not in self._embedders:
                 self._embedders[key] = SentenceTransformerEmbedder.from_settings(settings)

@@ -94,7 +94,7 @@ def score(question: CorpusQuestion, answer: Answer) -> dict[str, Any]:
 
 
 def run(settings: Settings, names: list[str] | None, out: Path, *, parts: EvalParts) -> dict[str, Any]:
-    settings = settings.model_copy(update={"collection": COLLECTION})
+    settings = settings.replace(collection=COLLECTION)
     try:
         summary = parts.ingest(settings, [CORPUS], progress=NullProgress())
     except ConfigError as e:  # its index was built by an older docduet: rebuild it

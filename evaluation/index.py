@@ -100,8 +100,8 @@ def ensure_eval_index(
     ``windowed``: split documents longer than the embedder reads, as ingestion does.
     """
     started = time.perf_counter()
-    splitter = token_splitter(settings, embedder.window) if windowed else None
-    layout = f"{layout_name(splitter)}-pieces-{settings.piece_max_tokens}"
+    splitter = token_splitter(settings.ingest, embedder.window) if windowed else None
+    layout = f"{layout_name(splitter)}-pieces-{settings.ingest.piece_max_tokens}"
     name = eval_collection_name(corpus_digest, embedder.name, layout)
     chunks = _unique_chunks(documents, splitter)
     store = index_named(name)
@@ -114,8 +114,8 @@ def ensure_eval_index(
     todo = [
         c for c in chunks if c.source not in indexed or indexed[c.source].complete_hash() != c.content_hash
     ]
-    encoder = chunk_encoder(settings, embedder)
-    _write(store, encoder, todo, batch=max(1, settings.embedding_batch_size), progress=progress)
+    encoder = chunk_encoder(settings.ingest, embedder)
+    _write(store, encoder, todo, batch=max(1, settings.embedding.embedding_batch_size), progress=progress)
     seconds = time.perf_counter() - started
     written = len({c.source for c in todo})
     log.info(

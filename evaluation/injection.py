@@ -239,7 +239,7 @@ def summarise(records: Sequence[Mapping[str, Any]], generators: Sequence[str]) -
 
 def generators_file_with_completion(settings: Settings, folder: Path) -> Path:
     """A copy of the configured generators file plus ``slm-completion`` (slm, completion prompt)."""
-    source = settings.generators_file or REPO / "chat" / "generators" / DEFAULT_FILE
+    source = settings.generation.generators_file or REPO / "chat" / "generators" / DEFAULT_FILE
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     slm = next((g for g in data["generators"] if g.get("id") == "slm"), None)
     if slm is None:
@@ -263,15 +263,15 @@ def run(
 ) -> dict[str, Any]:
     """Ingest, ask every case, write ``out``; the results (records and summary)."""
     suite = suite or load_suite()
-    settings = settings.model_copy(update={"collection": COLLECTION})
+    settings = settings.replace(collection=COLLECTION)
     with tempfile.TemporaryDirectory(prefix="docduet-injection-") as tmp:
         hostile = Path(shutil.copytree(ADVERSARIAL, Path(tmp) / "adversarial"))
         summary = parts.ingest(settings, [CORPUS, hostile], progress=NullProgress())
         if summary.failed:
             raise SystemExit(f"these files did not ingest: {summary.failed}; fix them and rerun")
         if completion:
-            settings = settings.model_copy(
-                update={"generators_file": generators_file_with_completion(settings, Path(tmp))}
+            settings = settings.replace(
+                generators_file=generators_file_with_completion(settings, Path(tmp))
             )
             names = [*(names or [s.id for s in parts.generator_specs(settings)]), COMPLETION_ID]
         results = _ask_all(parts, settings, names, suite)
@@ -280,10 +280,10 @@ def run(
 
 
 def _ask_all(parts: EvalParts, settings: Settings, names: list[str] | None, suite: Suite) -> dict[str, Any]:
-    chunks = {c.chunk_id: c for c in parts.index_named(settings.collection).chunks()}
+    chunks = {c.chunk_id: c for c in parts.index_named(settings.weaviate.collection).chunks()}
     specs = parts.generator_specs(settings, names)
     ceilings = {s.id: s.max_sensitivity for s in specs}
-    directory = UserDirectory.from_file(settings.users_file or CORPUS / "users.yaml")
+    directory = UserDirectory.from_file(settings.identity.users_file or CORPUS / "users.yaml")
     records = []
     with parts.answer_service(settings, list(ceilings)) as service:
         for case in suite.cases:

@@ -43,13 +43,13 @@ class EvalParts(Protocol):
     def answer_service(
         self, settings: Settings, names: Sequence[str] | None = None
     ) -> AbstractContextManager[AnswerService]:
-        """An answer service over ``settings.collection`` with ``names`` (default: every enabled one)."""
+        """An answer service over the settings' collection with ``names`` (default: every enabled one)."""
         ...
 
     def ingest(self, settings: Settings, paths: Sequence[Path], *, progress: ProgressSink) -> IngestSummary:
-        """``docduet ingest`` of ``paths`` into ``settings.collection``."""
+        """``docduet ingest`` of ``paths`` into ``settings.weaviate.collection``."""
         ...
 
     def rebuild(self, settings: Settings, *, progress: ProgressSink) -> IngestSummary:
-        """``docduet reindex --full`` of ``settings.collection``."""
+        """``docduet reindex --full`` of ``settings.weaviate.collection``."""
         ...

@@ -107,12 +107,12 @@ def evaluate_retrieval(
     todo = [q for q in queries if q.query_id not in checkpoint]
     vectors = QueryVectors(embedder)
     vectors.prime([q.text for q in todo])
-    base = settings.model_copy(update={"score_threshold": -1.0, "top_k": RANK_DEPTH})
+    base = settings.replace(score_threshold=-1.0, top_k=RANK_DEPTH)
     retrievers = {
         m.name: HybridRetriever(
             chunk_index,
             vectors,
-            base.model_copy(update={"alpha": m.alpha}),
+            base.replace(alpha=m.alpha).retrieval,
             stemmed=m.stemmed,
             pieces=m.pieces,
         )
@@ -133,7 +133,7 @@ def evaluate_retrieval(
         "depth": RANK_DEPTH,
         "methods": [_summary(m, records) for m in methods],
         "baselines": [_summary(m, records) for m in baselines],
-        "default_alpha": settings.alpha,
+        "default_alpha": settings.retrieval.alpha,
         "per_query": records,
     }
 

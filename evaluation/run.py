@@ -91,7 +91,7 @@ def run_eval(
         results |= _retrieval(parts, settings, dataset, options, progress)
     else:
         results |= _qa(parts, settings, dataset, options, progress)
-    feedback = feedback_summary(settings.data_dir)
+    feedback = feedback_summary(settings.paths.data_dir)
     if feedback:
         results["feedback"] = feedback
     results["recommendation"] = recommend(results)
@@ -141,8 +141,8 @@ def _retrieval(
         settings=settings,
         progress=progress,
     )
-    methods = methods_for(options.alphas, settings.alpha)
-    baselines = baselines_for(settings.alpha)
+    methods = methods_for(options.alphas, settings.retrieval.alpha)
+    baselines = baselines_for(settings.retrieval.alpha)
     config = {
         "stage": "retrieval",
         "corpus": dataset.corpus_digest,
@@ -184,14 +184,14 @@ def _qa(
             settings=settings,
             progress=progress,
         )
-        qa_settings = settings.model_copy(update={"collection": index.collection})
+        qa_settings = settings.replace(collection=index.collection)
         out["index"] = asdict(index)
     specs = parts.generator_specs(settings, options.generators)
     names = tuple(s.id for s in specs)
     config = {
         "stage": "qa",
         "corpus": dataset.corpus_digest,
-        "collection": qa_settings.collection,
+        "collection": qa_settings.weaviate.collection,
         "generators": names,
         "user": [options.user.name, options.user.groups],
         "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},

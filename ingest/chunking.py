@@ -30,9 +30,9 @@ def chunk_id(source: str, content_hash: str, index: int) -> str:
 def chunk_sizes(settings: Settings) -> ChunkSizes:
     """The sizes a parser groups sections by (``DOCDUET_CHUNK_MAX_CHARS``, ...)."""
     return ChunkSizes(
-        max_chars=settings.chunk_max_chars,
-        new_after_chars=settings.chunk_new_after_chars,
-        combine_under_chars=settings.chunk_combine_under_chars,
+        max_chars=settings.ingest.chunk_max_chars,
+        new_after_chars=settings.ingest.chunk_new_after_chars,
+        combine_under_chars=settings.ingest.chunk_combine_under_chars,
     )
 
 
@@ -54,7 +54,7 @@ def chunk_document(
     """
     title = title or file.path.stem
     modified = _modified(file)
-    splitter = token_splitter(settings, window)
+    splitter = token_splitter(settings.ingest, window)
     pieces = [(text, section) for section in sections for text in splitter.split(section.text)]
     return [
         Chunk(

@@ -5,21 +5,21 @@ from __future__ import annotations
 import hashlib
 
 from core.domain import Access
-from core.settings import Settings
+from core.settings import IngestSettings
 
 PIPELINE_VERSION = "ingest-2"
 """Bump whenever parsing or chunking logic changes the chunks a file produces."""
 
 
-def pipeline_id(settings: Settings, embedding_model: str) -> str:
+def pipeline_id(ingest: IngestSettings, embedding_model: str) -> str:
     """Everything besides a file's bytes and access that decides its chunks and vectors."""
     return (
-        f"{PIPELINE_VERSION}|embed={embedding_model}|max={settings.chunk_max_chars}"
-        f"|new={settings.chunk_new_after_chars}|combine={settings.chunk_combine_under_chars}"
-        f"|tokens={settings.chunk_max_tokens or 'model'}|overlap={settings.chunk_overlap_tokens}"
-        f"|pieces={settings.piece_max_tokens}"
+        f"{PIPELINE_VERSION}|embed={embedding_model}|max={ingest.chunk_max_chars}"
+        f"|new={ingest.chunk_new_after_chars}|combine={ingest.chunk_combine_under_chars}"
+        f"|tokens={ingest.chunk_max_tokens or 'model'}|overlap={ingest.chunk_overlap_tokens}"
+        f"|pieces={ingest.piece_max_tokens}"
         # named only when not the default, so that indexes built before the setting stay current
-        + ("" if settings.piece_vectors == "separate" else f"|piece_vectors={settings.piece_vectors}")
+        + ("" if ingest.piece_vectors == "separate" else f"|piece_vectors={ingest.piece_vectors}")
     )
 
 

@@ -3,11 +3,11 @@
 A chunk holds up to what the embedder reads (254 word pieces for all-MiniLM-L6-v2), often several
 topics: a handbook's "Remote and hybrid work" section scores 0.19 cosine against "Which days are
 the office anchor days?" while its first bullet alone scores 0.42. Each chunk's sentences are
-therefore grouped into pieces of ``settings.piece_max_tokens`` tokens (the same LangChain
+therefore grouped into pieces of ``ingest.piece_max_tokens`` tokens (the same LangChain
 splitter as the chunks, :mod:`ingest.splitter`), and every piece gets a vector as well; the vector
 search scores a chunk by its whole text and by its best piece (Weaviate multi-vector, MaxSim).
 
-Two ways to get the piece vectors (``settings.piece_vectors``):
+Two ways to get the piece vectors (``ingest.piece_vectors``):
 
 - ``late``: from the chunk's own forward pass, each piece the mean of its tokens' contextual
   embeddings ("late chunking", :class:`core.protocols.SpanEmbedder`). A chunk and its pieces
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from core.domain import ChunkVectors
 from core.protocols import Embedder, SpanEmbedder
-from core.settings import Settings
+from core.settings import IngestSettings
 from ingest.splitter import TokenSplitter
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,11 @@ def _spans(text: str, pieces: list[str]) -> list[tuple[int, int]] | None:
     return spans
 
 
-def chunk_encoder(settings: Settings, embedder: Embedder) -> ChunkEncoder:
-    """The encoder for ``embedder`` with pieces of ``settings.piece_max_tokens`` of its tokens."""
+def chunk_encoder(ingest: IngestSettings, embedder: Embedder) -> ChunkEncoder:
+    """The encoder for ``embedder`` with pieces of ``ingest.piece_max_tokens`` of its tokens."""
     window = embedder.window
-    size = min(settings.piece_max_tokens, window.max_tokens)
-    late = settings.piece_vectors == "late"
+    size = min(ingest.piece_max_tokens, window.max_tokens)
+    late = ingest.piece_vectors == "late"
     if late and not isinstance(embedder, SpanEmbedder):
         log.info("embedder %s cannot embed spans; piece vectors are encoded apart", embedder.name)
     return ChunkEncoder(embedder, TokenSplitter(window, size, 0), late=late)

@@ -72,12 +72,12 @@ class Ingestor:
     ) -> None:
         self._store = store
         self._parser = parser
-        self._encoder = chunk_encoder(settings, embedder)
+        self._encoder = chunk_encoder(settings.ingest, embedder)
         self._settings = settings
         self._progress = progress or NullProgress()
-        self._pipeline = pipeline_id(settings, embedder.name)
+        self._pipeline = pipeline_id(settings.ingest, embedder.name)
         self._default_access = Access(
-            groups=tuple(settings.default_groups), sensitivity=settings.default_sensitivity
+            groups=tuple(settings.ingest.default_groups), sensitivity=settings.ingest.default_sensitivity
         )
 
     def run(
@@ -97,7 +97,7 @@ class Ingestor:
         """
         started = time.perf_counter()
         discovering = time.perf_counter()
-        found = scan(paths, corpus_root=self._settings.corpus_root, suffixes=self._parser.suffixes)
+        found = scan(paths, corpus_root=self._settings.ingest.corpus_root, suffixes=self._parser.suffixes)
         files = found.files
         indexed = self._store.snapshot()
         before = indexed if previous is None else previous
@@ -142,7 +142,7 @@ class Ingestor:
         hand, and re-running finishes it.
         """
         pending: list[tuple[Plan, list[Chunk]]] = []
-        target = self._settings.embedding_batch_size * EMBED_BATCHES
+        target = self._settings.embedding.embedding_batch_size * EMBED_BATCHES
 
         def work(file: SourceFile) -> tuple[Plan, list[Chunk] | IngestError | None]:
             return self._prepare(file, indexed.get(file.source), summary, force=force, dry_run=dry_run)
@@ -197,9 +197,9 @@ class Ingestor:
         earlier chunks are removed, as for a broken declaration.
         """
         try:
-            data = read_document(file, max_bytes=self._settings.max_file_bytes)
+            data = read_document(file, max_bytes=self._settings.ingest.max_file_bytes)
             resolved = resolve(
-                file, data, default=self._default_access, corpus_root=self._settings.corpus_root
+                file, data, default=self._default_access, corpus_root=self._settings.ingest.corpus_root
             )
         except (IngestError, OSError) as e:
             return Plan(file, "failed", reason=_reason(e, file.source), access_unknown=True), None

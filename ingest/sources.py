@@ -57,7 +57,7 @@ def read_source(index: ChunkIndex, settings: Settings, source: str, user: User) 
         )
     file = SourceFile(path, root)
     try:
-        data = read_document(file, max_bytes=settings.max_file_bytes)
+        data = read_document(file, max_bytes=settings.ingest.max_file_bytes)
     except DocduetError as e:
         log.warning("download refused: %s: %s", source, e)
         raise SourceRefusedError(f"the file cannot be served: {_without(source, e)}") from e
@@ -67,9 +67,9 @@ def read_source(index: ChunkIndex, settings: Settings, source: str, user: User) 
 
 def _check_current_access(file: SourceFile, data: bytes, settings: Settings, user: User) -> None:
     """Refuse unless the declarations, read now, let ``user`` read these bytes of ``file``."""
-    default = Access(tuple(settings.default_groups), settings.default_sensitivity)
+    default = Access(tuple(settings.ingest.default_groups), settings.ingest.default_sensitivity)
     try:
-        current = resolve(file, data, default=default, corpus_root=settings.corpus_root).access
+        current = resolve(file, data, default=default, corpus_root=settings.ingest.corpus_root).access
     except DocduetError as e:
         raise SourceRefusedError(
             f"the file's access declaration cannot be read now ({_without(file.source, e)})"

@@ -16,7 +16,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from core.errors import ConfigError
 from core.protocols import TokenWindow
-from core.settings import Settings
+from core.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,22 @@ class TokenSplitter:
         return [p for p in pieces if p.strip()]
 
 
-def token_splitter(settings: Settings, window: TokenWindow) -> TokenSplitter:
-    """The splitter ``settings`` ask for, sized to ``window`` (the embedder's)."""
+def token_splitter(ingest: IngestSettings, window: TokenWindow) -> TokenSplitter:
+    """The splitter ``ingest`` asks for, sized to ``window`` (the embedder's)."""
     limit = window.max_tokens
-    wanted = settings.chunk_max_tokens
+    wanted = ingest.chunk_max_tokens
     if wanted is not None and wanted > limit:
         log.warning(
             "DOCDUET_CHUNK_MAX_TOKENS=%d exceeds what %s reads (%d tokens); using %d",
             wanted, window.model, limit, limit,
         )  # fmt: skip
     max_tokens = limit if wanted is None else min(wanted, limit)
-    if max_tokens < 1 or settings.chunk_overlap_tokens < 0:
+    if max_tokens < 1 or ingest.chunk_overlap_tokens < 0:
         raise ConfigError(
-            f"invalid token chunk settings (max {max_tokens}, overlap {settings.chunk_overlap_tokens}); "
+            f"invalid token chunk settings (max {max_tokens}, overlap {ingest.chunk_overlap_tokens}); "
             "set DOCDUET_CHUNK_MAX_TOKENS >= 1 and DOCDUET_CHUNK_OVERLAP_TOKENS >= 0"
         )
-    overlap = min(settings.chunk_overlap_tokens, max_tokens // MAX_OVERLAP_SHARE)
+    overlap = min(ingest.chunk_overlap_tokens, max_tokens // MAX_OVERLAP_SHARE)
     return TokenSplitter(window, max_tokens, overlap)
 
 

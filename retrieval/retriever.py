@@ -15,7 +15,7 @@ from core.errors import RetrievalError
 from core.filters import SearchFilters
 from core.index import ChunkIndex, Found, SearchRequest
 from core.protocols import Embedder
-from core.settings import Settings
+from core.settings import RetrievalSettings
 from retrieval.ranking import Candidate, best_piece_cosines, cosines, select
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,12 @@ class HybridRetriever:
         self,
         index: ChunkIndex,
         embedder: Embedder,
-        settings: Settings,
+        settings: RetrievalSettings,
         *,
         stemmed: bool = True,
         pieces: bool = True,
     ) -> None:
-        """Search ``index`` with ``embedder``'s query vectors.
+        """Search ``index`` with ``embedder``'s query vectors, as the ``settings`` section says.
 
         ``stemmed=False`` runs the keyword half on the original fields with the query as typed, and
         ``pieces=False`` scores vectors by the chunks' whole text only; they exist so the

@@ -47,32 +47,32 @@ def generator_names(settings: Settings) -> tuple[str, ...]:
     """``DOCDUET_SLACK_GENERATORS`` as generator ids: ``all`` (every enabled one) or a comma list."""
     from docduet.compose import generator_specs
 
-    raw = settings.slack_generators.strip().lower()
+    raw = settings.slack.slack_generators.strip().lower()
     if raw in ("all", "both"):
         return tuple(s.id for s in generator_specs(settings))
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     if not names:
         raise ConfigError(
-            f"DOCDUET_SLACK_GENERATORS={settings.slack_generators!r} names no generator; use all, "
+            f"DOCDUET_SLACK_GENERATORS={settings.slack.slack_generators!r} names no generator; use all, "
             "or a comma list of generator ids from the generators file"
         )
     try:
         generator_specs(settings, names)
     except ConfigError as e:
-        raise ConfigError(f"DOCDUET_SLACK_GENERATORS={settings.slack_generators!r}: {e}") from e
+        raise ConfigError(f"DOCDUET_SLACK_GENERATORS={settings.slack.slack_generators!r}: {e}") from e
     return names
 
 
 def bot_client(settings: Settings) -> WebClient:
     """A Web API client with the bot token (``SLACK_BOT_TOKEN``)."""
-    if settings.slack_bot_token is None:
+    if settings.slack.slack_bot_token is None:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token (xoxb-...) from your Slack "
             "app's OAuth & Permissions page (docs/slack.md)"
         )
-    token = settings.slack_bot_token.get_secret_value()
-    if settings.slack_api_url:
-        return WebClient(token=token, base_url=settings.slack_api_url.rstrip("/") + "/")
+    token = settings.slack.slack_bot_token.get_secret_value()
+    if settings.slack.slack_api_url:
+        return WebClient(token=token, base_url=settings.slack.slack_api_url.rstrip("/") + "/")
     return WebClient(token=token)
 
 
@@ -88,7 +88,9 @@ def create_app(
     """The Bolt app; ``client`` defaults to :func:`bot_client` (tests point one at loopback)."""
     names = generator_names(settings)
     client = client or bot_client(settings)
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    secret = (
+        settings.slack.slack_signing_secret.get_secret_value() if settings.slack.slack_signing_secret else ""
+    )
     app = App(
         client=client,
         signing_secret=secret,
@@ -96,21 +98,21 @@ def create_app(
         name="docduet",
     )
     identity = SlackIdentity(
-        directory if directory is not None else UserDirectory.from_settings(settings),
-        ttl_s=settings.slack_user_cache_s,
+        directory if directory is not None else UserDirectory.from_settings(settings.identity),
+        ttl_s=settings.slack.slack_user_cache_s,
     )
     turns = TurnCache()
     responder = Responder(
         answerer,
         identity,
         generators=names,
-        dedup=DeliveryDeduper(settings.slack_dedup_ttl_s),
+        dedup=DeliveryDeduper(settings.slack.slack_dedup_ttl_s),
         turns=turns,
-        source_url_base=settings.source_url_base,
-        working_reaction=settings.slack_working_reaction.strip(": ") or None,
-        limiter=RateLimiter.from_settings(settings),
+        source_url_base=settings.links.source_url_base,
+        working_reaction=settings.slack.slack_working_reaction.strip(": ") or None,
+        limiter=RateLimiter.from_settings(settings.ratelimit),
     )
-    store = feedback if feedback is not None else FeedbackStore.in_data_dir(settings.data_dir)
+    store = feedback if feedback is not None else FeedbackStore.in_data_dir(settings.paths.data_dir)
     recorder = FeedbackRecorder(store, turns, identity)
     _register(app, responder, recorder)
     return app

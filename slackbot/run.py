@@ -16,26 +16,28 @@ log = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings) -> None:
-    """ConfigError naming the missing secret for ``settings.slack_mode`` and where to find it."""
+    """ConfigError naming the missing secret for ``settings.slack.slack_mode`` and where to find it."""
     missing: list[str] = []
-    if settings.slack_bot_token is None:
+    if settings.slack.slack_bot_token is None:
         missing.append("SLACK_BOT_TOKEN (OAuth & Permissions > Bot User OAuth Token, xoxb-...)")
-    if settings.slack_mode == "socket" and settings.slack_app_token is None:
+    if settings.slack.slack_mode == "socket" and settings.slack.slack_app_token is None:
         missing.append(
             "SLACK_APP_TOKEN (Basic Information > App-Level Tokens, xapp-..., scope "
             "connections:write), or DOCDUET_SLACK_MODE=http"
         )
-    if settings.slack_mode == "http" and settings.slack_signing_secret is None:
+    if settings.slack.slack_mode == "http" and settings.slack.slack_signing_secret is None:
         missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials > Signing Secret)")
     if missing:
         raise ConfigError(
-            f"the Slack bot in {settings.slack_mode} mode needs " + "; ".join(missing) + " (docs/slack.md)"
+            f"the Slack bot in {settings.slack.slack_mode} mode needs "
+            + "; ".join(missing)
+            + " (docs/slack.md)"
         )
     generator_names(settings)
 
 
 def run_bot(settings: Settings) -> None:
-    """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack_mode``)."""
+    """Serve the bot until interrupted (Socket Mode or HTTP, per ``settings.slack.slack_mode``)."""
     from docduet.compose import Root
 
     check_settings(settings)
@@ -60,15 +62,18 @@ def run_bot(settings: Settings) -> None:
 
 
 def serve(app: App, settings: Settings) -> None:
-    """Block serving ``app`` in ``settings.slack_mode``."""
-    if settings.slack_mode == "socket":
+    """Block serving ``app`` in ``settings.slack.slack_mode``."""
+    if settings.slack.slack_mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        assert settings.slack_app_token is not None  # check_settings
+        assert settings.slack.slack_app_token is not None  # check_settings
         log.warning("docduet Slack bot connecting in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+        SocketModeHandler(app, settings.slack.slack_app_token.get_secret_value()).start()
     else:
         server = SlackHttpServer(
-            app, host=settings.slack_host, port=settings.slack_port, path=settings.slack_path
+            app,
+            host=settings.slack.slack_host,
+            port=settings.slack.slack_port,
+            path=settings.slack.slack_path,
         )
         server.serve()

@@ -18,7 +18,7 @@ from core.eval_data import find_eval_set, missing_set_message
 from core.settings import Settings
 
 REQUIRE_ENV = "DOCDUET_REQUIRE_EVAL_DATA"
-EVAL_DATA = Settings().eval_data
+EVAL_DATA = Settings().paths.eval_data
 """The folder the tests read the sets from (paths under it are built at import, checked per test)."""
 
 

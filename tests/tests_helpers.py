@@ -12,9 +12,11 @@ def chunk_ids(settings: Settings) -> dict[str, set[str]]:
     """source -> chunk uuids, read straight from Weaviate."""
     out: dict[str, set[str]] = {}
     with open_client(settings, autostart=False) as client:
-        if not client.collections.exists(settings.collection):
+        if not client.collections.exists(settings.weaviate.collection):
             return out
-        for obj in client.collections.use(settings.collection).iterator(return_properties=["source"]):
+        for obj in client.collections.use(settings.weaviate.collection).iterator(
+            return_properties=["source"]
+        ):
             out.setdefault(str(obj.properties["source"]), set()).add(str(obj.uuid))
     return out
 

@@ -32,7 +32,7 @@ CHART_COLOR = "#4F46E5"
 def admin_page(backend: ChatBackend, user: User) -> None:
     """Only members of the admin group get past the first line."""
     if not is_admin(user, backend.settings):
-        st.error(f"This page is for members of the {backend.settings.admin_group!r} group.")
+        st.error(f"This page is for members of the {backend.settings.identity.admin_group!r} group.")
         return
     st.markdown("## Admin")
     index_tab, feedback_tab = st.tabs([":material/database: Index", ":material/reviews: Feedback"])

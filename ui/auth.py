@@ -69,32 +69,32 @@ def is_loopback(host: str | None) -> bool:
 def sign_in_mode(settings: Settings, host: str | None) -> Mode:
     """The sign-in mode for a server listening on ``host``; ConfigError when it would be unsafe."""
     oidc = _oidc_configured(settings)
-    header = settings.ui_user_header is not None
+    header = settings.web.ui_user_header is not None
     if oidc and header:
         raise ConfigError(
             "both OpenID Connect and DOCDUET_UI_USER_HEADER are set; choose one way to sign in "
             "(unset the other)"
         )
-    if settings.ui_demo_signin and (oidc or header):
+    if settings.web.ui_demo_signin and (oidc or header):
         raise ConfigError("DOCDUET_UI_DEMO_SIGNIN cannot be combined with real sign-in; unset it")
     if oidc:
-        if not settings.oidc_redirect_uri and not is_loopback(host):
+        if not settings.oidc.oidc_redirect_uri and not is_loopback(host):
             raise ConfigError(
                 "set DOCDUET_OIDC_REDIRECT_URI to the chat's public address + /oauth2callback "
                 "(e.g. https://chat.example/oauth2callback) and register it with your provider"
             )
         return Mode.OIDC
     if header:
-        if not settings.ui_trusted_proxies:
+        if not settings.web.ui_trusted_proxies:
             raise ConfigError(
-                f"DOCDUET_UI_USER_HEADER={settings.ui_user_header} needs DOCDUET_UI_TRUSTED_PROXIES: "
+                f"DOCDUET_UI_USER_HEADER={settings.web.ui_user_header} needs DOCDUET_UI_TRUSTED_PROXIES: "
                 "the address(es) of the proxy that sets it (e.g. 10.0.0.5 or 10.0.0.0/24); a header "
                 "from any other address is ignored"
             )
-        trusted_networks(settings.ui_trusted_proxies)  # validates them
+        trusted_networks(settings.web.ui_trusted_proxies)  # validates them
         return Mode.HEADER
     where = "all interfaces" if host is None else host
-    if settings.ui_demo_signin:
+    if settings.web.ui_demo_signin:
         if not is_loopback(host):
             raise ConfigError(
                 f"the demo sign-in picker lets anyone choose any user, so it only runs on loopback; "
@@ -108,9 +108,9 @@ def sign_in_mode(settings: Settings, host: str | None) -> Mode:
 
 def _oidc_configured(settings: Settings) -> bool:
     required = {
-        "DOCDUET_OIDC_SERVER_METADATA_URL": settings.oidc_server_metadata_url,
-        "DOCDUET_OIDC_CLIENT_ID": settings.oidc_client_id,
-        "DOCDUET_OIDC_CLIENT_SECRET": settings.oidc_client_secret,
+        "DOCDUET_OIDC_SERVER_METADATA_URL": settings.oidc.oidc_server_metadata_url,
+        "DOCDUET_OIDC_CLIENT_ID": settings.oidc.oidc_client_id,
+        "DOCDUET_OIDC_CLIENT_SECRET": settings.oidc.oidc_client_secret,
     }
     missing = [name for name, value in required.items() if not value]
     if len(missing) == len(required):
@@ -177,7 +177,7 @@ def user_from_proxy(connection: Connection | None, settings: Settings, directory
     any caller's headers and no address; a test's AppTest has no connection) is anonymous
     whatever its headers say, and the log says so.
     """
-    header = (settings.ui_user_header or "").lower()
+    header = (settings.web.ui_user_header or "").lower()
     pairs = list(connection.headers) if connection is not None else []
     values = [value for name, value in pairs if name.lower() == header]
     peer = connection.remote_ip if connection is not None else None
@@ -188,7 +188,7 @@ def user_from_proxy(connection: Connection | None, settings: Settings, directory
             "a session without a client address (an agent API session?) is anonymous; "
             "ignored %d %s header(s)",
             len(values),
-            settings.ui_user_header,
+            settings.web.ui_user_header,
         )
         return SignIn(ANONYMOUS, UNKNOWN_ADDRESS_NOTE)
     return user_from_header(values, peer, settings, directory)
@@ -203,8 +203,8 @@ def user_from_header(
     anonymous (public documents only) and the note says why. A name the users file does not
     know keeps its name (for feedback) but gets no groups.
     """
-    header = settings.ui_user_header or ""
-    if not is_trusted(peer, settings.ui_trusted_proxies):
+    header = settings.web.ui_user_header or ""
+    if not is_trusted(peer, settings.web.ui_trusted_proxies):
         if values:
             log.warning("ignored %s from %s: not a trusted proxy", header, peer or "an unknown address")
         return SignIn(ANONYMOUS, "Not signed in: this connection did not come through the sign-in proxy.")

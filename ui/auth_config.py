@@ -17,35 +17,39 @@ from core.settings import Settings
 
 def redirect_uri(settings: Settings, host: str, port: int) -> str:
     """The configured callback, else ``http://<host>:<port>/oauth2callback``."""
-    if settings.oidc_redirect_uri:
-        return settings.oidc_redirect_uri
+    if settings.oidc.oidc_redirect_uri:
+        return settings.oidc.oidc_redirect_uri
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/oauth2callback"
 
 
 def auth_toml(settings: Settings, host: str, port: int, *, cookie_secret: str | None = None) -> str:
     """The ``[auth]`` table for ``settings`` (OIDC must be configured)."""
-    if not (settings.oidc_server_metadata_url and settings.oidc_client_id and settings.oidc_client_secret):
+    if not (
+        settings.oidc.oidc_server_metadata_url
+        and settings.oidc.oidc_client_id
+        and settings.oidc.oidc_client_secret
+    ):
         raise ValueError("OpenID Connect is not configured")
     if cookie_secret is None:
-        configured = settings.oidc_cookie_secret
+        configured = settings.oidc.oidc_cookie_secret
         cookie_secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
     values = {
         "redirect_uri": redirect_uri(settings, host, port),
         "cookie_secret": cookie_secret,
-        "client_id": settings.oidc_client_id,
-        "client_secret": settings.oidc_client_secret.get_secret_value(),
-        "server_metadata_url": settings.oidc_server_metadata_url,
+        "client_id": settings.oidc.oidc_client_id,
+        "client_secret": settings.oidc.oidc_client_secret.get_secret_value(),
+        "server_metadata_url": settings.oidc.oidc_server_metadata_url,
     }
     lines = ["[auth]", *(f"{key} = {_string(value)}" for key, value in values.items())]
-    kwargs = {"scope": settings.oidc_scope, "prompt": settings.oidc_prompt}
+    kwargs = {"scope": settings.oidc.oidc_scope, "prompt": settings.oidc.oidc_prompt}
     lines += ["", "[auth.client_kwargs]", *(f"{k} = {_string(v)}" for k, v in kwargs.items() if v)]
     return "\n".join(lines) + "\n"
 
 
 def write_auth_secrets(settings: Settings, host: str, port: int) -> Path:
     """Write :func:`auth_toml` to a private file and return its path."""
-    folder = settings.data_dir / "ui"
+    folder = settings.paths.data_dir / "ui"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     path = folder / f"auth-{port}.toml"

@@ -73,8 +73,8 @@ class LiveBackend:
         from docduet.compose import Root
 
         self.settings = settings
-        self.directory = UserDirectory.from_settings(settings)
-        self.feedback = FeedbackStore.in_data_dir(settings.data_dir)
+        self.directory = UserDirectory.from_settings(settings.identity)
+        self.feedback = FeedbackStore.in_data_dir(settings.paths.data_dir)
         self.root = root if root is not None else Root(settings, autostart=False)
 
     def warm(self) -> Warming:
@@ -95,7 +95,7 @@ class LiveBackend:
         return self._on_index(self.root.stats)
 
     def last_run(self) -> LastRun | None:
-        return read_last_run(self.settings.data_dir)
+        return read_last_run(self.settings.paths.data_dir)
 
     def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
         return self._on_index(lambda: self.root.reindex(progress=progress, full=full))
@@ -116,8 +116,8 @@ def describe_outage(error: DocduetError, settings: Settings) -> str:
     """The banner text for an index that cannot be used, with what to do about it."""
     if not isinstance(error, BackendUnavailableError):
         return f"The document index cannot be used: {error}"
-    if settings.weaviate_url:
-        todo = f"check that the Weaviate at WEAVIATE_URL={settings.weaviate_url} is up and reachable"
+    if settings.weaviate.weaviate_url:
+        todo = f"check that the Weaviate at WEAVIATE_URL={settings.weaviate.weaviate_url} is up and reachable"
     else:
         todo = "start docduet's database with `docduet db start` (or set WEAVIATE_URL to use yours)"
     return f"The document index is unavailable: {error}\n\nWhat to do: {todo}, then ask again."

@@ -45,14 +45,14 @@ def user_from_claims(
     now = time.time() if now is None else now
     if _lapsed(claims, settings, now):
         return SignIn(ANONYMOUS, "Your session expired: sign in again.", expired=True)
-    name = _claim_name(claims, settings.oidc_user_claim)
+    name = _claim_name(claims, settings.oidc.oidc_user_claim)
     if name is None:
         return SignIn(ANONYMOUS, "The sign-in named no user: public documents only.")
     listed = listed_user(claims, directory)
     if listed is not None:
         return SignIn(User(name=name, groups=listed.groups))
-    raw = claims.get(settings.oidc_groups_claim)
-    note = UNMAPPED_GROUPS_NOTE if raw and not settings.oidc_group_map else ""
+    raw = claims.get(settings.oidc.oidc_groups_claim)
+    note = UNMAPPED_GROUPS_NOTE if raw and not settings.oidc.oidc_group_map else ""
     return SignIn(User(name=name, groups=map_groups(raw, settings)), note)
 
 
@@ -107,7 +107,7 @@ def map_groups(raw: Any, settings: Settings) -> tuple[str, ...]:
 
     Unmapped provider groups are dropped.
     """
-    mapping = settings.oidc_group_map
+    mapping = settings.oidc.oidc_group_map
     if not mapping:
         return ()
     if isinstance(raw, str):
@@ -120,10 +120,10 @@ def map_groups(raw: Any, settings: Settings) -> tuple[str, ...]:
 
 def group_map_warning(settings: Settings) -> str | None:
     """What ``docduet ui`` says at start-up when the token's groups will be ignored; None if mapped."""
-    if settings.oidc_group_map:
+    if settings.oidc.oidc_group_map:
         return None
     return (
-        f"{GROUP_MAP_SETTING} is not set, so the ID token's {settings.oidc_groups_claim!r} claim is "
+        f"{GROUP_MAP_SETTING} is not set, so the ID token's {settings.oidc.oidc_groups_claim!r} claim is "
         "ignored: a signed-in user reads public documents only unless DOCDUET_USERS_FILE lists them "
         f"(by oidc_sub or a verified e-mail). Set {GROUP_MAP_SETTING}=provider-group=docduet-group,... "
         "to use the provider's groups (docs/web-chat.md)"
@@ -135,7 +135,7 @@ def _lapsed(claims: Mapping[str, Any], settings: Settings, now: float) -> bool:
     if not isinstance(exp, int | float) or isinstance(exp, bool):
         return True  # an ID token always carries exp: without it nothing says when to stop
     started = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else exp
-    return now >= exp or now >= started + settings.ui_session_max_s
+    return now >= exp or now >= started + settings.web.ui_session_max_s
 
 
 def _claim_name(claims: Mapping[str, Any], claim: str) -> str | None:

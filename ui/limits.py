@@ -34,7 +34,11 @@ def limit_key(user: User) -> str:
 
 def allow_question(settings: Settings, user: User) -> bool:
     """Count a question; when over the limit, say so in the page and return False."""
-    limiter = _limiter(settings.rate_limit_questions, settings.rate_limit_window_s, str(settings.data_dir))
+    limiter = _limiter(
+        settings.ratelimit.rate_limit_questions,
+        settings.ratelimit.rate_limit_window_s,
+        str(settings.paths.data_dir),
+    )
     key = limit_key(user)
     refusal = limiter.check(key)
     if refusal is None:
@@ -47,7 +51,9 @@ def allow_question(settings: Settings, user: User) -> bool:
 def download_refusal(settings: Settings, user: User) -> str | None:
     """Count a "Download source" click; when over the limit, what to tell the user (not counted)."""
     limiter = _download_limiter(
-        settings.rate_limit_downloads, settings.rate_limit_window_s, str(settings.data_dir)
+        settings.ratelimit.rate_limit_downloads,
+        settings.ratelimit.rate_limit_window_s,
+        str(settings.paths.data_dir),
     )
     key = limit_key(user)
     refusal = limiter.check(key)

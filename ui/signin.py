@@ -33,8 +33,8 @@ __all__ = ["SELECTOR_KEY", "describe", "is_admin", "sign_in_sidebar"]
 
 
 def is_admin(user: User, settings: Settings) -> bool:
-    """Members of ``settings.admin_group`` see the admin page."""
-    return settings.admin_group in user.groups
+    """Members of ``settings.identity.admin_group`` see the admin page."""
+    return settings.identity.admin_group in user.groups
 
 
 def sign_in_sidebar(settings: Settings, directory: UserDirectory) -> User:

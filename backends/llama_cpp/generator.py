@@ -79,6 +79,10 @@ class LlamaCppOptions(BaseModel):
     n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
 
 
+DEFAULTS = LlamaCppOptions.model_construct(model="")
+"""The kind's one set of defaults (the generator's keyword defaults are these)."""
+
+
 class LlamaCppGenerator:
     """Streams answers from a GGUF model; loads it once, lazily, and serialises generation."""
 
@@ -91,14 +95,14 @@ class LlamaCppGenerator:
         n_ctx: int,
         n_threads: int,
         max_tokens: int,
-        prompt_format: str = "auto",
-        repeat_penalty: float = 1.1,
+        prompt_format: str = DEFAULTS.prompt_format,
+        repeat_penalty: float = DEFAULTS.repeat_penalty,
         name: str = "slm",
         label: str = "",
         max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL,
-        examples: int = 2,
-        pool_size: int = 1,
-        queue_timeout_s: float = 300.0,
+        examples: int = DEFAULTS.examples,
+        pool_size: int = DEFAULTS.pool_size,
+        queue_timeout_s: float = DEFAULTS.queue_timeout_s,
         self_check: bool = True,
         share_cores: bool = True,
     ) -> None:
@@ -372,7 +376,7 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         options = LlamaCppOptions(**spec.options)
     except ValidationError as e:
         raise ConfigError(f"generator {spec.id!r} (llama_cpp) is misconfigured: {e}") from e
-    path = resolve_model(options.model, settings.cache_dir)
+    path = resolve_model(options.model, settings.paths.cache_dir)
     packaged = CATALOGUE.get(options.model) or next(  # a packaged model's assembled copy, by path
         (m for m in CATALOGUE.values() if path.name == f"{m.name}.gguf"), None
     )

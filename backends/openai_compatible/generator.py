@@ -72,6 +72,10 @@ class OpenAICompatibleOptions(BaseModel):
     price_completion_per_1k: float = Field(default=0.0, ge=0)
 
 
+DEFAULTS = OpenAICompatibleOptions()
+"""The kind's one set of defaults (the generator's keyword defaults are these)."""
+
+
 class OpenAICompatibleGenerator:
     """Streams answers from a chat model; usage from the stream, cost from per-1k prices."""
 
@@ -88,8 +92,8 @@ class OpenAICompatibleGenerator:
         label: str = "",
         off_premises: bool = True,
         max_sensitivity: Sensitivity = Sensitivity.INTERNAL,
-        first_token_timeout_s: float = 60.0,
-        total_timeout_s: float = 300.0,
+        first_token_timeout_s: float = DEFAULTS.first_token_timeout_s,
+        total_timeout_s: float = DEFAULTS.total_timeout_s,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.name = name

@@ -29,7 +29,7 @@ from backends.weaviate.replication import (
 from core.domain import Access, Chunk, ChunkVectors, Sensitivity
 from core.errors import BackendUnavailableError
 from core.index import IndexedDoc
-from core.settings import Settings
+from core.settings import WeaviateSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,10 @@ class ChunkStore:
         self._sleep = sleep
 
     @classmethod
-    def for_settings(cls, client: weaviate.WeaviateClient, collection: str, settings: Settings) -> ChunkStore:
-        """A store with the consistency level and retries of ``settings``."""
+    def for_settings(
+        cls, client: weaviate.WeaviateClient, collection: str, settings: WeaviateSettings
+    ) -> ChunkStore:
+        """A store with the write consistency level and retries of ``settings``."""
         return cls(
             client,
             collection,

@@ -102,9 +102,9 @@ def connect(settings: Settings, *, autostart: bool = True) -> weaviate.WeaviateC
     binary if needed), and authenticates with the key in the node's key file. Of a local
     cluster (``docduet db start --nodes N``) it uses the first node that is ready.
     """
-    if settings.weaviate_url:
-        endpoint = parse_endpoint(settings.weaviate_url, settings.weaviate_grpc_url)
-        hint = f"check WEAVIATE_URL={settings.weaviate_url} (and WEAVIATE_GRPC_URL) and the server"
+    if settings.weaviate.weaviate_url:
+        endpoint = parse_endpoint(settings.weaviate.weaviate_url, settings.weaviate.weaviate_grpc_url)
+        hint = f"check WEAVIATE_URL={settings.weaviate.weaviate_url} (and WEAVIATE_GRPC_URL) and the server"
         return _connect(endpoint, _api_key(settings), hint, "check WEAVIATE_API_KEY")
     server = _ensure_embedded_running(settings, autostart)
     key_file = server.config.api_key_file
@@ -153,7 +153,7 @@ def _ensure_embedded_running(settings: Settings, autostart: bool) -> WeaviateSer
             "the stopped nodes with `docduet db start` (data already written is kept)."
         )
     first = running[0] if running else nodes[0]  # (one node that exited just now: say why)
-    first.wait_ready(settings.weaviate_startup_timeout_s)  # still starting
+    first.wait_ready(settings.weaviate.weaviate_startup_timeout_s)  # still starting
     return first
 
 
@@ -200,9 +200,9 @@ def _connect(endpoint: Endpoint, api_key: str | None, hint: str, auth_hint: str)
 
 def external_status(settings: Settings) -> ServerStatus:
     """Readiness and version of the external server named by WEAVIATE_URL."""
-    if not settings.weaviate_url:
+    if not settings.weaviate.weaviate_url:
         raise ConfigError("No external Weaviate is configured (WEAVIATE_URL is unset).")
-    endpoint = parse_endpoint(settings.weaviate_url, settings.weaviate_grpc_url)
+    endpoint = parse_endpoint(settings.weaviate.weaviate_url, settings.weaviate.weaviate_grpc_url)
     version: str | None = None
     detail: str | None = None
     try:
@@ -218,4 +218,6 @@ def external_status(settings: Settings) -> ServerStatus:
 
 
 def _api_key(settings: Settings) -> str | None:
-    return settings.weaviate_api_key.get_secret_value() if settings.weaviate_api_key else None
+    return (
+        settings.weaviate.weaviate_api_key.get_secret_value() if settings.weaviate.weaviate_api_key else None
+    )

@@ -30,14 +30,14 @@ log = logging.getLogger(__name__)
 
 
 class WeaviateChunkIndex:
-    """The chunks behind ``name`` (normally the alias ``settings.collection``) on ``client``."""
+    """The chunks behind ``name`` (normally the alias ``settings.weaviate.collection``) on ``client``."""
 
     def __init__(self, client: weaviate.WeaviateClient, name: str, settings: Settings) -> None:
         self.name = name
         self._client = client
         self.settings = settings
-        self._store = ChunkStore.for_settings(client, name, settings)
-        self._search = WeaviateSearch(client, name, consistency=settings.consistency_read)
+        self._store = ChunkStore.for_settings(client, name, settings.weaviate)
+        self._search = WeaviateSearch(client, name, consistency=settings.weaviate.consistency_read)
 
     @property
     def client(self) -> weaviate.WeaviateClient:
@@ -52,7 +52,7 @@ class WeaviateChunkIndex:
             self.name,
             embedding_model=embedding_model,
             dim=dim,
-            replicas=self.settings.replication_factor,
+            replicas=self.settings.weaviate.replication_factor,
         )
 
     def snapshot(self) -> dict[str, IndexedDoc]:
@@ -108,7 +108,7 @@ class WeaviateChunkIndex:
             self.name,
             embedding_model=embedding_model,
             dim=dim,
-            replicas=self.settings.replication_factor,
+            replicas=self.settings.weaviate.replication_factor,
         )
         return WeaviateChunkIndex(self._client, fresh, self.settings)
 

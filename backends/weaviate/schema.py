@@ -1,6 +1,6 @@
 """The chunk collection's schema, its alias and migrations. Only admin commands call this.
 
-Chat always queries the alias (``settings.collection``); the physical collection behind it is
+Chat always queries the alias (``settings.weaviate.collection``); the physical collection behind it is
 ``<alias>_<timestamp>``. A full rebuild fills a new physical collection and switches the alias
 when it is complete, so readers never see a half-built index.
 """

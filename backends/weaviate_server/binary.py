@@ -41,12 +41,12 @@ _NO_GO_HINT = (
 
 def cached_binary_path(settings: Settings) -> Path:
     """The path a built binary is cached at: ``<cache_dir>/weaviate/<version>/weaviate-server``."""
-    return settings.cache_dir / "weaviate" / settings.weaviate_version / BINARY_NAME
+    return settings.paths.cache_dir / "weaviate" / settings.weaviate.weaviate_version / BINARY_NAME
 
 
 def configured_binary(settings: Settings) -> Path:
     """The binary docduet would run, without building it: the configured one or the cached one."""
-    return settings.weaviate_binary or cached_binary_path(settings)
+    return settings.weaviate.weaviate_binary or cached_binary_path(settings)
 
 
 def ensure_binary(settings: Settings, *, console: Console | None = None) -> Path:
@@ -55,19 +55,19 @@ def ensure_binary(settings: Settings, *, console: Console | None = None) -> Path
     Raises ConfigError when DOCDUET_WEAVIATE_BINARY points nowhere, BackendUnavailableError when
     a build is needed and fails (missing Go, compile error, timeout).
     """
-    if settings.weaviate_binary is not None:
-        return _check_configured(settings.weaviate_binary)
+    if settings.weaviate.weaviate_binary is not None:
+        return _check_configured(settings.weaviate.weaviate_binary)
     target = cached_binary_path(settings)
     if _is_executable(target):
         return target
-    _check_version(settings.weaviate_version)
+    _check_version(settings.weaviate.weaviate_version)
     console = console or Console(stderr=True)
-    build_log = settings.log_dir / "weaviate-build.log"
-    deadline = time.monotonic() + settings.weaviate_build_timeout_s
+    build_log = settings.paths.log_dir / "weaviate-build.log"
+    deadline = time.monotonic() + settings.weaviate.weaviate_build_timeout_s
     with _build_lock(target, deadline, console):
         if _is_executable(target):  # another process built it while we waited
             return target
-        _go_install(settings.weaviate_version, target, deadline, console, build_log)
+        _go_install(settings.weaviate.weaviate_version, target, deadline, console, build_log)
     return target
 
 

@@ -34,7 +34,7 @@ loopback with small data this costs little and a node catches up within seconds.
 
 def cluster_root(settings: Settings) -> Path:
     """Where the local cluster's nodes keep their data, pid files and size."""
-    return settings.data_dir / CLUSTER_DIR
+    return settings.paths.data_dir / CLUSTER_DIR
 
 
 #: Gossip/data and Raft/Raft-RPC pairs of a cluster's nodes sit this far above the HTTP port.
@@ -93,10 +93,10 @@ def local_cluster(
     root = cluster_root(settings)
     configs = cluster_configs(
         binary or configured_binary(settings), root,
-        cluster_ports(settings.weaviate_http_port, settings.weaviate_grpc_port, size),
-        host=settings.weaviate_host, api_key_file=settings.data_dir / KEY_FILE_NAME,
-        log_dir=settings.log_dir, version=settings.weaviate_version, stop_with_pid=stop_with_pid,
-        extra_env=LOCAL_CLUSTER_ENV,
+        cluster_ports(settings.weaviate.weaviate_http_port, settings.weaviate.weaviate_grpc_port, size),
+        host=settings.weaviate.weaviate_host, api_key_file=settings.paths.data_dir / KEY_FILE_NAME,
+        log_dir=settings.paths.log_dir, version=settings.weaviate.weaviate_version,
+        stop_with_pid=stop_with_pid, extra_env=LOCAL_CLUSTER_ENV,
     )  # fmt: skip
     return LocalCluster.of(configs)
 
@@ -105,7 +105,7 @@ def embedded_nodes(
     settings: Settings, size: int | None = None, *, binary: Path | None = None
 ) -> list[WeaviateServer]:
     """Every node of the layout of ``size`` nodes (default: DOCDUET_WEAVIATE_NODES)."""
-    size = size or settings.weaviate_nodes
+    size = size or settings.weaviate.weaviate_nodes
     if size == 1:
         return [embedded_server(settings, binary=binary)]
     return local_cluster(settings, size, binary=binary).nodes
@@ -137,7 +137,7 @@ def start(
     one its data was created with. ``stop_with_pid``: a cluster's nodes stop when that process
     ends (test sessions).
     """
-    size = size or settings.weaviate_nodes
+    size = size or settings.weaviate.weaviate_nodes
     other = running_nodes(settings)
     if other and len(other) != size:
         running = "one node" if len(other) == 1 else f"a local cluster of {len(other)} nodes"
@@ -145,7 +145,7 @@ def start(
             f"docduet's Weaviate already runs as {running}; run `docduet db stop` first, "
             f"then `docduet db start --nodes {size}`."
         )
-    timeout = settings.weaviate_startup_timeout_s
+    timeout = settings.weaviate.weaviate_startup_timeout_s
     if size == 1:
         server = embedded_server(settings, binary=binary)
         return [server.config.node_name] if server.start(timeout=timeout) else []
@@ -160,9 +160,9 @@ def start(
     if recorded is None:
         cluster_root(settings).mkdir(parents=True, exist_ok=True)
         write_atomic(cluster_root(settings) / LAYOUT_FILE, json.dumps({"nodes": size}) + "\n")
-    if settings.weaviate_nodes != size:
+    if settings.weaviate.weaviate_nodes != size:
         log.warning("other commands start %d node(s) unless DOCDUET_WEAVIATE_NODES=%d is set",
-                    settings.weaviate_nodes, size)  # fmt: skip
+                    settings.weaviate.weaviate_nodes, size)  # fmt: skip
     return cluster.start(timeout=timeout)
 
 

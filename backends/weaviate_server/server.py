@@ -365,13 +365,13 @@ def embedded_server(settings: Settings, *, binary: Path | None = None) -> Weavia
     """docduet's own single node, configured from settings (binary: default configured/cached)."""
     config = NodeConfig(
         binary=binary or configured_binary(settings),
-        data_dir=settings.weaviate_data_dir,
-        log_file=settings.log_dir / "weaviate.log",
-        pid_file=settings.data_dir / "weaviate.pid",
-        ports=NodePorts.derived(settings.weaviate_http_port, settings.weaviate_grpc_port),
-        host=settings.weaviate_host,
-        version=settings.weaviate_version,
-        api_key_file=settings.data_dir / KEY_FILE_NAME,
+        data_dir=settings.paths.weaviate_data_dir,
+        log_file=settings.paths.log_dir / "weaviate.log",
+        pid_file=settings.paths.data_dir / "weaviate.pid",
+        ports=NodePorts.derived(settings.weaviate.weaviate_http_port, settings.weaviate.weaviate_grpc_port),
+        host=settings.weaviate.weaviate_host,
+        version=settings.weaviate.weaviate_version,
+        api_key_file=settings.paths.data_dir / KEY_FILE_NAME,
     )
     return WeaviateServer(config)
 

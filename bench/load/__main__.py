@@ -72,9 +72,9 @@ def main() -> None:
         local_model=f"{LOCAL_MODEL} (llama_cpp, pool_size 1, 1 thread, max_tokens 32, 3 passages)",
         hosted_model=f"{HOSTED_MODEL} on llama_cpp.server, loopback, 1 thread, max_tokens 24, 3 passages",
         settings={
-            "top_k": settings.top_k,
-            "alpha": settings.alpha,
-            "embedding_threads": settings.embedding_threads,
+            "top_k": settings.retrieval.top_k,
+            "alpha": settings.retrieval.alpha,
+            "embedding_threads": settings.embedding.embedding_threads,
         },
         load_average_before=load_before,
         load_average_after=list(os.getloadavg()),

@@ -79,8 +79,8 @@ class LoadHarness:
         generators = write_generators_file(
             self.workdir / "generators.yaml", hosted_url=self.hosted_url, echo_url=self.echo.base_url
         )
-        self.settings = self.base.model_copy(
-            update={
+        self.settings = self.base.replace(
+            **{
                 "generators_file": generators,
                 "users_file": USERS_FILE,
                 "rate_limit_questions": 0,  # the load is the point; the limiter has its own tests
@@ -109,7 +109,7 @@ class LoadHarness:
         for path, names in ((SLACK_RETRIEVAL, ("echo",)), (SLACK_ANSWERS, ("slm", "llm"))):
             observed = Observed(slack.answer_service(names))
             app = create_app(
-                self.settings.model_copy(update={"slack_generators": ",".join(names)}),
+                self.settings.replace(slack_generators=",".join(names)),
                 observed,
                 client=WebClient(token="xoxb-load", base_url=self.slack_api.base_url),
                 feedback=feedback,

@@ -91,7 +91,7 @@ def demo_users(settings: Settings) -> list[DemoUser]:
     directory = UserDirectory.from_file(USERS_FILE)
     chunks: list[tuple[str, str, set[str]]] = []
     with open_index(settings, autostart=False) as connection:
-        for obj in connection.client.collections.use(settings.collection).iterator(
+        for obj in connection.client.collections.use(settings.weaviate.collection).iterator(
             return_properties=["text", "source", "access_groups"]
         ):
             p = obj.properties

@@ -91,7 +91,7 @@ def hosted_server(log_path: Path, *, startup_timeout_s: float = 180.0) -> Iterat
     """
     from backends.llama_cpp.packaged import resolve_model
 
-    model = resolve_model(HOSTED_MODEL, Settings().cache_dir)
+    model = resolve_model(HOSTED_MODEL, Settings().paths.cache_dir)
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--chat_format", "gemma",

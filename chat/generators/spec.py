@@ -2,9 +2,11 @@
 
 The packaged default (``chat/generators/default.yaml``) is used unless ``DOCDUET_GENERATORS_FILE``
 names another. A value written ``${field}`` or ``${field:-default}`` takes the settings field of
-that name (so ``DOCDUET_SLM_MODEL_PATH`` still steers the default ``slm`` generator); a secret
-stays a secret. Fields other than the common ones below are the kind's own options, checked by
-the kind when the generator is built.
+that name in whichever section holds it (``${slm_threads}`` is ``settings.generation.slm_threads``,
+set by ``DOCDUET_SLM_THREADS``); a secret stays a secret. A reference to an unset field (with no
+``:-default``) leaves the option out, so the kind's options model gives its default. Fields
+other than the common ones below are the kind's own options, checked by the kind when the
+generator is built.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def cascade_options(spec: GeneratorSpec) -> CascadeOptions:
 
 def load_specs(settings: Settings) -> list[GeneratorSpec]:
     """Every generator the generators file lists, in its order (enabled or not)."""
-    path = settings.generators_file
+    path = settings.generation.generators_file
     try:
         if path is None:
             text = resources.files("chat.generators").joinpath(DEFAULT_FILE).read_text("utf-8")
@@ -202,9 +204,9 @@ def _interpolate(value: object, settings: Settings) -> object:
 
 
 def _lookup(name: str, default: str | None, settings: Settings) -> object:
-    if name not in type(settings).model_fields:
+    if name not in Settings.flat_fields():
         raise ConfigError(f"the generators file refers to ${{{name}}}, which is not a docduet setting")
-    found = getattr(settings, name)
+    found = settings.value(name)
     if found is None or (isinstance(found, SecretStr) and not found.get_secret_value()):
         return default if default not in (None, "") else None
     if isinstance(found, Path):

@@ -74,7 +74,7 @@ def _answer(args: argparse.Namespace, names: list[str] | None, *, first_only: bo
     from docduet.compose import Root
 
     settings = Settings()
-    user = UserDirectory.from_settings(settings).resolve(args.user)
+    user = UserDirectory.from_settings(settings.identity).resolve(args.user)
     question = Question(text=args.question, user=user)
     with Root(settings) as root:
         specs = root.generator_specs(names)

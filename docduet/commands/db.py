@@ -83,10 +83,10 @@ def _console(*, stderr: bool = True) -> Console:
 def run_start(args: argparse.Namespace) -> int:
     """``docduet db start [--nodes N]``."""
     settings, console = Settings(), _console()
-    if settings.weaviate_url:
-        console.print(_EXTERNAL.format(url=settings.weaviate_url, verb="start"))
+    if settings.weaviate.weaviate_url:
+        console.print(_EXTERNAL.format(url=settings.weaviate.weaviate_url, verb="start"))
         return 0
-    size = args.nodes or settings.weaviate_nodes
+    size = args.nodes or settings.weaviate.weaviate_nodes
     binary = ensure_binary(settings, console=console)
     nodes = embedded.embedded_nodes(settings, size, binary=binary)
     with console.status(f"Starting Weaviate at {nodes[0].url}…"):
@@ -103,7 +103,7 @@ def run_start(args: argparse.Namespace) -> int:
         if not state.ready:
             console.print(f"But it is not usable: {state.detail}")
             code = 1
-    if size != settings.weaviate_nodes:
+    if size != settings.weaviate.weaviate_nodes:
         console.print(f"Set DOCDUET_WEAVIATE_NODES={size} so that later commands restart this layout.")
     return code
 
@@ -111,8 +111,8 @@ def run_start(args: argparse.Namespace) -> int:
 def run_stop(args: argparse.Namespace) -> int:
     """``docduet db stop``: every running node of docduet's own Weaviate."""
     settings, console = Settings(), _console()
-    if settings.weaviate_url:
-        console.print(_EXTERNAL.format(url=settings.weaviate_url, verb="stop"))
+    if settings.weaviate.weaviate_url:
+        console.print(_EXTERNAL.format(url=settings.weaviate.weaviate_url, verb="stop"))
         return 0
     stopped = embedded.stop(settings, timeout=args.timeout)
     if not stopped:
@@ -128,7 +128,7 @@ def run_stop(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """``docduet db status``: exit 0 when ready (every node of a cluster), 1 otherwise."""
     settings = Settings()
-    if settings.weaviate_url:
+    if settings.weaviate.weaviate_url:
         from backends.weaviate.client import external_status  # imports weaviate-client: only here
 
         nodes: list[WeaviateServer] = []

@@ -72,7 +72,7 @@ def register(sub: Any) -> None:
 def default_out(settings: Settings, dataset: Path) -> Path:
     """``DATA_DIR/eval/<dataset name>``."""
     name = re.sub(r"[^\w.-]+", "-", dataset.resolve().stem or "dataset")
-    return settings.data_dir / "eval" / name
+    return settings.paths.data_dir / "eval" / name
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
-    dataset = resolve_dataset(args.dataset, settings.eval_data)
+    dataset = resolve_dataset(args.dataset, settings.paths.eval_data)
     options = EvalOptions(
         dataset=dataset,
         out=args.out or default_out(settings, dataset),
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         alphas=parse_alphas(args.alphas),
         judge=args.judge,
         split=args.split,
-        user=UserDirectory.from_settings(settings).resolve(args.user),
+        user=UserDirectory.from_settings(settings.identity).resolve(args.user),
     )
     extra = [load_answers(path) for path in args.calibrate_with]  # read first: a wrong file fails early
     if extra and not args.calibrate:
@@ -143,7 +143,7 @@ def _calibrate(
         raise ConfigError("--calibrate needs a question set (SQuAD 2.0 or JSONL), not a retrieval set")
     sets = [answers_from_records(results["qa"]["records"], results["dataset"]["name"])]
     sets += extra
-    out_dir = args.calibration_dir or settings.data_dir / "calibration"
+    out_dir = args.calibration_dir or settings.paths.data_dir / "calibration"
     fitted = calibrate_all(
         merge(sets),
         [s.data for s in sets],

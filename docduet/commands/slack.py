@@ -37,6 +37,6 @@ def _run(args: argparse.Namespace) -> int:
         "slack_generators": args.generators,
     }
     settings = Settings()
-    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
     run_bot(settings)
     return 0

@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _start_database(settings: Settings) -> None:
     """Start docduet's own Weaviate when it is the one in use; a failure is shown in the page."""
-    if settings.weaviate_url:
+    if settings.weaviate.weaviate_url:
         return
     from docduet.compose import Root
 

@@ -31,7 +31,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     names = [n.strip() for n in args.generators.split(",")] if args.generators else None
     caps = {"slm_max_tokens": args.max_tokens, "llm_max_tokens": args.max_tokens}
-    settings = Settings().model_copy(update=caps)
+    settings = Settings().replace(**caps)
     suite = load_suite()
     if args.cases:
         suite = select(suite, [c.strip() for c in args.cases.split(",") if c.strip()])

@@ -83,7 +83,7 @@ def by_alias(values: Mapping[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for name, value in values.items():
-        alias = Settings.model_fields[name].validation_alias
+        alias = Settings.flat_fields()[name].validation_alias
         first = alias.choices[0] if isinstance(alias, AliasChoices) else alias
         out[first if isinstance(first, str) else name] = value
     return out
@@ -92,30 +92,30 @@ def by_alias(values: Mapping[str, Any]) -> dict[str, Any]:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment variables that make ``docduet`` (a subprocess) use ``settings``."""
     env = {
-        "WEAVIATE_URL": settings.weaviate_url,
-        "WEAVIATE_GRPC_URL": settings.weaviate_grpc_url,
-        "DOCDUET_COLLECTION": settings.collection,
-        "DOCDUET_USERS_FILE": str(settings.users_file),
-        "DOCDUET_DATA_DIR": str(settings.data_dir),
-        "DOCDUET_CACHE_DIR": str(settings.cache_dir),
-        "DOCDUET_WEAVIATE_BINARY": str(settings.weaviate_binary),
-        "DOCDUET_EMBEDDING_THREADS": str(settings.embedding_threads),
-        "DOCDUET_SLM_MODEL_PATH": str(settings.slm_model_path),
-        "DOCDUET_SLM_THREADS": str(settings.slm_threads),
-        "DOCDUET_SLM_N_CTX": str(settings.slm_n_ctx),
-        "DOCDUET_SLM_MAX_TOKENS": str(settings.slm_max_tokens),
-        "DOCDUET_SLM_LARGE_ENABLED": str(settings.slm_large_enabled).lower(),
-        "DOCDUET_LLM_BASE_URL": settings.llm_base_url,
-        "DOCDUET_LLM_MODEL": settings.llm_model,
-        "DOCDUET_LLM_MAX_TOKENS": str(settings.llm_max_tokens),
-        "DOCDUET_LLM_MAX_RETRIES": str(settings.llm_max_retries),
-        "DOCDUET_LLM_TIMEOUT_S": str(settings.llm_timeout_s),
-        "DOCDUET_LLM_FIRST_TOKEN_TIMEOUT_S": str(settings.llm_first_token_timeout_s),
-        "DOCDUET_LLM_TOTAL_TIMEOUT_S": str(settings.llm_total_timeout_s),
+        "WEAVIATE_URL": settings.weaviate.weaviate_url,
+        "WEAVIATE_GRPC_URL": settings.weaviate.weaviate_grpc_url,
+        "DOCDUET_COLLECTION": settings.weaviate.collection,
+        "DOCDUET_USERS_FILE": str(settings.identity.users_file),
+        "DOCDUET_DATA_DIR": str(settings.paths.data_dir),
+        "DOCDUET_CACHE_DIR": str(settings.paths.cache_dir),
+        "DOCDUET_WEAVIATE_BINARY": str(settings.weaviate.weaviate_binary),
+        "DOCDUET_EMBEDDING_THREADS": str(settings.embedding.embedding_threads),
+        "DOCDUET_SLM_MODEL_PATH": str(settings.generation.slm_model_path),
+        "DOCDUET_SLM_THREADS": str(settings.generation.slm_threads),
+        "DOCDUET_SLM_N_CTX": str(settings.generation.slm_n_ctx),
+        "DOCDUET_SLM_MAX_TOKENS": str(settings.generation.slm_max_tokens),
+        "DOCDUET_SLM_LARGE_ENABLED": str(settings.generation.slm_large_enabled).lower(),
+        "DOCDUET_LLM_BASE_URL": settings.generation.llm_base_url,
+        "DOCDUET_LLM_MODEL": settings.generation.llm_model,
+        "DOCDUET_LLM_MAX_TOKENS": str(settings.generation.llm_max_tokens),
+        "DOCDUET_LLM_MAX_RETRIES": str(settings.generation.llm_max_retries),
+        "DOCDUET_LLM_TIMEOUT_S": str(settings.generation.llm_timeout_s),
+        "DOCDUET_LLM_FIRST_TOKEN_TIMEOUT_S": str(settings.generation.llm_first_token_timeout_s),
+        "DOCDUET_LLM_TOTAL_TIMEOUT_S": str(settings.generation.llm_total_timeout_s),
     }
     for name, secret in (
-        ("WEAVIATE_API_KEY", settings.weaviate_api_key),
-        ("DOCDUET_LLM_API_KEY", settings.llm_api_key),
+        ("WEAVIATE_API_KEY", settings.weaviate.weaviate_api_key),
+        ("DOCDUET_LLM_API_KEY", settings.generation.llm_api_key),
     ):
         if secret is not None:
             env[name] = secret.get_secret_value()
@@ -134,9 +134,9 @@ def ingest_corpus(settings: Settings, workdir: Path) -> dict[str, Chunk]:
 
 
 def stored_chunks(settings: Settings) -> dict[str, Chunk]:
-    """Every chunk in ``settings.collection``, read straight from Weaviate."""
+    """Every chunk in ``settings.weaviate.collection``, read straight from Weaviate."""
     with open_client(settings, autostart=False) as client:
-        collection = client.collections.use(settings.collection)
+        collection = client.collections.use(settings.weaviate.collection)
         return {
             str(obj.uuid): chunk_from_properties(str(obj.uuid), obj.properties)
             for obj in collection.iterator(return_properties=RETURN_PROPERTIES)

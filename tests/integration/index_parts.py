@@ -16,8 +16,8 @@ from retrieval.retriever import HybridRetriever
 def index_of(
     client: weaviate.WeaviateClient, settings: Settings, collection: str | None = None
 ) -> WeaviateChunkIndex:
-    """The chunk index ``collection`` (default: ``settings.collection``) on ``client``."""
-    return WeaviateChunkIndex(client, collection or settings.collection, settings)
+    """The chunk index ``collection`` (default: ``settings.weaviate.collection``) on ``client``."""
+    return WeaviateChunkIndex(client, collection or settings.weaviate.collection, settings)
 
 
 def retriever_of(
@@ -28,6 +28,6 @@ def retriever_of(
     collection: str | None = None,
     **options: Any,
 ) -> HybridRetriever:
-    """docduet's retriever over ``collection`` (default: ``settings.collection``) on ``client``."""
+    """docduet's retriever over ``collection`` (default: ``settings.weaviate.collection``) on ``client``."""
     index = index_of(client, settings, collection)
-    return HybridRetriever(index, embedder or build_embedder(settings), settings, **options)
+    return HybridRetriever(index, embedder or build_embedder(settings), settings.retrieval, **options)

@@ -309,7 +309,7 @@ def gguf_path() -> Path:
     from core.settings import Settings
 
     settings = Settings()
-    return resolve_model(settings.slm_model_path or TEST_MODEL, settings.cache_dir)
+    return resolve_model(settings.generation.slm_model_path or TEST_MODEL, settings.paths.cache_dir)
 
 
 HOSTED_TEST_MODEL = "gemma-3-270m"
@@ -323,7 +323,7 @@ def llama_server_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]
     from backends.llama_cpp.packaged import resolve_model
     from core.settings import Settings
 
-    model = resolve_model(HOSTED_TEST_MODEL, Settings().cache_dir)
+    model = resolve_model(HOSTED_TEST_MODEL, Settings().paths.cache_dir)
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     with llama_server(model, log_path=log_path, chat_format="gemma") as port:
         yield port

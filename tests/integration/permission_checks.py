@@ -94,7 +94,7 @@ def stored_access(settings: Settings) -> dict[str, set[tuple[frozenset[str], str
     """source -> the (groups, sensitivity) of its chunks, read straight from Weaviate."""
     out: dict[str, set[tuple[frozenset[str], str]]] = {}
     with connect(settings, autostart=False) as client:
-        for obj in client.collections.use(settings.collection).iterator(
+        for obj in client.collections.use(settings.weaviate.collection).iterator(
             return_properties=["source", "access_groups", "sensitivity"]
         ):
             p = obj.properties
@@ -173,19 +173,19 @@ def cli_env(settings: Settings) -> dict[str, str]:
     inherited = {
         k: v for k, v in os.environ.items() if not k.startswith(("DOCDUET_", "WEAVIATE_", "OPENAI_"))
     }
-    assert settings.weaviate_api_key is not None
+    assert settings.weaviate.weaviate_api_key is not None
     return inherited | {
-        "WEAVIATE_URL": str(settings.weaviate_url),
-        "WEAVIATE_GRPC_URL": str(settings.weaviate_grpc_url),
-        "WEAVIATE_API_KEY": settings.weaviate_api_key.get_secret_value(),
-        "DOCDUET_COLLECTION": settings.collection,
-        "DOCDUET_USERS_FILE": str(settings.users_file),
-        "DOCDUET_GENERATORS_FILE": str(settings.generators_file),
-        "DOCDUET_DATA_DIR": str(settings.data_dir),
-        "DOCDUET_CACHE_DIR": str(settings.cache_dir),
-        "DOCDUET_CORPUS_ROOT": str(settings.corpus_root),
-        "DOCDUET_SCORE_THRESHOLD": str(settings.score_threshold),
-        "DOCDUET_TOP_K": str(settings.top_k),
+        "WEAVIATE_URL": str(settings.weaviate.weaviate_url),
+        "WEAVIATE_GRPC_URL": str(settings.weaviate.weaviate_grpc_url),
+        "WEAVIATE_API_KEY": settings.weaviate.weaviate_api_key.get_secret_value(),
+        "DOCDUET_COLLECTION": settings.weaviate.collection,
+        "DOCDUET_USERS_FILE": str(settings.identity.users_file),
+        "DOCDUET_GENERATORS_FILE": str(settings.generation.generators_file),
+        "DOCDUET_DATA_DIR": str(settings.paths.data_dir),
+        "DOCDUET_CACHE_DIR": str(settings.paths.cache_dir),
+        "DOCDUET_CORPUS_ROOT": str(settings.ingest.corpus_root),
+        "DOCDUET_SCORE_THRESHOLD": str(settings.retrieval.score_threshold),
+        "DOCDUET_TOP_K": str(settings.retrieval.top_k),
         "DOCDUET_EMBEDDING_THREADS": "1",
         "OMP_NUM_THREADS": "1",
     }

@@ -76,7 +76,7 @@ def make_answer_settings(
     base = answer_settings(weaviate_node, weaviate_binary, root, gguf_path, llm_proxy.base_url)
 
     def make(**overrides: Any) -> Settings:
-        return base.model_copy(update=overrides)
+        return base.replace(**overrides)
 
     return make
 
@@ -100,7 +100,7 @@ def service(base_settings: Settings, chunks: dict[str, Chunk]) -> Iterator[Answe
 
 @pytest.fixture(scope="module")
 def users(base_settings: Settings) -> UserDirectory:
-    return UserDirectory.from_settings(base_settings)
+    return UserDirectory.from_settings(base_settings.identity)
 
 
 def ask(service: AnswerService, users: UserDirectory, who: str | None, text: str) -> Comparison:
@@ -231,7 +231,7 @@ def test_a_question_nothing_answers_abstains_for_both_generators(
     with answer_service(make_answer_settings(score_threshold=0.0)) as loose:
         weak = loose.retrieve(Question(OFF_TOPIC, carol)).hits
     assert weak and all(h.similarity is not None for h in weak)
-    assert max(h.similarity or 0.0 for h in weak) < base_settings.score_threshold
+    assert max(h.similarity or 0.0 for h in weak) < base_settings.retrieval.score_threshold
 
 
 # --- prompt injection --------------------------------------------------------------------------

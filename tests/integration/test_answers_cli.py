@@ -73,7 +73,7 @@ def chunks(cli_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def users(cli_settings: Settings) -> UserDirectory:
-    return UserDirectory.from_settings(cli_settings)
+    return UserDirectory.from_settings(cli_settings.identity)
 
 
 def docduet(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

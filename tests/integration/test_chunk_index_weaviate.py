@@ -23,6 +23,6 @@ class TestWeaviateChunkIndex(ChunkIndexContract):
     ) -> MakeIndex:
         def make() -> WeaviateChunkIndex:
             settings = make_settings()
-            return WeaviateChunkIndex(weaviate_client, settings.collection, settings)
+            return WeaviateChunkIndex(weaviate_client, settings.weaviate.collection, settings)
 
         return make

@@ -130,7 +130,7 @@ def present_on(node: WeaviateServer, collection: str, ids: set[str], key: str) -
 def index_ids(settings: Settings) -> tuple[str, set[str]]:
     """The physical collection behind the alias and every chunk id in it (QUORUM read)."""
     with open_client(settings, autostart=False) as client:
-        physical = schema.resolve_alias(client, settings.collection)
+        physical = schema.resolve_alias(client, settings.weaviate.collection)
         assert physical is not None
         store = ChunkStore.for_settings(client, physical, settings)
         ids = {str(o.uuid) for o in store._collection.iterator(return_properties=[])}
@@ -156,10 +156,10 @@ def test_cli_reports_three_ready_nodes(
 ) -> None:
     for name in ("WEAVIATE_URL", "DOCDUET_WEAVIATE_URL", "WEAVIATE_GRPC_URL", "WEAVIATE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    env = {"DATA_DIR": cluster.data_dir, "CACHE_DIR": cluster.cache_dir,
-           "WEAVIATE_BINARY": cluster.weaviate_binary, "WEAVIATE_NODES": 3,
-           "WEAVIATE_HTTP_PORT": cluster.weaviate_http_port,
-           "WEAVIATE_GRPC_PORT": cluster.weaviate_grpc_port}  # fmt: skip
+    env = {"DATA_DIR": cluster.paths.data_dir, "CACHE_DIR": cluster.paths.cache_dir,
+           "WEAVIATE_BINARY": cluster.weaviate.weaviate_binary, "WEAVIATE_NODES": 3,
+           "WEAVIATE_HTTP_PORT": cluster.weaviate.weaviate_http_port,
+           "WEAVIATE_GRPC_PORT": cluster.weaviate.weaviate_grpc_port}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(f"DOCDUET_{name}", str(value))
     args = build_parser().parse_args(["db", "status", "--json"])
@@ -206,7 +206,7 @@ def test_ingest_finishes_while_a_node_is_killed(cluster: Settings, corpus: Path)
 
 def chunks_written(settings: Settings) -> int:
     with open_client(settings, autostart=False) as client:
-        return ChunkStore(client, settings.collection).count()
+        return ChunkStore(client, settings.weaviate.collection).count()
 
 
 def test_questions_keep_being_answered_while_a_node_dies(cluster: Settings) -> None:

@@ -65,7 +65,7 @@ def write_docs(folder: Path, docs: dict[str, str]) -> Path:
 
 def chunk_count(settings: Settings) -> int:
     with open_client(settings, autostart=False) as client:
-        return ChunkStore(client, settings.collection).count()
+        return ChunkStore(client, settings.weaviate.collection).count()
 
 
 def server_settings(

@@ -84,23 +84,23 @@ def test_cli_lifecycle(embedded_env: Settings, capsys: pytest.CaptureFixture[str
     assert "started at" in capsys.readouterr().err
     code, state = status_json(capsys)
     assert code == 0 and state["running"] is True and state["ready"] is True
-    assert state["version"] == embedded_env.weaviate_version
+    assert state["version"] == embedded_env.weaviate.weaviate_version
     pid = state["pid"]
     assert isinstance(pid, int) and os.getsid(pid) != os.getsid(0)  # detached from the CLI
-    assert (embedded_env.data_dir / "weaviate.pid").read_text().strip() == str(pid)
+    assert (embedded_env.paths.data_dir / "weaviate.pid").read_text().strip() == str(pid)
 
     assert cli("start") == 0  # idempotent
     assert "already running" in capsys.readouterr().err
     assert status_json(capsys)[1]["pid"] == pid
-    upgraded = embedded_server(embedded_env.model_copy(update={"weaviate_version": "9.9.9"}))
-    expected = f"running {embedded_env.weaviate_version} but 9.9.9 is configured"
+    upgraded = embedded_server(embedded_env.replace(weaviate_version="9.9.9"))
+    expected = f"running {embedded_env.weaviate.weaviate_version} but 9.9.9 is configured"
     assert expected in str(upgraded.status().detail)
 
     assert cli("stop") == 0
     assert f"stopped (was pid {pid})" in capsys.readouterr().err
     code, state = status_json(capsys)
     assert code == 1 and state["running"] is False and state["ready"] is False
-    assert not (embedded_env.data_dir / "weaviate.pid").exists()
+    assert not (embedded_env.paths.data_dir / "weaviate.pid").exists()
     assert cli("stop") == 0
     assert "was not running" in capsys.readouterr().err
 
@@ -164,7 +164,7 @@ def test_embedded_server_admits_only_its_api_key(embedded_env: Settings) -> None
 def test_api_key_file_is_private_reused_and_never_shown(
     embedded_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_file = embedded_env.data_dir / "weaviate.key"
+    key_file = embedded_env.paths.data_dir / "weaviate.key"
     assert cli("start") == 0
     key = read_api_key(key_file)
     assert key is not None and len(key) >= 40
@@ -173,9 +173,9 @@ def test_api_key_file_is_private_reused_and_never_shown(
     assert cli("stop") == 0 and cli("start") == 0
     assert read_api_key(key_file) == key  # reused across restarts
     with open_client(embedded_env, autostart=False) as client:
-        assert client.get_meta()["version"] == embedded_env.weaviate_version
+        assert client.get_meta()["version"] == embedded_env.weaviate.weaviate_version
     shown = capsys.readouterr()
-    log_text = (embedded_env.log_dir / "weaviate.log").read_text()
+    log_text = (embedded_env.paths.log_dir / "weaviate.log").read_text()
     assert "started at" in shown.err and "is ready" in shown.out and "Serving weaviate" in log_text
     assert key not in shown.out + shown.err + log_text
 
@@ -194,7 +194,7 @@ def test_connect_autostarts_the_embedded_server(embedded_env: Settings) -> None:
     assert embedded_server(embedded_env).pid() is None
     with open_client(embedded_env) as client:
         assert client.is_ready()
-        assert client.get_meta()["version"] == embedded_env.weaviate_version
+        assert client.get_meta()["version"] == embedded_env.weaviate.weaviate_version
     assert embedded_server(embedded_env).status().ready  # keeps running for the next command
 
 
@@ -231,9 +231,9 @@ def test_killed_server_is_detected_and_restarted(tmp_path: Path, weaviate_binary
 
 def test_connect_to_external_url(settings: Settings) -> None:
     with open_client(settings, autostart=False) as client:
-        assert client.get_meta()["version"] == settings.weaviate_version
+        assert client.get_meta()["version"] == settings.weaviate.weaviate_version
         notes = client.collections.create(
-            settings.collection,
+            settings.weaviate.collection,
             vector_config=Configure.Vectors.self_provided(),
             properties=[Property(name="text", data_type=DataType.TEXT)],
         )
@@ -246,21 +246,21 @@ def test_connect_to_external_url(settings: Settings) -> None:
 def test_db_status_reports_external_server(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("WEAVIATE_URL", settings.weaviate_url or "")
-    monkeypatch.setenv("WEAVIATE_GRPC_URL", settings.weaviate_grpc_url or "")
+    monkeypatch.setenv("WEAVIATE_URL", settings.weaviate.weaviate_url or "")
+    monkeypatch.setenv("WEAVIATE_GRPC_URL", settings.weaviate.weaviate_grpc_url or "")
     for name in ("WEAVIATE_API_KEY", "DOCDUET_WEAVIATE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     code, state = status_json(capsys)
     assert code == 1 and "refused docduet's credentials" in str(state["detail"])  # no key
-    assert settings.weaviate_api_key is not None
-    key = settings.weaviate_api_key.get_secret_value()
+    assert settings.weaviate.weaviate_api_key is not None
+    key = settings.weaviate.weaviate_api_key.get_secret_value()
     monkeypatch.setenv("WEAVIATE_API_KEY", key)
     assert cli("status") == 0
     assert key not in capsys.readouterr().out
     code, state = status_json(capsys)
     assert code == 0
-    assert (state["external"], state["ready"], state["url"]) == (True, True, settings.weaviate_url)
-    assert state["version"] == settings.weaviate_version
+    assert (state["external"], state["ready"], state["url"]) == (True, True, settings.weaviate.weaviate_url)
+    assert state["version"] == settings.weaviate.weaviate_version
 
 
 def test_wrong_grpc_port_fails_the_health_check(make_settings: Callable[..., Settings]) -> None:

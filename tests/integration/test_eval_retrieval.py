@@ -45,11 +45,15 @@ def write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
 
 def env_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point a CLI run (which builds its own Settings) at the test's Weaviate node."""
-    assert settings.weaviate_url and settings.weaviate_grpc_url and settings.weaviate_api_key
-    monkeypatch.setenv("DOCDUET_WEAVIATE_URL", settings.weaviate_url)
-    monkeypatch.setenv("DOCDUET_WEAVIATE_GRPC_URL", settings.weaviate_grpc_url)
-    monkeypatch.setenv("DOCDUET_WEAVIATE_API_KEY", settings.weaviate_api_key.get_secret_value())
-    monkeypatch.setenv("DOCDUET_DATA_DIR", str(settings.data_dir))
+    assert (
+        settings.weaviate.weaviate_url
+        and settings.weaviate.weaviate_grpc_url
+        and settings.weaviate.weaviate_api_key
+    )
+    monkeypatch.setenv("DOCDUET_WEAVIATE_URL", settings.weaviate.weaviate_url)
+    monkeypatch.setenv("DOCDUET_WEAVIATE_GRPC_URL", settings.weaviate.weaviate_grpc_url)
+    monkeypatch.setenv("DOCDUET_WEAVIATE_API_KEY", settings.weaviate.weaviate_api_key.get_secret_value())
+    monkeypatch.setenv("DOCDUET_DATA_DIR", str(settings.paths.data_dir))
     monkeypatch.setenv("DOCDUET_EMBEDDING_THREADS", "1")
 
 
@@ -106,12 +110,18 @@ def test_scifact_slice(make_settings: Callable[..., Settings], tmp_path: Path) -
         + "".join(f"{q.query_id}\t{d}\t{s}\n" for q in queries for d, s in full.qrels[q.query_id].items())
     )
     settings = make_settings(embedding_threads=1)
-    outcome = evaluate(settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(settings.alpha,)))
+    outcome = evaluate(
+        settings, EvalOptions(dataset=subset, out=tmp_path / "out", alphas=(settings.retrieval.alpha,))
+    )
 
     retrieval = outcome.results["retrieval"]
     assert retrieval["queries"] == 20
-    assert [m["name"] for m in retrieval["methods"]] == ["bm25", "vector", f"hybrid@{settings.alpha:g}"]
-    a = f"{settings.alpha:g}"
+    assert [m["name"] for m in retrieval["methods"]] == [
+        "bm25",
+        "vector",
+        f"hybrid@{settings.retrieval.alpha:g}",
+    ]
+    a = f"{settings.retrieval.alpha:g}"
     baselines = ["bm25-unstemmed", "vector-whole", f"hybrid-unstemmed@{a}", f"hybrid-whole@{a}"]
     assert [m["name"] for m in retrieval["baselines"]] == baselines
     for m in retrieval["methods"] + retrieval["baselines"]:

@@ -78,10 +78,10 @@ def index_unchanged(base: Settings) -> Iterator[None]:
 @pytest.fixture
 def ask(base: Settings) -> Callable[..., tuple[Comparison, dict[str, Answer]]]:
     """Ask QUESTION as carol with the llm at ``url`` and settings overridden; answers by id."""
-    users = UserDirectory.from_settings(base)
+    users = UserDirectory.from_settings(base.identity)
 
     def run(url: str = UNUSED_URL, **overrides: Any) -> tuple[Comparison, dict[str, Answer]]:
-        settings = base.model_copy(update={"llm_base_url": url, **overrides})
+        settings = base.replace(**{"llm_base_url": url, **overrides})
         with answer_service(settings) as service:
             result = service.compare(Question(QUESTION, users.resolve("carol")))
         answers = {a.generator: a for a in result.answers}
@@ -196,7 +196,7 @@ def test_a_truncated_gguf_is_reported_each_time_and_the_hosted_column_answers(
 
 @pytest.mark.parametrize("model", ["/nonexistent/embedding-model", "no-such-org/no-such-model"])
 def test_a_missing_embedding_model_is_a_clear_error_in_bounded_time(base: Settings, model: str) -> None:
-    settings = base.model_copy(update={"embedding_model": model})
+    settings = base.replace(embedding_model=model)
     start = time.perf_counter()
     with pytest.raises(ConfigError, match=r"DOCDUET_EMBEDDING_MODEL") as info, answer_service(settings):
         pass

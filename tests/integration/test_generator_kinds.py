@@ -61,7 +61,7 @@ class TestLlamaCppKind(GeneratorContract):
 @pytest.fixture(scope="module")
 def smollm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's server on SmolLM2 (ChatML), queueing requests; its /v1 URL."""
-    model = resolve_model(MODEL, Settings().cache_dir)
+    model = resolve_model(MODEL, Settings().paths.cache_dir)
     log_path = tmp_path_factory.mktemp("contract-server") / "server.log"
     extra = ("--interrupt_requests", "false")
     with llama_server(model, log_path=log_path, chat_format="chatml", extra_args=extra) as port:

@@ -134,7 +134,7 @@ def test_slm_reports_each_answer_tokens_log_probability_and_a_self_check(slm: Ll
 
 def test_a_base_model_gets_the_few_shot_completion_prompt(tmp_path: Path) -> None:
     gemma = LlamaCppGenerator(
-        resolve_model("gemma-3-270m", Settings().cache_dir), n_ctx=2048, n_threads=1, max_tokens=24
+        resolve_model("gemma-3-270m", Settings().paths.cache_dir), n_ctx=2048, n_threads=1, max_tokens=24
     )
     prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
     assert not gemma.uses_chat_template()  # the base model has none
@@ -262,7 +262,7 @@ import sys, threading
 from backends.llama_cpp.generator import LlamaCppGenerator
 from backends.llama_cpp.packaged import resolve_model
 from core.settings import Settings
-cache = Settings().cache_dir
+cache = Settings().paths.cache_dir
 gens = [
     LlamaCppGenerator(resolve_model(name, cache), n_ctx=512, n_threads=1, max_tokens=4)
     for name in ("qwen2.5-coder-0.5b-instruct", "gemma-3-270m", "smollm2-135m-instruct")

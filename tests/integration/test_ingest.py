@@ -30,7 +30,7 @@ def fetch_chunks(settings: Settings, source_suffix: str) -> list[dict[str, objec
     with open_client(settings, autostart=False) as client:
         return [
             dict(o.properties)
-            for o in client.collections.use(settings.collection).iterator()
+            for o in client.collections.use(settings.weaviate.collection).iterator()
             if str(o.properties["source"]).endswith(source_suffix)
         ]
 
@@ -165,14 +165,14 @@ def test_full_reindex_swaps_alias_while_queries_keep_answering(index_settings, c
     run_ingest(index_settings, [corpus], progress=NullProgress())
     total = chunk_ids(index_settings)
     with open_client(index_settings, autostart=False) as client:
-        before = schema.resolve_alias(client, index_settings.collection)
+        before = schema.resolve_alias(client, index_settings.weaviate.collection)
     counts: list[int] = []
     errors: list[BaseException] = []
     done = threading.Event()
 
     def query_until_done() -> None:
         with open_client(index_settings, autostart=False) as client:
-            chunks = client.collections.use(index_settings.collection)
+            chunks = client.collections.use(index_settings.weaviate.collection)
             for _ in range(10_000):  # bounded; stops when the rebuild is done
                 try:
                     counts.append(len(chunks.query.bm25("office", limit=5).objects))
@@ -190,7 +190,7 @@ def test_full_reindex_swaps_alias_while_queries_keep_answering(index_settings, c
         done.set()
         reader.join(timeout=30)
     with open_client(index_settings, autostart=False) as client:
-        after = schema.resolve_alias(client, index_settings.collection)
+        after = schema.resolve_alias(client, index_settings.weaviate.collection)
         assert not client.collections.exists(before)
     assert after != before and summary.failed == []
     assert errors == [] and counts and min(counts) > 0

@@ -22,12 +22,14 @@ def admin_env(make_settings: Callable[..., Settings], monkeypatch: pytest.Monkey
     """The environment an admin's shell would have, aimed at the session's Weaviate."""
     settings = make_settings()
     env = {
-        "WEAVIATE_URL": settings.weaviate_url,
-        "WEAVIATE_GRPC_URL": settings.weaviate_grpc_url,
-        "WEAVIATE_API_KEY": settings.weaviate_api_key.get_secret_value() if settings.weaviate_api_key else "",
-        "DOCDUET_DATA_DIR": settings.data_dir,
-        "DOCDUET_CACHE_DIR": settings.cache_dir,
-        "DOCDUET_COLLECTION": settings.collection,
+        "WEAVIATE_URL": settings.weaviate.weaviate_url,
+        "WEAVIATE_GRPC_URL": settings.weaviate.weaviate_grpc_url,
+        "WEAVIATE_API_KEY": settings.weaviate.weaviate_api_key.get_secret_value()
+        if settings.weaviate.weaviate_api_key
+        else "",
+        "DOCDUET_DATA_DIR": settings.paths.data_dir,
+        "DOCDUET_CACHE_DIR": settings.paths.cache_dir,
+        "DOCDUET_COLLECTION": settings.weaviate.collection,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
@@ -87,7 +89,7 @@ def test_a_second_writer_is_refused_while_another_process_holds_the_index(
                 import time
                 from pathlib import Path
                 from ingest.lock import index_lock
-                data, name = Path({str(admin_env.data_dir)!r}), {admin_env.collection!r}
+                data, name = Path({str(admin_env.paths.data_dir)!r}), {admin_env.weaviate.collection!r}
                 with index_lock(data, name, what="docduet reindex --full"):
                     print("held", flush=True)
                     time.sleep(120)
@@ -103,7 +105,7 @@ def test_a_second_writer_is_refused_while_another_process_holds_the_index(
         assert main(["ingest", str(folder)]) == 2
         assert main(["reindex", "--full"]) == 2
         err = " ".join(capsys.readouterr().err.split())
-        refusal = f"another ingest or reindex of {admin_env.collection} is running (pid {holder.pid}"
+        refusal = f"another ingest or reindex of {admin_env.weaviate.collection} is running (pid {holder.pid}"
         assert err.count(refusal) == 2
     finally:
         holder.kill()

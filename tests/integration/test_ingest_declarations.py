@@ -46,7 +46,7 @@ def access_of(settings: Settings, source: Path) -> set[tuple[tuple[str, ...], st
     with open_client(settings, autostart=False) as client:
         return {
             (tuple(o.properties["access_groups"]), str(o.properties["sensitivity"]))
-            for o in client.collections.use(settings.collection).iterator()
+            for o in client.collections.use(settings.weaviate.collection).iterator()
             if o.properties["source"] == wanted
         }
 
@@ -159,7 +159,7 @@ def test_a_world_writable_parents_declarations_only_narrow(
         with pytest.raises(SourceRefusedError):
             read_source(index, settings, notes.as_posix(), ANONYMOUS)
 
-    named = make_settings(corpus_root=shared, collection=settings.collection)
+    named = make_settings(corpus_root=shared, collection=settings.weaviate.collection)
     again = ingest(named, corpus)  # DOCDUET_CORPUS_ROOT names the parent: it is read, as documented
 
     assert again.deleted == [draft.as_posix()] and again.updated == [notes.as_posix()]
@@ -180,7 +180,7 @@ def test_a_parent_folder_with_other_groups_fails_the_file_until_the_corpus_root_
     assert "cannot be told narrower or wider than [employees] internal" in failure.reason
     assert f"set DOCDUET_CORPUS_ROOT={tmp_path / 'finance'} to apply it" in failure.reason
     assert access_of(settings, forecast) == set()
-    named = make_settings(corpus_root=tmp_path, collection=settings.collection)
+    named = make_settings(corpus_root=tmp_path, collection=settings.weaviate.collection)
     assert ingest(named, forecast.parent).added == [forecast.as_posix()]
     assert access_of(named, forecast) == {(("finance",), "confidential")}
 

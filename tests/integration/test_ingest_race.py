@@ -65,14 +65,14 @@ def public_texts(settings: Settings) -> list[str]:
     with open_client(settings, autostart=False) as client:
         return [
             str(o.properties["text"])
-            for o in client.collections.use(settings.collection).iterator()
+            for o in client.collections.use(settings.weaviate.collection).iterator()
             if "public" in (o.properties["access_groups"] or [])  # type: ignore[operator]
         ]
 
 
 def anonymous_hits(settings: Settings) -> list[str]:
     with open_client(settings, autostart=False) as client:
-        everything = settings.model_copy(update={"score_threshold": -1.0})  # every hit, however weak
+        everything = settings.replace(score_threshold=-1.0)  # every hit, however weak
         hits = retriever_of(client, everything).retrieve(QUERY, user=ANONYMOUS, top_k=10)
     return [h.chunk.text for h in hits]
 

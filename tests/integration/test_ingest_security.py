@@ -47,7 +47,7 @@ def chunks_of(settings: Settings, source: Path | str) -> list[dict[str, object]]
     with open_client(settings, autostart=False) as client:
         return [
             dict(o.properties)
-            for o in client.collections.use(settings.collection).iterator()
+            for o in client.collections.use(settings.weaviate.collection).iterator()
             if o.properties["source"] == wanted
         ]
 
@@ -78,7 +78,9 @@ def test_links_fifos_and_devices_are_not_read_and_are_reported(settings: Setting
     indexed = chunk_ids(settings)
     assert {Path(s).name for s in indexed} == {"careers.md", "press-release-2025-02-series-b.html"}
     with open_client(settings, autostart=False) as client:
-        texts = [str(o.properties["text"]) for o in client.collections.use(settings.collection).iterator()]
+        texts = [
+            str(o.properties["text"]) for o in client.collections.use(settings.weaviate.collection).iterator()
+        ]
     assert not any("CANARY" in t or "OPENAI" in t for t in texts)
 
 
@@ -180,15 +182,15 @@ def test_full_reindex_with_a_missing_folder_is_refused(settings: Settings, tmp_p
     ingest(settings, corpus / "public", corpus / "handbook")
     before = chunk_ids(settings)
     with open_client(settings, autostart=False) as client:
-        alias = schema.resolve_alias(client, settings.collection)
+        alias = schema.resolve_alias(client, settings.weaviate.collection)
     (corpus / "handbook").rename(tmp_path / "unmounted")
 
     with pytest.raises(IngestError, match=r"reindex --full refused: 1 \(.*/handbook\) no longer exist"):
         run_reindex(settings, progress=NullProgress(), full=True)
 
     with open_client(settings, autostart=False) as client:
-        assert schema.resolve_alias(client, settings.collection) == alias
-        assert schema.orphans(client, settings.collection) == []
+        assert schema.resolve_alias(client, settings.weaviate.collection) == alias
+        assert schema.orphans(client, settings.weaviate.collection) == []
     assert chunk_ids(settings) == before
 
 
@@ -199,15 +201,15 @@ def test_full_reindex_that_would_lose_a_good_version_is_not_swapped(
     ingest(settings, corpus)
     before = chunk_ids(settings)
     with open_client(settings, autostart=False) as client:
-        alias = schema.resolve_alias(client, settings.collection)
+        alias = schema.resolve_alias(client, settings.weaviate.collection)
     (corpus / "meetings" / "2025-04-02-operations-review.docx").write_bytes(b"PK\x03\x04 broken")
 
     with pytest.raises(IngestError, match=r"refused: 1 \(.*operations-review\.docx\) failed"):
         run_reindex(settings, progress=NullProgress(), full=True)
 
     with open_client(settings, autostart=False) as client:
-        assert schema.resolve_alias(client, settings.collection) == alias
-        assert schema.orphans(client, settings.collection) == []
+        assert schema.resolve_alias(client, settings.weaviate.collection) == alias
+        assert schema.orphans(client, settings.weaviate.collection) == []
     assert chunk_ids(settings) == before
 
 

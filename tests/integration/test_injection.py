@@ -94,8 +94,8 @@ def runs(
     """Ask every case with both generators, keep each case's hosted requests."""
     with RecordingProxy(llama_server_port) as proxy:
         settings, chunks = index
-        settings = settings.model_copy(update={"llm_base_url": proxy.base_url})
-        users = UserDirectory.from_settings(settings)
+        settings = settings.replace(llm_base_url=proxy.base_url)
+        users = UserDirectory.from_settings(settings.identity)
         ceilings = {s.id: s.max_sensitivity for s in generator_specs(settings, list(GENERATORS))}
         done = []
         with answer_service(settings, list(GENERATORS)) as service:
@@ -188,7 +188,7 @@ def test_a_cyrillic_passage_boundary_reaches_the_model_spelt_out_and_inert(
     through the real index, rendered by the real prompt, it is one passage with no boundary inside."""
     settings, _ = index
     case = _case("visitor-badges.md")
-    user = UserDirectory.from_settings(settings).resolve(case.user)
+    user = UserDirectory.from_settings(settings.identity).resolve(case.user)
     with open_index(settings) as connection:
         hits = build_retriever(settings, connection.index).retrieve(case.question, user=user)
     assert any(h.chunk.source.endswith(case.file) for h in hits), "the hostile page was not retrieved"
@@ -207,16 +207,18 @@ def test_a_real_model_repeating_the_phishing_page_shows_it_flagged(
 
     settings, _ = index
     case = _case("password-reset-update.html")
-    large = settings.model_copy(
-        update={
+    large = settings.replace(
+        **{
             "slm_large_enabled": True,
-            "slm_large_model_path": str(resolve_model("qwen2.5-coder-1.5b-instruct", Settings().cache_dir)),
+            "slm_large_model_path": str(
+                resolve_model("qwen2.5-coder-1.5b-instruct", Settings().paths.cache_dir)
+            ),
             "slm_large_threads": 1,
-            "slm_n_ctx": Settings.model_fields["slm_n_ctx"].default,  # as the suite measured it
+            "slm_n_ctx": Settings.flat_fields()["slm_n_ctx"].default,  # as the suite measured it
             "slm_max_tokens": 64,
         }
     )
-    user = UserDirectory.from_settings(large).resolve(case.user)
+    user = UserDirectory.from_settings(large.identity).resolve(case.user)
     with answer_service(large, ["slm-large"]) as service:
         answer = service.compare(Question(case.question, user), ["slm-large"]).answer("slm-large")
     log.warning("slm-large answered %r with flags %s", answer.text, answer.flags)

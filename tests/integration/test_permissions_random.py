@@ -210,12 +210,10 @@ def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, 
                 )
                 return comparison
 
-        settings = world.settings.model_copy(
-            update={
-                "slack_generators": "all",
-                "slack_bot_token": SecretStr("xoxb-test"),
-                "slack_signing_secret": SecretStr(SIGNING_SECRET),
-            }
+        settings = world.settings.replace(
+            slack_generators="all",
+            slack_bot_token=SecretStr("xoxb-test"),
+            slack_signing_secret=SecretStr(SIGNING_SECRET),
         )
         app = create_app(
             settings,
@@ -312,7 +310,7 @@ def test_real_hosted_endpoint_receives_nothing_outside_groups_or_ceiling(
     }
     path = tmp_path / "generators.yaml"
     path.write_text(yaml.safe_dump({"generators": [spec]}), encoding="utf-8")
-    settings = world.settings.model_copy(update={"generators_file": path})
+    settings = world.settings.replace(generators_file=path)
     violations: list[str] = []
     with connect(settings, autostart=False) as client:
         service = build_answer_service(settings, index_of(client, settings))

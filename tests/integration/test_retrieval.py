@@ -58,7 +58,7 @@ class Index:
     users: UserDirectory
 
     def retriever(self, **overrides: object) -> HybridRetriever:
-        settings = self.settings.model_copy(update=overrides)
+        settings = self.settings.replace(**overrides)
         return retriever_of(self.client, settings, embedder=self.embedder)
 
 
@@ -87,12 +87,12 @@ def index(
     assert summary.failed == [] and summary.chunks > 0
     embedder = SentenceTransformerEmbedder.from_settings(settings)
     with open_client(settings, autostart=False) as client:
-        yield Index(settings, corpus, client, embedder, UserDirectory.from_settings(settings))
+        yield Index(settings, corpus, client, embedder, UserDirectory.from_settings(settings.identity))
 
 
 def stored_chunks(index: Index, source_part: str) -> list[dict[str, object]]:
     """Chunks whose source contains ``source_part``, read straight from Weaviate."""
-    collection = index.client.collections.use(index.settings.collection)
+    collection = index.client.collections.use(index.settings.weaviate.collection)
     where = Filter.by_property("source").like(f"*{source_part}*")
     return [dict(o.properties) for o in collection.query.fetch_objects(filters=where, limit=500).objects]
 
@@ -156,9 +156,11 @@ def test_hits_are_ranked_and_carry_similarity(index):
     hits = index.retriever().retrieve(
         "What is the minimum password length?", user=index.users.resolve("carol")
     )
-    assert 1 <= len(hits) <= index.settings.top_k
+    assert 1 <= len(hits) <= index.settings.retrieval.top_k
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    assert all(h.similarity is not None and h.similarity >= index.settings.score_threshold for h in hits)
+    assert all(
+        h.similarity is not None and h.similarity >= index.settings.retrieval.score_threshold for h in hits
+    )
     assert any(rel(h) == "policies/information-security-policy.docx" for h in hits)
 
 
@@ -192,7 +194,7 @@ def test_duplicate_chunks_are_returned_once(index):
         normalise_text(str(c["text"])) for c in second
     }, "the index holds both copies"
     query = "I lost my laptop, how do I reset my password?"
-    raw = index.client.collections.use(index.settings.collection).query.hybrid(
+    raw = index.client.collections.use(index.settings.weaviate.collection).query.hybrid(
         query,
         vector=index.embedder.embed_query(query),
         target_vector="default",

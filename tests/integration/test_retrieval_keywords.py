@@ -48,8 +48,8 @@ def keyword_only(
     settings: Settings, client: weaviate.WeaviateClient, *, stemmed: bool = True
 ) -> HybridRetriever:
     """BM25 alone (alpha 0), nothing cut by the similarity floor: ranks come from keywords only."""
-    local = settings.model_copy(update={"alpha": 0.0, "score_threshold": -1.0})
-    return retriever_of(client, local, collection=settings.collection, stemmed=stemmed)
+    local = settings.replace(alpha=0.0, score_threshold=-1.0)
+    return retriever_of(client, local, collection=settings.weaviate.collection, stemmed=stemmed)
 
 
 def test_a_plural_query_finds_the_singular_chunk_first(
@@ -63,7 +63,7 @@ def test_a_plural_query_finds_the_singular_chunk_first(
         assert "policy" in hits[0].chunk.text and "polici" not in hits[0].chunk.text  # shown as written
         unstemmed = keyword_only(settings, client, stemmed=False).retrieve("policies", user=READER, top_k=3)
         assert not any(h.chunk.source.endswith("remote-work.md") for h in unstemmed)
-        stored = client.collections.use(settings.collection).query.fetch_objects(limit=10).objects
+        stored = client.collections.use(settings.weaviate.collection).query.fetch_objects(limit=10).objects
         assert all(o.properties["text_stemmed"] for o in stored)
         only_stop_words = keyword_only(settings, client).retrieve("is it the", user=READER, top_k=3)
         assert len(only_stop_words) == 3  # searched by vector alone, no error
@@ -78,7 +78,7 @@ def test_long_documents_become_chunks_the_embedder_reads_whole(
     run_ingest(settings, [folder], progress=NullProgress())
     window = build_embedder(settings).window  # type: ignore[attr-defined]
     with open_client(settings, autostart=False) as client:
-        objects = client.collections.use(settings.collection).query.fetch_objects(limit=100).objects
+        objects = client.collections.use(settings.weaviate.collection).query.fetch_objects(limit=100).objects
     handbook = sorted(
         (o.properties for o in objects if str(o.properties["source"]).endswith("handbook.md")),
         key=lambda p: int(p["chunk_index"]),  # type: ignore[call-overload]
@@ -90,7 +90,7 @@ def test_long_documents_become_chunks_the_embedder_reads_whole(
 
 def make_old_index(client: weaviate.WeaviateClient, settings: Settings, folder: Path) -> str:
     """A schema-1 index as an earlier docduet built it: no stemmed fields, one chunk."""
-    name = f"{settings.collection}_20250101000000000000"
+    name = f"{settings.weaviate.collection}_20250101000000000000"
     embedder = build_embedder(settings)
     client.collections.create(
         name=name,
@@ -112,7 +112,7 @@ def make_old_index(client: weaviate.WeaviateClient, settings: Settings, folder: 
             vector=embedder.embed_documents([text])[0],
         )
     ])  # fmt: skip
-    schema.point_alias(client, settings.collection, name)
+    schema.point_alias(client, settings.weaviate.collection, name)
     return name
 
 
@@ -130,7 +130,7 @@ def test_an_index_built_before_stemming_is_reported_and_rebuilt_by_reindex_full(
     summary = run_reindex(settings, progress=NullProgress(), full=True)
     assert summary.failed == []
     with open_client(settings, autostart=False) as client:
-        assert schema.resolve_alias(client, settings.collection) != old
-        assert schema.index_problem(client, settings.collection) is None
+        assert schema.resolve_alias(client, settings.weaviate.collection) != old
+        assert schema.index_problem(client, settings.weaviate.collection) is None
         hits = keyword_only(settings, client).retrieve("policies", user=READER, top_k=3)
     assert hits and hits[0].chunk.source.endswith("remote-work.md")

@@ -47,14 +47,14 @@ def test_a_long_chunk_is_found_by_the_one_piece_that_answers(
     embedder = build_embedder(settings)
     question = embedder.embed_query(QUESTION)
     with open_client(settings, autostart=False) as client:
-        stored = client.collections.use(settings.collection).query.fetch_objects(
+        stored = client.collections.use(settings.weaviate.collection).query.fetch_objects(
             limit=10, include_vector=True, return_properties=["source", "text"]
         ).objects
         (site,) = [o for o in stored if str(o.properties["source"]).endswith("site.md")]
         whole, pieces = site.vector[schema.WHOLE_VECTOR], site.vector[schema.PIECES_VECTOR]
         # the chunk as a whole is too far from the question for the similarity floor...
-        assert cosine(question, whole) < settings.score_threshold
-        split = chunk_encoder(settings, embedder).pieces.split(str(site.properties["text"]))
+        assert cosine(question, whole) < settings.retrieval.score_threshold
+        split = chunk_encoder(settings.ingest, embedder).pieces.split(str(site.properties["text"]))
         assert len(pieces) == len(split) > 1
         search = retriever_of(client, settings, embedder=embedder)
         whole_search = retriever_of(client, settings, embedder=embedder, pieces=False)
@@ -62,5 +62,5 @@ def test_a_long_chunk_is_found_by_the_one_piece_that_answers(
         whole_only = whole_search.retrieve(QUESTION, user=READER)
     # ...but its first piece answers it
     assert found and found[0].chunk.source.endswith("site.md")
-    assert found[0].similarity is not None and found[0].similarity >= settings.piece_score_threshold
+    assert found[0].similarity is not None and found[0].similarity >= settings.retrieval.piece_score_threshold
     assert not any(h.chunk.source.endswith("site.md") for h in whole_only)

@@ -129,7 +129,7 @@ def bot(
     recorded = Recorded(service)
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
     app = create_app(
-        settings.model_copy(update={"slack_generators": "slm,llm"}),  # llm: listed, not configured
+        settings.replace(slack_generators="slm,llm"),  # llm: listed, not configured
         recorded,
         client=WebClient(token="xoxb-test", base_url=slack_api.base_url),
         feedback=store,
@@ -290,12 +290,14 @@ def test_docduet_slack_command_serves_http(stack, slack_api, tmp_path):
     port = free_port()
     env = {
         **os.environ,
-        "WEAVIATE_URL": str(settings.weaviate_url),
-        "WEAVIATE_GRPC_URL": str(settings.weaviate_grpc_url),
-        "WEAVIATE_API_KEY": settings.weaviate_api_key.get_secret_value() if settings.weaviate_api_key else "",
-        "DOCDUET_COLLECTION": settings.collection,
+        "WEAVIATE_URL": str(settings.weaviate.weaviate_url),
+        "WEAVIATE_GRPC_URL": str(settings.weaviate.weaviate_grpc_url),
+        "WEAVIATE_API_KEY": settings.weaviate.weaviate_api_key.get_secret_value()
+        if settings.weaviate.weaviate_api_key
+        else "",
+        "DOCDUET_COLLECTION": settings.weaviate.collection,
         "DOCDUET_DATA_DIR": str(tmp_path / "data"),
-        "DOCDUET_USERS_FILE": str(settings.users_file),
+        "DOCDUET_USERS_FILE": str(settings.identity.users_file),
         "DOCDUET_SLM_THREADS": "1",
         "DOCDUET_SLACK_API_URL": slack_api.base_url,
         "SLACK_BOT_TOKEN": "xoxb-cli",

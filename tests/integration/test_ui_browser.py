@@ -113,7 +113,7 @@ def ui_settings(
     )  # fmt: skip
     summary = run_ingest(settings, [corpus], progress=NullProgress())
     assert summary.failed == [] and len(summary.added) == DOCUMENTS
-    record_last_run(summary, settings.data_dir)
+    record_last_run(summary, settings.paths.data_dir)
     return settings
 
 
@@ -149,8 +149,8 @@ def test_reindex_reports_progress_and_records_the_run(ui_settings: Settings) -> 
 
 def test_unreachable_weaviate_says_what_to_do(ui_settings: Settings) -> None:
     http, grpc = free_port(), free_port()
-    dead = ui_settings.model_copy(
-        update={"weaviate_url": f"http://127.0.0.1:{http}", "weaviate_grpc_url": f"127.0.0.1:{grpc}"}
+    dead = ui_settings.replace(
+        weaviate_url=f"http://127.0.0.1:{http}", weaviate_grpc_url=f"127.0.0.1:{grpc}"
     )
     with pytest.raises(BackendUnavailableError) as caught:
         LiveBackend(dead).answerer()
@@ -289,7 +289,7 @@ def check_download(page: Any, settings: Settings) -> None:
             if attempt == DOWNLOAD_ATTEMPTS:
                 raise
     name = download.value.suggested_filename
-    sources = [p for p in (Path(settings.users_file).parent).rglob(name)]  # type: ignore[arg-type]
+    sources = [p for p in (Path(settings.identity.users_file).parent).rglob(name)]  # type: ignore[arg-type]
     assert len(sources) == 1 and Path(download.value.path()).read_bytes() == sources[0].read_bytes()
 
 
@@ -306,7 +306,7 @@ def give_feedback(page: Any, settings: Settings) -> None:
     form.get_by_placeholder(re.compile("What was wrong")).fill("VPN answer checked in the browser")
     form.get_by_role("button", name=re.compile("Send")).click()
     page.get_by_text("Feedback saved: All good").first.wait_for()
-    with sqlite3.connect(settings.data_dir / "feedback.sqlite3") as db:
+    with sqlite3.connect(settings.paths.data_dir / "feedback.sqlite3") as db:
         rows = db.execute(
             "SELECT channel, user, question, verdict, comment, answers FROM feedback"
         ).fetchall()
@@ -377,7 +377,7 @@ def test_an_admin_reindexes_a_new_file_from_the_admin_page(ui_settings: Settings
     """In the browser, as an admin: "Reindex now" parses the new file in its worker and says so."""
     from playwright.sync_api import sync_playwright
 
-    note = Path(ui_settings.users_file).parent / "public" / "bike-shed.md"  # type: ignore[arg-type]
+    note = Path(ui_settings.identity.users_file).parent / "public" / "bike-shed.md"  # type: ignore[arg-type]
     note.write_text("# Bike shed\n\nThe bike shed behind the Leeds office opens at 07:00.\n")
     admin = running_ui(
         ui_settings, tmp_path,

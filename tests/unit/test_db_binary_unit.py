@@ -61,7 +61,7 @@ def test_build_installs_into_the_cache_atomically(tmp_path: Path, monkeypatch: p
     assert built == tmp_path / "cache" / "weaviate" / "1.2.3" / "weaviate-server"
     assert os.access(built, os.X_OK)
     assert not list(built.parent.glob(".gobin-*"))  # the temporary GOBIN is gone
-    build_log = (settings.log_dir / "weaviate-build.log").read_text()
+    build_log = (settings.paths.log_dir / "weaviate-build.log").read_text()
     assert "compiling github.com/weaviate/weaviate/cmd/weaviate-server@v1.2.3" in build_log
 
 

@@ -236,10 +236,10 @@ def test_local_cluster_layout(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, weaviate_nodes=3)
     nodes = embedded.embedded_nodes(settings)
     assert [n.config.node_name for n in nodes] == ["node-00", "node-01", "node-02"]
-    assert {n.config.api_key_file for n in nodes} == {settings.data_dir / "weaviate.key"}
-    assert nodes[2].config.data_dir == settings.data_dir / "weaviate-cluster" / "node-02" / "data"
-    assert nodes[1].config.log_file == settings.log_dir / "weaviate-node-01.log"
-    assert nodes[0].url == f"http://127.0.0.1:{settings.weaviate_http_port}"
+    assert {n.config.api_key_file for n in nodes} == {settings.paths.data_dir / "weaviate.key"}
+    assert nodes[2].config.data_dir == settings.paths.data_dir / "weaviate-cluster" / "node-02" / "data"
+    assert nodes[1].config.log_file == settings.paths.log_dir / "weaviate-node-01.log"
+    assert nodes[0].url == f"http://127.0.0.1:{settings.weaviate.weaviate_http_port}"
     assert dict(nodes[0].config.extra_env)["ASYNC_REPLICATION_FREQUENCY"] == "5s"
     assert [n.config.node_name for n in embedded.embedded_nodes(settings, 1)] == ["docduet"]
     assert embedded.running_nodes(settings) == []

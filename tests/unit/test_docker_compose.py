@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from core.settings import Settings
+from core.settings import Settings, WeaviateSettings
 from docduet.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +28,9 @@ APP_SERVICES = {name: s for name, s in SERVICES.items() if "build" in s}
 
 def _settings_env_names() -> set[str]:
     """Every environment variable name Settings reads (upper case)."""
-    prefix = str(Settings.model_config.get("env_prefix", ""))
+    prefix = str(WeaviateSettings.model_config.get("env_prefix", ""))
     names: set[str] = set()
-    for name, field in Settings.model_fields.items():
+    for name, field in Settings.flat_fields().items():
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
             names.update(c.upper() for c in alias.choices if isinstance(c, str))
@@ -63,7 +63,7 @@ def test_there_are_app_services() -> None:
 
 
 def test_weaviate_image_is_pinned_to_the_settings_version() -> None:
-    pinned = Settings.model_fields["weaviate_version"].default
+    pinned = Settings.flat_fields()["weaviate_version"].default
     assert SERVICES["weaviate"]["image"] == f"{WEAVIATE_IMAGE}:{pinned}"
 
 
@@ -111,8 +111,8 @@ def test_app_environment_is_understood_by_settings(
         if value is not None and "${" not in value:
             monkeypatch.setenv(key, value)
     settings = Settings()
-    assert settings.weaviate_url == "http://weaviate:8080"
-    assert settings.weaviate_grpc_url == "weaviate:50051"
+    assert settings.weaviate.weaviate_url == "http://weaviate:8080"
+    assert settings.weaviate.weaviate_grpc_url == "weaviate:50051"
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))

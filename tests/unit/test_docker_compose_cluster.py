@@ -33,7 +33,7 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 def test_three_nodes_in_the_cluster_profile_with_the_pinned_image() -> None:
     assert sorted(NODES) == ["weaviate-0", "weaviate-1", "weaviate-2"]
     image = SERVICES["weaviate"]["image"]
-    assert image.endswith(f":{Settings.model_fields['weaviate_version'].default}")
+    assert image.endswith(f":{Settings.flat_fields()['weaviate_version'].default}")
     assert {node["image"] for node in NODES.values()} == {image}
     assert "profiles" not in SERVICES["weaviate"]  # the single node stays the default
 
@@ -104,11 +104,11 @@ def test_rendered_app_settings_replicate_and_use_quorum(
         if value != "None" and "${" not in value:
             monkeypatch.setenv(key, value)
     settings = Settings()
-    assert settings.weaviate_url == "http://weaviate:8080"
-    assert settings.replication_factor is None  # one copy per node: 3 on the cluster
-    assert (settings.consistency_read, settings.consistency_write) == ("QUORUM", "QUORUM")
+    assert settings.weaviate.weaviate_url == "http://weaviate:8080"
+    assert settings.weaviate.replication_factor is None  # one copy per node: 3 on the cluster
+    assert (settings.weaviate.consistency_read, settings.weaviate.consistency_write) == ("QUORUM", "QUORUM")
     monkeypatch.setenv("DOCDUET_CONSISTENCY_READ", "ONE")
-    assert Settings().consistency_read == "ONE"
+    assert Settings().weaviate.consistency_read == "ONE"
     monkeypatch.setenv("DOCDUET_CONSISTENCY_WRITE", "SOME")
     with pytest.raises(ValueError, match="QUORUM"):
         Settings()

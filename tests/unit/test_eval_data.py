@@ -40,9 +40,9 @@ def test_otherwise_the_default_is_the_users_cache(tmp_path: Path, monkeypatch: p
 
 def test_the_setting_reads_docduet_eval_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DOCDUET_EVAL_DATA", raising=False)
-    assert Settings().eval_data == default_eval_data_dir()
+    assert Settings().paths.eval_data == default_eval_data_dir()
     monkeypatch.setenv("DOCDUET_EVAL_DATA", str(tmp_path))
-    assert Settings().eval_data == tmp_path
+    assert Settings().paths.eval_data == tmp_path
 
 
 def test_a_bare_set_name_is_read_from_the_eval_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

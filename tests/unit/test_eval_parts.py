@@ -159,7 +159,7 @@ def test_eval_chunks_are_public_and_deterministic() -> None:
 
 def test_long_eval_documents_are_split_as_ingestion_splits_them() -> None:
     sized = Settings(chunk_max_tokens=20, chunk_overlap_tokens=4)
-    splitter = token_splitter(sized, embedding_window(Settings()))
+    splitter = token_splitter(sized.ingest, embedding_window(Settings()))
     doc = EvalDocument("d1", "Title", "One short sentence here. " * 12)
     chunks = document_chunks(doc, splitter)
     assert len(chunks) > 1 and {c.source for c in chunks} == {"d1"}

@@ -9,7 +9,7 @@ import pytest
 from core.domain import ANONYMOUS, User
 from core.errors import ConfigError
 from core.identity import UserDirectory
-from core.settings import Settings
+from core.settings import IdentitySettings
 
 CORPUS_USERS = Path(__file__).resolve().parents[2] / "corpora" / "users.yaml"
 
@@ -29,8 +29,8 @@ def test_corpus_users_file_loads():
 
 def test_from_settings(tmp_path):
     path = write(tmp_path, "users:\n  zoe: {groups: [employees]}\n")
-    assert UserDirectory.from_settings(Settings(users_file=path)).names() == ["zoe"]
-    assert len(UserDirectory.from_settings(Settings(users_file=None))) == 0
+    assert UserDirectory.from_settings(IdentitySettings(users_file=path)).names() == ["zoe"]
+    assert len(UserDirectory.from_settings(IdentitySettings(users_file=None))) == 0
 
 
 def test_blank_or_missing_name_is_anonymous():

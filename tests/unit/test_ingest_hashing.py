@@ -57,22 +57,22 @@ def test_changes_with_pipeline() -> None:
 
 def test_pipeline_id_records_version_model_and_chunk_settings() -> None:
     base = Settings()
-    pid = pipeline_id(base, "all-MiniLM-L6-v2")
+    pid = pipeline_id(base.ingest, "all-MiniLM-L6-v2")
     assert PIPELINE_VERSION in pid and "all-MiniLM-L6-v2" in pid
-    assert pipeline_id(Settings(), "all-MiniLM-L6-v2") == pid
+    assert pipeline_id(Settings().ingest, "all-MiniLM-L6-v2") == pid
     variants = [
-        pipeline_id(base, "other-model"),
-        pipeline_id(base.model_copy(update={"chunk_max_chars": 999}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"chunk_new_after_chars": 777}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"chunk_combine_under_chars": 55}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"chunk_max_tokens": 128}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"chunk_overlap_tokens": 0}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"piece_max_tokens": 32}), "all-MiniLM-L6-v2"),
-        pipeline_id(base.model_copy(update={"piece_vectors": "late"}), "all-MiniLM-L6-v2"),
+        pipeline_id(base.ingest, "other-model"),
+        pipeline_id(base.replace(chunk_max_chars=999).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(chunk_new_after_chars=777).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(chunk_combine_under_chars=55).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(chunk_max_tokens=128).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(chunk_overlap_tokens=0).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(piece_max_tokens=32).ingest, "all-MiniLM-L6-v2"),
+        pipeline_id(base.replace(piece_vectors="late").ingest, "all-MiniLM-L6-v2"),
     ]
     assert len({pid, *variants}) == 9
 
 
 def test_settings_that_do_not_shape_chunks_leave_the_pipeline_id_alone() -> None:
     base = Settings()
-    assert pipeline_id(base.model_copy(update={"top_k": 17}), "m") == pipeline_id(base, "m")
+    assert pipeline_id(base.replace(top_k=17).ingest, "m") == pipeline_id(base.ingest, "m")

@@ -142,6 +142,6 @@ def test_chunks_are_embedded_a_few_encoder_batches_at_a_time_not_all_at_the_end(
     setup: Setup, tmp_path: Path
 ) -> None:
     folder = notes(tmp_path, 40)
-    setup.settings = setup.settings.model_copy(update={"embedding_batch_size": 2})  # 8 chunks a call
+    setup.settings = setup.settings.replace(embedding_batch_size=2)  # 8 chunks a call
     summary = setup.run(folder)
     assert len(summary.added) == 40 and setup.embedder.calls >= 40 // 8

@@ -48,9 +48,14 @@ def test_vectors_stay_in_the_order_of_the_texts() -> None:
 
 
 def test_the_piece_size_comes_from_settings_and_never_exceeds_the_window() -> None:
-    assert chunk_encoder(Settings(piece_max_tokens=32), CountingEmbedder(WINDOW)).pieces.max_tokens == 32
-    assert chunk_encoder(Settings(piece_max_tokens=500), CountingEmbedder(WINDOW)).pieces.max_tokens == 100
-    assert chunk_encoder(Settings(), CountingEmbedder(WINDOW)).pieces.overlap == 0
+    assert (
+        chunk_encoder(Settings(piece_max_tokens=32).ingest, CountingEmbedder(WINDOW)).pieces.max_tokens == 32
+    )
+    assert (
+        chunk_encoder(Settings(piece_max_tokens=500).ingest, CountingEmbedder(WINDOW)).pieces.max_tokens
+        == 100
+    )
+    assert chunk_encoder(Settings().ingest, CountingEmbedder(WINDOW)).pieces.overlap == 0
 
 
 class SpanRecorder(CountingEmbedder):
@@ -106,8 +111,8 @@ def test_a_chunk_whose_pieces_cannot_be_located_is_embedded_apart_the_rest_stays
 
 def test_separate_pieces_when_settings_say_so_even_for_a_span_embedder() -> None:
     embedder = SpanRecorder(WINDOW)
-    encode = chunk_encoder(Settings(), embedder)
+    encode = chunk_encoder(Settings().ingest, embedder)
     encode.encode([LONG])
     assert embedder.span_calls == [] and len(embedder.calls) == 1
-    assert chunk_encoder(Settings(piece_vectors="late"), SpanRecorder(WINDOW)).late
-    assert not chunk_encoder(Settings(), SpanRecorder(WINDOW)).late
+    assert chunk_encoder(Settings(piece_vectors="late").ingest, SpanRecorder(WINDOW)).late
+    assert not chunk_encoder(Settings().ingest, SpanRecorder(WINDOW)).late

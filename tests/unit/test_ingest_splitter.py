@@ -39,13 +39,13 @@ def minilm() -> TokenWindow:
 def test_the_limit_comes_from_the_embedding_model(minilm: TokenWindow) -> None:
     assert minilm.model == "all-MiniLM-L6-v2"
     assert minilm.max_tokens == 254  # max_seq_length 256 less [CLS] and [SEP]
-    assert token_splitter(Settings(), minilm).max_tokens == 254
-    assert token_splitter(Settings(chunk_max_tokens=100), minilm).max_tokens == 100
-    assert token_splitter(Settings(chunk_max_tokens=9999), minilm).max_tokens == 254  # capped
+    assert token_splitter(Settings().ingest, minilm).max_tokens == 254
+    assert token_splitter(Settings(chunk_max_tokens=100).ingest, minilm).max_tokens == 100
+    assert token_splitter(Settings(chunk_max_tokens=9999).ingest, minilm).max_tokens == 254  # capped
 
 
 def test_no_piece_exceeds_the_model_limit_and_pieces_are_even(minilm: TokenWindow) -> None:
-    splitter = token_splitter(Settings(), minilm)
+    splitter = token_splitter(Settings().ingest, minilm)
     total = minilm.count(LONG_TEXT)
     pieces = splitter.split(LONG_TEXT)
     sizes = [minilm.count(p) for p in pieces]
@@ -56,24 +56,24 @@ def test_no_piece_exceeds_the_model_limit_and_pieces_are_even(minilm: TokenWindo
 
 
 def test_consecutive_pieces_overlap_by_a_sentence_that_fits(minilm: TokenWindow) -> None:
-    pieces = token_splitter(Settings(chunk_overlap_tokens=32), minilm).split(LONG_TEXT)
+    pieces = token_splitter(Settings(chunk_overlap_tokens=32).ingest, minilm).split(LONG_TEXT)
     for before, after in itertools.pairwise(pieces):
         shared = [before[i:] for i in range(len(before)) if after.startswith(before[i:])]
         assert shared, (before[-80:], after[:80])
         assert shared[0][0].isupper() and 0 < minilm.count(shared[0]) <= 32  # whole sentences
-    apart = token_splitter(Settings(chunk_overlap_tokens=0), minilm).split(LONG_TEXT)
+    apart = token_splitter(Settings(chunk_overlap_tokens=0).ingest, minilm).split(LONG_TEXT)
     assert sum(minilm.count(p) for p in apart) < sum(minilm.count(p) for p in pieces)
 
 
 def test_a_text_that_fits_is_one_piece_and_blank_text_none(minilm: TokenWindow) -> None:
-    splitter = token_splitter(Settings(), minilm)
+    splitter = token_splitter(Settings().ingest, minilm)
     assert splitter.split("  Short policy text.  ") == ["Short policy text."]
     assert splitter.split(" \n ") == []
 
 
 def test_a_sentence_longer_than_the_limit_is_split_between_words() -> None:
     window = TokenWindow("words", 10, WordTokenizer())
-    pieces = token_splitter(Settings(chunk_overlap_tokens=2), window).split(
+    pieces = token_splitter(Settings(chunk_overlap_tokens=2).ingest, window).split(
         " ".join(f"w{i}" for i in range(35))
     )
     assert all(window.count(p) <= 10 for p in pieces) and len(pieces) >= 4
@@ -82,20 +82,20 @@ def test_a_sentence_longer_than_the_limit_is_split_between_words() -> None:
 
 def test_another_model_gets_chunks_sized_for_it() -> None:
     small = TokenWindow("tiny-model", 20, WordTokenizer())
-    pieces = token_splitter(Settings(), small).split(LONG_TEXT)
+    pieces = token_splitter(Settings().ingest, small).split(LONG_TEXT)
     assert all(small.count(p) <= 20 for p in pieces) and len(pieces) > 20
 
 
 def test_the_overlap_is_at_most_a_quarter_of_a_chunk(minilm: TokenWindow) -> None:
-    assert token_splitter(Settings(chunk_max_tokens=16, chunk_overlap_tokens=16), minilm).overlap == 4
-    assert token_splitter(Settings(chunk_overlap_tokens=0), minilm).overlap == 0
+    assert token_splitter(Settings(chunk_max_tokens=16, chunk_overlap_tokens=16).ingest, minilm).overlap == 4
+    assert token_splitter(Settings(chunk_overlap_tokens=0).ingest, minilm).overlap == 0
 
 
 def test_invalid_token_settings_say_what_to_set(minilm: TokenWindow) -> None:
     with pytest.raises(ValueError, match="chunk_overlap_tokens"):
         Settings(chunk_overlap_tokens=-1)
     with pytest.raises(ConfigError, match="DOCDUET_CHUNK_MAX_TOKENS"):
-        token_splitter(Settings(), TokenWindow("broken", 0, WordTokenizer()))
+        token_splitter(Settings().ingest, TokenWindow("broken", 0, WordTokenizer()))
 
 
 def test_chunk_document_splits_long_sections_deterministically(tmp_path: Path, minilm: TokenWindow) -> None:

@@ -7,7 +7,7 @@ import threading
 from fakes import ManualClock
 
 from core.ratelimit import RateLimiter
-from core.settings import Settings
+from core.settings import RateLimitSettings, Settings
 
 
 def test_each_key_gets_its_own_sliding_window() -> None:
@@ -40,7 +40,7 @@ def test_no_limit_and_long_windows() -> None:
 
 
 def test_settings_and_concurrent_askers() -> None:
-    limiter = RateLimiter.from_settings(Settings(rate_limit_questions=5, rate_limit_window_s=10))
+    limiter = RateLimiter.from_settings(RateLimitSettings(rate_limit_questions=5, rate_limit_window_s=10))
     assert (limiter.limit, limiter.window_s) == (5, 10.0)
     allowed: list[bool] = []
 
@@ -67,7 +67,7 @@ def test_forgotten_keys_do_not_pile_up() -> None:
 
 def test_downloads_have_their_own_limit_and_words() -> None:
     clock = ManualClock()
-    downloads = RateLimiter.for_downloads(Settings().rate_limit_downloads, 600.0, clock)
+    downloads = RateLimiter.for_downloads(Settings().ratelimit.rate_limit_downloads, 600.0, clock)
     assert all(downloads.check("address:10.0.0.7") is None for _ in range(60))
     refused = downloads.check("address:10.0.0.7")
     assert refused is not None and refused.message == (

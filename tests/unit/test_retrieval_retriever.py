@@ -116,7 +116,7 @@ def obj(
 
 def weaviate_retriever(client: StubClient, settings: Settings, **options: bool) -> HybridRetriever:
     index = WeaviateChunkIndex(client, "Chunks", settings)  # type: ignore[arg-type]
-    return HybridRetriever(index, StubEmbedder(), settings, **options)  # type: ignore[arg-type]
+    return HybridRetriever(index, StubEmbedder(), settings.retrieval, **options)  # type: ignore[arg-type]
 
 
 def retriever(client: StubClient, **settings: Any) -> HybridRetriever:

@@ -244,8 +244,11 @@ def test_settings_read_slacks_usual_variables(monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "")
     monkeypatch.setenv("DOCDUET_SLACK_MODE", "http")
     settings = Settings()
-    assert settings.slack_bot_token is not None and settings.slack_bot_token.get_secret_value() == "xoxb-env"
-    assert settings.slack_signing_secret is None and settings.slack_mode == "http"
+    assert (
+        settings.slack.slack_bot_token is not None
+        and settings.slack.slack_bot_token.get_secret_value() == "xoxb-env"
+    )
+    assert settings.slack.slack_signing_secret is None and settings.slack.slack_mode == "http"
     assert "xoxb-env" not in repr(settings)
 
 

@@ -84,7 +84,7 @@ def test_a_missing_reactions_scope_does_not_stop_the_answer(settings, slack_api)
 
 
 def test_no_working_emoji_when_it_is_turned_off(settings, slack_api):
-    quiet = settings.model_copy(update={"slack_working_reaction": ""})
+    quiet = settings.replace(slack_working_reaction="")
     app = make_app(quiet, slack_api, FakeAnswerer(HITS))
     send(app, event_body(direct_message("What are the salary bands?", user="U0ALICE", ts="7.000400")))
     assert methods(slack_api) == ["chat.postMessage"]

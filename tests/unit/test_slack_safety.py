@@ -95,7 +95,7 @@ def test_inert_keeps_text_and_marks() -> None:
 
 
 def test_questions_over_the_limit_get_a_clear_reply(settings, slack_api):
-    limited = settings.model_copy(update={"rate_limit_questions": 1, "rate_limit_window_s": 600.0})
+    limited = settings.replace(rate_limit_questions=1, rate_limit_window_s=600.0)
     answerer = FakeAnswerer(HITS)
     app = make_app(limited, slack_api, answerer)
     send(app, event_body(direct_message("salary bands?", user="U0ALICE", ts="1.000100")))

@@ -72,7 +72,7 @@ class FakeBackend:
     run: LastRun | None = None
 
     def __post_init__(self) -> None:
-        self.feedback = FeedbackStore.in_data_dir(self.settings.data_dir)
+        self.feedback = FeedbackStore.in_data_dir(self.settings.paths.data_dir)
 
     def answerer(self) -> AnswerService:
         if self.outage is not None:
@@ -98,7 +98,7 @@ class FakeBackend:
             DocumentStats(c.source, c.doc_type, c.access.groups, c.access.sensitivity.value, 3)
             for c in self.retriever.chunks
         ]
-        return IndexStats(self.settings.collection, tuple(docs))
+        return IndexStats(self.settings.weaviate.collection, tuple(docs))
 
     def last_run(self) -> LastRun | None:
         return self.run

@@ -99,10 +99,10 @@ def test_env_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCDUET_UI_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")
     monkeypatch.setenv("DOCDUET_OIDC_GROUP_MAP", "Finance Team=finance,HR=hr")
     s = Settings()
-    assert s.ui_trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
-    assert s.oidc_group_map == {"Finance Team": "finance", "HR": "hr"}
+    assert s.web.ui_trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
+    assert s.oidc.oidc_group_map == {"Finance Team": "finance", "HR": "hr"}
     monkeypatch.setenv("DOCDUET_OIDC_GROUP_MAP", '{"a": "b"}')
-    assert Settings().oidc_group_map == {"a": "b"}
+    assert Settings().oidc.oidc_group_map == {"a": "b"}
 
 
 @pytest.mark.parametrize(

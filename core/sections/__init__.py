@@ -1,0 +1,1 @@
+"""docduet's settings, one section per component; :mod:`core.settings` holds them together."""

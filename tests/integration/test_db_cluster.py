@@ -132,7 +132,7 @@ def index_ids(settings: Settings) -> tuple[str, set[str]]:
     with open_client(settings, autostart=False) as client:
         physical = schema.resolve_alias(client, settings.weaviate.collection)
         assert physical is not None
-        store = ChunkStore.for_settings(client, physical, settings)
+        store = ChunkStore.for_settings(client, physical, settings.weaviate)
         ids = {str(o.uuid) for o in store._collection.iterator(return_properties=[])}
     return physical, ids
 

@@ -85,7 +85,7 @@ def run_eval(
         "docduet_eval": 1,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": _dataset_info(dataset, options),
-        "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
+        "settings": {k: settings.value(k) for k in SETTINGS_REPORTED},
     }
     if isinstance(dataset, RetrievalSet):
         results |= _retrieval(parts, settings, dataset, options, progress)
@@ -194,7 +194,7 @@ def _qa(
         "collection": qa_settings.weaviate.collection,
         "generators": names,
         "user": [options.user.name, options.user.groups],
-        "settings": {k: getattr(settings, k) for k in SETTINGS_REPORTED},
+        "settings": {k: settings.value(k) for k in SETTINGS_REPORTED},
         "specs": [_public_spec(s) for s in specs],
     }
     checkpoint = Checkpoint(options.out, "qa", config)

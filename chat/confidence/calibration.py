@@ -68,7 +68,8 @@ class Calibration:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.pop("format", None) != FORMAT:
                 raise ValueError(f"format is not {FORMAT}")
-            made = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+            made = cls(**fields)
         except (OSError, ValueError, TypeError) as e:
             raise CalibrationError(
                 f"calibration {path} cannot be used ({e}); refit it with `docduet eval ... --calibrate` "

@@ -210,8 +210,8 @@ def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
     [
         ("slm", ("slm",)),
         ("llm", ("llm",)),
-        ("all", ("slm", "slm-large")),  # the hosted one is not configured here
-        ("both", ("slm", "slm-large")),
+        ("all", ("slm", "slm-large", "cascade")),  # the hosted one is not configured here
+        ("both", ("slm", "slm-large", "cascade")),
         (" LLM, slm ,llm", ("llm", "slm")),
     ],
 )

@@ -7,7 +7,10 @@ an error. The same answer through the real front ends: tests/integration/test_co
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 
+import pytest
 from fakes import make_answer
 from rich.console import Console
 from streamlit.testing.v1 import AppTest
@@ -110,6 +113,15 @@ def _column(kind: str) -> None:
         ),
     }
     render_answer(answers[kind], (), "t")
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module() -> Iterator[None]:
+    """AppTest.from_function runs a temporary script as ``__main__`` and leaves it there; a later
+    test's spawned process (the parser worker) would re-run that script and die, so restore it."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def run_column(kind: str) -> AppTest:

@@ -8,7 +8,9 @@ Sections (each a ratio measured side by side in this run, because the machines a
 - **retrieval** (:mod:`bench.retrieval_scale`): the permission-filtered hybrid query against the
   raw Weaviate query, by corpus size, with Weaviate's memory;
 - **generation** (:mod:`bench.generation`): each local model through docduet against raw
-  llama-cpp-python; the side-by-side wall time against the slower model alone.
+  llama-cpp-python; the side-by-side wall time against the slower model alone;
+- **answer_latency** (:mod:`bench.answer_latency`): the sample corpus's questions end to end per
+  local model, cold (models loaded afresh), warm (after the warm start) and the raw model.
 
 ``--quick`` (about 10 minutes on 2 cores): 40 handbook files, 10k chunks, the small model, 2 rounds.
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_scale, generation, ingestion, retrieval_scale
+from bench import answer_latency, cluster_scale, generation, ingestion, retrieval_scale
 from bench.report import write_report
 from core.eval_data import find_eval_set, missing_set_message
 from core.settings import Settings
@@ -42,16 +44,18 @@ class Plan:
     rounds: int
     queries: int
     cluster_chunks: int
+    latency_questions: int = answer_latency.FULL_QUESTIONS
 
 
 QUICK = Plan(
-    ingest_files=40, sizes=(10_000,), generators=("slm",), rounds=2, queries=40, cluster_chunks=3_000
-)
+    ingest_files=40, sizes=(10_000,), generators=("slm",), rounds=2, queries=40, cluster_chunks=3_000,
+    latency_questions=answer_latency.QUICK_QUESTIONS,
+)  # fmt: skip
 FULL = Plan(
     ingest_files=None, sizes=(10_000, 100_000), generators=("slm", "slm-large"), rounds=4, queries=80,
     cluster_chunks=20_000,
 )  # fmt: skip
-SECTIONS = ("ingestion", "retrieval", "cluster", "generation")
+SECTIONS = ("ingestion", "retrieval", "cluster", "generation", "answer_latency")
 
 
 def run(
@@ -73,6 +77,9 @@ def run(
         "retrieval": lambda: [retrieval_scale.measure_size(settings, n, plan.queries) for n in plan.sizes],
         "cluster": lambda: cluster_scale.measure(settings, plan.cluster_chunks, plan.queries),
         "generation": lambda: _generation(settings, plan, notes),
+        "answer_latency": lambda: answer_latency.measure(
+            settings, list(plan.generators), plan.latency_questions
+        ),
     }
     for name in sections:
         say(f"{name}…")
@@ -130,6 +137,7 @@ def markdown(report: dict[str, Any]) -> str:
         s = gen["side_by_side"]
         ratio = s["wall_over_slower_alone"]
         rows.append(f"| side by side wall s | {s['wall_s']:.1f} | the slower model alone | {ratio:.2f} | - |")
+    rows += _latency_rows(report.get("answer_latency"))
     detail = json.dumps({k: v for k, v in report.items() if k in SECTIONS}, indent=2)
     about = [f"Ingestion corpus: `{ing['corpus']}`"] if ing and ing.get("corpus") else []
     about += [f"Note: {note}" for note in report.get("notes") or []]
@@ -138,6 +146,30 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['machine']['cpus']} CPUs)\n\n" + "".join(f"{line}\n\n" for line in about)
         + "\n".join(rows) + "\n\n```json\n" + detail + "\n```\n"
     )
+
+
+def _latency_rows(latency: dict[str, Any] | None) -> list[str]:
+    """Per model: the first question cold and warm, the later ones, against the raw model."""
+    rows = []
+    for name, m in ((latency or {}).get("per_model") or {}).items():
+        cold, warm, raw, r = m["cold"], m["warm"], m["raw"], m["ratios"]
+        cold_first, warm_first = _s(cold["first"]["first_token_s"]), _s(warm["first"]["first_token_s"])
+        later, raw_later = _s(warm["later_first_token_p50_s"]), _s(raw["later_first_token_p50_s"])
+        rows += [
+            f"| {name} answer, 1st question cold: first token s | {cold_first} | warm {warm_first} "
+            f"| {r['cold_first_over_warm_first']} | - |",
+            f"| {name} answer, 1st question warm: first token s | {warm_first} | later questions p50 "
+            f"{later} | {r['warm_first_over_warm_later']} | <= 1.1 |",
+            f"| {name} answer, later p50: first token s (end to end) | {later} | raw model {raw_later} "
+            f"| {r['docduet_over_raw_later_first_token']} | - |",
+            f"| {name} answer, later p50: total s | {_s(warm['later_total_p50_s'])} "
+            f"| raw model {_s(raw['later_total_p50_s'])} | - | - |",
+        ]
+    return rows
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}"
 
 
 def _cluster_rows(cluster: dict[str, Any]) -> list[str]:

@@ -180,8 +180,8 @@ class Root:
         steps = [spec_by_id(self.settings, step) for step in step_ids(specs)]  # a cascade's, not columns
         ready, unavailable = self.models.generators(self.settings, to_build(specs, steps))
         slots = build_slots(specs, steps, ready, unavailable)
-        base = self.settings.links.source_url_base
-        trusted = (*self.settings.links.trusted_links, *([base] if base else []))
+        links = self.settings.links
+        trusted = (*links.trusted_links, *([links.source_url_base] if links.source_url_base else []))
         assessor = self.assessor(ready)
         return AnswerService(
             self.retriever(index), slots, HeuristicRewriter(), trusted_links=trusted, assessor=assessor

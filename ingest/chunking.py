@@ -29,10 +29,11 @@ def chunk_id(source: str, content_hash: str, index: int) -> str:
 
 def chunk_sizes(settings: Settings) -> ChunkSizes:
     """The sizes a parser groups sections by (``DOCDUET_CHUNK_MAX_CHARS``, ...)."""
+    ingest = settings.ingest
     return ChunkSizes(
-        max_chars=settings.ingest.chunk_max_chars,
-        new_after_chars=settings.ingest.chunk_new_after_chars,
-        combine_under_chars=settings.ingest.chunk_combine_under_chars,
+        max_chars=ingest.chunk_max_chars,
+        new_after_chars=ingest.chunk_new_after_chars,
+        combine_under_chars=ingest.chunk_combine_under_chars,
     )
 
 

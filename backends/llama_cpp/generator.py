@@ -74,7 +74,7 @@ class LlamaCppOptions(BaseModel):
     self_check: bool = True
     """After answering, ask the model whether its answer is stated in the passages (one token,
     the prompt reused from llama.cpp's cache): a confidence signal (chat.confidence)."""
-    share_cores: bool = True
+    share_cores: bool = False
     """Threads follow the local generations running in the process: one alone uses every core,
     n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
 
@@ -104,7 +104,7 @@ class LlamaCppGenerator:
         pool_size: int = DEFAULTS.pool_size,
         queue_timeout_s: float = DEFAULTS.queue_timeout_s,
         self_check: bool = True,
-        share_cores: bool = True,
+        share_cores: bool = False,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(

@@ -49,7 +49,9 @@ def head_tokens(generator: LlamaCppGenerator) -> int:
 
 def test_warm_then_every_question_reuses_the_fixed_head(gguf_path: Path) -> None:
     share = max(1, LOCAL_GENERATIONS.cores // 2)
-    slm = LlamaCppGenerator(gguf_path, n_ctx=2048, n_threads=share + 1, max_tokens=12, examples=2)
+    slm = LlamaCppGenerator(
+        gguf_path, n_ctx=2048, n_threads=share + 1, max_tokens=12, examples=2, share_cores=True
+    )
     with LOCAL_GENERATIONS.running():  # another local generation runs all along: half the cores each
         slm.warm()
         head = head_tokens(slm)

@@ -197,3 +197,19 @@ def test_eval_calibrate_fits_on_the_run_and_the_extra_files_and_prints_where(tmp
     )
     with pytest.raises(ConfigError, match="needs a question set"):
         _calibrate(args, None, {"retrieval": {}}, [], Console(file=printed))  # type: ignore[arg-type]
+
+
+def test_a_cascade_columns_answers_are_left_to_the_simulation_of_its_steps() -> None:
+    from evaluation.answers import answers_from_records
+
+    step = {"correct": True, "error": None}
+    record = {
+        "id": "q1",
+        "unanswerable": False,
+        "answers": {
+            "slm": {"answer": {"steps": [], "confidence": {"signals": {"lp_mean": -0.1}}}, "scores": step},
+            "cascade": {"answer": {"steps": [{"generator": "slm"}]}, "scores": step},
+        },
+    }
+    found = answers_from_records([record], "set")
+    assert list(found.answers) == ["slm"] and found.errors == {}

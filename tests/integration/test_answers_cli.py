@@ -122,7 +122,7 @@ def test_compare_json_as_carol_never_touches_hr_documents(
 ) -> None:
     data = comparison(docduet(cli_settings, "compare", SALARY, "--user", "carol", "--json"))
     assert data["user"] == "carol" and data["standalone_query"] == SALARY
-    assert [a["generator"] for a in data["answers"]] == ["slm", "llm"]
+    assert [a["generator"] for a in data["answers"]] == ["slm", "llm", "cascade"]
     assert all(a["error"] is None for a in data["answers"])
     assert not any("/hr/" in h["source"] for h in data["retrieval"]["hits"])
     assert all(h["sensitivity"] != "confidential" for h in data["retrieval"]["hits"])
@@ -137,7 +137,7 @@ def test_compare_json_as_alice_keeps_confidential_passages_on_premises(
     data = comparison(docduet(cli_settings, "compare", SALARY, "--user", "alice", "--json"))
     secret = {h["chunk_id"] for h in data["retrieval"]["hits"] if h["sensitivity"] == "confidential"}
     assert any(chunks[i].source.endswith("hr/salary-bands-2025.xlsx") for i in secret)
-    local, hosted = data["answers"]
+    local, hosted, _cascade = data["answers"]
     assert local["error"] is None and hosted["error"] is None
     assert set(local["privacy"]["sent_chunk_ids"]) & secret
     assert hosted["privacy"]["withheld_count"] == len(secret) > 0
@@ -168,7 +168,7 @@ def test_hosted_failure_is_reported_in_its_answer_and_the_exit_code(
     failing = {"DOCDUET_LLM_BASE_URL": failing_llm_server.base_url, "DOCDUET_LLM_MAX_RETRIES": "0"}
     # compare: the local answer arrives, so the run succeeds; the hosted column carries the error
     data = comparison(docduet(cli_settings, "compare", PENSION, "--json", **failing), code=0)
-    local, hosted = data["answers"]
+    local, hosted, _cascade = data["answers"]
     assert "HTTP 500" in hosted["error"] and "try again" in hosted["error"] and hosted["text"] == ""
     assert local["error"] is None and local["text"]
     assert failing_llm_server.hits == 1
@@ -199,10 +199,10 @@ def test_compare_with_the_default_generators_shows_two_local_models_and_the_conf
         "--user", "carol", "--json", DOCDUET_SLM_LARGE_ENABLED="true", DOCDUET_SLM_LARGE_THREADS="1",
     )  # fmt: skip
     data = comparison(run)
-    assert [a["generator"] for a in data["answers"]] == ["slm", "slm-large", "llm"]
+    assert [a["generator"] for a in data["answers"]] == ["slm", "slm-large", "llm", "cascade"]
     labels = [a["label"] for a in data["answers"]]
     assert "Qwen2.5-Coder-0.5B-Instruct" in labels[0] and "Qwen2.5-Coder-1.5B-Instruct" in labels[1]
-    local, large, _ = data["answers"]
+    local, large, _, _ = data["answers"]
     assert local["privacy"]["sent_chunk_ids"][:3] == large["privacy"]["sent_chunk_ids"][:3]
     assert not local["privacy"]["off_premises"] and not large["privacy"]["off_premises"]
     assert all(a["error"] is None for a in data["answers"])

@@ -314,7 +314,7 @@ def give_feedback(page: Any, settings: Settings) -> None:
     channel, user, question, verdict, comment, answers = rows[0]
     assert (channel, user, question, verdict) == ("web", "carol", QUESTION, "all_good")
     assert comment == "VPN answer checked in the browser"
-    assert [a["generator"] for a in json.loads(answers)] == ["slm", "llm"]
+    assert [a["generator"] for a in json.loads(answers)] == ["slm", "llm", "cascade"]
 
 
 def check_no_confidential_source(page: Any, proxy: GreedyProxy) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
-from fakes import make_chunk
+from cascade_parts import BANDS, CAROL, HOTEL, LEAVE, hit
 
 from chat.results import NOT_FOUND_TEXT, Question
 from chat.rewrite import HeuristicRewriter
@@ -20,25 +20,6 @@ from core.errors import ConfigError, GenerationError
 from core.filters import SearchFilters
 from core.prompt import Prompt, Turn
 from core.protocols import GenerationResult, TextStream
-
-CAROL = User("carol", ("employees",))
-
-
-def hit(n: int, text: str, sensitivity: Sensitivity = Sensitivity.INTERNAL) -> Hit:
-    chunk = make_chunk(
-        text,
-        chunk_id=f"c{n}",
-        source=f"/docs/doc{n}.md",
-        title=f"Doc {n}",
-        content_hash=f"h{n}",
-        sensitivity=sensitivity,
-    )
-    return Hit(chunk=chunk, score=1.0 - n / 10, similarity=0.6)
-
-
-LEAVE = hit(1, "Secondary carers get 4 weeks of paid parental leave at full pay.")
-BANDS = hit(2, "The L4 salary band midpoint in Leeds is 78,000 GBP.", Sensitivity.CONFIDENTIAL)
-HOTEL = hit(3, "The nightly hotel cap in London is 180 GBP including taxes.")
 
 
 class FakeRetriever:

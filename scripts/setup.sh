@@ -41,17 +41,7 @@ if [ ! -f "$stamp" ]; then
 fi
 
 step "checking the packaged models (first time: assembling the GGUFs and checking their sha256)"
-"$VENV/bin/python" - <<'PY'
-from chat.generators import enabled_specs
-from backends.llama_cpp.packaged import resolve_model
-from core.settings import Settings
-from backends.sentence_transformers import default_embedding_model_path
-settings = Settings()
-print("embedding model:", default_embedding_model_path())
-for spec in enabled_specs(settings):
-    if spec.kind == "llama_cpp":
-        print(f"generator {spec.id}:", resolve_model(str(spec.options["model"]), settings.cache_dir))
-PY
+"$VENV/bin/python" -m docduet.prepare
 
 step "weaviate-server binary (first time: built from its Go module, about 6 min on 2 cores, longer on a busy machine)"
 "$VENV/bin/docduet" db build

@@ -203,6 +203,9 @@ class GenerationResult:
     self_check: float | None = None
     """The model's P(yes) when asked, after answering, whether its answer is stated in the
     passages (None: not asked). Both feed :mod:`chat.confidence`."""
+    samples: tuple[str, ...] = ()
+    """More answers to the same prompt, sampled after this one (empty: none drawn); how often
+    they agree with it is the ``consistency`` signal of :mod:`chat.confidence`."""
 
 
 class TextStream(Iterator[str]):

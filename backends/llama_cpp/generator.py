@@ -20,15 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from backends.llama_cpp.afterwards import draw_samples, self_check
 from backends.llama_cpp.cores import LOCAL_GENERATIONS
-from backends.llama_cpp.logprobs import (
-    NO_SPELLINGS,
-    SELF_CHECK_QUESTION,
-    YES_SPELLINGS,
-    FirstStep,
-    TokenLogprobs,
-    first_token_ids,
-)
+from backends.llama_cpp.logprobs import TokenLogprobs
 from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
 from chat.generators.pool import InstancePool
@@ -74,6 +68,9 @@ class LlamaCppOptions(BaseModel):
     self_check: bool = True
     """After answering, ask the model whether its answer is stated in the passages (one token,
     the prompt reused from llama.cpp's cache): a confidence signal (chat.confidence)."""
+    samples: int = Field(default=0, ge=0, le=8)
+    """After answering, draw this many more answers at temperature 0.8 (the prompt reused from
+    llama.cpp's cache): how often they say the same is a confidence signal (consistency)."""
     share_cores: bool = False
     """Threads follow the local generations running in the process: one alone uses every core,
     n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
@@ -104,6 +101,7 @@ class LlamaCppGenerator:
         pool_size: int = DEFAULTS.pool_size,
         queue_timeout_s: float = DEFAULTS.queue_timeout_s,
         self_check: bool = True,
+        samples: int = 0,
         share_cores: bool = False,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
@@ -123,6 +121,7 @@ class LlamaCppGenerator:
         self.prompt_format = prompt_format
         self.repeat_penalty = repeat_penalty
         self.self_check = self_check
+        self.samples = samples
         self.share_cores = share_cores
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
@@ -270,7 +269,7 @@ class LlamaCppGenerator:
             answer = "".join(pieces)
             reused = self._reused(llama)
             completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
-            checked = self._self_check(llama, prompt, answer, chat) if self.self_check and answer else None
+            checked, drawn = self._afterwards(llama, prompt, answer, max_tokens, chat)
         usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
@@ -284,6 +283,7 @@ class LlamaCppGenerator:
             queue_s=waited,
             token_logprobs=tuple(recorder.values),
             self_check=checked,
+            samples=drawn,
         )
 
     def _reused(self, llama: Llama) -> int:
@@ -298,41 +298,40 @@ class LlamaCppGenerator:
         )
         return llama.reused_tokens
 
-    def _self_check(self, llama: Llama, prompt: Prompt, answer: str, chat: bool) -> float | None:
-        """P(yes) of "is your answer stated in the documents?", asked right after the answer.
+    def _conversation(self, prompt: Prompt, chat: bool) -> tuple[list[Any] | None, str | None]:
+        """The prompt as llama.cpp was given it: chat messages, or the completion text."""
+        if chat:
+            return [
+                {"role": m.role, "content": m.content} for m in prompt.messages(examples=self.examples)
+            ], None
+        return None, prompt.completion()
 
-        The conversation so far is what llama.cpp just evaluated, so only the question's few
-        tokens are new. A failure here costs the signal, never the answer.
-        """
-        from llama_cpp import LogitsProcessorList
-
-        step = FirstStep()
-        try:
-            if chat:
-                messages: list[Any] = [
-                    {"role": m.role, "content": m.content} for m in prompt.messages(examples=self.examples)
-                ]
-                messages += [
-                    {"role": "assistant", "content": answer},
-                    {"role": "user", "content": SELF_CHECK_QUESTION},
-                ]
-                llama.create_chat_completion(
-                    messages=messages,
-                    max_tokens=1,
-                    temperature=0.0,
-                    logits_processor=LogitsProcessorList([step]),
-                )
-            else:
-                text = f"{prompt.completion()} {answer}\n{SELF_CHECK_QUESTION}\nReply:"
-                llama.create_completion(
-                    text, max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([step])
-                )
-        except (ValueError, RuntimeError) as e:
-            log.warning("%s: the self-check failed (%s); no self-check signal for this answer", self.name, e)
-            return None
-        return step.p_yes(
-            first_token_ids(llama.tokenize, YES_SPELLINGS), first_token_ids(llama.tokenize, NO_SPELLINGS)
+    def _afterwards(
+        self, llama: Llama, prompt: Prompt, answer: str, max_tokens: int, chat: bool
+    ) -> tuple[float | None, tuple[str, ...]]:
+        """The self-check and the samples, asked right after the answer (chat.confidence weighs them)."""
+        if not answer:
+            return None, ()
+        messages, text = self._conversation(prompt, chat)
+        checked = (
+            self_check(llama, messages=messages, text=text, answer=answer, name=self.name)
+            if self.self_check
+            else None
         )
+        drawn = (
+            draw_samples(
+                llama,
+                count=self.samples,
+                messages=messages,
+                text=text,
+                max_tokens=max_tokens,
+                stop=COMPLETION_STOP,
+                name=self.name,
+            )
+            if self.samples
+            else ()
+        )
+        return checked, drawn
 
     def _chat_text(self, prompt: Prompt) -> str:
         """The chat messages as one string, for token budgeting (template glue is in the margin)."""
@@ -392,6 +391,7 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         pool_size=options.pool_size,
         queue_timeout_s=options.queue_timeout_s,
         self_check=options.self_check,
+        samples=options.samples,
         share_cores=options.share_cores,
         name=spec.id,
         label=f"{spec.title} · {model_title}",

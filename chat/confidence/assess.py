@@ -20,6 +20,10 @@ _REASONS: dict[str, tuple[str, str]] = {
         "the model confirmed its answer against the passages",
         "the model doubted its answer when asked",
     ),
+    "consistency": (
+        "the model gave the same answer when asked again",
+        "the model answered differently when asked again",
+    ),
     "top_similarity": ("a passage closely matches the question", "no passage closely matches the question"),
     "similarity_margin": ("one passage stands out", "no passage stands out"),
     "close_passages": ("several passages agree", "few passages agree"),

@@ -8,8 +8,10 @@ is left out and the calibration falls back on its average.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
+from chat.citations import is_abstention
 from core.domain import Citation, Hit
 from core.protocols import GenerationResult
 
@@ -17,6 +19,7 @@ SIGNALS: dict[str, str] = {
     "lp_mean": "mean log-probability of the answer's tokens",
     "lp_min": "lowest log-probability of any answer token",
     "self_check": "the model's P(yes) that its answer is stated in the passages",
+    "consistency": "mean agreement of the answer with the model's sampled answers",
     "top_similarity": "best passage's similarity to the question",
     "similarity_margin": "best passage's similarity minus the second's",
     "close_passages": "passages within 0.05 similarity of the best one",
@@ -59,7 +62,38 @@ def model_signals(result: GenerationResult | None) -> dict[str, float]:
         signals["lp_min"] = min(result.token_logprobs)
     if result.self_check is not None:
         signals["self_check"] = result.self_check
+    if result.samples:
+        signals["consistency"] = consistency(result.text, result.samples)
     return signals
+
+
+_MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_MARKER.sub(" ", text).casefold())
+
+
+def agreement(first: str, second: str) -> float:
+    """How far two answers say the same: 1 when both abstain, 0 when one does, else the F1 of
+    their words (citation markers left out), as SQuAD scores an answer against its gold."""
+    abstained = is_abstention(first), is_abstention(second)
+    if any(abstained):
+        return 1.0 if all(abstained) else 0.0
+    a, b = _words(first), _words(second)
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    common = sum(min(a.count(w), b.count(w)) for w in set(a) & set(b))
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def consistency(answer: str, samples: Sequence[str]) -> float:
+    """Mean :func:`agreement` of the answer with each sampled answer."""
+    return sum(agreement(answer, s) for s in samples) / len(samples)
 
 
 def citation_signals(citations: Sequence[Citation], dropped: int) -> dict[str, float]:

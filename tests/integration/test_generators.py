@@ -132,6 +132,19 @@ def test_slm_reports_each_answer_tokens_log_probability_and_a_self_check(slm: Ll
         slm.self_check = True
 
 
+def test_slm_draws_seeded_samples_after_its_answer_from_the_cached_prompt(slm: LlamaCppGenerator) -> None:
+    prompt = build_prompt("How much can I claim per day for meals?", [hit(MEALS)])
+    slm.samples = 2
+    try:
+        first, again = slm.stream(prompt).collect(), slm.stream(prompt).collect()
+    finally:
+        slm.samples = 0
+    assert len(first.samples) == 2 and all(s.strip() for s in first.samples)
+    assert again.samples == first.samples  # each sample has its fixed seed: same answer, same samples
+    assert any("40" in s for s in first.samples), first.samples  # sampled, still from the passage
+    assert slm.stream(prompt, max_tokens=4).collect().samples == ()
+
+
 def test_a_base_model_gets_the_few_shot_completion_prompt(tmp_path: Path) -> None:
     gemma = LlamaCppGenerator(
         resolve_model("gemma-3-270m", Settings().paths.cache_dir), n_ctx=2048, n_threads=1, max_tokens=24

@@ -84,4 +84,6 @@ def _slot(
 ) -> GeneratorSlot:
     generator = ready.get(spec.id)
     why = None if generator is not None else unavailable.get(spec.id) or disabled_reason(spec)
-    return GeneratorSlot(spec.id, generator, why, spec.max_passages, spec.title, gate_of(spec))
+    return GeneratorSlot(
+        spec.id, generator, why, spec.max_passages, spec.title, gate_of(spec), spec.context_tokens
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chat.focus import focus_blocks
 from core.domain import Hit
 from core.prompt import ABSTAIN_TEXT, ContextBlock, Prompt, Turn, fit_prompt, neutralise
 
@@ -30,13 +31,20 @@ def build_prompt(
     *,
     history: Sequence[Turn] = (),
     max_context_chars: int | None = None,
+    context_tokens: int | None = None,
     system: str = SYSTEM_TEXT,
 ) -> Prompt:
-    """Number ``hits`` in rank order as context blocks; keep their text within a char budget."""
+    """Number ``hits`` in rank order as context blocks; keep their text within a char budget.
+
+    ``context_tokens`` (None: whole passages) cuts each passage to the sentences that best answer
+    ``question``, about that many tokens in all (:mod:`chat.focus`); numbers stay as they were.
+    """
     blocks = tuple(
         ContextBlock(number=i, hit=hit, text=neutralise(hit.chunk.text).strip())
         for i, hit in enumerate(hits, start=1)
     )
+    if context_tokens is not None:
+        blocks = focus_blocks(question, blocks, context_tokens)
     prompt = Prompt(system=system, blocks=blocks, question=question.strip(), history=tuple(history))
     if max_context_chars is None:
         return prompt

@@ -358,7 +358,9 @@ class _Turn:
         generator = slot.generator
         assert generator is not None
         history = history_for(generator, self.question.history)
-        prompt = build_prompt(self.question.text, plan.hits, history=history)
+        prompt = build_prompt(
+            self.question.text, plan.hits, history=history, context_tokens=slot.context_tokens
+        )
         return self.runs.answer(
             (slot.name, plan.privacy.sent_chunk_ids),
             listener,

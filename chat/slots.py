@@ -26,7 +26,9 @@ class GeneratorSlot:
 
     ``unavailable`` is reported as that generator's error; ``max_passages`` caps how many of the
     best passages it reads; ``title`` is shown when the generator has no label of its own;
-    ``gate`` is its selective answering (``min_confidence`` and ``below``), None for none.
+    ``gate`` is its selective answering (``min_confidence`` and ``below``), None for none;
+    ``context_tokens`` cuts its passages to their best sentences, about that many tokens in all
+    (:mod:`chat.focus`; None: whole passages).
     """
 
     name: str
@@ -35,6 +37,7 @@ class GeneratorSlot:
     max_passages: int | None = None
     title: str = ""
     gate: Gate | None = None
+    context_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if (self.generator is None) == (self.unavailable is None):

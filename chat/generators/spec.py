@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from chat.focus import MIN_CONTEXT_TOKENS
 from core.domain import Sensitivity
 from core.errors import ConfigError
 from core.settings import Settings
@@ -41,6 +42,8 @@ class GeneratorSpec(BaseModel):
     on_premises: bool
     max_sensitivity: Sensitivity
     max_passages: int | None = Field(default=None, ge=1)
+    context_tokens: int | None = Field(default=None, ge=MIN_CONTEXT_TOKENS)
+    """About how many tokens of passage text it reads (the best sentences); None: whole passages."""
     max_tokens: int = Field(default=256, ge=1)
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     """Selective answering: below this calibrated probability the column flags or abstains."""
@@ -138,7 +141,7 @@ def _cascade(
     """A cascade entry checked against the file's other generators; it runs off premises when any
     step does, and reads up to the most sensitive passage any step may read."""
     name = entry.get("id", "?")
-    for derived in ("on_premises", "max_sensitivity", "max_passages"):
+    for derived in ("on_premises", "max_sensitivity", "max_passages", "context_tokens"):
         if derived in entry:
             raise ConfigError(
                 f"{where}: cascade {name!r} sets {derived}; each step's own entry says where it runs "

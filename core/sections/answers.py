@@ -69,6 +69,12 @@ class GenerationSettings(Section):
         description="Best passages the local model reads (the hosted one reads all top_k): a "
         "270M model answers better, and starts sooner, from fewer of them.",
     )
+    slm_context_tokens: int | None = Field(
+        default=None,
+        description="About how many tokens of passage text the local model reads: each passage "
+        "cut to the sentences that best answer the question (chat/focus.py); at least 48. Unset: "
+        "whole passages. Measured in docs/performance.md before it becomes a default.",
+    )
 
     # the default larger local model (generator `slm-large`)
     slm_large_model_path: str | None = Field(
@@ -82,6 +88,9 @@ class GenerationSettings(Section):
         default_factory=half_the_cores, description="llama.cpp threads of the larger local model."
     )
     slm_large_max_passages: int | None = Field(default=None, ge=1)
+    slm_large_context_tokens: int | None = Field(
+        default=None, description="slm_context_tokens for the larger local model."
+    )
 
     # the hosted large model (generator `llm`)
     llm_base_url: str | None = Field(

@@ -63,9 +63,17 @@ def register(sub: Any) -> None:
 
 
 def streamlit_argv(
-    host: str, port: int, *, secrets_file: Path | None = None, python: str = sys.executable
+    host: str,
+    port: int,
+    *,
+    secrets_file: Path | None = None,
+    python: str = sys.executable,
+    warm: bool = False,
 ) -> list[str]:
     """``python -m streamlit run ui/app.py`` headless, without telemetry or file watching.
+
+    ``warm``: run it through :mod:`docduet.ui_server`, which starts loading the local models
+    before Streamlit serves (``docduet ui`` does; a test serving another app does not).
 
     Streamlit's agent API and trusted user headers are off (:data:`IDENTITY`). ``secrets_file``
     (the OpenID Connect ``[auth]`` table) is the only secrets file Streamlit reads.
@@ -86,7 +94,8 @@ def streamlit_argv(
         **IDENTITY,
         **({"secrets.files": str(secrets_file)} if secrets_file else {}),
     }
-    return [python, "-m", "streamlit", "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
+    runner = "docduet.ui_server" if warm else "streamlit"
+    return [python, "-m", runner, "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -96,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     if mode is Mode.OIDC and (warning := group_map_warning(settings)):
         log.warning(warning)
     _start_database(settings)
-    argv = streamlit_argv(args.host, args.port, secrets_file=secrets_file)
+    argv = streamlit_argv(args.host, args.port, secrets_file=secrets_file, warm=True)
     # docduet decides which proxies to believe (DOCDUET_UI_TRUSTED_PROXIES): uvicorn must not
     # rewrite the peer address from X-Forwarded-For, which it does for loopback peers by default.
     os.environ["FORWARDED_ALLOW_IPS"] = ""

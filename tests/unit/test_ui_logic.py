@@ -323,6 +323,8 @@ def test_admin_summaries() -> None:
 def test_streamlit_argv_is_headless_without_telemetry() -> None:
     argv = streamlit_argv("127.0.0.1", 8600, python="/py")
     assert argv[:4] == ["/py", "-m", "streamlit", "run"]
+    warm = streamlit_argv("127.0.0.1", 8600, python="/py", warm=True)
+    assert warm[:4] == ["/py", "-m", "docduet.ui_server", "run"] and warm[4:] == argv[4:]
     assert Path(argv[4]).name == "app.py" and Path(argv[4]).is_file()
     for flag in (
         "--server.address=127.0.0.1",

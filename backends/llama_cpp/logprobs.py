@@ -31,18 +31,25 @@ class TokenLogprobs:
     """A logits processor recording the log-probability of every token the model then chose.
 
     The token chosen at the last step (the end-of-answer token, or the one that hit the limit)
-    is never shown to a later step, so it is not recorded.
+    is never shown to a later step, so it is not recorded. The token chosen at step ``k`` sits at
+    position ``prompt + k`` of ``input_ids``: with prompt-lookup drafts, ``input_ids`` runs on past
+    the step being sampled (the drafted tokens), so its last token is not the one chosen.
     """
 
     def __init__(self) -> None:
         self.values: list[float] = []
         self._previous: npt.NDArray[np.float64] | None = None
+        self._prompt: int | None = None
 
     def __call__(
         self, input_ids: npt.NDArray[np.intc], scores: npt.NDArray[np.single]
     ) -> npt.NDArray[np.single]:
-        if self._previous is not None and len(input_ids):
-            self.values.append(float(self._previous[int(input_ids[-1])]))
+        if self._prompt is None:
+            self._prompt = len(input_ids)  # the first step sees the evaluated prompt only
+        elif self._previous is not None:
+            chosen = self._prompt + len(self.values)
+            if chosen < len(input_ids):
+                self.values.append(float(self._previous[int(input_ids[chosen])]))
         self._previous = _log_softmax(scores)
         return scores
 

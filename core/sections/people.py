@@ -83,6 +83,17 @@ class OidcSettings(Section):
         "email, sub); the users file matches by oidc_sub or a verified e-mail (docs/identity.md).",
     )
     oidc_groups_claim: str = Field(default="groups", description="ID-token claim listing the groups.")
+    oidc_api_audience: str | None = Field(
+        default=None,
+        description="docduet serve: the audience (aud) an OpenID Connect access token must carry to "
+        "be accepted as a bearer token (the API's resource identifier at the provider, e.g. "
+        "https://docduet.example/api); with oidc_server_metadata_url it turns bearer tokens on.",
+    )
+    oidc_api_leeway_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="docduet serve: clock skew allowed when checking an access token's exp, nbf and iat.",
+    )
     oidc_group_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description="Provider group -> docduet group (comma list idp=docduet or a JSON object); only "
@@ -91,7 +102,7 @@ class OidcSettings(Section):
 
     _unset = field_validator(
         "oidc_server_metadata_url", "oidc_client_id", "oidc_client_secret", "oidc_redirect_uri",
-        "oidc_cookie_secret", mode="before",
+        "oidc_cookie_secret", "oidc_api_audience", mode="before",
     )(blank_is_unset)  # fmt: skip
 
     @field_validator("oidc_group_map", mode="before")

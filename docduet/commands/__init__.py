@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from docduet.commands import answer, bench, db, eval, ingest, slack, ui
+from docduet.commands import answer, bench, db, eval, ingest, keys, serve, slack, ui
 
-COMMANDS: tuple[ModuleType, ...] = (db, ingest, answer, slack, eval, ui, bench)
+COMMANDS: tuple[ModuleType, ...] = (db, ingest, answer, slack, eval, ui, serve, keys, bench)

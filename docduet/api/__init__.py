@@ -1,0 +1,1 @@
+"""``docduet serve``: the OpenAI-compatible API over the same permission-aware, cited answers."""

@@ -58,10 +58,6 @@ FLAT_NAMES = {
 }  # fmt: skip
 FLAT_NAMES |= {"DOCDUET_SLM_CONTEXT_TOKENS", "DOCDUET_SLM_LARGE_CONTEXT_TOKENS"}  # added since (issue 24)
 FLAT_NAMES |= {"DOCDUET_OIDC_API_AUDIENCE", "DOCDUET_OIDC_API_LEEWAY_S"}  # added since (issue 26: docduet serve)
-FLAT_NAMES |= {  # added since (issue 25: cost that counts local compute)
-    "DOCDUET_COMPUTE_PRICE_CPU_HOUR", "DOCDUET_COMPUTE_PRICE_GPU_HOUR", "DOCDUET_COMPUTE_GPU_GENERATORS",
-    "DOCDUET_QUESTIONS_PER_MONTH",
-}  # fmt: skip
 
 
 def env_names() -> dict[str, str]:

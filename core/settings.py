@@ -21,12 +21,14 @@ from pydantic.fields import FieldInfo
 
 from core.sections.answers import GenerationSettings, LinkSettings, RetrievalSettings
 from core.sections.base import Section
+from core.sections.costs import CostSettings
 from core.sections.ingest import EmbeddingSettings, IngestSettings
 from core.sections.people import IdentitySettings, OidcSettings, RateLimitSettings, WebSettings
 from core.sections.slack import SlackSettings
 from core.sections.storage import PathSettings, WeaviateSettings
 
 __all__ = [
+    "CostSettings",
     "EmbeddingSettings",
     "GenerationSettings",
     "IdentitySettings",
@@ -60,6 +62,7 @@ class Settings(BaseModel):
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    costs: CostSettings = Field(default_factory=CostSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,8 +1,9 @@
 """Optional LLM-as-judge: the hosted model grades each answer against the gold answers.
 
-Reported separately and never mixed into the deterministic metrics. Only the question, the gold
-answers and the candidate answer are sent; questions whose retrieval touched a confidential
-passage are skipped, since their answers may quote it.
+Reported separately and never mixed into the deterministic metrics, with the judge's own
+agreement with gold (Cohen's kappa, :mod:`evaluation.agreement`) beside its grades. Only the
+question, the gold answers and the candidate answer are sent; questions whose retrieval touched
+a confidential passage are skipped, since their answers may quote it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from core.errors import DocduetError
 from core.prompt import Prompt
 from core.protocols import Generator, ProgressSink
+from evaluation.agreement import judge_agreement
 from evaluation.checkpoint import Checkpoint
 from evaluation.metrics import mean
 
@@ -78,7 +80,10 @@ def judge_answers(
             "unparsed": sum(1 for g in mine if g.get("score") is None and "reply" in g),
             "mean_score": mean([s / 2 for s in scored]),
         }
-    return {"endpoint": judge.endpoint, "summary": summary, "grades": grades}
+    agreement = judge_agreement(records, grades, generators)
+    for name in generators:
+        summary[name]["kappa"] = agreement["per_generator"][name]
+    return {"endpoint": judge.endpoint, "summary": summary, "grades": grades, "agreement": agreement["all"]}
 
 
 def _judge_one(judge: Generator, record: dict[str, Any], name: str) -> dict[str, Any]:

@@ -51,27 +51,28 @@ def retrieval_figure(retrieval: dict[str, Any]) -> str:
 
 
 def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
-    """Left: share correct against median latency, labelled with cost per 1,000 questions.
-    Right: the main quality scores per generator."""
+    """Share correct (with its 95% interval) against median latency and against cost per 1,000
+    questions (tokens plus priced local compute); right: the main quality scores per generator."""
     names = [n for n, s in summary.items() if s["latency_p50_s"] is not None]
-    figure = _figure()
-    scatter, bars = figure.subplots(1, 2)
-    for name in names:
-        s = summary[name]
-        cost = s["cost_usd_per_1k"] or 0.0
-        scatter.scatter([s["latency_p50_s"]], [s["correct"]], s=120 + 400 * min(cost, 10) / 10)
-        scatter.annotate(
-            f"{name}\n${cost:.2f}/1k q",
-            (s["latency_p50_s"], s["correct"]),
-            textcoords="offset points",
-            xytext=(8, 4),
-            fontsize="small",
-        )
-    scatter.set_xlabel("median answer time (s)")
-    scatter.set_ylabel("share correct")
-    scatter.set_ylim(0, 1.05)
-    scatter.set_xlim(left=0, right=max([summary[n]["latency_p50_s"] for n in names] + [0.1]) * 1.4)
-    scatter.set_title("Quality vs latency vs cost")
+    figure = _figure(12.0, 3.8)
+    latency, cost, bars = figure.subplots(1, 3)
+    for axes, key, xlabel in (
+        (latency, "latency_p50_s", "median answer time (s)"),
+        (cost, "total_usd_per_1k", "$ per 1,000 questions (tokens + compute)"),
+    ):
+        xs = [_x(summary[n], key) for n in names]
+        for name, x in zip(names, xs, strict=True):
+            s = summary[name]
+            low, high = (s.get("ci95") or {}).get("correct") or (s["correct"], s["correct"])
+            y = s["correct"] or 0.0
+            axes.errorbar([x], [y], yerr=[[y - low], [high - y]], fmt="o", capsize=4, markersize=8)
+            axes.annotate(name, (x, y), textcoords="offset points", xytext=(8, 4), fontsize="small")
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel("share correct (95% interval)")
+        axes.set_ylim(0, 1.05)
+        axes.set_xlim(left=0, right=max([*xs, 0.001]) * 1.4)
+    latency.set_title("Quality vs latency")
+    cost.set_title("Quality vs cost")
     width = 0.8 / max(1, len(names))
     for i, name in enumerate(names):
         values = [summary[name][key] or 0.0 for key, _ in QA_BARS]
@@ -83,6 +84,14 @@ def tradeoff_figure(summary: dict[str, dict[str, Any]]) -> str:
     bars.legend(fontsize="small")
     bars.set_title("Answer quality")
     return to_base64(figure)
+
+
+def _x(s: dict[str, Any], key: str) -> float:
+    """A figure's x value; the tokens' cost alone for results written before compute was priced."""
+    value = s.get(key)
+    return float(
+        s.get("cost_usd_per_1k") or 0.0 if value is None and key == "total_usd_per_1k" else value or 0.0
+    )
 
 
 def disagreement_figure(

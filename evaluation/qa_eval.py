@@ -15,8 +15,11 @@ from chat.service import AnswerService
 from core.domain import User
 from core.protocols import ProgressSink
 from evaluation.checkpoint import Checkpoint
+from evaluation.costs import Pricing
 from evaluation.datasets import QASet, spread
-from evaluation.scoring import outcomes, question_record, retrieval_recall, summarize
+from evaluation.paired import all_pairs
+from evaluation.scoring import outcomes, question_record, retrieval_recall
+from evaluation.uncertainty import with_intervals
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +34,18 @@ def evaluate_qa(
     limit: int | None,
     checkpoint: Checkpoint,
     progress: ProgressSink,
+    prices: Pricing | None = None,
 ) -> dict[str, Any]:
-    """Answer (a spread of) the questions with ``generators``; the results.json ``qa`` section."""
+    """Answer (a spread of) the questions with ``generators``; the results.json ``qa`` section:
+    each generator's summary with 95% intervals (local compute priced at ``prices``) and every
+    pair compared on the same questions."""
     items = spread(dataset.items, limit)
     todo = [item for item in items if item.item_id not in checkpoint]
     progress.start(len(todo), f"questions: {', '.join(generators)}")
     try:
         for item in todo:
-            comparison = service.compare(Question(text=item.question, user=user), list(generators))
+            asker = item.asker or user  # a generated item's own asker may read its source
+            comparison = service.compare(Question(text=item.question, user=asker), list(generators))
             checkpoint.append(question_record(item, comparison))
             progress.advance(item.item_id, _outcome(checkpoint.get(item.item_id) or {}))
     finally:
@@ -50,7 +57,9 @@ def evaluate_qa(
         "questions": len(records),
         "unanswerable": sum(1 for r in records if r["unanswerable"]),
         "retrieval_recall": retrieval_recall(records),
-        "summary": {name: summarize(records, name) for name in generators},
+        "summary": {name: with_intervals(records, name, prices) for name in generators},
+        "pairs": all_pairs(records, generators),
+        "pricing": (prices or Pricing()).to_json(),
         "records": records,
     }
     if len(generators) >= 2:

@@ -1,7 +1,9 @@
 """The plain-language recommendation, drawn only from the measured numbers.
 
-A difference counts when it exceeds 1.96 standard errors of the paired per-item difference
-(about a 95% interval); smaller ones are called noise, whatever their sign.
+Retrieval: a difference counts when it exceeds 1.96 standard errors of the paired per-query
+difference. Answers: the decision's sentence (:mod:`evaluation.decision`), then each other pair's
+verdict (:mod:`evaluation.paired`: a difference only where the bootstrap interval and McNemar's
+test agree, otherwise how many questions would decide).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evaluation.metrics import paired_difference
+from evaluation.decision import decide, points, span
+from evaluation.paired import all_pairs
 from evaluation.retrieval_eval import compare_methods
 
 Z95 = 1.96
@@ -27,17 +30,13 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def _secs(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f} s"
-
-
 def recommend(results: dict[str, Any]) -> list[str]:
     """Paragraphs for the report's recommendation section."""
     paragraphs: list[str] = []
     if "retrieval" in results:
         paragraphs += retrieval_advice(results["retrieval"])
     if "qa" in results:
-        paragraphs += qa_advice(results["qa"])
+        paragraphs += qa_advice(results["qa"], results.get("cascade"))
     return paragraphs or ["Nothing was measured, so there is nothing to recommend."]
 
 
@@ -93,18 +92,26 @@ def _margin(retrieval: dict[str, Any], best: dict[str, Any], others: Sequence[di
     return f" It leads {second['name']} by {diff:+.3f} ± {Z95 * se:.3f} ({verdict})."
 
 
-def qa_advice(qa: dict[str, Any]) -> list[str]:
-    """Whether the local model is good enough, and what the hosted one buys."""
+def qa_advice(qa: dict[str, Any], cascade: dict[str, Any] | None = None) -> list[str]:
+    """The decision's sentence first, then the cascade, every other pair's verdict, and warnings."""
     names: Sequence[str] = qa["generators"]
     labels: dict[str, str] = qa.get("labels") or {}
     summaries = qa["summary"]
     usable = [g for g in names if summaries[g]["questions"] > summaries[g]["errors"]]
-    out = [_one_line(g, summaries[g], labels) for g in usable]
+    if "pairs" not in qa:  # a results.json written before pairs were recorded
+        qa = {**qa, "pairs": all_pairs(qa["records"], usable)}
+    decision = decide(qa, cascade)
+    out = [] if decision is None else [decision["headline"]]
+    if decision and decision["cascade"]:
+        out.append(decision["cascade"])
+    shown = {decision["choice"], decision["reference"]} if decision else set()
+    out += [
+        _pair_line(p) for p in qa["pairs"] if {p["a"], p["b"]} != shown and {p["a"], p["b"]} <= set(usable)
+    ]
     for g in names:
         if g not in usable:
             first = next((r["answers"][g]["scores"]["error"] for r in qa["records"] if g in r["answers"]), "")
             out.append(f"{_cap(label(g, labels))} could not be evaluated: every answer failed ({first}).")
-    out += [_versus(qa["records"], usable[0], other, summaries, labels) for other in usable[1:]]
     recall = qa.get("retrieval_recall")
     if recall is not None and recall < LOW_RETRIEVAL_RECALL:
         out.append(
@@ -119,42 +126,23 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _one_line(name: str, s: dict[str, Any], labels: dict[str, str]) -> str:
-    cost = s["cost_usd_per_1k"] or 0.0
-    return (
-        f"{_cap(label(name, labels))}: correct on {_pct(s['correct'])} of {s['questions']} questions "
-        f'(EM {_pct(s["em"])}, F1 {_pct(s["f1"])}); on unanswerable questions it said "I don\'t know" '
-        f"{_pct(s['abstention_recall'])} of the time (precision {_pct(s['abstention_precision'])}); "
-        f"median answer time {_secs(s['latency_p50_s'])}, first token {_secs(s['first_token_p50_s'])}; "
-        f"${cost:.2f} per 1,000 questions."
-    )
-
-
-def _versus(
-    records: Sequence[dict[str, Any]], a: str, b: str, summaries: dict[str, Any], labels: dict[str, str]
-) -> str:
-    pairs = [r["answers"] for r in records if a in r["answers"] and b in r["answers"]]
-    right_a = [float(p[a]["scores"]["correct"]) for p in pairs]
-    right_b = [float(p[b]["scores"]["correct"]) for p in pairs]
-    diff, se = paired_difference(right_b, right_a)
-    cost = (summaries[b]["cost_usd_per_1k"] or 0.0) - (summaries[a]["cost_usd_per_1k"] or 0.0)
-    name_a, name_b = label(a, labels), label(b, labels)
-    if abs(diff) <= Z95 * se:
+def _pair_line(pair: dict[str, Any]) -> str:
+    """One pair's verdict in a sentence: a difference only where the interval and the test agree."""
+    a, b, n = pair["a"], pair["b"], pair["questions"]
+    ci, size = span(pair["ci95"]), abs(100 * pair["difference"])
+    counts = f"{pair['wins_b']} won, {pair['ties']} tied, {pair['wins_a']} lost"
+    if pair["verdict"] in ("a better", "b better"):
+        better, worse = (b, a) if pair["verdict"] == "b better" else (a, b)
         return (
-            f"On these {len(pairs)} questions {name_a} and {name_b} are not distinguishable on "
-            f"correctness ({100 * diff:+.1f} ± {100 * Z95 * se:.1f} points for {b}), so {name_a} is "
-            f"good enough here; {name_b} {_costs(cost)} per 1,000 questions."
+            f"`{better}` is better than `{worse}` on these {n} questions by {size:.1f} "
+            f"points {span(pair['ci95'] if better == b else [-pair['ci95'][1], -pair['ci95'][0]])} "
+            f"(McNemar p = {pair['p_mcnemar']:.3f}; `{b}` {counts})."
         )
-    better, worse = (label(b, labels), name_a) if diff > 0 else (name_a, label(b, labels))
+    if pair["verdict"] == "equivalent":
+        return f"`{a}` and `{b}` are within {size:.1f} points {ci} on these {n} questions."
+    needed = pair.get("questions_needed") or n
     return (
-        f"{_cap(better)} is better on these {len(pairs)} questions: it answers "
-        f"{100 * abs(diff):.1f} ± {100 * Z95 * se:.1f} percentage points more of them correctly; "
-        f"{name_b} {_costs(cost)} per 1,000 questions. Prefer {better} where its cost, latency "
-        f"and data handling are acceptable; {worse} is the fallback."
+        f"`{a}` and `{b}` cannot be told apart on these {n} questions (`{b}` {points(pair['difference'])} "
+        f"points {ci}, McNemar p = {pair['p_mcnemar']:.2f}; `{b}` {counts}): the test had too little power; "
+        f"about {needed} questions ({needed - n} more) would decide."
     )
-
-
-def _costs(delta: float) -> str:
-    if abs(delta) < 0.005:
-        return "costs about the same"
-    return f"costs ${abs(delta):.2f} {'more' if delta > 0 else 'less'}"

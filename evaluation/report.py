@@ -10,9 +10,13 @@ from typing import Any
 
 from evaluation import plots
 from evaluation.report_confidence import cascade_html, confidence_html
+from evaluation.report_decision import NOTES as DECISION_NOTES
+from evaluation.report_decision import decision_html, kappa_cell, pairs_html, with_interval
 
 Fmt = Callable[[Any], str]
 MAX_LISTED = 25
+INTERVAL_FORMATS: dict[Fmt, tuple[float, str]] = {}
+"""How a row's interval ends are written, by the row's formatter (filled in below)."""
 
 
 def _pct(v: Any) -> str:
@@ -55,7 +59,14 @@ QA_ROWS: tuple[tuple[str, str, Fmt], ...] = (
     ("First token p95", "first_token_p95_s", _sec),
     ("Prompt tokens per 1,000 questions", "prompt_tokens_per_1k", _num),
     ("Completion tokens per 1,000 questions", "completion_tokens_per_1k", _num),
-    ("Cost per 1,000 questions", "cost_usd_per_1k", _usd),
+    ("Cost per 1,000 questions (tokens)", "cost_usd_per_1k", _usd),
+    ("Compute seconds per answer (local)", "compute_s_mean", _sec),
+    ("Compute cost per 1,000 questions", "compute_usd_per_1k", _usd),
+    ("Cost per 1,000 questions (tokens + compute)", "total_usd_per_1k", _usd),
+    ("Cost per month", "total_usd_per_month", _usd),
+)
+INTERVAL_FORMATS.update(
+    {_pct: (100.0, "{:.0f}"), _sec: (1.0, "{:.2f}"), _usd: (1.0, "{:,.4f}"), _num: (1.0, "{:,.0f}")}
 )
 
 NOTES = (
@@ -70,7 +81,9 @@ NOTES = (
     "Citation precision: of the [n] markers a model wrote, the share whose passage supports the "
     "sentence (docduet's citation verifier); recall: of answered, answerable questions, the share "
     "citing the passage that holds the answer.",
-    "Differences are called real when they exceed 1.96 standard errors of the paired per-item difference.",
+    "Retrieval differences are called real when they exceed 1.96 standard errors of the paired "
+    "per-query difference.",
+    *DECISION_NOTES,
 )
 
 CSS = """
@@ -78,6 +91,7 @@ body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0
 table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}td.n{text-align:right}.rec{background:#eef6ee;
 padding:.6em 1em;border-left:4px solid #4c9a2a}img{max-width:100%}small,.dim{color:#666}
+pre.snippet{background:#f6f6f6;padding:.6em;overflow-x:auto}
 """
 
 
@@ -93,16 +107,15 @@ def write_outputs(out: Path, results: dict[str, Any]) -> tuple[Path, Path]:
 def render_report(results: dict[str, Any]) -> str:
     """The decision report as one self-contained HTML page."""
     ds = results["dataset"]
+    file_name = Path(str(ds["path"])).name  # the report names no absolute path: it is shared
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>docduet eval: {escape(ds['name'])}"
         f"</title><style>{CSS}</style></head><body>",
         f"<h1>docduet evaluation: {escape(ds['name'])}</h1>",
-        f"<p class='dim'>{escape(ds['kind'])} dataset <code>{escape(str(ds['path']))}</code> · run "
+        f"<p class='dim'>{escape(ds['kind'])} dataset <code>{escape(file_name)}</code> · run "
         f"{escape(results['started'])} · wall time {results['wall_s']:.1f} s · "
         f"{results.get('resumed', 0)} items resumed from a checkpoint</p>",
-        "<h2>Recommendation</h2><div class='rec'>",
-        *(f"<p>{escape(p)}</p>" for p in results["recommendation"]),
-        "</div>",
+        *decision_html(results.get("decision"), results["recommendation"]),
     ]
     if "retrieval" in results:
         parts += _retrieval(results["retrieval"], results.get("index"))
@@ -162,7 +175,7 @@ def _retrieval(retrieval: dict[str, Any], index: dict[str, Any] | None) -> list[
 def _qa(qa: dict[str, Any]) -> list[str]:
     names = qa["generators"]
     summary = qa["summary"]
-    rows = [[title, *(fmt(summary[n][key]) for n in names)] for title, key, fmt in QA_ROWS]
+    rows = [[title, *(_cell(summary[n], key, fmt) for n in names)] for title, key, fmt in QA_ROWS]
     out = [
         "<h2>Answers</h2>",
         f"<p>{qa['questions']} questions ({qa['unanswerable']} unanswerable). The passage holding the "
@@ -185,10 +198,17 @@ def _qa(qa: dict[str, Any]) -> list[str]:
             ids = qa["outcomes"][key]
             out.append(f"<h4>{escape(title)}: {len(ids)}</h4>")
             out.append(_question_table([by_id[i] for i in ids[:MAX_LISTED]], names))
+    out += pairs_html(qa)
     out.append(f"<details><summary>All {qa['questions']} questions</summary>")
     out.append(_question_table(qa["records"], names))
     out.append("</details>")
     return out
+
+
+def _cell(summary: dict[str, Any], key: str, fmt: Fmt) -> str:
+    """A summary figure with its 95% interval, where it has one."""
+    scale, end = INTERVAL_FORMATS.get(fmt, (1.0, "{:.3f}"))
+    return with_interval(fmt(summary.get(key)), (summary.get("ci95") or {}).get(key), scale, end)
 
 
 def _question_table(records: Sequence[dict[str, Any]], names: Sequence[str]) -> str:
@@ -220,6 +240,7 @@ def _judge(judge: dict[str, Any]) -> list[str]:
             _num(s["skipped"]),
             _num(s["unparsed"]),
             _num(s["failed"]),
+            kappa_cell(s.get("kappa")),
         ]
         for name, s in judge["summary"].items()
     ]
@@ -227,7 +248,22 @@ def _judge(judge: dict[str, Any]) -> list[str]:
         "<h2>LLM-as-judge (separate from the metrics above)</h2>",
         f"<p class='dim'>Graded by {escape(judge['endpoint'])} on a 0-2 scale, shown as a share of the "
         "maximum; questions whose passages were confidential are skipped.</p>",
-        _table(["generator", "judged", "mean grade", "skipped", "unparsed", "judge failed"], rows),
+        _table(
+            [
+                "generator",
+                "judged",
+                "mean grade",
+                "skipped",
+                "unparsed",
+                "judge failed",
+                "agreement with gold",
+            ],
+            rows,
+        ),
+        f"<p class='dim'>Agreement with gold: Cohen's kappa of the judge's grade 2 against the "
+        f"deterministic 'correct' on graded items with gold answers (or marked unanswerable), 95% "
+        f"bootstrap interval; over all generators {escape(kappa_cell(judge.get('agreement')))}. "
+        "Below about 0.6, read the judge's grades with care.</p>",
     ]
 
 

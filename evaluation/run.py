@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chat.generators import GeneratorSpec
+from chat.generators import GeneratorSpec, load_specs
 from core.domain import ANONYMOUS, User
 from core.feedback import FeedbackStore
 from core.protocols import NullProgress, ProgressSink
@@ -17,7 +17,9 @@ from core.settings import Settings
 from evaluation.answers import answers_from_records
 from evaluation.checkpoint import Checkpoint
 from evaluation.confidence_eval import full_report
+from evaluation.costs import pricing
 from evaluation.datasets import QASet, RetrievalSet, load_dataset
+from evaluation.decision import decide
 from evaluation.index import ensure_eval_index
 from evaluation.judge import judge_answers
 from evaluation.parts import EvalParts
@@ -208,8 +210,11 @@ def _qa(
             limit=options.limit,
             checkpoint=checkpoint,
             progress=progress,
+            prices=pricing(settings.costs, load_specs(settings)),
         )
+    out["qa"]["specs"] = {s.id: _public_spec(s) for s in specs}
     out |= full_report(answers_from_records(out["qa"]["records"], dataset.name), names)
+    out["decision"] = decide(out["qa"], out.get("cascade"))
     out["resumed"] = checkpoint.resumed
     if options.judge:
         out["judge"] = _judge(parts, settings, out["qa"], options, config, progress)

@@ -13,6 +13,7 @@ from typing import Any
 from chat.citations import MARKER_RE, is_abstention
 from chat.results import NOT_FOUND_TEXT, Comparison, answer_json
 from core.domain import Answer
+from evaluation.costs import Pricing, compute_seconds, compute_usd
 from evaluation.datasets import QAItem
 from evaluation.metrics import abstention_scores, best_over_golds, contains_gold, mean, percentile
 
@@ -112,8 +113,11 @@ def question_record(item: QAItem, comparison: Comparison) -> dict[str, Any]:
     }
 
 
-def summarize(records: Sequence[dict[str, Any]], generator: str) -> dict[str, Any]:
-    """One generator's metrics over the questions (errors count as wrong, not as abstentions)."""
+def summarize(
+    records: Sequence[dict[str, Any]], generator: str, prices: Pricing | None = None
+) -> dict[str, Any]:
+    """One generator's metrics over the questions (errors count as wrong, not as abstentions);
+    local compute priced at ``prices`` (None: free)."""
     rows = [(r, r["answers"][generator]["scores"]) for r in records if generator in r["answers"]]
     scores = [s for _, s in rows]
     answerable = [s for r, s in rows if not r["unanswerable"]]
@@ -150,7 +154,24 @@ def summarize(records: Sequence[dict[str, Any]], generator: str) -> dict[str, An
         ),
         "prompt_tokens_per_1k": _per_1k([s["prompt_tokens"] for s in scores]),
         "completion_tokens_per_1k": _per_1k([s["completion_tokens"] for s in scores]),
-        "cost_usd_per_1k": _per_1k([s["cost_usd"] for s in scores]),
+        "cost_usd_per_1k": (money := _per_1k([s["cost_usd"] for s in scores])),
+        **_compute(generator, [r["answers"][generator].get("answer") or {} for r, _ in rows], money, prices),
+    }
+
+
+def _compute(
+    generator: str, answers: Sequence[dict[str, Any]], money: float | None, prices: Pricing | None
+) -> dict[str, Any]:
+    """Mean compute seconds per answer, their price, and money (``money`` per 1,000) plus compute
+    per 1,000 questions and per month (at ``prices.per_month`` questions)."""
+    prices = prices or Pricing()
+    compute = _per_1k([compute_usd(generator, a, prices) for a in answers])
+    total = None if compute is None or money is None else compute + money
+    return {
+        "compute_s_mean": mean([compute_seconds(generator, a, prices) for a in answers]),
+        "compute_usd_per_1k": compute,
+        "total_usd_per_1k": total,
+        "total_usd_per_month": None if total is None else total * prices.per_month / 1000,
     }
 
 

@@ -75,7 +75,9 @@ def record(qid: str, sensitivity: str = "public", error: str | None = None) -> d
         "question": "Where?",
         "gold": ["France"],
         "hits": [{"source": "s", "score": 1.0, "sensitivity": sensitivity}],
-        "answers": {"slm": {"answer": {"text": "France"}, "scores": {"error": error}}},
+        "answers": {
+            "slm": {"answer": {"text": "France"}, "scores": {"error": error, "correct": error is None}}
+        },
     }
 
 
@@ -96,6 +98,7 @@ def test_judge_grades_skips_and_retries_failures(tmp_path: Path) -> None:
         "failed": 1,
         "unparsed": 1,
         "mean_score": 1.0,
+        "kappa": {"kappa": None, "ci95": None, "agreement": 1.0, "n": 1},  # one grade: no chance term
     }
     assert len(judge.prompts) == 3  # nothing sent for the confidential question or the failed answer
     assert "Reference answers: France" in judge.prompts[0].messages()[-1].content
@@ -104,6 +107,8 @@ def test_judge_grades_skips_and_retries_failures(tmp_path: Path) -> None:
         retry, records, ["slm"], checkpoint=Checkpoint(tmp_path, "judge", {}), progress=NullProgress()
     )
     assert len(retry.prompts) == 1 and again["summary"]["slm"]["judged"] == 2  # only the failure was redone
+    assert again["summary"]["slm"]["kappa"]["agreement"] == 0.5  # graded 1 (partly) where gold says right
+    assert again["agreement"]["n"] == 2
 
 
 def test_parse_score_and_request() -> None:

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evaluation.decision import decide
+from evaluation.paired import all_pairs
 from evaluation.recommend import qa_advice, recommend, retrieval_advice
 from evaluation.report import render_report, write_outputs
 
@@ -134,16 +136,19 @@ def qa_section(right_slm: list[bool], right_llm: list[bool], llm_error: str | No
     }
 
 
-def test_qa_advice_prefers_the_clearly_better_model_and_flags_retrieval() -> None:
-    text = " ".join(qa_advice(qa_section([False] * 20, [True] * 20)))
-    assert "The hosted model (llm) is better on these 20 questions: it answers 100.0 ± 0.0 percentage" in text
-    assert "the hosted model (llm) costs $0.42 more per 1,000 questions" in text
-    assert "Retrieval found the passage holding the answer for only 50.0%" in text
+def test_qa_advice_leads_with_the_clearly_better_model_and_flags_retrieval() -> None:
+    text = qa_advice(qa_section([False] * 20, [True] * 20))
+    assert text[0].startswith("Use `llm`: on these 20 questions it answers 100.0 points more correctly than")
+    assert "at $0.42 of cost against $0 and 100% of its latency" in text[0]
+    assert "Retrieval found the passage holding the answer for only 50.0%" in text[-1]
+    assert all("the hosted model (llm)" not in p for p in text)  # labels live in the table, once
 
 
-def test_qa_advice_calls_a_tie_good_enough_for_the_local_model() -> None:
+def test_qa_advice_never_calls_an_underpowered_tie_good_enough() -> None:
     text = " ".join(qa_advice(qa_section([True, False] * 5, [False, True] * 5)))
-    assert "not distinguishable" in text and "the local model (slm) is good enough here" in text
+    assert "good enough" not in text and "not distinguishable" not in text
+    assert "No decision yet: on these 10 questions `slm` and `llm` cannot be told apart" in text
+    assert "the test had too little power, and about " in text and "more) would decide" in text
 
 
 def test_an_unconfigured_generator_is_reported_not_compared() -> None:
@@ -171,7 +176,17 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
         "qa": qa_section([True, False, True], [True, True, False]),
         "judge": {
             "endpoint": "http://127.0.0.1:1/v1",
-            "summary": {"slm": {"judged": 3, "mean_score": 0.5, "skipped": 0, "unparsed": 0, "failed": 0}},
+            "summary": {
+                "slm": {
+                    "judged": 3,
+                    "mean_score": 0.5,
+                    "skipped": 0,
+                    "unparsed": 0,
+                    "failed": 0,
+                    "kappa": {"kappa": 0.62, "ci95": [0.35, 0.85], "agreement": 0.84, "n": 40},
+                }
+            },
+            "agreement": {"kappa": None, "ci95": None, "agreement": 1.0, "n": 3},
         },
         "feedback": [
             {
@@ -185,6 +200,9 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
         ],
     }
     results["qa"]["outcomes"] = {"both": ["q0"], "only_slm": ["q2"], "only_llm": ["q1"], "neither": []}
+    results["qa"]["pairs"] = all_pairs(results["qa"]["records"], ["slm", "llm"], resamples=200)
+    results["qa"]["summary"]["slm"]["ci95"] = {"correct": [0.1, 0.9], "latency_p50_s": [0.5, 1.5]}
+    results["decision"] = decide(results["qa"])
     results["recommendation"] = recommend(results)
     results_path, report_path = write_outputs(tmp_path / "out", results)
     assert json.loads(results_path.read_text())["dataset"]["name"] == "tiny"
@@ -198,11 +216,18 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
         "llm failed, slm did not: 1",
         "LLM-as-judge",
         "Feedback from people using the chat",
+        "Paired comparisons",
+        "Generators-file snippet",
         "Data sources and licences",
         "Method notes",
     ):
         assert heading in html, heading
     assert "Tiny set &lt;CC0&gt;" in html  # escaped
+    assert "κ 0.62 [0.35–0.85] (agree 84.0%, n 40)" in html  # the judge's agreement with gold
+    assert "over all generators κ undefined (one class only) (agree 100.0%, n 3)" in html
+    assert "/x/tiny" not in html and "<code>tiny</code>" in html  # no absolute path in a shared report
+    assert "66.7% [10–90]" in html and "1.00 s [0.50–1.50]" in html  # figures with their intervals
+    assert html.count("the local model") == 1  # a generator's full label once, in the decision table
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
     assert len(images) == 3
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)

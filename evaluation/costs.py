@@ -1,0 +1,85 @@
+"""What an answer costs when local compute is counted: hosted tokens at their prices, local models
+at a price per CPU core-hour (or GPU-hour) times the seconds they spent answering.
+
+A local answer's compute seconds are its answer time without the wait for a free model instance
+(``timings.queue_s``); a cascade's are its on-premises steps' seconds, each priced at its own
+generator's rate. An off-premises answer has no local compute: its tokens are its cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.generators import GeneratorSpec
+from core.sections.costs import CostSettings
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """US dollars per second of each local generator's compute, and the monthly volume."""
+
+    rates: Mapping[str, float] = field(default_factory=dict)
+    """Generator id -> dollars per compute second; a generator absent here is free to run."""
+    units: Mapping[str, str] = field(default_factory=dict)
+    """Generator id -> what it was priced as ("4 CPU cores at $0.05/h", "1 GPU at $2.50/h")."""
+    per_month: int = 10_000
+
+    def to_json(self) -> dict[str, Any]:
+        """What results.json records of the prices used."""
+        return {
+            "rates_usd_per_s": dict(self.rates),
+            "priced_as": dict(self.units),
+            "per_month": self.per_month,
+        }
+
+
+def pricing(costs: CostSettings, specs: Iterable[GeneratorSpec]) -> Pricing:
+    """Each on-premises, non-cascade generator's rate: its threads (1 unless set) times the CPU
+    core-hour price, or the GPU-hour price when it is listed as running on a GPU."""
+    rates: dict[str, float] = {}
+    units: dict[str, str] = {}
+    for spec in specs:
+        if not spec.on_premises or spec.is_cascade:
+            continue
+        if spec.id in costs.compute_gpu_generators:
+            rates[spec.id] = costs.compute_price_gpu_hour / SECONDS_PER_HOUR
+            units[spec.id] = f"1 GPU at ${costs.compute_price_gpu_hour:g}/h"
+            continue
+        cores = _threads(spec)
+        rates[spec.id] = cores * costs.compute_price_cpu_hour / SECONDS_PER_HOUR
+        units[spec.id] = f"{cores} CPU core{'s' if cores != 1 else ''} at ${costs.compute_price_cpu_hour:g}/h"
+    return Pricing(rates, units, costs.questions_per_month)
+
+
+def _threads(spec: GeneratorSpec) -> int:
+    try:
+        return max(1, int(spec.options.get("threads") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def compute_seconds(generator: str, answer: Mapping[str, Any], prices: Pricing) -> float:
+    """Seconds of local compute behind one recorded answer (``answer_json``'s shape): its own
+    answer time less its queue wait, a cascade's local steps' (those ``prices`` rates), 0 off
+    the premises."""
+    steps = answer.get("steps") or []
+    if steps:
+        return sum(float(s.get("seconds") or 0.0) for s in steps if s.get("generator") in prices.rates)
+    if (answer.get("privacy") or {}).get("off_premises"):
+        return 0.0
+    timings = answer.get("timings") or {}
+    return max(0.0, float(timings.get("total_s") or 0.0) - float(timings.get("queue_s") or 0.0))
+
+
+def compute_usd(generator: str, answer: Mapping[str, Any], prices: Pricing) -> float:
+    """Dollars of local compute behind one recorded answer at ``prices``."""
+    steps = answer.get("steps") or []
+    if steps:
+        return sum(
+            float(s.get("seconds") or 0.0) * prices.rates.get(s.get("generator", ""), 0.0) for s in steps
+        )
+    return compute_seconds(generator, answer, prices) * prices.rates.get(generator, 0.0)

@@ -1,0 +1,63 @@
+"""95% intervals for every figure of a generator's summary: a bootstrap over the questions.
+
+Each resample draws the questions with replacement and recomputes the whole summary
+(:func:`evaluation.scoring.summarize`), so every metric (shares, means, percentiles, tokens, cost)
+gets the 2.5th and 97.5th percentiles of its resampled values; the seed is fixed, so reruns agree.
+Counts (questions, errors) have none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from evaluation.confidence_metrics import BOOTSTRAP, SEED
+from evaluation.costs import Pricing
+from evaluation.scoring import summarize
+
+COUNTS = frozenset({"questions", "errors", "answerable", "unanswerable"})
+
+
+def summary_intervals(
+    records: Sequence[dict[str, Any]],
+    generator: str,
+    prices: Pricing | None = None,
+    *,
+    resamples: int = BOOTSTRAP,
+    seed: int = SEED,
+) -> dict[str, list[float] | None]:
+    """Per summary key (counts left out): its 95% bootstrap interval over the questions, None
+    where fewer than 2 questions were asked or the metric was undefined in most resamples."""
+    rows = [r for r in records if generator in r["answers"]]
+    keys = [k for k, v in summarize(rows, generator, prices).items() if k not in COUNTS]
+    if len(rows) < 2:
+        return dict.fromkeys(keys)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(resamples):
+        picked = [rows[i] for i in rng.integers(0, len(rows), len(rows))]
+        for key, value in summarize(picked, generator, prices).items():
+            if key in draws and value is not None:
+                draws[key].append(float(value))
+    return {k: _interval(v) if len(v) >= resamples // 2 else None for k, v in draws.items()}
+
+
+def _interval(values: Sequence[float]) -> list[float]:
+    low, high = np.percentile(values, [2.5, 97.5])
+    return [round(float(low), 6), round(float(high), 6)]
+
+
+def with_intervals(
+    records: Sequence[dict[str, Any]],
+    generator: str,
+    prices: Pricing | None = None,
+    *,
+    resamples: int = BOOTSTRAP,
+) -> dict[str, Any]:
+    """The generator's summary with ``ci95``: each metric's interval by key."""
+    return {
+        **summarize(records, generator, prices),
+        "ci95": summary_intervals(records, generator, prices, resamples=resamples),
+    }

@@ -1,0 +1,35 @@
+"""Question records with every score ``summarize`` reads, for one local generator ``slm``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def local(total_s: float, queue_s: float = 0.0, **extra: Any) -> dict[str, Any]:
+    """A recorded on-premises answer's timings and privacy."""
+    return {"timings": {"total_s": total_s, "queue_s": queue_s}, "privacy": {"off_premises": False}, **extra}
+
+
+def row(
+    qid: str, total_s: float, cost: float, correct: bool = True, unanswerable: bool = False
+) -> dict[str, Any]:
+    """One question answered by ``slm`` in ``total_s`` seconds for ``cost`` dollars of tokens."""
+    scores = {
+        "error": None,
+        "abstained": unanswerable and correct,
+        "em": float(correct),
+        "f1": float(correct),
+        "correct": correct,
+        "contains": None if unanswerable else correct,
+        "markers_written": 1,
+        "markers_supported": int(correct),
+        "attributed": 0,
+        "gold_cited": None if unanswerable else correct,
+        "total_s": total_s,
+        "first_token_s": total_s / 4,
+        "prompt_tokens": 100,
+        "completion_tokens": 10,
+        "cost_usd": cost,
+    }
+    answer = local(total_s) | {"usage": {"cost_usd": cost}}
+    return {"id": qid, "unanswerable": unanswerable, "answers": {"slm": {"answer": answer, "scores": scores}}}

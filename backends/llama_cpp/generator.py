@@ -304,12 +304,13 @@ class LlamaCppGenerator:
     def _reused(self, llama: Llama) -> int:
         """The answer's prompt tokens llama.cpp took from its cache (logged at debug level)."""
         log.debug(
-            "%s: prompt of %d tokens: %d reused from the cache, %d evaluated (%d threads)",
+            "%s: prompt of %d tokens: %d reused from the cache, %d evaluated (%d threads); %d steps after it",
             self.name,
             llama.prompt_tokens,
             llama.reused_tokens,
             llama.prompt_tokens - llama.reused_tokens,
             llama.threads_now,
+            llama.steps,
         )
         return llama.reused_tokens
 

@@ -48,11 +48,14 @@ class CachedLlama(Llama):
         """Of those, the tokens taken from the cache rather than evaluated."""
         self.threads_now = self.n_threads
         """Threads of the last evaluation."""
+        self.steps = 0
+        """Evaluations after the prompt in the last generation: one per token, fewer with drafts."""
         self._new_prompt = False
 
     def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Generator[int, Any, None]:
         self.prompt_tokens = len(tokens)
         self.reused_tokens = 0
+        self.steps = 0
         self._new_prompt = True
         return super().generate(tokens, *args, **kwargs)
 
@@ -61,6 +64,8 @@ class CachedLlama(Llama):
         if prompt:  # generate has just kept the common prefix (or reset to 0)
             self._new_prompt = False
             self.reused_tokens = self.n_tokens
+        else:
+            self.steps += 1
         if self.share is not None:
             self.use_threads(self.share.threads())
         if self.draft_model is None:

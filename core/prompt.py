@@ -117,8 +117,8 @@ class ChatMessage:
     content: str
 
 
-def _user_turn(passages: str, question: str) -> str:
-    return f"Documents:\n\n{passages}\n\nQuestion: {question}\n\n{REMINDER_TEXT}"
+def _user_turn(passages: str, question: str, reminder: str = REMINDER_TEXT) -> str:
+    return f"Documents:\n\n{passages}\n\nQuestion: {question}\n\n{reminder}"
 
 
 CHAT_EXAMPLES: tuple[ChatMessage, ...] = (
@@ -144,6 +144,7 @@ CHAT_EXAMPLES: tuple[ChatMessage, ...] = (
     ChatMessage("assistant", ABSTAIN_TEXT),
 )
 """Two worked exchanges in the chat form (the same cases as the base-model examples below)."""
+
 
 @dataclass(frozen=True)
 class ContextBlock:
@@ -173,6 +174,11 @@ class Prompt:
     blocks: tuple[ContextBlock, ...]
     question: str
     history: tuple[Turn, ...] = ()
+    reminder: str = REMINDER_TEXT
+    """Read after the question in the chat rendering; another task than answering (the evaluation
+    writing test questions) gives its own."""
+    worked_examples: bool = True
+    """Whether the generator's worked answering exchanges may precede it (False for other tasks)."""
 
     def passages(self) -> str:
         """The context blocks, each between ``Document [n]: header`` and ``End of document [n]``."""
@@ -191,9 +197,9 @@ class Prompt:
         """
         return (
             ChatMessage("system", self.system),
-            *CHAT_EXAMPLES[: 2 * max(0, min(examples, 2))],
+            *CHAT_EXAMPLES[: 2 * max(0, min(examples, 2)) if self.worked_examples else 0],
             *(ChatMessage(t.role, t.content) for t in self.history),
-            ChatMessage("user", _user_turn(self.passages(), self.question)),
+            ChatMessage("user", _user_turn(self.passages(), self.question, self.reminder)),
         )
 
     def completion(self) -> str:

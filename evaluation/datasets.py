@@ -10,7 +10,8 @@ Supported layouts:
 - **QA JSONL**: one object a line with ``question``, ``answers`` (a string or a list; empty for
   unanswerable) and optionally ``id``, ``source`` (the document that holds the answer) and
   ``context`` (that document's text). With contexts, they are indexed as the documents; without,
-  the questions run against the existing docduet index.
+  the questions run against the existing docduet index. An ``asker`` (``{name, groups}``, as
+  ``docduet eval --generate`` writes it) is the user who asks that question.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.domain import User
 from core.errors import ConfigError
 
 T = TypeVar("T")
@@ -71,6 +73,8 @@ class QAItem:
     question: str
     answers: tuple[str, ...]
     source: str | None = None
+    asker: User | None = None
+    """Who asks it (a user allowed to read its source); None: the run's ``--user``."""
 
     @property
     def unanswerable(self) -> bool:
@@ -240,7 +244,8 @@ def load_qa_jsonl(path: Path) -> QASet:
             text = str(record["context"])
             source = str(source or f"context-{hashlib.sha256(text.encode()).hexdigest()[:12]}")
             contexts.setdefault(source, EvalDocument(source, str(record.get("title") or source), text))
-        items.append(QAItem(str(record.get("id") or number), str(record["question"]), answers, source))
+        asker = _asker(record.get("asker"), f"{path}:{number}")
+        items.append(QAItem(str(record.get("id") or number), str(record["question"]), answers, source, asker))
     documents = tuple(contexts.values()) or None
     return QASet(
         name=path.stem,
@@ -250,6 +255,17 @@ def load_qa_jsonl(path: Path) -> QASet:
         corpus_digest=_documents_digest(documents or ()),
         kind="jsonl",
     )
+
+
+def _asker(value: object, where: str) -> User | None:
+    """``{name, groups}`` as a user; None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("groups", []), list):
+        raise ConfigError(f"{where}: 'asker' must be {{name, groups: [...]}} or left out")
+    name = value.get("name")
+    groups = tuple(str(g) for g in value.get("groups", []))
+    return User(name=None if name is None else str(name), groups=groups)
 
 
 # --- helpers ---------------------------------------------------------------------------------

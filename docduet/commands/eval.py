@@ -31,8 +31,32 @@ def register(sub: Any) -> None:
         description="Evaluate docduet on DATASET and write results.json and a decision report "
         "(report.html) into --out. " + DATASETS,
     )
-    p.add_argument("dataset", type=Path, metavar="DATASET")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: DATA_DIR/eval/NAME)")
+    p.add_argument(
+        "dataset", type=Path, metavar="DATASET", nargs="?", help="the set to evaluate (not with --generate)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: DATA_DIR/eval/NAME; with --generate: "
+        "DATA_DIR/eval/generated-COLLECTION)",
+    )
+    p.add_argument(
+        "--generate",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of evaluating, write N test questions from the configured index into --out "
+        "(questions.jsonl, a fifth of them unanswerable, and generation.json with the counts per "
+        "filter); review, edit or delete lines, then run `docduet eval OUT/questions.jsonl`",
+    )
+    p.add_argument(
+        "--generate-with",
+        default=None,
+        metavar="IDS",
+        help="generators that write the questions, strongest first; each passage goes to the first "
+        "one allowed to read it (default: hosted ones, then local ones, last listed first)",
+    )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate N evenly spread items")
     p.add_argument(
         "--generators",
@@ -42,7 +66,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--alphas", default="0.25,0.5,0.75", help="hybrid alphas to sweep besides 0 and 1")
     p.add_argument("--split", default=None, help="BEIR split (default: the only one, or test)")
-    p.add_argument("--user", default=None, metavar="NAME", help="ask JSONL questions as this user")
+    p.add_argument(
+        "--user",
+        default=None,
+        metavar="NAME",
+        help="ask JSONL questions as this user (a generated question is asked as its own asker)",
+    )
     p.add_argument("--judge", action="store_true", help="also grade answers with the hosted LLM")
     p.add_argument(
         "--calibrate",
@@ -84,6 +113,10 @@ def _run(args: argparse.Namespace) -> int:
     from evaluation.run import EvalOptions, run_eval
 
     settings = Settings()
+    if args.generate is not None:
+        return _generate(args, settings)
+    if args.dataset is None:
+        raise ConfigError("give a DATASET to evaluate, or --generate N to write one from the index")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
     dataset = resolve_dataset(args.dataset, settings.paths.eval_data)
@@ -112,6 +145,34 @@ def _run(args: argparse.Namespace) -> int:
     console.print(f"wall time {outcome.results['wall_s']:.1f} s", style="dim")
     if args.calibrate:
         _calibrate(args, settings, outcome.results, extra, console)
+    return 0
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    """``--generate N``: write a test set from the index; evaluating it is the next command."""
+    from core.identity import UserDirectory
+    from docduet.compose import Root
+    from evaluation.generate.build import GenerateOptions, generate_set, summary_lines
+
+    if args.dataset is not None:
+        raise ConfigError("--generate writes a new set: give no DATASET with it")
+    if args.generate < 1:
+        raise ConfigError(f"--generate needs at least 1 item, got {args.generate}")
+    name = re.sub(r"[^\w.-]+", "-", settings.weaviate.collection)
+    options = GenerateOptions(
+        count=args.generate,
+        out=args.out or settings.paths.data_dir / "eval" / f"generated-{name}",
+        writers=parse_list(args.generate_with, "generate-with") if args.generate_with else None,
+    )
+    directory = UserDirectory.from_settings(settings.identity)
+    with Root(settings) as root:
+        generated = generate_set(settings, options, parts=root.evaluation_parts(), directory=directory)
+    console = Console()
+    for line in summary_lines(generated):
+        console.print(line, highlight=False, markup=False)
+    console.print(
+        f"next: docduet eval {shlex.quote(str(generated.questions))}", highlight=False, markup=False
+    )
     return 0
 
 

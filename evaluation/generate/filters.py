@@ -1,0 +1,82 @@
+"""The quality filters a generated question must pass, each a small pure check.
+
+- ``span``: the gold answer occurs in the passage (both SQuAD-normalised: case, punctuation,
+  articles and spacing do not matter);
+- ``standalone``: the question does not point at the passage ("according to the text", "in this
+  document", "the passage"), which a user of the chat could never say;
+- ``round_trip``: the writer, asked the question with the passage alone, answers with the gold
+  (it contains the gold, or reaches a token F1 of :data:`ROUND_TRIP_F1`);
+- ``distinct``: no earlier kept question is a near-duplicate (cosine similarity of the
+  embedder's query vectors at least :data:`DUPLICATE_COSINE`, or, for an embedder-less check,
+  the same normalised words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from core.protocols import Embedder
+from evaluation.metrics import contains_gold, normalize_answer, token_f1
+
+FILTERS = ("parsed", "span", "standalone", "round_trip", "distinct")
+"""Answerable questions' filters, in the order they run (``parsed``: the reply had the lines)."""
+UNANSWERABLE_FILTERS = ("parsed", "standalone", "reaches", "absent", "distinct")
+"""Unanswerable questions' filters: ``reaches`` (retrieval over the whole index finds the passage
+it was written from) and ``absent`` (no generator finds an answer in the retrieved passages)."""
+
+ROUND_TRIP_F1 = 0.5
+DUPLICATE_COSINE = 0.92
+_NAMES_PASSAGE_RE = re.compile(
+    r"\b(?:according to|based on|in|from|per|by|within|of)\s+(?:the|this|that|these|above|given|provided)"
+    r"\s+(?:\w+\s+)?(?:text|passage|document|documents|excerpt|paragraph|context|article|section|snippet)s?\b"
+    r"|\b(?:the|this)\s+(?:given|provided|above)\s+(?:text|passage|document|excerpt|context)\b"
+    r"|\b(?:passage|excerpt|snippet)\b",
+    re.I,
+)
+
+
+def span_found(answer: str, passage: str) -> bool:
+    """Whether the normalised answer occurs in the normalised passage, on word boundaries."""
+    gold = normalize_answer(answer)
+    return bool(gold) and f" {gold} " in f" {normalize_answer(passage)} "
+
+
+def names_passage(question: str) -> bool:
+    """Whether the question points at its passage instead of its subject."""
+    return _NAMES_PASSAGE_RE.search(question) is not None
+
+
+def round_trip_matches(reply: str, gold: str) -> bool:
+    """Whether the writer's own answer from the passage alone agrees with the gold answer."""
+    return contains_gold(reply, [gold]) or token_f1(reply, gold) >= ROUND_TRIP_F1
+
+
+class NearDuplicates:
+    """Remembers kept questions; :meth:`admit` refuses one too close to any of them."""
+
+    def __init__(self, embedder: Embedder | None, threshold: float = DUPLICATE_COSINE) -> None:
+        self._embedder = embedder
+        self._threshold = threshold
+        self._vectors: list[Sequence[float]] = []
+        self._keys: set[str] = set()
+
+    def admit(self, question: str) -> bool:
+        """Keep ``question`` and return True, unless it nearly repeats a kept one."""
+        key = " ".join(sorted(set(normalize_answer(question).split())))
+        if key in self._keys:
+            return False
+        vector: Sequence[float] | None = None
+        if self._embedder is not None:
+            vector = self._embedder.embed_query(question)
+            if any(_cosine(vector, kept) >= self._threshold for kept in self._vectors):
+                return False
+            self._vectors.append(vector)
+        self._keys.add(key)
+        return True
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+    return dot / norm if norm else 0.0

@@ -1,0 +1,419 @@
+"""Generated test sets (``docduet eval --generate``): filters, writers, items and the flow, with fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Generator as PyGenerator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chat.generators import GeneratorSpec
+from core.domain import ANONYMOUS, Chunk, Hit, Sensitivity, Usage, User
+from core.errors import ConfigError, DocduetError, GenerationError
+from core.identity import UserDirectory
+from core.prompt import ABSTAIN_TEXT, Prompt
+from core.protocols import GenerationResult, TextStream
+from evaluation.datasets import load_qa_jsonl
+from evaluation.generate.build import split
+from evaluation.generate.filters import NearDuplicates, names_passage, round_trip_matches, span_found
+from evaluation.generate.flow import Generation, Plan, candidates
+from evaluation.generate.items import hand_edits, read_hand_edits, write_items
+from evaluation.generate.prompts import ANSWERABLE_SYSTEM, UNANSWERABLE_SYSTEM, parse_reply, task_prompt
+from evaluation.generate.writers import asker_for, default_order, writer_for
+from tests.fakes import HashingEmbedder, StubRetriever, corpus, make_chunk
+
+DIRECTORY = UserDirectory.parse(
+    {"users": {"alice": {"groups": ["employees", "hr"]}, "carol": {"groups": ["employees"]}}}
+)
+
+
+@dataclass
+class FunctionGenerator:
+    """Replies with ``reply(prompt)`` in one piece (raising what it raises); records its prompts."""
+
+    name: str
+    reply: Callable[[Prompt], str]
+    off_premises: bool = False
+    max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL
+    endpoint: str = "local"
+    label: str = ""
+    prompts: list[Prompt] = field(default_factory=list)
+
+    def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
+        self.prompts.append(prompt)
+        return TextStream(self._pieces(prompt))
+
+    def _pieces(self, prompt: Prompt) -> PyGenerator[str, None, GenerationResult]:
+        text = self.reply(prompt)
+        if text:
+            yield text
+        return GenerationResult(text, Usage(1, len(text.split()), 0.0), "stop")
+
+
+def passage(prompt: Prompt) -> str:
+    return " ".join(b.text for b in prompt.blocks)
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def test_the_span_is_found_normalised_and_on_word_boundaries() -> None:
+    text = "The office anchor days are Tuesday and Thursday; claims up to 400 EUR."
+    assert span_found("tuesday and thursday.", text)
+    assert span_found("the Office Anchor days", text)
+    assert not span_found("40 EUR", text)  # inside 400
+    assert not span_found("Wednesday", text)
+    assert not span_found("", text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "According to the text, which days are anchor days?",
+        "What does the passage say about laptops?",
+        "Based on the provided document, who approves travel?",
+        "In this document, what is the VPN client?",
+    ],
+)
+def test_questions_that_name_their_passage_are_caught(question: str) -> None:
+    assert names_passage(question)
+
+
+def test_standalone_questions_pass() -> None:
+    assert not names_passage("Which days are the office anchor days at Corvala?")
+    assert not names_passage("What does the travel policy allow for meals per day?")
+
+
+def test_the_round_trip_accepts_the_gold_in_a_sentence_and_rejects_another_fact() -> None:
+    assert round_trip_matches("The anchor days are Tuesday and Thursday.", "Tuesday and Thursday")
+    assert round_trip_matches("Tuesday, Thursday", "Tuesday and Thursday")
+    assert not round_trip_matches("Monday", "Tuesday and Thursday")
+
+
+def test_near_duplicates_are_dropped_by_embedding_and_by_words() -> None:
+    embedder = HashingEmbedder(dim=64)
+    kept = NearDuplicates(embedder)
+    assert kept.admit("Which days are the office anchor days?")
+    assert not kept.admit("which days are the office anchor days")  # same words
+    assert kept.admit("How much was the Series B round?")
+    words_only = NearDuplicates(None)
+    assert words_only.admit("Who approves travel?") and not words_only.admit("travel approves who")
+
+
+# --- prompts ---------------------------------------------------------------------------------
+
+
+def test_the_writing_prompt_has_the_passage_and_no_worked_answers() -> None:
+    chunk = make_chunk("The office anchor days are Tuesday and Thursday.")
+    messages = task_prompt(Hit(chunk, 1.0), answerable=True).messages(examples=2)
+    assert [m.role for m in messages] == ["system", "user"]  # no worked answering exchange
+    assert "Tuesday and Thursday" in messages[1].content
+    assert messages[1].content.endswith("Reply with the two lines 'Question:' and 'Answer:' only.")
+
+
+def test_replies_are_parsed_and_bad_ones_refused() -> None:
+    got = parse_reply(
+        '**Question:** Which days are anchor days?\n**Answer:** "Tuesday and Thursday [1]."', answerable=True
+    )
+    assert got is not None and (got.question, got.answer) == (
+        "Which days are anchor days?",
+        "Tuesday and Thursday",
+    )
+    assert parse_reply("Question: Which days?", answerable=True) is None  # no answer line
+    assert parse_reply("Answer: Tuesday", answerable=True) is None
+    assert parse_reply("Question: " + "x" * 400 + "\nAnswer: y", answerable=True) is None
+    unanswerable = parse_reply("Question: Who owns the Leeds office lease?", answerable=False)
+    assert unanswerable is not None and unanswerable.answer is None
+
+
+# --- writers and askers ----------------------------------------------------------------------
+
+
+def spec(id_: str, on_premises: bool, kind: str = "llama_cpp", **extra: object) -> GeneratorSpec:
+    return GeneratorSpec.model_validate(
+        {"id": id_, "kind": kind, "on_premises": on_premises, "max_sensitivity": "internal", **extra}
+    )
+
+
+def test_the_default_order_is_hosted_first_then_local_last_listed_first_without_cascades() -> None:
+    specs = [
+        spec("slm", True),
+        spec("slm-large", True),
+        spec("llm", False),
+        spec("cascade", True, kind="cascade", steps=["slm", "llm"], thresholds=[0.5]),
+    ]
+    assert default_order(specs) == ["llm", "slm-large", "slm"]
+
+
+def test_a_hosted_writer_never_gets_a_confidential_passage(tmp_path: Path) -> None:
+    chunks = {c.source.rsplit("/", 1)[1]: c for c in corpus(tmp_path)}
+    hosted = FunctionGenerator("llm", str, off_premises=True, max_sensitivity=Sensitivity.INTERNAL)
+    local = FunctionGenerator("slm", str)
+    both = {"llm": hosted, "slm": local}
+    assert writer_for(chunks["employee-handbook.md"], both, ["llm", "slm"]) is hosted
+    assert writer_for(chunks["salary-bands.md"], both, ["llm", "slm"]) is local
+    assert writer_for(chunks["salary-bands.md"], {"llm": hosted}, ["llm"]) is None
+
+
+def test_the_asker_may_read_the_source(tmp_path: Path) -> None:
+    chunks = {c.source.rsplit("/", 1)[1]: c for c in corpus(tmp_path)}
+    assert asker_for(chunks["press-release.md"], DIRECTORY) == ANONYMOUS
+    assert asker_for(chunks["salary-bands.md"], DIRECTORY) == User("alice", ("employees", "hr"))
+    assert asker_for(chunks["employee-handbook.md"], DIRECTORY).name == "alice"  # first by name
+    legal = make_chunk("x", groups=("legal",))
+    assert asker_for(legal, DIRECTORY) == User("generated-asker", ("legal",))
+
+
+def test_split_keeps_a_fifth_unanswerable() -> None:
+    assert (split(20).answerable, split(20).unanswerable) == (16, 4)
+    assert (split(3).answerable, split(3).unanswerable) == (2, 1)
+    assert (split(1).answerable, split(1).unanswerable) == (1, 0)
+    with pytest.raises(ConfigError, match="at least 1"):
+        split(0)
+
+
+# --- the flow --------------------------------------------------------------------------------
+
+FACTS = {"anchor": "Tuesday and Thursday", "midpoint": "78,000 pounds", "series b": "18 million pounds"}
+
+
+def reader(prompt: Prompt) -> str:
+    """The answering prompt: a fact whose keyword the question names, when the passages state it."""
+    for key, value in FACTS.items():
+        if key in prompt.question.lower() and value in passage(prompt):
+            return f"{value} [1]."
+    return ABSTAIN_TEXT
+
+
+def scripted(replies: dict[str, str | DocduetError]) -> Callable[[Prompt], str]:
+    """Writes the reply scripted for the passage's first sentence (``?`` appended for an
+    unanswerable one); answers the answering prompt like :func:`reader`."""
+
+    def reply(prompt: Prompt) -> str:
+        key = passage(prompt).split(".")[0]
+        if prompt.system == UNANSWERABLE_SYSTEM:
+            key += "?"
+        elif prompt.system != ANSWERABLE_SYSTEM:
+            return reader(prompt)
+        found = replies[key]
+        if isinstance(found, DocduetError):
+            raise found
+        return found
+
+    return reply
+
+
+def generation(generators: dict[str, FunctionGenerator], chunks: list[Chunk]) -> Generation:
+    return Generation(
+        generators,
+        list(generators),
+        retriever=StubRetriever(chunks),
+        embedder=HashingEmbedder(dim=64),
+        directory=DIRECTORY,
+        created="2026-12-07T00:00:00+00:00",
+    )
+
+
+ANCHOR = "Question: Which days are the office anchor days?\nAnswer: Tuesday and Thursday"
+
+
+def test_each_filter_rejects_its_case_and_a_failed_generation_is_skipped() -> None:
+    texts = {
+        "s1": ("Office life", "The office anchor days are Tuesday and Thursday.", ANCHOR),
+        "s2": (
+            "Span",
+            "The midpoint is set yearly.",
+            "Question: What is the salary midpoint?\nAnswer: 90,000 pounds",
+        ),
+        "s3": (
+            "Named",
+            "The office anchor days are Tuesday and Thursday.",
+            "Question: According to the text, what are the anchor days?\nAnswer: Tuesday and Thursday",
+        ),
+        "s4": (
+            "Trip",
+            "Desks are booked in Officely.",
+            "Question: Where are desks booked?\nAnswer: Officely",
+        ),
+        "s5": ("Again", "The office anchor days are Tuesday and Thursday.", ANCHOR),
+        "s6": ("Broken", "Nothing here.", GenerationError("the model crashed")),
+        "s7": ("Garbled", "Nothing here either.", "Sure! Here is a question about the office."),
+    }
+    chunks = [
+        make_chunk(f"{first}. {text}", chunk_id=f"id-{source}-0000", source=f"/docs/{source}.md")
+        for source, (first, text, _) in texts.items()
+    ]
+    writer = FunctionGenerator("slm", scripted({first: reply for first, _, reply in texts.values()}))
+    items, tallies = generation({"slm": writer}, chunks).run(chunks, Plan(5, 0, min_passage_chars=10))
+
+    assert [i.question for i in items] == ["Which days are the office anchor days?"]
+    answerable = tallies["answerable"]
+    assert answerable.attempted == 7 and answerable.kept == 1 and answerable.failed == 1
+    assert dict(answerable.rejected) == {
+        "span": 1,
+        "standalone": 1,
+        "round_trip": 1,
+        "distinct": 1,
+        "parsed": 1,
+    }
+    item = items[0]
+    assert (item.answer, item.generator, item.chunk.source) == ("Tuesday and Thursday", "slm", "/docs/s1.md")
+    assert item.asker.name == "alice" and item.filters[-1] == "distinct"
+
+
+def test_unanswerable_questions_must_reach_retrieval_and_find_no_answer(tmp_path: Path) -> None:
+    chunks = corpus(tmp_path)
+    replies = {
+        "Office life?": "Question: Where do visitors park?",  # no retrieved passage: does not reach
+        "Pay?": "Question: What is the salary band midpoint for a Senior Software Engineer?",  # answered
+        "News?": "Question: Who led Corvala's Series A round?",  # reached, and nobody answers it
+    }
+    hosted = FunctionGenerator(
+        "llm", scripted(replies), off_premises=True, max_sensitivity=Sensitivity.INTERNAL
+    )
+    local = FunctionGenerator("slm", scripted(replies))
+    items, tallies = generation({"llm": hosted, "slm": local}, chunks).run(
+        chunks, Plan(0, 2, min_passage_chars=10)
+    )
+
+    assert [(i.question, i.answer, i.generator) for i in items] == [
+        ("Who led Corvala's Series A round?", None, "llm")
+    ]
+    assert dict(tallies["unanswerable"].rejected) == {"absent": 1, "reaches": 1}
+    assert items[0].asker == ANONYMOUS  # a public press release
+    assert all("78,000" not in passage(p) for p in hosted.prompts)  # confidential: local only
+    assert any("78,000" in passage(p) for p in local.prompts)
+
+
+def test_every_loop_is_bounded_by_the_attempts_per_item() -> None:
+    chunks = [
+        make_chunk(f"Same. Text {i} is here.", chunk_id=f"c{i:02d}", source=f"/d/{i:02d}.md")
+        for i in range(30)
+    ]
+    writer = FunctionGenerator("slm", lambda p: "no lines at all")
+    _, tallies = generation({"slm": writer}, chunks).run(
+        chunks, Plan(2, 1, attempts_per_item=3, min_passage_chars=5)
+    )
+    assert tallies["answerable"].attempted == 6 and tallies["unanswerable"].attempted == 3
+    assert len(writer.prompts) == 9
+
+
+def test_candidates_take_one_passage_per_document_in_turn_and_skip_short_ones() -> None:
+    a = [make_chunk("x" * 50, chunk_id=f"a{i}", source="/a.md", index=i) for i in range(3)]
+    b = [make_chunk("y" * 50, chunk_id=f"b{i}", source="/b.md", index=i) for i in range(2)]
+    short = make_chunk("tiny", chunk_id="s", source="/c.md")
+    assert [c.chunk_id for c in candidates([*b, short, *a], 20)] == ["a0", "b0", "a1", "b1", "a2"]
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+def test_items_are_the_qa_jsonl_eval_reads_with_their_asker_and_hand_edits_are_listed(tmp_path: Path) -> None:
+    chunks = corpus(tmp_path / "docs")
+    replies = {
+        "Office life": ANCHOR,
+        "Pay": "Question: What is the salary band midpoint for a Senior Software Engineer?\n"
+        "Answer: 78,000 pounds",
+        "News": "Question: How much did Corvala raise in its Series B?\nAnswer: 18 million pounds",
+    }
+    writer = FunctionGenerator("slm", scripted(replies))
+    items, _ = generation({"slm": writer}, chunks).run(chunks, Plan(3, 0, min_passage_chars=10))
+    path = tmp_path / "set" / "questions.jsonl"
+    assert write_items(path, items) == 3
+    (tmp_path / "set" / "generation.json").write_text(json.dumps({"item_ids": [i.item_id for i in items]}))
+
+    loaded = load_qa_jsonl(path)
+    assert [i.answers for i in loaded.items] == [
+        ("Tuesday and Thursday",),
+        ("18 million pounds",),
+        ("78,000 pounds",),
+    ]
+    assert loaded.documents is None  # asked against the existing index
+    assert loaded.items[2].asker == User("alice", ("employees", "hr"))
+    assert loaded.items[1].asker == ANONYMOUS
+    record = json.loads(path.read_text().splitlines()[0])
+    assert record["generated"]["passage_id"] == "id-employee-handbook"
+    assert record["generated"]["filters_passed"] == ["parsed", "span", "standalone", "round_trip", "distinct"]
+    assert read_hand_edits(path) is not None and not read_hand_edits(path)
+
+    lines = path.read_text().splitlines()
+    edited = json.loads(lines[0]) | {"answers": ["Tuesdays and Thursdays"]}
+    added = {"id": "mine", "question": "Who is the COO?", "answers": ["Erin Maddox"]}
+    path.write_text("\n".join([json.dumps(edited), lines[1], json.dumps(added)]) + "\n")
+    edits = read_hand_edits(path)
+    assert edits is not None
+    assert edits.as_dict() == {"edited": [items[0].item_id], "deleted": [items[2].item_id], "added": ["mine"]}
+
+
+def test_a_hand_written_set_has_no_hand_edits(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({"question": "q", "answers": ["a"]}) + "\n")
+    assert read_hand_edits(path) is None
+    assert not hand_edits([], None)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["eval", "--generate", "3", "questions.jsonl"], "give no DATASET"),
+        (["eval", "--generate", "0"], "at least 1 item"),
+        (["eval"], "give a DATASET to evaluate, or --generate N"),
+    ],
+)
+def test_the_command_refuses_what_it_cannot_do_before_connecting(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from docduet.cli import main
+
+    assert main(argv) == 2
+    assert error in capsys.readouterr().err
+
+
+def test_the_help_describes_generate(capsys: pytest.CaptureFixture[str]) -> None:
+    from docduet.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--generate N" in shown and "--generate-with IDS" in shown and "its own asker" in shown
+
+
+def test_a_generated_item_is_asked_as_its_own_asker_and_others_as_the_runs_user(tmp_path: Path) -> None:
+    from chat.rewrite import HeuristicRewriter
+    from chat.service import AnswerService
+    from chat.slots import GeneratorSlot
+    from core.protocols import NullProgress
+    from evaluation.checkpoint import Checkpoint
+    from evaluation.datasets import QAItem, QASet
+    from evaluation.qa_eval import evaluate_qa
+    from tests.fakes import ScriptedGenerator
+
+    chunks = corpus(tmp_path / "docs")
+    service = AnswerService(
+        StubRetriever(chunks), [GeneratorSlot("slm", ScriptedGenerator("slm"))], HeuristicRewriter()
+    )
+    question = "What is the salary band midpoint for a Senior Software Engineer?"
+    alice = User("alice", ("employees", "hr"))
+    items = (
+        QAItem("own", question, ("78,000 pounds",), asker=alice),
+        QAItem("run", question, ("78,000 pounds",)),
+    )
+    dataset = QASet("gen", tmp_path / "q.jsonl", items, None, "d", "jsonl")
+    section = evaluate_qa(
+        service,
+        dataset,
+        generators=["slm"],
+        user=ANONYMOUS,
+        limit=None,
+        checkpoint=Checkpoint(tmp_path / "out", "qa", {}),
+        progress=NullProgress(),
+    )
+    hits = {r["id"]: [h["source"] for h in r["hits"]] for r in section["records"]}
+    assert hits["own"] == [chunks[1].source]  # alice may read the hr passage
+    assert hits["run"] == []  # the anonymous run user may not

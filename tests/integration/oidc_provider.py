@@ -58,9 +58,18 @@ def require_provider() -> None:
 
 @contextmanager
 def oidc_provider(
-    redirect_uri: str, users: dict[str, dict[str, Any]], log_path: Path, *, id_token_ttl_s: int = 600
+    redirect_uri: str,
+    users: dict[str, dict[str, Any]],
+    log_path: Path,
+    *,
+    id_token_ttl_s: int = 600,
+    resources: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[Provider]:
-    """The provider on a free loopback port, for a client whose callback is ``redirect_uri``."""
+    """The provider on a free loopback port, for a client whose callback is ``redirect_uri``.
+
+    ``resources`` (resource indicator -> ``audience``, ``ttl_s``) turns on JWT access tokens for
+    those resources (tests/integration/oidc_tokens.py gets them).
+    """
     require_provider()
     options = {
         "port": 0,
@@ -70,6 +79,7 @@ def oidc_provider(
         "id_token_ttl_s": id_token_ttl_s,
         "session_ttl_s": 600,
         "users": users,
+        **({"resources": resources} if resources else {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -10,6 +10,11 @@
 // without "email" the token has no e-mail claims.
 // Prints one line `listening <issuer>` once it accepts connections; stops on SIGTERM.
 //
+// For `docduet serve`'s bearer tokens (tests/integration/test_api_serve.py), "resources" turns on
+// RFC 8707 resource indicators: {"urn:docduet:api": {"audience": "urn:docduet:api", "ttl_s": 600}}.
+// An authorization request with resource=<key> then gets a JWT access token (RS256) whose aud is
+// that resource's audience, living ttl_s, carrying the user's groups and e-mail claims.
+//
 // Sign-in is oidc-provider's own login form (login + password, checked against `users` here)
 // and consent is granted on first use, so a browser goes provider form -> back to the app.
 import http from 'node:http';
@@ -39,6 +44,40 @@ function account(id) {
   };
 }
 
+const resources = options.resources ?? null;
+
+// JWT access tokens for the resources named in the options (off without them).
+function resourceIndicators() {
+  if (!resources) return {};
+  return {
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async (ctx, client, oneOf) => oneOf,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (ctx, indicator) => {
+        const resource = resources[indicator];
+        if (!resource) throw new errors.InvalidTarget();
+        return {
+          scope: 'api', audience: resource.audience ?? indicator, accessTokenFormat: 'jwt',
+          accessTokenTTL: resource.ttl_s ?? 600, jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  };
+}
+
+// The user's groups and e-mail in a JWT access token, as a provider that maps them into it would.
+async function extraTokenClaims(ctx, token) {
+  const user = users[token.accountId];
+  if (!resources || !user) return undefined;
+  const claims = { groups: user.groups ?? [] };
+  if (user.email !== undefined) {
+    claims.email = user.email;
+    claims.email_verified = user.email_verified ?? true;
+  }
+  return claims;
+}
+
 function configuration() {
   return {
     clients: [{
@@ -60,12 +99,13 @@ function configuration() {
     conformIdTokenClaims: false, // the groups claim goes into the ID token, where st.user reads it
     cookies: { keys: ['docduet-test-provider-cookie-key'] },
     findAccount: (ctx, id) => account(id),
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, ...resourceIndicators() },
+    extraTokenClaims,
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant,
     ttl: {
       IdToken: options.id_token_ttl_s ?? 60,
-      AccessToken: options.id_token_ttl_s ?? 60,
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? options.id_token_ttl_s ?? 60,
       AuthorizationCode: 60,
       Interaction: 600,
       Session: options.session_ttl_s ?? 600,
@@ -84,6 +124,8 @@ async function loadExistingGrant(ctx) {
   }
   const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
   grant.addOIDCScope([...ctx.oidc.requestParamScopes].filter((s) => SCOPES.includes(s)).join(' '));
+  const resource = ctx.oidc.params?.resource;
+  if (resources && typeof resource === 'string' && resources[resource]) grant.addResourceScope(resource, 'api');
   await grant.save();
   session.grantIdFor(client.clientId, grant.jti);
   return grant;

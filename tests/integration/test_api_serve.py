@@ -1,0 +1,211 @@
+"""``docduet serve`` through the real parts: the official ``openai`` client against the API on loopback.
+
+Real backend: the session's weaviate-server with corpora/finance (finance group, confidential)
+and one public page ingested for this module, the packaged Qwen2.5-Coder-0.5B as ``slm``. Real
+authentication: API keys from the key store ``docduet keys`` writes, and JWT access tokens from
+the loopback OpenID Connect provider (oidc-provider from npm, tests/oidc/provider.mjs) got through
+its login form, for the audience ``urn:docduet:api``; the provider's users are not in the users
+file, so their groups come from the token through DOCDUET_OIDC_GROUP_MAP, as in the web chat.
+The server is the app ``docduet serve`` runs (``docduet.api.run.build_app``), under uvicorn in a
+thread of this process (sharing the loaded models).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import uvicorn
+from answer_fixtures import answer_settings, stored_chunks
+from llm_server import free_port
+from oidc_provider import Provider, oidc_provider
+from oidc_tokens import access_token, claims_of
+
+from backends.weaviate_server.server import WeaviateServer
+from chat.results import NOT_FOUND_TEXT
+from core.protocols import NullProgress
+from core.settings import Settings
+from docduet.api.keys import KeyStore, key_file
+from docduet.api.run import build_app
+from docduet.compose import Root, run_ingest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+HERON = "What is the price of the Project Heron acquisition?"
+FINANCE_FILES = {"project-heron-acquisition-memo.pdf", "fy2025-budget.xlsx"}
+CALLBACK = "http://127.0.0.1:9/callback"  # registered with the provider, never fetched
+API = "urn:docduet:api"
+RESOURCES = {
+    API: {"audience": API},
+    f"{API}:short": {"audience": API, "ttl_s": 2},  # the right audience, expiring at once
+    "urn:other:api": {},  # another API's tokens
+}
+USERS = {  # provider accounts the users file does not list: groups from the token
+    "frank": {"password": "frank-pw", "email": "frank@corvala.example", "groups": ["finance"]},
+    "grace": {"password": "grace-pw", "email": "grace@corvala.example", "groups": ["employees"]},
+}
+LIMIT = 3
+STARTUP_TIMEOUT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    log = tmp_path_factory.mktemp("provider") / "provider.log"
+    with oidc_provider(CALLBACK, USERS, log, resources=RESOURCES) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api_settings(
+    weaviate_node: WeaviateServer, weaviate_binary: Path, gguf_path: Path, provider: Provider,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:  # fmt: skip
+    """corpora/finance and a public page in this module's collection; tokens for ``urn:docduet:api``."""
+    root = tmp_path_factory.mktemp("api")
+    corpus = Path(shutil.copytree(REPO / "corpora" / "finance", root / "corpus" / "finance"))
+    facilities = corpus.parent / "facilities"
+    facilities.mkdir()
+    (facilities / "_access.yaml").write_text("groups: [public]\nsensitivity: public\n")
+    (facilities / "parking.md").write_text("# Parking\n\nVisitors park in bay 4 of the Leeds office.\n")
+    settings = answer_settings(
+        weaviate_node, weaviate_binary, root, gguf_path, f"http://127.0.0.1:{free_port()}/v1",
+        slm_max_tokens=32, rate_limit_questions=LIMIT, oidc_server_metadata_url=provider.metadata_url,
+        oidc_api_audience=API, oidc_api_leeway_s=0, oidc_group_map="finance=finance,employees=employees",
+    )  # fmt: skip
+    summary = run_ingest(settings, [corpus.parent], progress=NullProgress())
+    assert summary.failed == [] and len(summary.added) == 3
+    return settings
+
+
+@pytest.fixture(scope="module")
+def api_url(api_settings: Settings) -> Iterator[str]:
+    """The API on a free loopback port until the module ends."""
+    port = free_port()
+    with Root(api_settings, autostart=False) as root:
+        app = build_app(api_settings, root, loopback=True)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        thread = threading.Thread(target=server.run, name="docduet-api", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+def key_for(settings: Settings, user: str) -> str:
+    """A new API key, as ``docduet keys create --user USER`` makes it."""
+    return KeyStore(key_file(settings.paths.data_dir)).create(user)[1]
+
+
+def token_for(provider: Provider, login: str, resource: str = API) -> str:
+    return access_token(provider, CALLBACK, login, USERS[login]["password"], resource)
+
+
+def client(api_url: str, credential: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{api_url}/v1", api_key=credential, max_retries=0, timeout=600.0)
+
+
+def sent_files(extra: dict[str, Any], settings: Settings) -> set[str]:
+    """The files of the passages an answer's privacy record says the model received, and of its citations."""
+    ids = set(extra["privacy"]["sent_chunk_ids"])
+    sent = {Path(c.source).name for i, c in stored_chunks(settings).items() if i in ids}
+    return sent | {c["file"] for c in extra["citations"]}
+
+
+def test_a_key_gets_a_cited_answer_from_its_users_passages_only(api_url: str, api_settings: Settings) -> None:
+    bob = client(api_url, key_for(api_settings, "bob"))  # users file: employees, finance
+    completion = bob.chat.completions.create(model="slm", messages=[{"role": "user", "content": HERON}])
+    extra = completion.model_extra or {}
+    assert completion.choices[0].message.content
+    assert extra["privacy"]["sent_chunk_ids"] and extra["privacy"]["off_premises"] is False
+    assert sent_files(extra, api_settings) <= FINANCE_FILES | {"parking.md"}
+    assert all(c["link"].startswith(f"{api_url}/v1/sources?") for c in extra["citations"])
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
+
+    carol = client(api_url, key_for(api_settings, "carol"))  # employees: no finance documents
+    stream = carol.chat.completions.create(
+        model="slm", messages=[{"role": "user", "content": HERON}], stream=True
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == NOT_FOUND_TEXT
+    final = (chunks[-1].model_extra or {}) if chunks else {}
+    assert final["citations"] == [] and final["privacy"]["sent_chunk_ids"] == []
+
+
+def test_a_provider_token_streams_an_answer_with_the_tokens_groups(
+    api_url: str, api_settings: Settings, provider: Provider
+) -> None:
+    frank = client(api_url, token_for(provider, "frank"))  # finance, through the group map
+    assert "slm" in {m.id for m in frank.models.list()}
+    stream = frank.chat.completions.create(
+        model="slm", messages=[{"role": "user", "content": HERON}], stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    final = next(c.model_extra or {} for c in chunks if c.choices and c.choices[0].finish_reason == "stop")
+    assert text.strip() and final["privacy"]["sent_chunk_ids"]
+    assert sent_files(final, api_settings) <= FINANCE_FILES | {"parking.md"}
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+    grace = token_for(provider, "grace")  # employees: the search finds no finance passage
+    found = httpx.post(
+        f"{api_url}/v1/search", json={"query": HERON}, headers={"Authorization": f"Bearer {grace}"}
+    )
+    assert found.status_code == 200 and not {p["file"] for p in found.json()["data"]} & FINANCE_FILES
+
+
+def test_bad_expired_and_foreign_tokens_and_revoked_keys_get_401(
+    api_url: str, api_settings: Settings, provider: Provider
+) -> None:
+    short = token_for(provider, "frank", f"{API}:short")
+    refused = {
+        "garbage": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl",
+        "another API's": token_for(provider, "frank", "urn:other:api"),
+        "unknown key": "ddk_0123456789ab_not-a-key",
+    }
+    for what, credential in refused.items():
+        with pytest.raises(openai.AuthenticationError) as caught:
+            client(api_url, credential).models.list()
+        assert caught.value.status_code == 401, what
+    expires = claims_of(short)["exp"]
+    deadline = time.monotonic() + 30
+    while time.time() < expires + 1:  # wait for the clock to pass exp (the server's leeway is 0)
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    with pytest.raises(openai.AuthenticationError, match="expired"):
+        client(api_url, short).models.list()
+
+    store = KeyStore(key_file(api_settings.paths.data_dir))
+    record, key = store.create("alice")
+    assert client(api_url, key).models.list().data
+    KeyStore(store.path).revoke(record.key_id)  # as `docduet keys revoke` does, in another process
+    with pytest.raises(openai.AuthenticationError, match="revoked"):
+        client(api_url, key).models.list()
+
+
+def test_the_rate_limit_answers_429_with_retry_after(api_url: str, api_settings: Settings) -> None:
+    headers = {"Authorization": f"Bearer {key_for(api_settings, 'dana')}"}
+    for _ in range(LIMIT):
+        assert httpx.post(f"{api_url}/v1/search", json={"query": HERON}, headers=headers).status_code == 200
+    refused = httpx.post(f"{api_url}/v1/search", json={"query": HERON}, headers=headers)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert json.loads(refused.text)["error"]["code"] == "rate_limit_exceeded"
+    with pytest.raises(openai.RateLimitError):
+        client(api_url, headers["Authorization"][7:]).chat.completions.create(
+            model="slm", messages=[{"role": "user", "content": HERON}]
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import plots
+from evaluation.generate.items import describe_hand_edits
 from evaluation.report_confidence import cascade_html, confidence_html
 from evaluation.report_decision import NOTES as DECISION_NOTES
 from evaluation.report_decision import decision_html, kappa_cell, pairs_html, with_interval
@@ -115,6 +116,7 @@ def render_report(results: dict[str, Any]) -> str:
         f"<p class='dim'>{escape(ds['kind'])} dataset <code>{escape(file_name)}</code> · run "
         f"{escape(results['started'])} · wall time {results['wall_s']:.1f} s · "
         f"{results.get('resumed', 0)} items resumed from a checkpoint</p>",
+        *([f"<p>{escape(describe_hand_edits(ds['hand_edits']))}</p>"] if "hand_edits" in ds else []),
         *decision_html(results.get("decision"), results["recommendation"]),
     ]
     if "retrieval" in results:

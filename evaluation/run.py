@@ -20,6 +20,7 @@ from evaluation.confidence_eval import full_report
 from evaluation.costs import pricing
 from evaluation.datasets import QASet, RetrievalSet, load_dataset
 from evaluation.decision import decide
+from evaluation.generate.items import read_hand_edits
 from evaluation.index import ensure_eval_index
 from evaluation.judge import judge_answers
 from evaluation.parts import EvalParts
@@ -124,6 +125,9 @@ def _dataset_info(dataset: RetrievalSet | QASet, options: EvalOptions) -> dict[s
     else:
         documents = len(dataset.documents) if dataset.documents is not None else None
         info |= {"documents": documents, "questions": len(dataset.items)}
+        edits = read_hand_edits(dataset.path) if dataset.kind == "jsonl" else None
+        if edits is not None:  # a set written by `docduet eval --generate`
+            info["hand_edits"] = edits.as_dict()
     return info
 
 

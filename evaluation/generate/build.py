@@ -119,6 +119,7 @@ def generate_set(
         "writers": [n for n in order if n in generators],
         "counts": {kind: tally.as_dict() for kind, tally in tallies.items()},
         "method": METHOD,
+        "stopped_early": generation.stopped,
         "item_ids": [i.item_id for i in items],
         "wall_s": round(time.perf_counter() - started, 1),
     }
@@ -145,7 +146,11 @@ class _ServiceRetriever:
 
 def summary_lines(generated: GeneratedSet) -> Sequence[str]:
     """What the command prints: the counts per filter and where the set is."""
-    lines = []
+    lines = (
+        ["stopped early (interrupted): the items kept so far are written"]
+        if generated.summary["stopped_early"]
+        else []
+    )
     for kind, counts in generated.summary["counts"].items():
         rejected = ", ".join(f"{k} {v}" for k, v in counts["rejected_by"].items()) or "none"
         lines.append(

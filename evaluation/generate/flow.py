@@ -83,9 +83,10 @@ class Tally:
 class Rejected(Exception):
     """A candidate failed the named filter."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, detail: str = "") -> None:
         super().__init__(name)
         self.filter = name
+        self.detail = detail
 
 
 class Generation:
@@ -104,6 +105,8 @@ class Generation:
     ) -> None:
         """``on_item`` is told of each item as it is kept (the command appends it to the file)."""
         self._on_item = on_item
+        self.stopped = False
+        """True when Ctrl-C stopped the run: what was kept so far is returned, and written."""
         self._generators = generators
         self._order = list(order)
         self._retriever = retriever
@@ -134,70 +137,86 @@ class Generation:
     ) -> list[GeneratedItem]:
         kept: list[GeneratedItem] = []
         budget = min(len(pool), tally.wanted * plan.attempts_per_item)
-        for chunk in pool[:budget]:
-            if len(kept) >= tally.wanted:
-                break
-            tally.attempted += 1
-            writer = writer_for(chunk, self._generators, self._order)
-            if writer is None:
-                tally.no_writer += 1
-                continue
-            try:
-                kept.append(write(chunk, writer))
-                tally.kept += 1
-                if self._on_item is not None:
-                    self._on_item(kept[-1])
-            except Rejected as e:
-                tally.rejected[e.filter] += 1
-                log.info("generate: %s rejected by %s", chunk.source, e.filter)
-            except DocduetError as e:
-                tally.failed += 1
-                log.warning("generate: %s failed on %s: %s; skipped", writer.name, chunk.source, e)
-            log.info(
-                "generate: %d/%d kept after %d passages (%s)",
-                len(kept),
-                tally.wanted,
-                tally.attempted,
-                chunk.source,
-            )
-        if len(kept) < tally.wanted:
+        try:
+            for chunk in pool[:budget]:
+                if len(kept) >= tally.wanted or self.stopped:
+                    break
+                self._attempt(chunk, tally, write, kept)
+        except KeyboardInterrupt:
+            self.stopped = True
+            log.warning("generate: interrupted; keeping the %d items written so far", len(kept))
+        if len(kept) < tally.wanted and not self.stopped:
             log.warning(
                 "generate: only %d of %d items kept within %d passages", len(kept), tally.wanted, budget
             )
         return kept
 
+    def _attempt(
+        self,
+        chunk: Chunk,
+        tally: Tally,
+        write: Callable[[Chunk, Generator], GeneratedItem],
+        kept: list[GeneratedItem],
+    ) -> None:
+        """Try one passage: keep its item, or count why not."""
+        tally.attempted += 1
+        writer = writer_for(chunk, self._generators, self._order)
+        if writer is None:
+            tally.no_writer += 1
+            return
+        try:
+            kept.append(write(chunk, writer))
+            tally.kept += 1
+            if self._on_item is not None:
+                self._on_item(kept[-1])
+        except Rejected as e:
+            tally.rejected[e.filter] += 1
+            log.info("generate: %s rejected by %s: %s", chunk.source, e.filter, e.detail)
+        except DocduetError as e:
+            tally.failed += 1
+            log.warning("generate: %s failed on %s: %s; skipped", writer.name, chunk.source, e)
+        log.info(
+            "generate: %d/%d kept after %d passages (%s)",
+            len(kept),
+            tally.wanted,
+            tally.attempted,
+            chunk.source,
+        )
+
     def _answerable(self, chunk: Chunk, writer: Generator) -> GeneratedItem:
         hit = Hit(chunk, score=1.0)
-        written = parse_reply(_ask(writer, task_prompt(hit, answerable=True), WRITE_TOKENS), answerable=True)
+        reply = _ask(writer, task_prompt(hit, answerable=True), WRITE_TOKENS)
+        written = parse_reply(reply, answerable=True)
         if written is None or written.answer is None:
-            raise Rejected("parsed")
+            raise Rejected("parsed", repr(reply[:200]))
+        shown = f"{written.question!r} -> {written.answer!r}"
         if not span_found(written.answer, chunk.text):
-            raise Rejected("span")
+            raise Rejected("span", shown)
         if names_passage(written.question):
-            raise Rejected("standalone")
-        reply = _ask(writer, build_prompt(written.question, [hit]), ANSWER_TOKENS)
-        if is_abstention(reply) or not round_trip_matches(strip_markers(reply), written.answer):
-            raise Rejected("round_trip")
+            raise Rejected("standalone", shown)
+        again = _ask(writer, build_prompt(written.question, [hit]), ANSWER_TOKENS)
+        if is_abstention(again) or not round_trip_matches(strip_markers(again), written.answer):
+            raise Rejected("round_trip", f"{shown}, answered {again[:120]!r}")
         if not self._distinct.admit(written.question):
-            raise Rejected("distinct")
+            raise Rejected("distinct", shown)
         return self._item("a", written.question, written.answer, chunk, writer, FILTERS)
 
     def _unanswerable(self, chunk: Chunk, writer: Generator, searcher: User) -> GeneratedItem:
         hit = Hit(chunk, score=1.0)
-        written = parse_reply(
-            _ask(writer, task_prompt(hit, answerable=False), WRITE_TOKENS), answerable=False
-        )
+        reply = _ask(writer, task_prompt(hit, answerable=False), WRITE_TOKENS)
+        written = parse_reply(reply, answerable=False)
         if written is None:
-            raise Rejected("parsed")
+            raise Rejected("parsed", repr(reply[:200]))
+        shown = repr(written.question)
         if names_passage(written.question):
-            raise Rejected("standalone")
+            raise Rejected("standalone", shown)
         hits = self._retriever.retrieve(written.question, user=searcher)
         if chunk.source not in {h.chunk.source for h in hits}:
-            raise Rejected("reaches")
+            raise Rejected("reaches", shown)
         if not self._all_abstain(written.question, hits):
-            raise Rejected("absent")
+            raise Rejected("absent", shown)
         if not self._distinct.admit(written.question):
-            raise Rejected("distinct")
+            raise Rejected("distinct", shown)
         return self._item("u", written.question, None, chunk, writer, UNANSWERABLE_FILTERS)
 
     def _all_abstain(self, question: str, hits: Sequence[Hit]) -> bool:

@@ -120,6 +120,22 @@ def hand_edits(records: Sequence[dict[str, Any]], written_ids: Sequence[str] | N
     return HandEdits(tuple(edited), tuple(deleted), tuple(added))
 
 
+def describe_hand_edits(edits: dict[str, list[str]]) -> str:
+    """One sentence for the report: what a person changed in the generated set before the run."""
+    parts = [
+        f"{len(ids)} {what} ({', '.join(ids[:10])}{', …' if len(ids) > 10 else ''})"
+        for what, ids in (
+            ("edited", edits["edited"]),
+            ("deleted", edits["deleted"]),
+            ("added", edits["added"]),
+        )
+        if ids
+    ]
+    if not parts:
+        return "Generated set: no item was changed by hand since it was generated."
+    return "Generated set, changed by hand since it was generated: " + "; ".join(parts) + "."
+
+
 def read_hand_edits(questions: Path) -> HandEdits | None:
     """:func:`hand_edits` of a generated set's file; None when ``questions`` was not generated."""
     try:

@@ -417,3 +417,44 @@ def test_a_generated_item_is_asked_as_its_own_asker_and_others_as_the_runs_user(
     hits = {r["id"]: [h["source"] for h in r["hits"]] for r in section["records"]}
     assert hits["own"] == [chunks[1].source]  # alice may read the hr passage
     assert hits["run"] == []  # the anonymous run user may not
+
+
+def test_the_report_lists_the_hand_edits_of_a_generated_set(tmp_path: Path) -> None:
+    from evaluation.report import render_report
+    from evaluation.run import EvalOptions, _dataset_info
+
+    chunks = corpus(tmp_path / "docs")
+    writer = FunctionGenerator("slm", scripted({"Office life": ANCHOR}))
+    items, _ = generation({"slm": writer}, chunks).run(chunks[:1], Plan(1, 0, min_passage_chars=10))
+    path = tmp_path / "set" / "questions.jsonl"
+    write_items(path, items)
+    (tmp_path / "set" / "generation.json").write_text(json.dumps({"item_ids": [items[0].item_id, "a-gone"]}))
+    info = _dataset_info(load_qa_jsonl(path), EvalOptions(dataset=path, out=tmp_path / "out"))
+    assert info["hand_edits"] == {"edited": [], "deleted": ["a-gone"], "added": []}
+
+    results = {"started": "t", "wall_s": 1.0, "recommendation": ["x"], "settings": {}, "dataset": info}
+    html = render_report(results | {"dataset": info | {"sources": []}})
+    assert "Generated set, changed by hand since it was generated: 1 deleted (a-gone)." in html
+
+
+def test_an_interrupted_run_keeps_what_it_wrote_and_stops() -> None:
+    chunks = [
+        make_chunk(
+            f"Office life. The office anchor days are Tuesday and Thursday {i}.",
+            chunk_id=f"c{i}",
+            source=f"/d/{i}.md",
+        )
+        for i in range(4)
+    ]
+    calls: list[Prompt] = []
+
+    def reply(prompt: Prompt) -> str:
+        calls.append(prompt)
+        if len(calls) == 3:  # the second passage's question: the person pressed Ctrl-C
+            raise KeyboardInterrupt
+        return ANCHOR if prompt.system == ANSWERABLE_SYSTEM else reader(prompt)
+
+    run = generation({"slm": FunctionGenerator("slm", reply)}, chunks)
+    items, tallies = run.run(chunks, Plan(3, 1, min_passage_chars=10))
+    assert run.stopped and len(items) == 1 and len(calls) == 3
+    assert tallies["unanswerable"].attempted == 0

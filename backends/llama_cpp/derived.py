@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.packaged import CATALOGUE, _lock, check_gguf
 from core.errors import ConfigError
 
@@ -122,6 +123,7 @@ def llama_quantize(source: Path, target: Path, quantize: str, threads: int) -> N
     """llama.cpp's quantize API (``llama_model_quantize``): ``source`` requantized into ``target``."""
     import llama_cpp
 
+    route_llama_logs()  # a line per tensor: debug level, not the user's terminal
     params = llama_cpp.llama_model_quantize_default_params()
     params.nthread = threads
     params.ftype = QUANT_TYPES[quantize]

@@ -4,7 +4,8 @@ A seeded corpus (tests/permission_corpus.py: nested sidecars with patterns and o
 matter, a few broken declarations) is ingested into the real weaviate-server; the access each
 document must get is computed from docs/access.md independently of ``ingest.access``. Random
 users then ask random questions through the retriever, the answer service, the web back end
-(``ui.backend.LiveBackend``), the Slack bot (signed Bolt requests, channel vs DM) and the CLI.
+(``ui.backend.LiveBackend``), the API of ``docduet serve`` (API keys; search and chat), the Slack
+bot (signed Bolt requests, channel vs DM) and the CLI.
 The generators are ``openai_compatible`` ones on a loopback endpoint that records every request
 (ceilings public, internal and confidential), so the suite checks what really goes over the wire:
 no passage outside the caller's groups, none above a generator's ceiling. A few cases go through
@@ -179,6 +180,57 @@ def test_web_backend_sends_no_passage_outside_groups_or_ceilings(world: World) -
         backend.reset()
     assert_no_leaks(violations, world, "web")
     assert world.counts["web:sent_passages"]
+
+
+def test_api_sends_and_returns_no_passage_outside_groups_or_ceilings(world: World) -> None:
+    """``docduet serve``'s app (in-process ASGI): each user's API key (or none: anonymous on loopback),
+    search and chat with a random generator."""
+    from fastapi.testclient import TestClient
+
+    from docduet.api.keys import KeyStore, key_file
+    from docduet.api.run import build_app
+    from docduet.compose import Root
+
+    settings = world.settings.replace(rate_limit_questions=0)
+    store, keys = KeyStore(key_file(settings.paths.data_dir)), {}
+    violations: list[str] = []
+    with Root(settings, autostart=False) as root, TestClient(build_app(settings, root, loopback=True)) as api:
+        world.endpoint.take()
+        for name, groups, question in cases(world, world.size.web, "api"):
+            if groups:  # the users file lists the users with groups; the others ask anonymously
+                keys.setdefault(name, store.create(name)[1])
+            auth = {"Authorization": f"Bearer {keys[name]}"} if groups else {}
+            searched = api.post("/v1/search", json={"query": question}, headers=auth)
+            assert searched.status_code == 200, searched.text
+            found = searched.json()["data"]
+            violations += _returned_violations(world, groups, [p["text"] for p in found], "api")
+            model = random.Random(f"{SEED}-api-{world.counts['api:cases']}").choice(list(CEILINGS))
+            body = {"model": model, "messages": [{"role": "user", "content": question}]}
+            answer = api.post("/v1/chat/completions", json=body, headers=auth).json()
+            world.counts["api:cases"] += 1
+            snippets = [c["snippet"] for c in answer["citations"]] + [
+                answer["choices"][0]["message"]["content"]
+            ]
+            violations += _returned_violations(world, groups, snippets, "api", count=False)
+            violations += wire_violations(world, groups, "api")
+    assert_no_leaks(violations, world, "api")
+    assert world.counts["api:sent_passages"] and world.counts["api:returned_passages"]
+
+
+def _returned_violations(
+    world: World, groups: frozenset[str], texts: list[str], where: str, *, count: bool = True
+) -> list[str]:
+    """Document markers in what the API returned that ``groups`` may not read."""
+    if count:
+        world.counts[f"{where}:searches"] += 1
+        world.counts[f"{where}:searches_with_hits"] += bool(texts)
+    out = []
+    for number in {n for text in texts for n in markers_in(text)}:
+        world.counts[f"{where}:returned_passages"] += 1
+        doc = world.corpus.documents[number]
+        if not doc.expected.readable_by(groups):
+            out.append(f"{where}: {doc.relpath} ({doc.expected}) returned to {sorted(groups)}")
+    return out
 
 
 def test_slack_channel_is_public_only_and_dm_is_the_askers_groups(world: World, tmp_path: Path) -> None:

@@ -20,14 +20,22 @@ KNOWN_SOURCES: tuple[tuple[str, str], ...] = (
 
 
 def dataset_sources(path: Path) -> list[str]:
-    """Citations for ``path``: known datasets by name, its folder's README row, licence files."""
+    """Citations for ``path``: known datasets by name, its folder's README row, licence files.
+
+    Files are named relative to the data set's parent folder (``squad2-mini/LICENSE``,
+    ``README.md``): the report is shared, and this machine's folders are nobody else's business."""
     path = path.resolve()
     folder = path if path.is_dir() else path.parent
+    base = folder.parent
     notes = [note for key, note in KNOWN_SOURCES if key in str(path).lower()]
-    for readme in (folder / "README.md", folder.parent / "README.md"):
-        notes += [f"{readme}: {line}" for line in _rows_naming(readme, folder.name)]
-    notes += [f"Licence file: {lic}" for lic in sorted(folder.glob("LICEN[CS]E*"))]
-    return notes or [f"Source: {path}. Check its licence before publishing this report."]
+    for readme in (folder / "README.md", base / "README.md"):
+        notes += [f"{_relative(readme, base)}: {line}" for line in _rows_naming(readme, folder.name)]
+    notes += [f"Licence file: {_relative(lic, base)}" for lic in sorted(folder.glob("LICEN[CS]E*"))]
+    return notes or [f"Source: {_relative(path, base)}. Check its licence before publishing this report."]
+
+
+def _relative(path: Path, base: Path) -> str:
+    return path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
 
 
 def _rows_naming(readme: Path, name: str) -> list[str]:

@@ -139,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     console = Console()
     for paragraph in outcome.results["recommendation"]:
         console.print(paragraph, highlight=False)
+    _print_decision(console, outcome.results.get("decision"))
     if "confidence" in outcome.results:
         print_summary(outcome.results, lambda line: console.print(line, highlight=False, markup=False))
     console.print(f"\nresults: {outcome.results_path}\nreport:  {outcome.report_path}", highlight=False)
@@ -174,6 +175,19 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
         f"next: docduet eval {shlex.quote(str(generated.questions))}", highlight=False, markup=False
     )
     return 0
+
+
+def _print_decision(console: Console, decision: dict[str, Any] | None) -> None:
+    """The decision's table and generators-file snippet (its sentence leads the recommendation)."""
+    if not decision:
+        return
+    from rich.table import Table
+
+    table = Table(*decision["table"]["header"], show_lines=False)
+    for row in decision["table"]["rows"]:
+        table.add_row(*row)
+    console.print(table)
+    console.print(decision["snippet"], highlight=False, markup=False)
 
 
 def command_line(args: argparse.Namespace) -> str:

@@ -31,5 +31,6 @@ def row(
         "completion_tokens": 10,
         "cost_usd": cost,
     }
-    answer = local(total_s) | {"usage": {"cost_usd": cost}}
+    signals = {"self_check": 0.8 if correct else 0.3, "top_similarity": 0.5 + 0.01 * (len(qid) % 7)}
+    answer = local(total_s) | {"usage": {"cost_usd": cost}, "confidence": {"signals": signals}}
     return {"id": qid, "unanswerable": unanswerable, "answers": {"slm": {"answer": answer, "scores": scores}}}

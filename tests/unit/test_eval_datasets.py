@@ -178,3 +178,7 @@ def test_sources_fall_back_to_a_licence_reminder(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("| `mine/` | my set | CC0 |\n")
     (tmp_path / "mine").mkdir()
     assert any("CC0" in n for n in dataset_sources(tmp_path / "mine"))
+    (tmp_path / "mine" / "LICENSE").write_text("CC0")
+    notes = dataset_sources(tmp_path / "mine")
+    assert "Licence file: mine/LICENSE" in notes and "README.md: `mine/` my set CC0" in notes
+    assert not any(str(tmp_path) in n for n in [*notes, *dataset_sources(tmp_path / "other.jsonl")])

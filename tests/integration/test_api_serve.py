@@ -44,12 +44,12 @@ HERON = "What is the price of the Project Heron acquisition?"
 FINANCE_FILES = {"project-heron-acquisition-memo.pdf", "fy2025-budget.xlsx"}
 CALLBACK = "http://127.0.0.1:9/callback"  # registered with the provider, never fetched
 API = "urn:docduet:api"
-RESOURCES = {
+RESOURCES: dict[str, dict[str, Any]] = {
     API: {"audience": API},
     f"{API}:short": {"audience": API, "ttl_s": 2},  # the right audience, expiring at once
     "urn:other:api": {},  # another API's tokens
 }
-USERS = {  # provider accounts the users file does not list: groups from the token
+USERS: dict[str, dict[str, Any]] = {  # provider accounts the users file does not list: groups from the token
     "frank": {"password": "frank-pw", "email": "frank@corvala.example", "groups": ["finance"]},
     "grace": {"password": "grace-pw", "email": "grace@corvala.example", "groups": ["employees"]},
 }

@@ -18,6 +18,7 @@ from joserfc.jwk import KeySet, RSAKey
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService, GeneratorSlot
 from core.domain import User
+from core.errors import GenerationError
 from core.identity import UserDirectory
 from core.ratelimit import RateLimiter
 from core.settings import Settings
@@ -80,9 +81,10 @@ class FakeBackend:
         return Path(source).read_bytes()
 
 
-def answer_service(root: Path) -> AnswerService:
+def answer_service(root: Path, *, failing: bool = False) -> AnswerService:
+    error = GenerationError("slm stopped: the model server went away; ask again") if failing else None
     slots = [
-        GeneratorSlot("slm", ScriptedGenerator("slm")),
+        GeneratorSlot("slm", ScriptedGenerator("slm", fail_with=error)),
         GeneratorSlot("llm", ScriptedGenerator("llm", off_premises=True, endpoint="https://llm.example")),
     ]
     return AnswerService(StubRetriever(corpus(root)), slots, HeuristicRewriter())
@@ -100,16 +102,20 @@ def client(
     limit: int = 0,
     clock: Callable[[], float] | None = None,
     issuer: Issuer | None = None,
+    buffered: frozenset[str] = frozenset(),
+    failing: bool = False,
     **values: Any,
 ) -> tuple[TestClient, KeyStore]:
-    """A test client of the real app; ``limit`` questions per 60 s (0: none)."""
+    """A test client of the real app; ``limit`` questions per 60 s (0: none); ``buffered``: the
+    generators whose answers are sent once final; ``failing``: ``slm`` fails while generating."""
     config = settings(tmp, **values)
     keys = KeyStore(tmp / "data" / "api-keys.json")
     tokens = AccessTokenVerifier(METADATA_URL, AUDIENCE, leeway_s=0, fetch=issuer) if issuer else None
     directory = UserDirectory.parse(USERS)
     authenticator = Authenticator(config, directory, keys, mode, tokens)
     limiter = RateLimiter(limit, 60.0, clock or ManualClock())
-    app = create_app(config, FakeBackend(answer_service(tmp / "docs")), authenticator, limiter)
+    backend = FakeBackend(answer_service(tmp / "docs", failing=failing), buffered)
+    app = create_app(config, backend, authenticator, limiter)
     return TestClient(app, raise_server_exceptions=False), keys
 
 

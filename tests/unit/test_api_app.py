@@ -82,6 +82,25 @@ def test_the_stream_carries_the_words_then_the_extras(tmp_path: Path) -> None:
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
 
 
+def test_an_answer_that_may_be_replaced_is_streamed_once_final(tmp_path: Path) -> None:
+    api, keys = client(tmp_path, buffered=frozenset({"slm"}))
+    _, carol = keys.create("carol")
+    reply = api.post("/v1/chat/completions", json=ask(ANCHOR, stream=True), headers=bearer(carol))
+    contents = [c["choices"][0]["delta"].get("content") for c in sse(reply.text)]
+    assert [c for c in contents if c] == ["The office anchor days are Tuesday and Thursday [1]."]
+
+
+def test_a_generator_failing_mid_stream_sends_an_error_event(tmp_path: Path) -> None:
+    api, keys = client(tmp_path, failing=True)
+    _, carol = keys.create("carol")
+    streamed = sse(
+        api.post("/v1/chat/completions", json=ask(ANCHOR, stream=True), headers=bearer(carol)).text
+    )
+    assert "model server went away" in streamed[-1]["error"]["message"]
+    whole = api.post("/v1/chat/completions", json=ask(ANCHOR), headers=bearer(carol))
+    assert whole.status_code == 502 and whole.json()["error"]["code"] == "generation_failed"
+
+
 def test_a_follow_up_is_rewritten_with_the_history(tmp_path: Path) -> None:
     api, keys = client(tmp_path)
     _, carol = keys.create("carol")

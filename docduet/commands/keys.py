@@ -44,7 +44,14 @@ def _store(settings: Settings) -> KeyStore:
 
 def _create(args: argparse.Namespace) -> int:
     settings = Settings()
-    user = UserDirectory.from_settings(settings.identity).resolve(args.user)  # ConfigError: unknown
+    directory = UserDirectory.from_settings(settings.identity)
+    try:
+        user = directory.resolve(args.user)
+    except ConfigError as e:
+        raise ConfigError(
+            f"unknown user {args.user!r}; known users: {', '.join(directory.names()) or '(none)'}. "
+            "A key acts for a user of the users file (DOCDUET_USERS_FILE): add them there first"
+        ) from e
     if user.name is None:
         raise ConfigError("give --user a users-file name or e-mail")
     record, key = _store(settings).create(user.name, note=args.note)

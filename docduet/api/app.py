@@ -182,12 +182,7 @@ class _Turn:
 
     def _finish(self, answer: Answer, streamed: str) -> Iterator[str]:
         if answer.error and not answer.text:
-            error = errors.ApiError(
-                502,
-                f"{answer.title} could not answer: {answer.error}",
-                kind="server_error",
-                code="generation_failed",
-            )
+            error = errors.generation_failed(answer.title, answer.error)
             yield f"data: {json.dumps(error.body())}\n\n"
             return
         if not streamed:
@@ -215,12 +210,7 @@ class _Turn:
             elif event.kind == "answer" and event.answer is not None:
                 answer = event.answer
                 if answer.error and not answer.text:
-                    raise ApiError(
-                        502,
-                        f"{answer.title} could not answer: {answer.error}",
-                        kind="server_error",
-                        code="generation_failed",
-                    )
+                    raise errors.generation_failed(answer.title, answer.error)
                 return answer
         raise ApiError(
             502,

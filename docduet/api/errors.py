@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from core.errors import BackendUnavailableError, ConfigError, DocduetError, RetrievalError
+from core.untrusted import public_error
 from docduet.api.shapes import error_json
 from ingest.sources import SourceRefusedError
 
@@ -45,6 +46,13 @@ class ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
+def generation_failed(title: str, error: str) -> ApiError:
+    """A generator's failed answer (its message without internal addresses)."""
+    return ApiError(
+        502, f"{title} could not answer: {_shown(error)}", kind="server_error", code="generation_failed"
+    )
+
+
 def from_docduet(error: DocduetError) -> ApiError:
     """The API error for a docduet error raised while answering."""
     if isinstance(error, SourceRefusedError):
@@ -54,12 +62,17 @@ def from_docduet(error: DocduetError) -> ApiError:
     if isinstance(error, BackendUnavailableError | RetrievalError):
         return ApiError(
             503,
-            f"the document index cannot be used now: {error}. Try again shortly; if it persists, "
-            "tell your docduet administrator",
+            f"the document index cannot be used now ({_shown(error)}); try again shortly, and if it "
+            "persists tell your docduet administrator",
             kind="server_error",
             code="index_unavailable",
         )
-    return ApiError(502, str(error), kind="server_error", code="generation_failed")
+    return ApiError(502, _shown(error), kind="server_error", code="generation_failed")
+
+
+def _shown(error: Exception | str) -> str:
+    """An error as callers see it: no internal addresses (the server log has them)."""
+    return public_error(str(error)).rstrip(". ")
 
 
 def install(app: FastAPI) -> None:

@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_parts import Issuer, bearer, client
+from api_parts import USERS, FakeBackend, Issuer, answer_service, bearer, client
 from api_parts import settings as make_settings
 from fakes import ManualClock
+from fastapi.testclient import TestClient
 
-from core.errors import ConfigError
-from docduet.api.callers import AuthMode, auth_mode
+from chat.service import AnswerService
+from core.errors import BackendUnavailableError, ConfigError
+from core.identity import UserDirectory
+from core.ratelimit import RateLimiter
+from docduet.api.app import create_app
+from docduet.api.callers import Authenticator, AuthMode, auth_mode
 from docduet.api.keys import KeyStore
 
 ANCHOR = "Which days are the office anchor days?"
@@ -201,3 +206,21 @@ def test_anonymous_callers_read_public_documents_only_and_only_on_loopback(tmp_p
         auth_mode(make_settings(tmp_path), keys, loopback=False)
     keys.create("carol")
     assert auth_mode(make_settings(tmp_path), keys, loopback=False) is AuthMode.REQUIRED
+
+
+def test_an_unreachable_index_is_a_503_that_names_no_internal_address(tmp_path: Path) -> None:
+    class Down(FakeBackend):
+        def service(self) -> AnswerService:
+            raise BackendUnavailableError(
+                "Cannot reach Weaviate at http://10.1.2.3:8080; check WEAVIATE_URL."
+            )
+
+    settings = make_settings(tmp_path)
+    authenticator = Authenticator(
+        settings, UserDirectory.parse(USERS), KeyStore(tmp_path / "k.json"), AuthMode.ANONYMOUS_ALLOWED, None
+    )
+    app = create_app(settings, Down(answer_service(tmp_path / "docs")), authenticator, RateLimiter(0, 1.0))
+    reply = TestClient(app).post("/v1/chat/completions", json=ask(ANCHOR))
+    error = reply.json()["error"]
+    assert reply.status_code == 503 and error["code"] == "index_unavailable"
+    assert "10.1.2.3" not in error["message"] and "try again shortly" in error["message"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import plots
+from evaluation.confidence_metrics import wilson_interval
 from evaluation.generate.items import describe_hand_edits
 from evaluation.report_confidence import cascade_html, confidence_html
 from evaluation.report_decision import NOTES as DECISION_NOTES
@@ -67,7 +68,13 @@ QA_ROWS: tuple[tuple[str, str, Fmt], ...] = (
     ("Cost per month", "total_usd_per_month", _usd),
 )
 INTERVAL_FORMATS.update(
-    {_pct: (100.0, "{:.0f}"), _sec: (1.0, "{:.2f}"), _usd: (1.0, "{:,.4f}"), _num: (1.0, "{:,.0f}")}
+    {
+        _pct: (100.0, "{:.0f}"),
+        _sec: (1.0, "{:.2f}"),
+        _usd: (1.0, "{:,.4f}"),
+        _num: (1.0, "{:,.0f}"),
+        _f3: (1.0, "{:.3f}"),
+    }
 )
 
 NOTES = (
@@ -151,12 +158,9 @@ def _retrieval(retrieval: dict[str, Any], index: dict[str, Any] | None) -> list[
         [
             m["name"],
             f"{m['alpha']:g}",
-            _f3(m["ndcg@10"]),
-            _f3(m["recall@10"]),
-            _f3(m["recall@100"]),
-            _f3(m["mrr@10"]),
-            _sec(m["latency_p50_s"]),
-            _sec(m["latency_p95_s"]),
+            *(_cell(m, key, _f3) for key in ("ndcg@10", "recall@10", "recall@100", "mrr@10")),
+            _cell(m, "latency_p50_s", _sec),
+            _cell(m, "latency_p95_s", _sec),
         ]
         for m in retrieval["methods"]
     ]
@@ -275,7 +279,12 @@ def _feedback(feedback: Sequence[dict[str, Any]]) -> list[str]:
             f["generator"],
             _num(f["answers"]),
             _num(f["wins"]),
-            _pct(f["good"] / f["answers"] if f["answers"] else None),
+            with_interval(
+                _pct(f["good"] / f["answers"] if f["answers"] else None),
+                wilson_interval(f["good"], f["answers"]),
+                100.0,
+                "{:.0f}",
+            ),
             _sec(f["mean_total_s"]),
             _usd(f["total_cost_usd"]),
         ]

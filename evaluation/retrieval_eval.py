@@ -25,6 +25,7 @@ from core.settings import Settings
 from evaluation.checkpoint import Checkpoint
 from evaluation.datasets import RetrievalSet, spread
 from evaluation.metrics import mean, paired_difference, percentile, ranking_scores
+from evaluation.uncertainty import column_intervals
 from retrieval.retriever import HybridRetriever
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ def _summary(method: Method, records: Sequence[dict[str, Any]]) -> dict[str, Any
     latencies = [row["seconds"] for row in rows]
     summary["latency_p50_s"] = percentile(latencies, 50)
     summary["latency_p95_s"] = percentile(latencies, 95)
+    latency = {"latency_p50_s": ("seconds", 50.0), "latency_p95_s": ("seconds", 95.0)}
+    summary["ci95"] = column_intervals(rows, METRICS, latency)
     return summary
 
 

@@ -8,7 +8,7 @@ Counts (questions, errors) have none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,30 @@ def summary_intervals(
     return {k: _interval(v) if len(v) >= resamples // 2 else None for k, v in draws.items()}
 
 
-def _interval(values: Sequence[float]) -> list[float]:
+def column_intervals(
+    rows: Sequence[Mapping[str, Any]],
+    means: Sequence[str],
+    percentiles: Mapping[str, tuple[str, float]] | None = None,
+    *,
+    resamples: int = BOOTSTRAP,
+    seed: int = SEED,
+) -> dict[str, list[float] | None]:
+    """Bootstrap intervals of per-row columns: the mean of each key in ``means``, and for each
+    ``key: (column, q)`` in ``percentiles`` the column's q-th percentile (as
+    :func:`evaluation.metrics.percentile`); None for fewer than 2 rows."""
+    percentiles = percentiles or {}
+    if len(rows) < 2:
+        return dict.fromkeys([*means, *percentiles])
+    picks = np.random.default_rng(seed).integers(0, len(rows), (resamples, len(rows)))
+    out: dict[str, list[float] | None] = {}
+    for key in means:
+        out[key] = _interval(np.asarray([float(r[key]) for r in rows])[picks].mean(axis=1))
+    for key, (column, q) in percentiles.items():
+        out[key] = _interval(np.percentile(np.asarray([float(r[column]) for r in rows])[picks], q, axis=1))
+    return out
+
+
+def _interval(values: Sequence[float] | np.ndarray) -> list[float]:
     low, high = np.percentile(values, [2.5, 97.5])
     return [round(float(low), 6), round(float(high), 6)]
 

@@ -203,6 +203,7 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
     results["qa"]["pairs"] = all_pairs(results["qa"]["records"], ["slm", "llm"], resamples=200)
     results["qa"]["summary"]["slm"]["ci95"] = {"correct": [0.1, 0.9], "latency_p50_s": [0.5, 1.5]}
     results["decision"] = decide(results["qa"])
+    results["retrieval"]["methods"][0]["ci95"] = {"ndcg@10": [0.4, 0.6]}
     results["recommendation"] = recommend(results)
     results_path, report_path = write_outputs(tmp_path / "out", results)
     assert json.loads(results_path.read_text())["dataset"]["name"] == "tiny"
@@ -226,6 +227,8 @@ def test_report_renders_every_section_with_plots(tmp_path: Path) -> None:
     assert "κ 0.62 [0.35–0.85] (agree 84.0%, n 40)" in html  # the judge's agreement with gold
     assert "over all generators κ undefined (one class only) (agree 100.0%, n 3)" in html
     assert "/x/tiny" not in html and "<code>tiny</code>" in html  # no absolute path in a shared report
+    assert "0.500 [0.400–0.600]" in html  # retrieval figures too
+    assert "50.0% [15–85]" in html  # people's ratings: 2 good of 4, Wilson interval
     assert "66.7% [10–90]" in html and "1.00 s [0.50–1.50]" in html  # figures with their intervals
     assert html.count("the local model") == 1  # a generator's full label once, in the decision table
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)

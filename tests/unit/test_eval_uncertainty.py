@@ -5,7 +5,7 @@ from __future__ import annotations
 from eval_rows import row
 
 from evaluation.costs import Pricing
-from evaluation.uncertainty import COUNTS, summary_intervals, with_intervals
+from evaluation.uncertainty import COUNTS, column_intervals, summary_intervals, with_intervals
 
 RECORDS = [
     row(f"q{i}", total_s=1.0 + i % 5, cost=0.001 * (i % 3), correct=i % 3 != 0, unanswerable=i % 4 == 3)
@@ -26,6 +26,15 @@ def test_every_metric_but_the_counts_gets_an_interval_around_its_value() -> None
     low, high = intervals["correct"]
     assert low < 0.67 < high and high - low > 0.1  # 40 questions: an interval of real width
     assert intervals["total_usd_per_month"][1] > intervals["total_usd_per_month"][0] > 0
+
+
+def test_column_intervals_of_means_and_percentiles() -> None:
+    rows = [{"ndcg": i / 10, "seconds": 0.1 * (i % 4)} for i in range(11)]
+    got = column_intervals(rows, ["ndcg"], {"p50": ("seconds", 50.0)}, resamples=300)
+    low, high = got["ndcg"] or [0, 0]
+    assert low < 0.5 < high and 0.2 < high - low < 0.6
+    assert got["p50"] is not None and got["p50"][0] <= 0.1 <= got["p50"][1]
+    assert column_intervals(rows[:1], ["ndcg"], {"p50": ("seconds", 50.0)}) == {"ndcg": None, "p50": None}
 
 
 def test_intervals_are_reproducible_and_undefined_on_one_question() -> None:

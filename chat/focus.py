@@ -15,7 +15,7 @@ a generator's ``context_tokens`` set, its passages are cut to about that many to
    points back ("It", "This", "However"...) or continues a cut sentence, the one after it when
    it ends with a colon (a list follows) or was cut.
 
-Kept sentences keep their order; a gap between them is shown as `` … ``. Passage numbers, titles
+Kept sentences keep their order; a gap between them is shown as a line ``…``. Passage numbers, titles
 and sections do not change, so a citation points where it did; it is verified against the cut
 text, which is what the model read. Tokens are estimated as characters / :data:`CHARS_PER_TOKEN`
 (the budget is approximate, and counts the passages' text, not their header lines).
@@ -38,8 +38,9 @@ MAX_UNIT_TOKENS = 48
 """Longest span kept or dropped as one: a longer sentence is cut at word boundaries."""
 MIN_CONTEXT_TOKENS = MAX_UNIT_TOKENS
 """The smallest budget: the best passage's best span always fits."""
-GAP = " … "
-"""What stands where sentences were left out."""
+GAP = "\n…\n"
+"""What stands where sentences were left out: a line of its own, so no sentence of the passage (a
+citation's snippet, :func:`chat.citations.best_snippet`) runs into it."""
 MAX_CHAIN = 3
 """At most this many neighbours are pulled in on each side of a sentence."""
 _BM25_K1 = 1.2
@@ -72,7 +73,7 @@ class _Unit:
 
     @property
     def cost(self) -> int:
-        """Its estimated tokens, plus one for the join or gap before it."""
+        """Its estimated tokens, plus one for the join or gap (a line ``…``: 3 characters) before it."""
         return math.ceil((self.end - self.start) / CHARS_PER_TOKEN) + 1
 
 
@@ -236,7 +237,7 @@ def _continues(text: str, previous: _Unit, unit: _Unit) -> bool:
 
 
 def _render(text: str, units: Sequence[_Unit], kept: set[int]) -> str:
-    """The kept units in order: consecutive ones as the text has them, gaps as `` … ``."""
+    """The kept units in order: consecutive ones as the text has them, gaps as a line ``…``."""
     runs: list[tuple[int, int]] = []
     for position in sorted(kept):
         if runs and runs[-1][1] == position - 1:

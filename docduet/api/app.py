@@ -41,9 +41,15 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, backend: ApiBackend, authenticator: Authenticator, limiter: RateLimiter
+    settings: Settings,
+    backend: ApiBackend,
+    authenticator: Authenticator,
+    limiter: RateLimiter,
+    downloads: RateLimiter | None = None,
 ) -> FastAPI:
-    """The API over ``backend``; ``authenticator`` decides who calls, ``limiter`` how often."""
+    """The API over ``backend``; ``authenticator`` decides who calls, ``limiter`` how many questions
+    (chats and searches) and ``downloads`` how many cited files (default: no limit)."""
+    files = downloads if downloads is not None else RateLimiter(0, 1.0)
     app = FastAPI(title="docduet", docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app)
 
@@ -55,19 +61,12 @@ def create_app(
             raise ApiError(401, str(e), code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}) from e
 
     def counted(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
-        """The caller, with one question counted against the limit it shares with the web chat."""
-        key = who.limit_key if who.user.name else f"address:{request.client.host if request.client else '-'}"
-        refusal = limiter.check(key)
-        if refusal is not None:
-            log.info("rate limit: refused %s for %.0f s", key, refusal.retry_after_s)
-            raise ApiError(
-                429,
-                refusal.message,
-                kind="rate_limit_error",
-                code="rate_limit_exceeded",
-                headers={"Retry-After": str(max(1, round(refusal.retry_after_s + 0.5)))},
-            )
-        return who
+        """The caller, with one question counted against the limit (the web chat's settings)."""
+        return _count(limiter, request, who)
+
+    def downloading(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
+        """The caller, with one cited file counted against the download limit."""
+        return _count(files, request, who)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -106,6 +105,7 @@ def create_app(
             )
         events = service.stream(Question(text, user=who.user, history=history), [body.model])
         turn = _Turn(body, events, str(request.base_url), settings, body.model in backend.buffered())
+        turn.start()  # retrieve now: an unreachable index is an HTTP error, not a broken stream
         if body.stream:
             return StreamingResponse(
                 turn.sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -113,7 +113,7 @@ def create_app(
         return JSONResponse(turn.whole())
 
     @app.get("/v1/sources", response_model=None)
-    def source(source: str, who: Annotated[Caller, Depends(caller)]) -> Response:
+    def source(source: str, who: Annotated[Caller, Depends(downloading)]) -> Response:
         data = backend.source_bytes(source, who.user)
         name = quote(source.rsplit("/", 1)[-1])
         return Response(
@@ -123,6 +123,22 @@ def create_app(
         )
 
     return app
+
+
+def _count(limiter: RateLimiter, request: Request, who: Caller) -> Caller:
+    """``who``, counted by ``limiter``; a 429 with Retry-After when over the limit."""
+    key = who.limit_key if who.user.name else f"address:{request.client.host if request.client else '-'}"
+    refusal = limiter.check(key)
+    if refusal is not None:
+        log.info("rate limit: refused %s for %.0f s", key, refusal.retry_after_s)
+        raise ApiError(
+            429,
+            refusal.message,
+            kind="rate_limit_error",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(max(1, round(refusal.retry_after_s + 0.5)))},
+        )
+    return who
 
 
 def _model_json(info: Any) -> dict[str, Any]:
@@ -152,8 +168,17 @@ class _Turn:
         self.created = int(time.time())
         self.hits: tuple[Any, ...] = ()
 
+    def start(self) -> None:
+        """Run the retrieval (the stream's first event), so its errors come before any response."""
+        first = next(self.events)
+        if first.retrieval is not None:
+            self.hits = first.retrieval.hits
+
     def whole(self) -> dict[str, Any]:
-        answer = self._answer(e for e in self.events if e.kind != "token")
+        try:
+            answer = self._answer(e for e in self.events if e.kind != "token")
+        finally:
+            self._close()
         return completion_json(
             answer, model=self.body.model, cid=self.cid, created=self.created, link=self._link()
         )
@@ -176,9 +201,7 @@ class _Turn:
                     break
             yield "data: [DONE]\n\n"
         finally:
-            close = getattr(self.events, "close", None)
-            if close is not None:
-                close()  # the caller went away: stop generating for it
+            self._close()  # also when the caller went away: stop generating for it
 
     def _finish(self, answer: Answer, streamed: str) -> Iterator[str]:
         if answer.error and not answer.text:
@@ -218,6 +241,11 @@ class _Turn:
             kind="server_error",
             code="generation_failed",
         )
+
+    def _close(self) -> None:
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            close()
 
     def _link(self) -> Any:
         return link_for(self.settings, self.hits, self.base_url)

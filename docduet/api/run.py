@@ -28,8 +28,10 @@ def build_app(settings: Settings, root: Root, *, loopback: bool) -> FastAPI:
             "no authentication configured: requests without credentials read public documents only "
             "(loopback only; docs/api.md)"
         )
-    limiter = RateLimiter.from_settings(settings.ratelimit)
-    return create_app(settings, LiveApiBackend(root), authenticator, limiter)
+    limits = settings.ratelimit
+    questions = RateLimiter.from_settings(limits)
+    downloads = RateLimiter.for_downloads(limits.rate_limit_downloads, limits.rate_limit_window_s)
+    return create_app(settings, LiveApiBackend(root), authenticator, questions, downloads)
 
 
 def serve(settings: Settings, host: str, port: int, *, loopback: bool) -> None:

@@ -104,6 +104,7 @@ def client(
     issuer: Issuer | None = None,
     buffered: frozenset[str] = frozenset(),
     failing: bool = False,
+    downloads_limit: int = 0,
     **values: Any,
 ) -> tuple[TestClient, KeyStore]:
     """A test client of the real app; ``limit`` questions per 60 s (0: none); ``buffered``: the
@@ -114,8 +115,9 @@ def client(
     directory = UserDirectory.parse(USERS)
     authenticator = Authenticator(config, directory, keys, mode, tokens)
     limiter = RateLimiter(limit, 60.0, clock or ManualClock())
+    downloads = RateLimiter.for_downloads(downloads_limit, 60.0, clock or ManualClock())
     backend = FakeBackend(answer_service(tmp / "docs", failing=failing), buffered)
-    app = create_app(config, backend, authenticator, limiter)
+    app = create_app(config, backend, authenticator, limiter, downloads)
     return TestClient(app, raise_server_exceptions=False), keys
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from api_parts import USERS, FakeBackend, Issuer, answer_service, bearer, client
 from api_parts import settings as make_settings
-from fakes import ManualClock
+from fakes import ManualClock, ScriptedGenerator
 from fastapi.testclient import TestClient
 
-from chat.service import AnswerService
+from chat.rewrite import HeuristicRewriter
+from chat.service import AnswerService, GeneratorSlot
 from core.errors import BackendUnavailableError, ConfigError
 from core.identity import UserDirectory
 from core.ratelimit import RateLimiter
@@ -224,3 +225,28 @@ def test_an_unreachable_index_is_a_503_that_names_no_internal_address(tmp_path: 
     error = reply.json()["error"]
     assert reply.status_code == 503 and error["code"] == "index_unavailable"
     assert "10.1.2.3" not in error["message"] and "try again shortly" in error["message"]
+
+
+def test_a_stream_whose_retrieval_fails_is_an_http_error_not_a_broken_stream(tmp_path: Path) -> None:
+    class Broken:
+        def retrieve(self, query: str, **kwargs: object) -> list[object]:
+            raise BackendUnavailableError("Cannot reach Weaviate; check it")
+
+    service = AnswerService(Broken(), [GeneratorSlot("slm", ScriptedGenerator("slm"))], HeuristicRewriter())  # type: ignore[arg-type]
+    settings = make_settings(tmp_path)
+    authenticator = Authenticator(
+        settings, UserDirectory.parse(USERS), KeyStore(tmp_path / "k.json"), AuthMode.ANONYMOUS_ALLOWED, None
+    )
+    app = create_app(settings, FakeBackend(service), authenticator, RateLimiter(0, 1.0))
+    reply = TestClient(app).post("/v1/chat/completions", json=ask(ANCHOR, stream=True))
+    assert reply.status_code == 503 and reply.json()["error"]["code"] == "index_unavailable"
+
+
+def test_cited_files_count_against_the_download_limit(tmp_path: Path) -> None:
+    api, keys = client(tmp_path, downloads_limit=1)
+    _, alice = keys.create("alice")
+    [citation] = api.post("/v1/chat/completions", json=ask(SALARY), headers=bearer(alice)).json()["citations"]
+    path = citation["link"].removeprefix("http://testserver")
+    assert api.get(path, headers=bearer(alice)).status_code == 200
+    refused = api.get(path, headers=bearer(alice))
+    assert refused.status_code == 429 and "downloaded 1 source files" in refused.json()["error"]["message"]

@@ -124,13 +124,13 @@ class RateLimitSettings(Section):
     rate_limit_questions: int = Field(
         default=30,
         ge=0,
-        description="Questions one user may ask per rate_limit_window_s in the web chat and in Slack "
-        "(0: no limit).",
+        description="Questions one user may ask per rate_limit_window_s in the web chat, in Slack and "
+        "through docduet serve (chats and searches; each process counts its own) (0: no limit).",
     )
     rate_limit_downloads: int = Field(
         default=60,
         ge=0,
-        description="Source files one user may download per rate_limit_window_s in the web chat "
-        "(0: no limit).",
+        description="Source files one user may download per rate_limit_window_s in the web chat and "
+        "through docduet serve (0: no limit).",
     )
     rate_limit_window_s: float = Field(default=600.0, gt=0)

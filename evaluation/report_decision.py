@@ -11,8 +11,9 @@ from evaluation.decision import pct, points, span
 
 MAX_LISTED = 25
 NOTES = (
-    "Every figure comes with a 95% interval: a bootstrap over the questions (1,000 resamples, fixed "
-    "seed) that recomputes the whole summary, so shares, percentiles and costs all get one.",
+    "Every figure comes with a 95% interval: shares of counted questions (correct, exact match, "
+    "abstention precision and recall) the Wilson score interval; every other figure a bootstrap over "
+    "the questions or queries (1,000 resamples, fixed seed) that recomputes the whole summary.",
     "Pairs are compared on the same questions: a paired bootstrap interval of the difference in share "
     "correct and McNemar's exact test on the questions one got right and the other wrong. A difference "
     "is claimed only when both agree (interval clear of 0, p < 0.05); two generators are called "

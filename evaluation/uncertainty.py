@@ -1,8 +1,11 @@
-"""95% intervals for every figure of a generator's summary: a bootstrap over the questions.
+"""95% intervals for every figure of a generator's summary.
 
-Each resample draws the questions with replacement and recomputes the whole summary
-(:func:`evaluation.scoring.summarize`), so every metric (shares, means, percentiles, tokens, cost)
-gets the 2.5th and 97.5th percentiles of its resampled values; the seed is fixed, so reruns agree.
+Shares of counted questions (correct, exact match, contains a gold answer, abstention precision
+and recall) get the Wilson score interval, as in the confidence section: it stays honest at 0 of
+n and n of n, where a bootstrap collapses to a point. Every other figure (F1, citation shares,
+latency percentiles, tokens, cost) gets a bootstrap over the questions: each resample draws the
+questions with replacement and recomputes the whole summary (:func:`evaluation.scoring.summarize`);
+the 2.5th and 97.5th percentiles of the resampled values, with a fixed seed so reruns agree.
 Counts (questions, errors) have none.
 """
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.confidence_metrics import BOOTSTRAP, SEED
+from evaluation.confidence_metrics import BOOTSTRAP, SEED, wilson_interval
 from evaluation.costs import Pricing
 from evaluation.scoring import summarize
 
@@ -80,7 +83,26 @@ def with_intervals(
     resamples: int = BOOTSTRAP,
 ) -> dict[str, Any]:
     """The generator's summary with ``ci95``: each metric's interval by key."""
+    intervals = summary_intervals(records, generator, prices, resamples=resamples)
+    return {**summarize(records, generator, prices), "ci95": intervals | share_intervals(records, generator)}
+
+
+def share_intervals(records: Sequence[dict[str, Any]], generator: str) -> dict[str, list[float] | None]:
+    """Wilson intervals of the summary's shares of counted questions."""
+    rows = [(r, r["answers"][generator]["scores"]) for r in records if generator in r["answers"]]
+    answerable = [s for r, s in rows if not r["unanswerable"]]
+    abstained = [r for r, s in rows if s["abstained"]]
+    unanswerable = [s for r, s in rows if r["unanswerable"]]
+
+    def wilson(hits: int, total: int) -> list[float] | None:
+        interval = wilson_interval(hits, total)
+        return None if interval is None else list(interval)
+
     return {
-        **summarize(records, generator, prices),
-        "ci95": summary_intervals(records, generator, prices, resamples=resamples),
+        "correct": wilson(sum(bool(s["correct"]) for _, s in rows), len(rows)),
+        "em": wilson(sum(s["em"] == 1.0 for _, s in rows), len(rows)),
+        "answerable_em": wilson(sum(s["em"] == 1.0 for s in answerable), len(answerable)),
+        "answerable_contains": wilson(sum(bool(s["contains"]) for s in answerable), len(answerable)),
+        "abstention_precision": wilson(sum(bool(r["unanswerable"]) for r in abstained), len(abstained)),
+        "abstention_recall": wilson(sum(bool(s["abstained"]) for s in unanswerable), len(unanswerable)),
     }

@@ -28,6 +28,13 @@ def test_every_metric_but_the_counts_gets_an_interval_around_its_value() -> None
     assert intervals["total_usd_per_month"][1] > intervals["total_usd_per_month"][0] > 0
 
 
+def test_shares_of_counted_questions_get_wilson_intervals_even_at_none_right() -> None:
+    wrong = [row(f"q{i}", 1.0, 0.0, correct=False) for i in range(3)]
+    intervals = with_intervals(wrong, "slm", resamples=50)["ci95"]
+    assert intervals["correct"] == [0.0, 0.5615]  # a bootstrap would say [0, 0] on 3 questions
+    assert intervals["em"] == [0.0, 0.5615] and intervals["abstention_recall"] is None
+
+
 def test_column_intervals_of_means_and_percentiles() -> None:
     rows = [{"ndcg": i / 10, "seconds": 0.1 * (i % 4)} for i in range(11)]
     got = column_intervals(rows, ["ndcg"], {"p50": ("seconds", 50.0)}, resamples=300)

@@ -116,6 +116,11 @@ def fit_calibration(
             "some right and some wrong; label more questions"
         )
     features = feature_names(row for row, _ in rows)
+    if not features:
+        raise CalibrationError(
+            f"{generator}: its {len(rows)} answers carry no confidence signals (answers recorded before "
+            "docduet measured them, or failed ones); re-run the evaluation to record them"
+        )
     matrix = [[row.get(name, math.nan) for name in features] for row, _ in rows]
     mean = [_mean([r[i] for r in matrix]) for i in range(len(features))]
     scale = [_scale([r[i] for r in matrix], mean[i]) for i in range(len(features))]

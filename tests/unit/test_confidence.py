@@ -114,6 +114,8 @@ def test_a_fitted_calibration_ranks_by_the_informative_signal_and_round_trips_th
 def test_a_calibration_needs_right_and_wrong_answers() -> None:
     with pytest.raises(CalibrationError, match="some right and some wrong"):
         fit_calibration("slm", "m", [({"x": 1.0}, True)] * 30, fitted_on={})
+    with pytest.raises(CalibrationError, match="carry no confidence signals"):
+        fit_calibration("slm", "m", [({}, True)] * 15 + [({}, False)] * 15, fitted_on={})
 
 
 def test_an_unusable_calibration_file_is_reported_and_skipped(

@@ -211,7 +211,7 @@ class Generation:
         if names_passage(written.question):
             raise Rejected("standalone", shown)
         hits = self._retriever.retrieve(written.question, user=searcher)
-        if chunk.source not in {h.chunk.source for h in hits}:
+        if not any(_same_document(h.chunk, chunk) for h in hits):
             raise Rejected("reaches", shown)
         if not self._all_abstain(written.question, hits):
             raise Rejected("absent", shown)
@@ -257,14 +257,23 @@ class Generation:
 
 def candidates(chunks: Sequence[Chunk], min_chars: int) -> list[Chunk]:
     """Passages long enough to ask about, one per document in turn (sources sorted), so a small
-    set still spreads over the documents."""
+    set still spreads over the documents; a passage whose text another one already has (the same
+    file under two folders) is asked about once."""
     by_source: dict[str, list[Chunk]] = defaultdict(list)
+    seen: set[str] = set()
     for chunk in sorted(chunks, key=lambda c: (c.source, c.index)):
-        if len(chunk.text.strip()) >= min_chars:
+        text = " ".join(chunk.text.split())
+        if len(text) >= min_chars and text not in seen:
+            seen.add(text)
             by_source[chunk.source].append(chunk)
     queues = list(by_source.values())
     depth = max((len(q) for q in queues), default=0)
     return [q[i] for i in range(depth) for q in queues if i < len(q)]
+
+
+def _same_document(found: Chunk, written_from: Chunk) -> bool:
+    """The same file: its source, or the same content (a copy of it under another folder)."""
+    return found.source == written_from.source or found.content_hash == written_from.content_hash
 
 
 def _ask(generator: Generator, prompt: Prompt, max_tokens: int) -> str:

@@ -302,8 +302,8 @@ def test_every_loop_is_bounded_by_the_attempts_per_item() -> None:
 
 
 def test_candidates_take_one_passage_per_document_in_turn_and_skip_short_ones() -> None:
-    a = [make_chunk("x" * 50, chunk_id=f"a{i}", source="/a.md", index=i) for i in range(3)]
-    b = [make_chunk("y" * 50, chunk_id=f"b{i}", source="/b.md", index=i) for i in range(2)]
+    a = [make_chunk(f"{i} " + "x" * 50, chunk_id=f"a{i}", source="/a.md", index=i) for i in range(3)]
+    b = [make_chunk(f"{i} " + "y" * 50, chunk_id=f"b{i}", source="/b.md", index=i) for i in range(2)]
     short = make_chunk("tiny", chunk_id="s", source="/c.md")
     assert [c.chunk_id for c in candidates([*b, short, *a], 20)] == ["a0", "b0", "a1", "b1", "a2"]
 
@@ -458,3 +458,25 @@ def test_an_interrupted_run_keeps_what_it_wrote_and_stops() -> None:
     items, tallies = run.run(chunks, Plan(3, 1, min_passage_chars=10))
     assert run.stopped and len(items) == 1 and len(calls) == 3
     assert tallies["unanswerable"].attempted == 0
+
+
+def test_a_copy_of_a_file_is_asked_about_once_and_counts_as_its_document_for_reaching(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    chunks = corpus(tmp_path)
+    press = chunks[2]
+    copy = replace(press, chunk_id="id-copy", source="/elsewhere/press-release.md")
+    ids = [c.chunk_id for c in candidates([*chunks, copy], 10)]
+    assert len(ids) == 3 and ("id-copy" in ids) != ("id-press-release" in ids)
+    replies = {"News?": "Question: Who led Corvala's Series A round?"}
+    writer = FunctionGenerator("slm", scripted(replies))
+    run = Generation(
+        {"slm": writer},
+        ["slm"],
+        retriever=StubRetriever([copy]),  # the index returns only the other folder's copy
+        embedder=None,
+        directory=DIRECTORY,
+        created="t",
+    )
+    items, tallies = run.run([press], Plan(0, 1, min_passage_chars=10))
+    assert len(items) == 1, dict(tallies["unanswerable"].rejected)

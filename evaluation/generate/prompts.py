@@ -50,6 +50,9 @@ _LINE_RE = re.compile(r"^\s*\**\s*(question|answer)\s*\**\s*[:：]\s*(.+?)\s*$",
 _QUOTES = " \"'`*“”‘’"
 MAX_QUESTION_CHARS = 300
 MAX_ANSWER_CHARS = 120
+MAX_ANSWER_WORDS = 12
+"""A gold answer is a short span (the prompt asks for at most ten words): a sentence-long one
+would score every correct paraphrase wrong."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def task_prompt(hit: Hit, *, answerable: bool) -> Prompt:
 
 
 def parse_reply(text: str, *, answerable: bool) -> Written | None:
-    """The question (and answer) in a reply; None when a line is missing, empty or too long."""
+    """The question (and answer) in a reply; None when a line is missing, empty or too long
+    (an answer over :data:`MAX_ANSWER_WORDS` words or :data:`MAX_ANSWER_CHARS` characters)."""
     found: dict[str, str] = {}
     for match in _LINE_RE.finditer(text):
         found.setdefault(match.group(1).lower(), match.group(2).strip(_QUOTES))
@@ -87,6 +91,6 @@ def parse_reply(text: str, *, answerable: bool) -> Written | None:
     if not answerable:
         return Written(question)
     answer = re.sub(r"\s*\[\d+\]\s*", " ", found.get("answer", "")).strip().rstrip(".").strip(_QUOTES)
-    if not answer or len(answer) > MAX_ANSWER_CHARS:
+    if not answer or len(answer) > MAX_ANSWER_CHARS or len(answer.split()) > MAX_ANSWER_WORDS:
         return None
     return Written(question, answer)

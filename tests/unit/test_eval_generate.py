@@ -125,6 +125,8 @@ def test_replies_are_parsed_and_bad_ones_refused() -> None:
     assert parse_reply("Question: Which days?", answerable=True) is None  # no answer line
     assert parse_reply("Answer: Tuesday", answerable=True) is None
     assert parse_reply("Question: " + "x" * 400 + "\nAnswer: y", answerable=True) is None
+    sentence = "The new building has 12 car parking spaces in the basement, including 2 with EV chargers"
+    assert parse_reply(f"Question: How many parking spaces?\nAnswer: {sentence}", answerable=True) is None
     unanswerable = parse_reply("Question: Who owns the Leeds office lease?", answerable=False)
     assert unanswerable is not None and unanswerable.answer is None
 

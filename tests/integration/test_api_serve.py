@@ -7,13 +7,16 @@ the loopback OpenID Connect provider (oidc-provider from npm, tests/oidc/provide
 its login form, for the audience ``urn:docduet:api``; the provider's users are not in the users
 file, so their groups come from the token through DOCDUET_OIDC_GROUP_MAP, as in the web chat.
 The server is the app ``docduet serve`` runs (``docduet.api.run.build_app``), under uvicorn in a
-thread of this process (sharing the loaded models).
+thread of this process (sharing the loaded models); one test starts the ``docduet serve`` command.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +27,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
-from answer_fixtures import answer_settings, stored_chunks
+from answer_fixtures import answer_settings, settings_env, stored_chunks
 from llm_server import free_port
 from oidc_provider import Provider, oidc_provider
 from oidc_tokens import access_token, claims_of
@@ -66,9 +69,12 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 
 @pytest.fixture(scope="module")
 def api_settings(
-    weaviate_node: WeaviateServer, weaviate_binary: Path, gguf_path: Path, provider: Provider,
+    weaviate_node: WeaviateServer,
+    weaviate_binary: Path,
+    gguf_path: Path,
+    provider: Provider,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Settings:  # fmt: skip
+) -> Settings:
     """corpora/finance and a public page in this module's collection; tokens for ``urn:docduet:api``."""
     root = tmp_path_factory.mktemp("api")
     corpus = Path(shutil.copytree(REPO / "corpora" / "finance", root / "corpus" / "finance"))
@@ -77,10 +83,18 @@ def api_settings(
     (facilities / "_access.yaml").write_text("groups: [public]\nsensitivity: public\n")
     (facilities / "parking.md").write_text("# Parking\n\nVisitors park in bay 4 of the Leeds office.\n")
     settings = answer_settings(
-        weaviate_node, weaviate_binary, root, gguf_path, f"http://127.0.0.1:{free_port()}/v1",
-        slm_max_tokens=32, rate_limit_questions=LIMIT, oidc_server_metadata_url=provider.metadata_url,
-        oidc_api_audience=API, oidc_api_leeway_s=0, oidc_group_map="finance=finance,employees=employees",
-    )  # fmt: skip
+        weaviate_node,
+        weaviate_binary,
+        root,
+        gguf_path,
+        f"http://127.0.0.1:{free_port()}/v1",
+        slm_max_tokens=32,
+        rate_limit_questions=LIMIT,
+        oidc_server_metadata_url=provider.metadata_url,
+        oidc_api_audience=API,
+        oidc_api_leeway_s=0,
+        oidc_group_map="finance=finance,employees=employees",
+    )
     summary = run_ingest(settings, [corpus.parent], progress=NullProgress())
     assert summary.failed == [] and len(summary.added) == 3
     return settings
@@ -152,9 +166,11 @@ def test_a_provider_token_streams_an_answer_with_the_tokens_groups(
     frank = client(api_url, token_for(provider, "frank"))  # finance, through the group map
     assert "slm" in {m.id for m in frank.models.list()}
     stream = frank.chat.completions.create(
-        model="slm", messages=[{"role": "user", "content": HERON}], stream=True,
+        model="slm",
+        messages=[{"role": "user", "content": HERON}],
+        stream=True,
         stream_options={"include_usage": True},
-    )  # fmt: skip
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     final = next(c.model_extra or {} for c in chunks if c.choices and c.choices[0].finish_reason == "stop")
@@ -209,3 +225,45 @@ def test_the_rate_limit_answers_429_with_retry_after(api_url: str, api_settings:
         client(api_url, headers["Authorization"][7:]).chat.completions.create(
             model="slm", messages=[{"role": "user", "content": HERON}]
         )
+
+
+def test_the_docduet_serve_command_serves_on_loopback(api_settings: Settings, tmp_path: Path) -> None:
+    """The real command (a subprocess): probes answer without credentials, search needs a key."""
+    key = key_for(api_settings, "bob")  # an active key: credentials are required from the start
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **settings_env(api_settings), "OMP_NUM_THREADS": "1"}
+    docduet = str(Path(sys.executable).with_name("docduet"))
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [docduet, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while not _healthy(url):
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "docduet serve did not answer /healthz in time"
+                time.sleep(0.5)
+            assert httpx.post(f"{url}/v1/search", json={"query": HERON}).status_code == 401
+            found = httpx.post(
+                f"{url}/v1/search",
+                json={"query": HERON},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=300,
+            )
+            assert found.status_code == 200, found.text
+            assert "project-heron-acquisition-memo.pdf" in {p["file"] for p in found.json()["data"]}
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).json() == {"status": "ok"}
+    except httpx.HTTPError:
+        return False

@@ -106,7 +106,10 @@ def _docduet(
             warm_s = time.perf_counter() - started
         generator = root.generators([name])[0][name]
         assert isinstance(generator, LlamaCppGenerator), f"{name} is not a local llama.cpp generator"
-        slot = GeneratorSlot(name, generator, max_passages=spec_by_id(settings, name).max_passages)
+        spec = spec_by_id(settings, name)
+        slot = GeneratorSlot(
+            name, generator, max_passages=spec.max_passages, context_tokens=spec.context_tokens
+        )
         for q in asked:
             comparison = service.compare(Question(text=q.question, user=asker(q, directory)), [name])
             answer = comparison.answer(name)
@@ -132,7 +135,8 @@ def _messages(
     generator: LlamaCppGenerator, slot: GeneratorSlot, retrieval: Retrieval, question: str
 ) -> list[dict[str, str]]:
     """The chat messages docduet sent for ``question`` (its passages, as the answer service chose them)."""
-    prompt = build_prompt(question, plan_for(slot, generator, retrieval).hits)
+    hits = plan_for(slot, generator, retrieval).hits
+    prompt = build_prompt(question, hits, context_tokens=slot.context_tokens)
     return [{"role": m.role, "content": m.content} for m in prompt.messages(examples=generator.examples)]
 
 

@@ -222,3 +222,16 @@ def test_a_bad_context_tokens_entry_is_refused(tmp_path: Path, entry: str, messa
     path.write_text(f"{GENERATORS}  - id: bad\n    {entry}\n")
     with pytest.raises(ConfigError, match=message):
         load_specs(Settings(generators_file=path))
+
+
+def test_the_answer_latency_bench_gives_the_raw_model_the_focused_passages_docduet_sent() -> None:
+    from bench.answer_latency import _messages
+    from chat.results import Retrieval
+
+    generator = _Recorder("slm")
+    generator.examples = 1  # type: ignore[attr-defined]
+    retrieval = Retrieval(CARRY, HITS, 0.1)
+    slot = GeneratorSlot("slm", generator, context_tokens=60)
+    sent = _messages(generator, slot, retrieval, CARRY)[-1]["content"]  # type: ignore[arg-type]
+    assert build_prompt(CARRY, HITS, context_tokens=60).passages() in sent
+    assert "27 days of paid annual leave" not in sent

@@ -1,4 +1,4 @@
-"""``docduet serve``'s routes: OpenAI-compatible chat, models and search, plus cited files.
+"""``docduet serve``'s routes: OpenAI-compatible chat, models and search, cited files, and MCP.
 
 Every answer goes through the same :class:`chat.service.AnswerService` as the web chat and Slack,
 so the caller's groups filter the search inside the index and each generator's sensitivity
@@ -26,6 +26,8 @@ from docduet.api.backend import ApiBackend
 from docduet.api.callers import Authenticator, Caller, Unauthorized
 from docduet.api.errors import ApiError
 from docduet.api.links import link_for
+from docduet.api.mcp_server import McpEndpoint
+from docduet.api.mcp_tools import McpTools
 from docduet.api.shapes import (
     ChatRequest,
     SearchRequest,
@@ -50,8 +52,10 @@ def create_app(
     """The API over ``backend``; ``authenticator`` decides who calls, ``limiter`` how many questions
     (chats and searches) and ``downloads`` how many cited files (default: no limit)."""
     files = downloads if downloads is not None else RateLimiter(0, 1.0)
-    app = FastAPI(title="docduet", docs_url=None, redoc_url=None, openapi_url=None)
+    mcp = McpEndpoint(McpTools(settings, backend, limiter), authenticator)
+    app = FastAPI(title="docduet", docs_url=None, redoc_url=None, openapi_url=None, lifespan=mcp.lifespan)
     errors.install(app)
+    mcp.mount(app)  # the MCP server at /mcp: the same callers, answers and rate limit
 
     def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
         try:

@@ -1,4 +1,5 @@
-"""``docduet serve`` through the real parts: the official ``openai`` client against the API on loopback.
+"""``docduet serve`` through the real parts: the official ``openai`` client and the MCP SDK's client
+against the API on loopback.
 
 Real backend: the session's weaviate-server with corpora/finance (finance group, confidential)
 and one public page ingested for this module, the packaged Qwen2.5-Coder-0.5B as ``slm``. Real
@@ -23,12 +24,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import httpx2
 import openai
 import pytest
 import uvicorn
 from answer_fixtures import answer_settings, settings_env, stored_chunks
 from llm_server import free_port
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from oidc_provider import Provider, oidc_provider
 from oidc_tokens import access_token, claims_of
 
@@ -225,6 +231,57 @@ def test_the_rate_limit_answers_429_with_retry_after(api_url: str, api_settings:
         client(api_url, headers["Authorization"][7:]).chat.completions.create(
             model="slm", messages=[{"role": "user", "content": HERON}]
         )
+
+
+async def mcp_calls(url: str, credential: str | None, calls: list[tuple[str, dict[str, Any]]]) -> Any:
+    """Each tool call's structured result, through the MCP SDK's client; with the HTTP statuses seen."""
+    statuses: list[int] = []
+
+    async def record(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    results: dict[str, Any] = {}
+    http = httpx2.AsyncClient(headers=headers, timeout=600, event_hooks={"response": [record]})
+    try:
+        async with (
+            http,
+            streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            results["tools"] = sorted(t.name for t in (await session.list_tools()).tools)
+            for name, arguments in calls:
+                result = await session.call_tool(name, arguments)
+                assert not result.is_error, result.content
+                results[name] = result.structured_content
+    except ExceptionGroup as e:  # the SDK's task groups wrap what the server refused
+        assert e.subgroup(MCPError) is not None, e
+        results["refused"] = statuses
+    return results
+
+
+def test_an_mcp_client_gets_only_its_users_passages_and_cited_answers(
+    api_url: str, api_settings: Settings
+) -> None:
+    bob = key_for(api_settings, "bob")  # employees, finance
+    calls = [
+        ("search_documents", {"query": HERON, "top_k": 5}),
+        ("ask", {"question": HERON, "generator": "slm"}),
+    ]
+    got = anyio.run(mcp_calls, api_url, bob, calls)
+    assert got["tools"] == ["ask", "search_documents"]
+    assert "project-heron-acquisition-memo.pdf" in {p["file"] for p in got["search_documents"]["passages"]}
+    answer = got["ask"]
+    assert answer["answer"] and answer["citations"] and answer["privacy"]["sent_chunk_ids"]
+    assert {c["file"] for c in answer["citations"]} <= FINANCE_FILES | {"parking.md"}
+    assert all(c["link"].startswith(f"{api_url}/v1/sources?") for c in answer["citations"])
+
+    erin = key_for(api_settings, "erin")  # employees, leadership: no finance documents
+    found = anyio.run(mcp_calls, api_url, erin, calls[:1])["search_documents"]["passages"]
+    assert not {p["file"] for p in found} & FINANCE_FILES
+    for credential in (None, "ddk_0123456789ab_not-a-key"):
+        assert anyio.run(mcp_calls, api_url, credential, []) == {"refused": [401]}
 
 
 def test_the_docduet_serve_command_serves_on_loopback(api_settings: Settings, tmp_path: Path) -> None:

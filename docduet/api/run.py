@@ -43,7 +43,7 @@ def serve(settings: Settings, host: str, port: int, *, loopback: bool) -> None:
     with Root(settings, autostart=False) as root:
         app = build_app(settings, root, loopback=loopback)
         _start_database(settings)
-        log.warning("docduet: API on http://%s:%d/v1 (Ctrl-C to stop)", host, port)
+        log.warning("docduet: API on http://%s:%d/v1, MCP on /mcp (Ctrl-C to stop)", host, port)
         root.warm()  # in the background: the first question pays no model load
         # docduet believes no forwarding header: the peer address is the one the rate limit uses.
         uvicorn.run(app, host=host, port=port, proxy_headers=False, forwarded_allow_ips="", log_config=None)

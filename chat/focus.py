@@ -111,7 +111,7 @@ def _units(block: int, text: str) -> list[_Unit]:
 
 def _cut(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
     """``text[start:end]`` in spans of at most MAX_UNIT_TOKENS, cut after a space when one is near."""
-    limit = int(MAX_UNIT_TOKENS * CHARS_PER_TOKEN) - 1
+    limit = int((MAX_UNIT_TOKENS - 1) * CHARS_PER_TOKEN)  # with its join, it costs MAX_UNIT_TOKENS
     while end - start > limit:
         space = text.rfind(" ", start + limit // 2, start + limit)
         cut = space if space > start else start + limit

@@ -116,6 +116,9 @@ def test_a_long_sentence_is_cut_into_spans_and_the_budget_still_holds() -> None:
     question = "What is value150?"
     focused = focus_blocks(question, blocks(question, hit(1, row, "Table")), 50)
     assert "value150" in focused[0].text and tokens(focused) <= 51
+    unbroken = "x" * 400  # no space to cut at: a span of the longest length
+    smallest = focus_blocks(question, blocks(question, hit(1, unbroken, "Blob")), 48)
+    assert len(smallest) == 1 and tokens(smallest) <= 48  # the smallest budget holds one span
 
 
 def test_citations_are_verified_against_the_text_the_model_was_shown() -> None:

@@ -72,7 +72,8 @@ class McpTools:
         text = _required(question, "question")
         with _as_tool_error():
             service = self.backend.service()
-            name = self._generator(service.generator_names, generator)
+            usable = [n for n in service.generator_names if service.describe(n).unavailable is None]
+            name = self._generator(service.generator_names, usable, generator)
             self._count(call)
             events = service.stream(Question(text, user=call.who.user), [name])
             try:
@@ -85,15 +86,16 @@ class McpTools:
         log.debug("mcp ask by %s: %s, %d passages retrieved", call.who.via, name, len(hits))
         return {"answer": answer.text, **extras(answer, link), "usage": usage_json(answer)}
 
-    def _generator(self, names: list[str], wanted: str | None) -> str:
+    def _generator(self, names: list[str], usable: list[str], wanted: str | None) -> str:
+        """``wanted`` when configured, else the first generator that can answer now."""
         if wanted:
             if wanted not in names:
                 known = ", ".join(names) or "(none configured)"
                 raise ToolError(f"unknown generator {wanted!r}; use one of: {known}")
             return wanted
-        if not names:
-            raise ToolError("no generator is configured on this docduet server; tell its administrator")
-        return names[0]
+        if not usable:
+            raise ToolError("no generator can answer on this docduet server now; tell its administrator")
+        return usable[0]
 
     def _count(self, call: Call) -> None:
         refusal = self.limiter.check(call.limit_key)

@@ -262,7 +262,7 @@ async def mcp_calls(url: str, credential: str | None, calls: list[tuple[str, dic
 
 
 def test_an_mcp_client_gets_only_its_users_passages_and_cited_answers(
-    api_url: str, api_settings: Settings
+    api_url: str, api_settings: Settings, provider: Provider
 ) -> None:
     bob = key_for(api_settings, "bob")  # employees, finance
     calls = [
@@ -277,8 +277,8 @@ def test_an_mcp_client_gets_only_its_users_passages_and_cited_answers(
     assert {c["file"] for c in answer["citations"]} <= FINANCE_FILES | {"parking.md"}
     assert all(c["link"].startswith(f"{api_url}/v1/sources?") for c in answer["citations"])
 
-    erin = key_for(api_settings, "erin")  # employees, leadership: no finance documents
-    found = anyio.run(mcp_calls, api_url, erin, calls[:1])["search_documents"]["passages"]
+    grace = token_for(provider, "grace")  # an access token: employees, no finance documents
+    found = anyio.run(mcp_calls, api_url, grace, calls[:1])["search_documents"]["passages"]
     assert not {p["file"] for p in found} & FINANCE_FILES
     for credential in (None, "ddk_0123456789ab_not-a-key"):
         assert anyio.run(mcp_calls, api_url, credential, []) == {"refused": [401]}

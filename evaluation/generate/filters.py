@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from chat.citations import is_abstention
 from core.protocols import Embedder
 from evaluation.metrics import contains_gold, normalize_answer, token_f1
 
@@ -45,6 +46,20 @@ def span_found(answer: str, passage: str) -> bool:
 def names_passage(question: str) -> bool:
     """Whether the question points at its passage instead of its subject."""
     return _NAMES_PASSAGE_RE.search(question) is not None
+
+
+_DECLINES_RE = re.compile(
+    r"\b(?:not|never|no information)\b[^.]{0,40}\b(?:mentioned|stated|provided|specified|given|found|"
+    r"contained|included|covered|available)\b[^.]{0,30}\b(?:documents?|passages?|context|sources?)\b"
+    r"|\b(?:documents?|passages?)\s+(?:do(?:es)?\s+not|don't|doesn't)\s+(?:say|state|mention|contain|include|specify)",
+    re.I,
+)
+
+
+def declines(reply: str) -> bool:
+    """Whether an answer says the passages do not hold it: docduet's abstain sentence, or the
+    model's own words for it ("... is not mentioned in the documents")."""
+    return is_abstention(reply) or _DECLINES_RE.search(reply) is not None
 
 
 def round_trip_matches(reply: str, gold: str) -> bool:

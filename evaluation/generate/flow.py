@@ -33,6 +33,7 @@ from evaluation.generate.filters import (
     FILTERS,
     UNANSWERABLE_FILTERS,
     NearDuplicates,
+    declines,
     names_passage,
     round_trip_matches,
     span_found,
@@ -229,7 +230,7 @@ class Generation:
             by_writer[reader.name].append(h)
         for name, mine in by_writer.items():
             reply = _ask(self._generators[name], build_prompt(question, mine), ANSWER_TOKENS)
-            if not is_abstention(reply):
+            if not declines(reply):
                 log.info("generate: %s found an answer to %r: %s", name, question, reply[:120])
                 return False
         return True

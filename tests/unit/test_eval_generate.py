@@ -18,7 +18,13 @@ from core.prompt import ABSTAIN_TEXT, Prompt
 from core.protocols import GenerationResult, TextStream
 from evaluation.datasets import load_qa_jsonl
 from evaluation.generate.build import split
-from evaluation.generate.filters import NearDuplicates, names_passage, round_trip_matches, span_found
+from evaluation.generate.filters import (
+    NearDuplicates,
+    declines,
+    names_passage,
+    round_trip_matches,
+    span_found,
+)
 from evaluation.generate.flow import Generation, Plan, candidates
 from evaluation.generate.items import hand_edits, read_hand_edits, write_items
 from evaluation.generate.prompts import ANSWERABLE_SYSTEM, UNANSWERABLE_SYSTEM, parse_reply, task_prompt
@@ -482,3 +488,11 @@ def test_a_copy_of_a_file_is_asked_about_once_and_counts_as_its_document_for_rea
     )
     items, tallies = run.run([press], Plan(0, 1, min_passage_chars=10))
     assert len(items) == 1, dict(tallies["unanswerable"].rejected)
+
+
+def test_an_abstention_in_the_models_own_words_counts_as_no_answer() -> None:
+    assert declines(ABSTAIN_TEXT)
+    assert declines("The CEO's salary is not mentioned in the documents.")  # measured, slm-large
+    assert declines("The documents do not state when the course must be completed [1].")
+    assert not declines("The probation period is 6 months in the UK [2].")
+    assert not declines("It is not mentioned often, but the deadline is 30 days [1].")

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from backends.llama_cpp.cores import available_cores
+from backends.llama_cpp.derived import plan_derived
 from backends.llama_cpp.generator import LlamaCppGenerator, LlamaCppOptions
 from backends.llama_cpp.packaged import resolve_model
 from chat.generators import spec_by_id
@@ -147,6 +148,8 @@ def _raw(settings: Settings, name: str, prompts: list[list[dict[str, str]]]) -> 
     spec = spec_by_id(settings, name)
     options = LlamaCppOptions(**spec.options)
     path = resolve_model(options.model, settings.paths.cache_dir)
+    if options.quantize != "none":  # the derived file docduet's generator answered with
+        path = plan_derived(options.model, path, options.quantize, settings.paths.cache_dir).prepare()
     threads = available_cores()
     started = time.perf_counter()
     llama = Llama(

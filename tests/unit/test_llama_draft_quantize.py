@@ -1,7 +1,7 @@
 """The llama_cpp options for prompt-lookup drafting and derived quantizations (issue 24), with fakes:
 options to generator, derived files named by their source and settings and checked on each use,
 and token log-probabilities that stay right while drafts run ahead (the real model:
-tests/integration/test_llama_draft_quantize.py)."""
+tests/integration/test_llama_formats.py)."""
 
 from __future__ import annotations
 

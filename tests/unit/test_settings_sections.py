@@ -61,7 +61,8 @@ FLAT_NAMES |= {  # added since (issue 25: cost that counts local compute)
     "DOCDUET_COMPUTE_PRICE_CPU_HOUR", "DOCDUET_COMPUTE_PRICE_GPU_HOUR", "DOCDUET_COMPUTE_GPU_GENERATORS",
     "DOCDUET_QUESTIONS_PER_MONTH",
 }  # fmt: skip
-FLAT_NAMES |= {"DOCDUET_OIDC_API_AUDIENCE", "DOCDUET_OIDC_API_LEEWAY_S"}  # added since (issue 26: docduet serve)
+# added since (issue 26: docduet serve)
+FLAT_NAMES |= {"DOCDUET_OIDC_API_AUDIENCE", "DOCDUET_OIDC_API_LEEWAY_S"}
 
 
 def env_names() -> dict[str, str]:

@@ -25,6 +25,9 @@ ALPHA = 0.05
 POWER = 0.8
 TOLERANCE = 0.05
 """Two generators within 5 points of each other (interval included) are equivalent for a decision."""
+MIN_DISCORDANT = 6
+"""The fewest split questions (one right, the other wrong, all the same way) for which McNemar's
+exact test gives p < 0.05 (2 x 0.5^6 = 0.031)."""
 MIN_EQUIVALENCE = math.ceil(3 / TOLERANCE)
 """Rule of three: with no disagreement in n questions, the disagreement rate's 95% upper bound is
 3/n; below 60 questions it could still exceed TOLERANCE."""
@@ -72,6 +75,9 @@ def questions_needed(
     z_a, z_b = float(norm.ppf(1 - alpha / 2)), float(norm.ppf(power))
     if d >= TOLERANCE:
         needed = (z_a * math.sqrt(rate) + z_b * math.sqrt(max(rate - d * d, 0.0))) ** 2 / (d * d)
+        # the normal approximation undershoots at small counts: McNemar's exact test needs at least
+        # MIN_DISCORDANT questions that split (all one way) to reach p < ALPHA
+        needed = max(needed, MIN_DISCORDANT / rate if rate > 0 else needed)
     else:
         needed = max(z_a * z_a * max(rate - d * d, 0.0) / (TOLERANCE - d) ** 2, MIN_EQUIVALENCE)
     return max(n, math.ceil(needed))
@@ -108,7 +114,8 @@ def compare(
     }
     pair["verdict"] = verdict(pair)
     if pair["verdict"] == "undecided":
-        pair["questions_needed"] = questions_needed(n, len(only_a) + len(only_b), difference)
+        # undecided on n questions: deciding takes more than n, whatever the estimate says
+        pair["questions_needed"] = max(n + 1, questions_needed(n, len(only_a) + len(only_b), difference))
     return pair
 
 

@@ -65,6 +65,19 @@ def test_questions_needed_follows_the_observed_discordant_rate() -> None:
     assert questions_needed(20, 6, -0.2) == 57  # the sign does not matter
     assert questions_needed(100, 30, 0.0) == 461  # 1.96^2 * 0.3 / 0.05^2: an interval within ±5 points
     assert questions_needed(500, 0, 0.0) == 500  # never fewer than already asked
+    # 5 questions, all split one way: the exact test needs 6 such (2 x 0.5^6 < 0.05), not the 4 of
+    # the normal approximation
+    assert questions_needed(5, 5, -1.0) == 6
+
+
+def test_an_undecided_pair_always_asks_for_more_questions_than_it_had() -> None:
+    records = [
+        {"id": f"q{i}", "answers": {"a": {"scores": {"correct": False}}, "b": {"scores": {"correct": True}}}}
+        for i in range(5)
+    ]
+    pair = compare(records, "a", "b", resamples=200)
+    assert pair["verdict"] == "undecided" and pair["p_mcnemar"] == pytest.approx(0.0625)
+    assert pair["questions_needed"] > 5
 
 
 def test_all_pairs_in_the_generators_order() -> None:

@@ -1,19 +1,22 @@
 """Per-user limits on questions and downloads (``rate_limit_questions``, ``rate_limit_downloads``).
 
-One :class:`RateLimiter` per process is shared by every web session (and by the Slack bot's
-handlers); a sliding window per key (a user name, a Slack user, or an address for anonymous
-visitors). Thread-safe; memory is bounded by forgetting keys whose window has passed.
+A sliding window per key (a user name, a Slack user, or an address for anonymous visitors).
+Built with the data dir (:meth:`RateLimiter.from_settings`, :meth:`RateLimiter.for_downloads`), the
+windows live in ``<data dir>/ratelimit.sqlite3`` and every docduet process on that data dir (web chat,
+Slack bot, ``docduet serve``) shares one count per user; questions and downloads are counted apart.
+Without it they live in this process's memory (:class:`core.ratelimit_store.MemoryWindows`). An
+unusable file never lifts the limit: that process warns and counts in memory
+(:class:`core.ratelimit_store.SqliteWindows`). Thread-safe; both stores forget windows that passed.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from core.ratelimit_store import MemoryWindows, SqliteWindows, WindowStore
 from core.settings import RateLimitSettings
 
 
@@ -40,37 +43,61 @@ class Refusal:
 class RateLimiter:
     """At most ``limit`` questions per ``window_s`` seconds for each key (``limit`` 0: no limit).
 
-    ``counted`` and ``again`` word the refusal for what is counted (see :meth:`for_downloads`).
+    ``store`` holds the windows (default: this process's memory); ``clock`` defaults to the store's
+    (monotonic in memory, wall clock in the shared file). ``counted`` and ``again`` word the refusal
+    for what is counted (see :meth:`for_downloads`).
     """
 
     def __init__(
         self,
         limit: int,
         window_s: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         *,
         counted: str = "asked {limit} questions",
         again: str = "asking again",
+        store: WindowStore | None = None,
     ) -> None:
         self.limit = limit
         self.window_s = window_s
-        self._clock = clock
+        self.store: WindowStore = store if store is not None else MemoryWindows()
+        self._clock = clock if clock is not None else self.store.default_clock
         self._words = (counted, again)
-        self._asked: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, ratelimit: RateLimitSettings) -> RateLimiter:
-        """The questions limit (``rate_limit_questions`` per ``rate_limit_window_s``)."""
-        return cls(ratelimit.rate_limit_questions, ratelimit.rate_limit_window_s)
+    def from_settings(
+        cls,
+        ratelimit: RateLimitSettings,
+        data_dir: Path | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> RateLimiter:
+        """The questions limit (``rate_limit_questions`` per ``rate_limit_window_s``); counted in
+        ``<data_dir>/ratelimit.sqlite3`` with every process on that data dir when it is given."""
+        return cls(
+            ratelimit.rate_limit_questions,
+            ratelimit.rate_limit_window_s,
+            clock,
+            store=_shared(data_dir, "questions", ratelimit.rate_limit_questions),
+        )
 
     @classmethod
     def for_downloads(
-        cls, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
+        cls,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] | None = None,
+        *,
+        data_dir: Path | None = None,
     ) -> RateLimiter:
-        """The "Download source" limit (settings ``rate_limit_downloads`` per ``rate_limit_window_s``)."""
+        """The "Download source" limit (settings ``rate_limit_downloads`` per ``rate_limit_window_s``),
+        shared through ``data_dir`` like :meth:`from_settings` but counted apart from questions."""
         return cls(
-            limit, window_s, clock, counted="downloaded {limit} source files", again="downloading another"
+            limit,
+            window_s,
+            clock,
+            counted="downloaded {limit} source files",
+            again="downloading another",
+            store=_shared(data_dir, "downloads", limit),
         )
 
     def check(self, key: str) -> Refusal | None:
@@ -78,21 +105,19 @@ class RateLimiter:
         if self.limit <= 0:
             return None
         now = self._clock()
-        with self._lock:
-            self._forget_before(now - self.window_s)
-            asked = self._asked.setdefault(key, deque())
-            if len(asked) >= self.limit:
-                return Refusal(asked[0] + self.window_s - now, self.limit, self.window_s, *self._words)
-            asked.append(now)
+        oldest = self.store.take(key, now, self.window_s, self.limit)
+        if oldest is None:
             return None
+        # a wall clock set back may leave rows "in the future": never ask for more than one window
+        retry_after = min(oldest + self.window_s - now, self.window_s)
+        return Refusal(retry_after, self.limit, self.window_s, *self._words)
 
-    def _forget_before(self, start: float) -> None:
-        for key in list(self._asked):
-            asked = self._asked[key]
-            while asked and asked[0] <= start:
-                asked.popleft()
-            if not asked:
-                del self._asked[key]
+
+def _shared(data_dir: Path | None, kind: str, limit: int) -> WindowStore | None:
+    """The data dir's shared store (none without a data dir, or for no limit: no file is made)."""
+    if data_dir is None or limit <= 0:
+        return None
+    return SqliteWindows.in_data_dir(data_dir, kind)
 
 
 def _duration(seconds: float) -> str:

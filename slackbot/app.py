@@ -110,7 +110,7 @@ def create_app(
         turns=turns,
         source_url_base=settings.links.source_url_base,
         working_reaction=settings.slack.slack_working_reaction.strip(": ") or None,
-        limiter=RateLimiter.from_settings(settings.ratelimit),
+        limiter=RateLimiter.from_settings(settings.ratelimit, settings.paths.data_dir),
     )
     store = feedback if feedback is not None else FeedbackStore.in_data_dir(settings.paths.data_dir)
     recorder = FeedbackRecorder(store, turns, identity)

@@ -116,6 +116,15 @@ class Responder:
             if marked:
                 _react(client.reactions_remove, channel, ts, name)
 
+    def _limit_key(self, client: WebClient, event: Mapping[str, Any], team_id: str | None) -> str:
+        """The web chat's key (``user:<name>``) for a Slack account mapped to a docduet user, so the
+        two share one count; the Slack account otherwise."""
+        slack_user = str(event["user"])
+        asker = self.identity.user(client, slack_user, team_id=team_id)
+        if asker is not None and asker.name:
+            return f"user:{asker.name.casefold()}"
+        return f"slack:{team_id or '-'}:{slack_user}"
+
     def _answer(
         self,
         event: Mapping[str, Any],
@@ -130,7 +139,7 @@ class Responder:
             post(client, channel, thread_ts, notice_message(HELP_TEXT))
             return
         team_id = str(body.get("team_id") or event.get("team") or "") or None
-        refusal = self.limiter.check(f"slack:{team_id or '-'}:{event['user']}")
+        refusal = self.limiter.check(self._limit_key(client, event, team_id))
         if refusal is not None:
             log.info("rate limit: refused %s in %s for %.0f s", ts, channel, refusal.retry_after_s)
             post(client, channel, thread_ts, notice_message(f":hourglass: {refusal.message}"))

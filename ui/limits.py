@@ -1,28 +1,32 @@
-"""The per-user question and download limits in the web chat (core/ratelimit.py), one of each per server."""
+"""The per-user question and download limits in the web chat (core/ratelimit.py), counted in the data
+dir with the Slack bot and ``docduet serve`` on the same data dir."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
 from core.domain import User
 from core.ratelimit import RateLimiter
-from core.settings import Settings
+from core.settings import RateLimitSettings, Settings
 
 log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
 def _limiter(limit: int, window_s: float, scope: str) -> RateLimiter:
-    """Shared by every session of this server (``scope``: the data directory)."""
-    return RateLimiter(limit, window_s)
+    """Shared by every session of this server (``scope``: the data directory, whose file every
+    docduet process on it counts in)."""
+    limits = RateLimitSettings(rate_limit_questions=limit, rate_limit_window_s=window_s)
+    return RateLimiter.from_settings(limits, Path(scope))
 
 
 @st.cache_resource(show_spinner=False)
 def _download_limiter(limit: int, window_s: float, scope: str) -> RateLimiter:
-    """The "Download source" limit, shared by every session of this server."""
-    return RateLimiter.for_downloads(limit, window_s)
+    """The "Download source" limit, shared by every session and process on the data directory."""
+    return RateLimiter.for_downloads(limit, window_s, data_dir=Path(scope))
 
 
 def limit_key(user: User) -> str:

@@ -29,8 +29,11 @@ def build_app(settings: Settings, root: Root, *, loopback: bool) -> FastAPI:
             "(loopback only; docs/api.md)"
         )
     limits = settings.ratelimit
-    questions = RateLimiter.from_settings(limits)
-    downloads = RateLimiter.for_downloads(limits.rate_limit_downloads, limits.rate_limit_window_s)
+    data_dir = settings.paths.data_dir  # counted with the web chat and the Slack bot on this data dir
+    questions = RateLimiter.from_settings(limits, data_dir)
+    downloads = RateLimiter.for_downloads(
+        limits.rate_limit_downloads, limits.rate_limit_window_s, data_dir=data_dir
+    )
     return create_app(settings, LiveApiBackend(root), authenticator, questions, downloads)
 
 

@@ -119,13 +119,17 @@ class OidcSettings(Section):
 
 
 class RateLimitSettings(Section):
-    """Questions and downloads one user may make per window, in the web chat and in Slack."""
+    """Questions and downloads one user may make per window, in every docduet process on the data dir.
+
+    The web chat, the Slack bot and docduet serve count together in DATA_DIR/ratelimit.sqlite3.
+    """
 
     rate_limit_questions: int = Field(
         default=30,
         ge=0,
         description="Questions one user may ask per rate_limit_window_s in the web chat, in Slack and "
-        "through docduet serve (chats and searches; each process counts its own) (0: no limit).",
+        "through docduet serve together (chats and searches; counted in DATA_DIR/ratelimit.sqlite3, "
+        "shared by every docduet process on the data dir) (0: no limit).",
     )
     rate_limit_downloads: int = Field(
         default=60,

@@ -5,11 +5,12 @@ built without a data dir). :class:`SqliteWindows` counts in ``<data dir>/ratelim
 web chat, the Slack bot and ``docduet serve`` on the same data dir share one count per user: a user
 cannot ask the limit in each of them.
 
-The file is created 0600 in a 0700 folder (it names users), in WAL mode; every check is one
-``BEGIN IMMEDIATE`` transaction (forget the rows older than the window, count, add), so checks from
-several processes and threads are serialized by SQLite and never over-count or under-count; a check
-waits up to ``busy_timeout_s`` for another process's transaction. Times are wall-clock
-(``time.time``): monotonic clocks do not compare between processes.
+The file is created 0600 in a 0700 folder (it names users); every check is one ``BEGIN IMMEDIATE``
+transaction (forget the rows older than the window, count, add), so checks from several processes and
+threads are serialized by SQLite's file lock and never over-count or under-count; a check waits up to
+``busy_timeout_s`` for another process's transaction. The rollback journal is kept (not WAL): WAL
+needs shared memory and breaks on a data dir that pods on several nodes mount (Helm's ReadWriteMany).
+Times are wall-clock (``time.time``): monotonic clocks do not compare between processes.
 
 An unusable file (it cannot be created, opened or written, or it is not a database) never lifts the
 limit: the store logs a warning that says what to fix and, for the rest of this process's life,
@@ -100,7 +101,6 @@ class SqliteWindows:
     def _create(self) -> None:
         db = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers never wait for a writer
             db.executescript(_SCHEMA)
         finally:
             db.close()

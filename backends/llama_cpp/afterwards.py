@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from backends.llama_cpp.logprobs import (
@@ -99,3 +100,39 @@ def self_check(
     return step.p_yes(
         first_token_ids(llama.tokenize, YES_SPELLINGS), first_token_ids(llama.tokenize, NO_SPELLINGS)
     )
+
+
+@dataclass(frozen=True)
+class Afterwards:
+    """What a generator asks after each answer: the self-check, and how many samples."""
+
+    self_check: bool
+    samples: int
+    max_tokens: int
+    stop: Sequence[str] = ()
+    name: str = ""
+
+
+def ask_afterwards(
+    llama: Any, asked: Afterwards, *, messages: Sequence[Any] | None, text: str | None, answer: str
+) -> tuple[float | None, tuple[str, ...]]:
+    """The self-check's P(yes) (None: not asked or failed) and the samples (empty: none drawn)."""
+    checked = (
+        self_check(llama, messages=messages, text=text, answer=answer, name=asked.name)
+        if asked.self_check
+        else None
+    )
+    drawn = (
+        draw_samples(
+            llama,
+            count=asked.samples,
+            messages=messages,
+            text=text,
+            max_tokens=asked.max_tokens,
+            stop=asked.stop,
+            name=asked.name,
+        )
+        if asked.samples
+        else ()
+    )
+    return checked, drawn

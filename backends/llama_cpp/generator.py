@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backends.llama_cpp.afterwards import draw_samples, self_check
+from backends.llama_cpp.afterwards import Afterwards, ask_afterwards
 from backends.llama_cpp.cores import LOCAL_GENERATIONS
 from backends.llama_cpp.derived import plan_derived
 from backends.llama_cpp.logprobs import TokenLogprobs
@@ -329,25 +329,13 @@ class LlamaCppGenerator:
         if not answer:
             return None, ()
         messages, text = self._conversation(prompt, chat)
-        checked = (
-            self_check(llama, messages=messages, text=text, answer=answer, name=self.name)
-            if self.self_check
-            else None
+        return ask_afterwards(
+            llama,
+            Afterwards(self.self_check, self.samples, max_tokens, COMPLETION_STOP, self.name),
+            messages=messages,
+            text=text,
+            answer=answer,
         )
-        drawn = (
-            draw_samples(
-                llama,
-                count=self.samples,
-                messages=messages,
-                text=text,
-                max_tokens=max_tokens,
-                stop=COMPLETION_STOP,
-                name=self.name,
-            )
-            if self.samples
-            else ()
-        )
-        return checked, drawn
 
     def _chat_text(self, prompt: Prompt) -> str:
         """The chat messages as one string, for token budgeting (template glue is in the margin)."""

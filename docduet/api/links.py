@@ -5,11 +5,11 @@ web chat's "Download source")."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePath
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from core.domain import Hit
 from core.settings import Settings
+from core.source_links import source_url
 from docduet.api.shapes import LinkFor
 
 
@@ -19,20 +19,8 @@ def link_for(settings: Settings, hits: Iterable[Hit], base_url: str) -> LinkFor:
     base = settings.links.source_url_base
 
     def link(source: str) -> str:
-        under = _below(base, source, roots.get(source)) if base else None
+        root = roots.get(source)
+        under = source_url(base, source, root) if root is not None else None
         return under or f"{base_url.rstrip('/')}/v1/sources?{urlencode({'source': source})}"
 
     return link
-
-
-def _below(base: str, source: str, root: str | None) -> str | None:
-    """``base`` + the source's path below its ingest root; None outside the root."""
-    if root is None:
-        return None
-    try:
-        relative = PurePath(source).relative_to(PurePath(root))
-    except ValueError:
-        return None
-    if not relative.parts:
-        return None
-    return base.rstrip("/") + "/" + quote(relative.as_posix(), safe="/")

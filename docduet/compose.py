@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import weaviate
 
@@ -29,7 +30,7 @@ from chat.generators import GeneratorSpec, enabled_specs, spec_by_id
 from chat.rewrite import HeuristicRewriter
 from chat.service import AnswerService
 from core.domain import User
-from core.errors import DocduetError, RetrievalError
+from core.errors import BackendUnavailableError, DocduetError, RetrievalError
 from core.index import ChunkIndex, IndexStats
 from core.protocols import Embedder, Generator, Parser, ProgressSink
 from core.settings import Settings
@@ -53,6 +54,7 @@ __all__ = [
     "generator_kinds",
 ]
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -253,6 +255,14 @@ class Root:
 
     def evaluation_parts(self) -> EvaluationParts:
         return EvaluationParts(self)
+
+    def on_index(self, use: Callable[[], T]) -> T:
+        """``use()``; when the store cannot be reached, the root reconnects on the next call."""
+        try:
+            return use()
+        except BackendUnavailableError:
+            self.reset()
+            raise
 
     def reset(self) -> None:
         """Close the connection and forget the services built on it; the next use reconnects."""

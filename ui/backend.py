@@ -105,11 +105,7 @@ class LiveBackend:
 
     def _on_index(self, use: Callable[[], T]) -> T:
         """``use()``; when the store cannot be reached, the root reconnects on the next call."""
-        try:
-            return use()
-        except BackendUnavailableError:
-            self.root.reset()
-            raise
+        return self.root.on_index(use)
 
 
 def describe_outage(error: DocduetError, settings: Settings) -> str:

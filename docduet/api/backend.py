@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from chat.service import AnswerService
 from core.domain import User
-from core.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
     from docduet.compose import Root
@@ -54,8 +53,4 @@ class LiveApiBackend:
 
     def _on_index(self, use: Callable[[], T]) -> T:
         """``use()``; when the store cannot be reached, the root reconnects on the next call."""
-        try:
-            return use()
-        except BackendUnavailableError:
-            self.root.reset()
-            raise
+        return self.root.on_index(use)

@@ -33,14 +33,14 @@ log = logging.getLogger(__name__)
 UNANSWERABLE_SHARE = 0.2
 """Of the N items asked for, this share (rounded) is unanswerable; at least one when N >= 3."""
 METHOD = {
-    "answerable": "the strongest generator allowed to read a passage writes a question and a short "
-    "answer copied from it; kept when the answer occurs in the passage, the question does not name "
-    "the passage, the same generator answers it from the passage alone with the gold, and no kept "
-    "question is a near-duplicate (embedding cosine >= 0.92)",
-    "unanswerable": "the writer asks for a detail of the passage's subject that the passage does not "
-    "state; kept when retrieval over the whole index (a user in every group) reaches the passage's "
-    "document and every retrieved passage, read by the strongest generator allowed to, yields an "
-    "abstention",
+    "answerable": "the strongest generator allowed to read a passage writes up to three questions, "
+    "each with a short answer copied from it; each is kept when the answer occurs in the passage, "
+    "the question does not name the passage, the same generator answers it from the passage alone "
+    "with the gold, and no kept question is a near-duplicate (embedding cosine >= 0.92)",
+    "unanswerable": "the writer rewrites a kept answerable question about another name, place, "
+    "number or date of the same kind; kept when it drops a name of the original and brings in one "
+    "that no passage of the index contains, retrieval over the whole index (a user in every group) "
+    "reaches the passage's document, and no kept unanswerable question is a near-duplicate",
 }
 
 
@@ -153,10 +153,12 @@ def summary_lines(generated: GeneratedSet) -> Sequence[str]:
     )
     for kind, counts in generated.summary["counts"].items():
         rejected = ", ".join(f"{k} {v}" for k, v in counts["rejected_by"].items()) or "none"
+        failed = counts["generation_failed"] + counts["check_failed"]
         lines.append(
-            f"{kind}: {counts['kept']} of {counts['wanted']} kept from {counts['attempted']} passages "
-            f"(rejected by filter: {rejected}; failed generations {counts['generation_failed']}; "
-            f"no generator may read {counts['no_generator_may_read']})"
+            f"{kind}: {counts['kept']} of {counts['wanted']} kept from "
+            f"{counts['questions_written']} questions written from {counts['attempted']} passages "
+            f"(rejected by filter: {rejected}; failed generations {failed}; not checked, enough kept "
+            f"{counts['not_checked']}; no generator may read {counts['no_generator_may_read']})"
         )
     lines.append(f"questions: {generated.questions}\nsummary:   {generated.manifest}")
     return lines

@@ -1,15 +1,22 @@
 """Writing a test set from an index's passages: answerable questions, then unanswerable ones.
 
-Answerable: for each passage in turn, the strongest generator allowed to read it writes a
-question and a short answer copied from it; the item is kept when it passes every filter of
-:mod:`evaluation.generate.filters` (the round trip asks the same generator the question with the
-passage alone, through the answering prompt every column uses).
+Answerable: for each passage in turn, the strongest generator allowed to read it writes up to
+three questions, each with a short answer copied from it; an item is kept when it passes every
+filter of :mod:`evaluation.generate.filters` (the round trip asks the same generator the question
+with the passage alone, through the answering prompt every column uses).
 
-Unanswerable: the writer is asked for a question on the passage's subject that the passage does
-not answer. It is kept when retrieval over the whole index (a user in every group) finds the
-passage's document among its hits (the question is near enough to reach retrieval), and when
-each retrieved passage, given to the strongest generator allowed to read it, yields an
-abstention (no retrieved passage holds an answer).
+Unanswerable: the writer is given a kept answerable question with its passage and asked to
+rewrite it about another name, place, number or date of the same kind. It is kept when it drops a
+name of the question it came from and brings in one that no passage of the index contains (so no
+passage can answer it: a check on the index's own words, not on a model), when retrieval over the
+whole index (a user in every group) finds the passage's document among its hits (the question is
+near enough to reach retrieval), and when it is no near-duplicate.
+
+Passages go in batches: every passage of a batch is written first, then every candidate is
+checked. A local model keeps the head of the last prompt it read, so the writing instructions are
+read once per batch, and so are the answering instructions and examples of the checks (the round
+trips of one passage's questions also share the passage). Alternating between the two prompts
+re-read both heads for every passage.
 
 Every loop is bounded (at most ``attempts_per_item`` passages per wanted item, each passage once
 per kind); a generation that fails is logged, counted and skipped.
@@ -33,20 +40,33 @@ from evaluation.generate.filters import (
     FILTERS,
     UNANSWERABLE_FILTERS,
     NearDuplicates,
-    declines,
+    index_words,
+    leaks,
+    names,
     names_passage,
     round_trip_matches,
     span_found,
+    swapped,
 )
 from evaluation.generate.items import GeneratedItem
-from evaluation.generate.prompts import parse_reply, task_prompt
+from evaluation.generate.prompts import (
+    ANSWERABLE_PER_PASSAGE,
+    UNANSWERABLE_PER_PASSAGE,
+    Written,
+    parse_replies,
+    parse_reply,
+    swap_prompt,
+    task_prompt,
+)
 from evaluation.generate.writers import asker_for, everyone, writer_for
 from evaluation.scoring import strip_markers
 
 log = logging.getLogger(__name__)
 
-WRITE_TOKENS = 96
+WRITE_TOKENS_PER_QUESTION = 64
 ANSWER_TOKENS = 64
+BATCH_PASSAGES = 8
+"""Passages written before their candidates are checked (fewer when fewer items are missing)."""
 
 
 @dataclass(frozen=True)
@@ -57,16 +77,24 @@ class Plan:
     unanswerable: int
     attempts_per_item: int = 4
     min_passage_chars: int = 200
+    batch_passages: int = BATCH_PASSAGES
 
 
 @dataclass
 class Tally:
-    """Counts of one kind: passages tried, kept, failed generations, and rejections per filter."""
+    """Counts of one kind. Passages: ``attempted`` = ``drafted`` (gave questions) + rejected by
+    ``parsed`` + ``failed`` (the writing failed) + ``no_writer``. Questions: ``written`` = ``kept``
+    + rejected by the other filters + ``check_failed`` + ``unchecked`` (enough were kept before
+    their turn)."""
 
     wanted: int
     attempted: int = 0
+    drafted: int = 0
+    written: int = 0
     kept: int = 0
     failed: int = 0
+    check_failed: int = 0
+    unchecked: int = 0
     no_writer: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
@@ -74,8 +102,12 @@ class Tally:
         return {
             "wanted": self.wanted,
             "attempted": self.attempted,
+            "passages_with_questions": self.drafted,
+            "questions_written": self.written,
             "kept": self.kept,
             "generation_failed": self.failed,
+            "check_failed": self.check_failed,
+            "not_checked": self.unchecked,
             "no_generator_may_read": self.no_writer,
             "rejected_by": dict(self.rejected),
         }
@@ -88,6 +120,26 @@ class Rejected(Exception):
         super().__init__(name)
         self.filter = name
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A question written from ``chunk`` by ``writer``, not yet checked."""
+
+    chunk: Chunk
+    writer: Generator
+    question: str
+    answer: str | None
+    number: int
+    """Its place among its passage's questions, from 1 (the item id of the second and later ends in -N)."""
+    original: str | None = None
+    """An unanswerable question's answerable question, the one it was rewritten from."""
+
+
+def _candidates(chunk: Chunk, writer: Generator, written: Sequence[Written], reply: str) -> list[Candidate]:
+    if not written:
+        raise Rejected("parsed", repr(reply[:200]))
+    return [Candidate(chunk, writer, w.question, w.answer, n) for n, w in enumerate(written, start=1)]
 
 
 class Generation:
@@ -113,19 +165,33 @@ class Generation:
         self._retriever = retriever
         self._directory = directory
         self._created = created
-        self._distinct = NearDuplicates(embedder)
+        self._distinct = {"a": NearDuplicates(embedder), "u": NearDuplicates(embedder)}
+        """One per kind: an unanswerable question is its answerable one with a name swapped (close)."""
+        self._words: frozenset[str] = frozenset()
+        self._kept_questions: dict[str, list[str]] = defaultdict(list)
 
     def run(self, chunks: Sequence[Chunk], plan: Plan) -> tuple[list[GeneratedItem], dict[str, Tally]]:
         """Kept items (answerable first) and the counts of both kinds."""
         pool = candidates(chunks, plan.min_passage_chars)
         searcher = everyone(chunks)
+        self._words = index_words(c.text for c in chunks)
         tallies = {"answerable": Tally(plan.answerable), "unanswerable": Tally(plan.unanswerable)}
-        items = self._kind(pool, plan, tallies["answerable"], lambda c, w: self._answerable(c, w))
+        items = self._kind(pool, plan, tallies["answerable"], self._draft_answerable, self._answerable)
+        named = [item for item in items if names(item.question)]  # something to swap
+        for item in named:
+            self._kept_questions[item.chunk.chunk_id].append(item.question)
+        answered = list({item.chunk.chunk_id: item.chunk for item in named}.values())
+        if plan.unanswerable and not answered:
+            log.warning(
+                "generate: no kept answerable question names a name, place, number or date, "
+                "so none can be rewritten as unanswerable"
+            )
         items += self._kind(
-            list(reversed(pool)),
+            answered,
             plan,
             tallies["unanswerable"],
-            lambda c, w: self._unanswerable(c, w, searcher),
+            self._draft_unanswerable,
+            lambda candidate: self._unanswerable(candidate, searcher),
         )
         return items, tallies
 
@@ -134,15 +200,23 @@ class Generation:
         pool: Sequence[Chunk],
         plan: Plan,
         tally: Tally,
-        write: Callable[[Chunk, Generator], GeneratedItem],
+        draft: Callable[[Chunk, Generator], list[Candidate]],
+        check: Callable[[Candidate], GeneratedItem],
     ) -> list[GeneratedItem]:
+        """Batches of passages: each passage's questions written, then each question checked."""
         kept: list[GeneratedItem] = []
         budget = min(len(pool), tally.wanted * plan.attempts_per_item)
+        queue = list(pool[:budget])
         try:
-            for chunk in pool[:budget]:
-                if len(kept) >= tally.wanted or self.stopped:
-                    break
-                self._attempt(chunk, tally, write, kept)
+            while queue and len(kept) < tally.wanted and not self.stopped:
+                size = max(1, min(plan.batch_passages, tally.wanted - len(kept)))
+                batch, queue = queue[:size], queue[size:]
+                written = [c for chunk in batch for c in self._draft(chunk, tally, draft)]
+                for done, candidate in enumerate(written):
+                    if len(kept) >= tally.wanted:
+                        tally.unchecked += len(written) - done
+                        break
+                    self._check(candidate, tally, check, kept)
         except KeyboardInterrupt:
             self.stopped = True
             log.warning("generate: interrupted; keeping the %d items written so far", len(kept))
@@ -152,114 +226,130 @@ class Generation:
             )
         return kept
 
-    def _attempt(
-        self,
-        chunk: Chunk,
-        tally: Tally,
-        write: Callable[[Chunk, Generator], GeneratedItem],
-        kept: list[GeneratedItem],
-    ) -> None:
-        """Try one passage: keep its item, or count why not."""
+    def _draft(
+        self, chunk: Chunk, tally: Tally, draft: Callable[[Chunk, Generator], list[Candidate]]
+    ) -> list[Candidate]:
+        """One passage's written questions; none when nobody may read it, or its writing failed."""
         tally.attempted += 1
         writer = writer_for(chunk, self._generators, self._order)
         if writer is None:
             tally.no_writer += 1
-            return
+            return []
         try:
-            kept.append(write(chunk, writer))
-            tally.kept += 1
-            if self._on_item is not None:
-                self._on_item(kept[-1])
+            written = draft(chunk, writer)
         except Rejected as e:
             tally.rejected[e.filter] += 1
             log.info("generate: %s rejected by %s: %s", chunk.source, e.filter, e.detail)
         except DocduetError as e:
             tally.failed += 1
             log.warning("generate: %s failed on %s: %s; skipped", writer.name, chunk.source, e)
+        else:
+            tally.drafted += 1
+            tally.written += len(written)
+            return written
+        return []
+
+    def _check(
+        self,
+        candidate: Candidate,
+        tally: Tally,
+        check: Callable[[Candidate], GeneratedItem],
+        kept: list[GeneratedItem],
+    ) -> None:
+        """Keep one written question, or count why not."""
+        source = candidate.chunk.source
+        try:
+            kept.append(check(candidate))
+        except Rejected as e:
+            tally.rejected[e.filter] += 1
+            log.info("generate: %s rejected by %s: %s", source, e.filter, e.detail)
+            return
+        except DocduetError as e:
+            tally.check_failed += 1
+            log.warning("generate: %s failed on %s: %s; skipped", candidate.writer.name, source, e)
+            return
+        tally.kept += 1
+        if self._on_item is not None:
+            self._on_item(kept[-1])
         log.info(
-            "generate: %d/%d kept after %d passages (%s)",
-            len(kept),
-            tally.wanted,
-            tally.attempted,
-            chunk.source,
+            "generate: %d/%d kept after %d passages (%s)", len(kept), tally.wanted, tally.attempted, source
         )
 
-    def _answerable(self, chunk: Chunk, writer: Generator) -> GeneratedItem:
-        hit = Hit(chunk, score=1.0)
-        reply = _ask(writer, task_prompt(hit, answerable=True), WRITE_TOKENS)
-        written = parse_reply(reply, answerable=True)
-        if written is None or written.answer is None:
-            raise Rejected("parsed", repr(reply[:200]))
-        shown = f"{written.question!r} -> {written.answer!r}"
-        if not span_found(written.answer, chunk.text):
+    def _draft_answerable(self, chunk: Chunk, writer: Generator) -> list[Candidate]:
+        reply = _ask(
+            writer,
+            task_prompt(Hit(chunk, 1.0)),
+            WRITE_TOKENS_PER_QUESTION * ANSWERABLE_PER_PASSAGE,
+        )
+        return _candidates(chunk, writer, parse_replies(reply, answerable=True), reply)
+
+    def _draft_unanswerable(self, chunk: Chunk, writer: Generator) -> list[Candidate]:
+        written = []
+        for number, original in enumerate(self._kept_questions[chunk.chunk_id][:UNANSWERABLE_PER_PASSAGE], 1):
+            reply = _ask(writer, swap_prompt(original), WRITE_TOKENS_PER_QUESTION)
+            found = parse_reply(reply, answerable=False)
+            if found is not None:
+                written.append(Candidate(chunk, writer, found.question, None, number, original))
+        if not written:
+            raise Rejected("parsed", f"no rewritten question for {chunk.source}")
+        return written
+
+    def _answerable(self, candidate: Candidate) -> GeneratedItem:
+        chunk, writer, question, answer = (
+            candidate.chunk,
+            candidate.writer,
+            candidate.question,
+            candidate.answer,
+        )
+        shown = f"{question!r} -> {answer!r}"
+        if answer is None:  # parse_replies gives every answerable question its answer
+            raise Rejected("parsed", shown)
+        if not span_found(answer, chunk.text):
             raise Rejected("span", shown)
-        if names_passage(written.question):
+        if leaks(answer, question):
+            raise Rejected("leak", shown)
+        if names_passage(question):
             raise Rejected("standalone", shown)
-        again = _ask(writer, build_prompt(written.question, [hit]), ANSWER_TOKENS)
-        if is_abstention(again) or not round_trip_matches(strip_markers(again), written.answer):
+        again = _ask(writer, build_prompt(question, [Hit(chunk, score=1.0)]), ANSWER_TOKENS)
+        if is_abstention(again) or not round_trip_matches(strip_markers(again), answer):
             raise Rejected("round_trip", f"{shown}, answered {again[:120]!r}")
-        if not self._distinct.admit(written.question):
+        if not self._distinct["a"].admit(question):
             raise Rejected("distinct", shown)
-        return self._item("a", written.question, written.answer, chunk, writer, FILTERS)
+        return self._item("a", candidate, FILTERS)
 
-    def _unanswerable(self, chunk: Chunk, writer: Generator, searcher: User) -> GeneratedItem:
-        hit = Hit(chunk, score=1.0)
-        reply = _ask(writer, task_prompt(hit, answerable=False), WRITE_TOKENS)
-        written = parse_reply(reply, answerable=False)
-        if written is None:
-            raise Rejected("parsed", repr(reply[:200]))
-        shown = repr(written.question)
-        if names_passage(written.question):
+    def _unanswerable(self, candidate: Candidate, searcher: User) -> GeneratedItem:
+        shown = f"{candidate.original!r} -> {candidate.question!r}"
+        if names_passage(candidate.question):
             raise Rejected("standalone", shown)
-        hits = self._retriever.retrieve(written.question, user=searcher)
-        if not any(_same_document(h.chunk, chunk) for h in hits):
+        if not swapped(candidate.original or "", candidate.question, self._words):
+            raise Rejected("swapped", shown)
+        hits = self._retriever.retrieve(candidate.question, user=searcher)
+        if not any(_same_document(h.chunk, candidate.chunk) for h in hits):
             raise Rejected("reaches", shown)
-        if not self._all_abstain(written.question, hits):
-            raise Rejected("absent", shown)
-        if not self._distinct.admit(written.question):
+        if not self._distinct["u"].admit(candidate.question):
             raise Rejected("distinct", shown)
-        return self._item("u", written.question, None, chunk, writer, UNANSWERABLE_FILTERS)
+        return self._item("u", candidate, UNANSWERABLE_FILTERS)
 
-    def _all_abstain(self, question: str, hits: Sequence[Hit]) -> bool:
-        """Whether every retrieved passage, read by the strongest generator allowed to, yields no answer."""
-        by_writer: dict[str, list[Hit]] = defaultdict(list)
-        for h in hits:
-            reader = writer_for(h.chunk, self._generators, self._order)
-            if reader is None:
-                return False  # a passage nobody may check could hold the answer
-            by_writer[reader.name].append(h)
-        for name, mine in by_writer.items():
-            reply = _ask(self._generators[name], build_prompt(question, mine), ANSWER_TOKENS)
-            if not declines(reply):
-                log.info("generate: %s found an answer to %r: %s", name, question, reply[:120])
-                return False
-        return True
-
-    def _item(
-        self,
-        kind: str,
-        question: str,
-        answer: str | None,
-        chunk: Chunk,
-        writer: Generator,
-        passed: tuple[str, ...],
-    ) -> GeneratedItem:
+    def _item(self, kind: str, candidate: Candidate, passed: tuple[str, ...]) -> GeneratedItem:
+        chunk, number = candidate.chunk, candidate.number
         return GeneratedItem(
-            item_id=f"{kind}-{chunk.chunk_id[:12]}",
-            question=question,
-            answer=answer,
+            item_id=f"{kind}-{chunk.chunk_id[:12]}" + (f"-{number}" if number > 1 else ""),
+            question=candidate.question,
+            answer=candidate.answer,
             chunk=chunk,
             asker=asker_for(chunk, self._directory),
-            generator=writer.name,
+            generator=candidate.writer.name,
             filters=passed,
             created=self._created,
         )
 
 
-def candidates(chunks: Sequence[Chunk], min_chars: int) -> list[Chunk]:
+def candidates(chunks: Sequence[Chunk], min_chars: int, *, backwards: bool = False) -> list[Chunk]:
     """Passages long enough to ask about, one per document in turn (sources sorted), so a small
     set still spreads over the documents; a passage whose text another one already has (the same
-    file under two folders) is asked about once."""
+    file under two folders) is asked about once. ``backwards``: the documents and each document's
+    passages from the last, still one document in turn (the unanswerable questions start where the
+    answerable ones end, and a long document does not fill the list's tail)."""
     by_source: dict[str, list[Chunk]] = defaultdict(list)
     seen: set[str] = set()
     for chunk in sorted(chunks, key=lambda c: (c.source, c.index)):
@@ -268,6 +358,8 @@ def candidates(chunks: Sequence[Chunk], min_chars: int) -> list[Chunk]:
             seen.add(text)
             by_source[chunk.source].append(chunk)
     queues = list(by_source.values())
+    if backwards:
+        queues = [list(reversed(q)) for q in reversed(queues)]
     depth = max((len(q) for q in queues), default=0)
     return [q[i] for i in range(depth) for q in queues if i < len(q)]
 

@@ -3,65 +3,46 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from collections.abc import Generator as PyGenerator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from chat.generators import GeneratorSpec
-from core.domain import ANONYMOUS, Chunk, Hit, Sensitivity, Usage, User
-from core.errors import ConfigError, DocduetError, GenerationError
-from core.identity import UserDirectory
+from core.domain import ANONYMOUS, Hit, Sensitivity, User
+from core.errors import ConfigError, GenerationError
 from core.prompt import ABSTAIN_TEXT, Prompt
-from core.protocols import GenerationResult, TextStream
 from evaluation.datasets import load_qa_jsonl
 from evaluation.generate.build import split
 from evaluation.generate.filters import (
     NearDuplicates,
     declines,
+    index_words,
+    names,
     names_passage,
     round_trip_matches,
     span_found,
+    swapped,
 )
 from evaluation.generate.flow import Generation, Plan, candidates
 from evaluation.generate.items import hand_edits, read_hand_edits, write_items
-from evaluation.generate.prompts import ANSWERABLE_SYSTEM, UNANSWERABLE_SYSTEM, parse_reply, task_prompt
+from evaluation.generate.prompts import (
+    ANSWERABLE_REMINDER,
+    ANSWERABLE_SYSTEM,
+    UNANSWERABLE_SYSTEM,
+    parse_reply,
+    task_prompt,
+)
 from evaluation.generate.writers import asker_for, default_order, writer_for
 from tests.fakes import HashingEmbedder, StubRetriever, corpus, make_chunk
-
-DIRECTORY = UserDirectory.parse(
-    {"users": {"alice": {"groups": ["employees", "hr"]}, "carol": {"groups": ["employees"]}}}
+from tests.unit.generate_fakes import (
+    ANCHOR,
+    DIRECTORY,
+    FunctionGenerator,
+    generation,
+    passage,
+    reader,
+    scripted,
 )
-
-
-@dataclass
-class FunctionGenerator:
-    """Replies with ``reply(prompt)`` in one piece (raising what it raises); records its prompts."""
-
-    name: str
-    reply: Callable[[Prompt], str]
-    off_premises: bool = False
-    max_sensitivity: Sensitivity = Sensitivity.CONFIDENTIAL
-    endpoint: str = "local"
-    label: str = ""
-    prompts: list[Prompt] = field(default_factory=list)
-
-    def stream(self, prompt: Prompt, *, max_tokens: int | None = None) -> TextStream:
-        self.prompts.append(prompt)
-        return TextStream(self._pieces(prompt))
-
-    def _pieces(self, prompt: Prompt) -> PyGenerator[str, None, GenerationResult]:
-        text = self.reply(prompt)
-        if text:
-            yield text
-        return GenerationResult(text, Usage(1, len(text.split()), 0.0), "stop")
-
-
-def passage(prompt: Prompt) -> str:
-    return " ".join(b.text for b in prompt.blocks)
-
 
 # --- filters ---------------------------------------------------------------------------------
 
@@ -114,10 +95,10 @@ def test_near_duplicates_are_dropped_by_embedding_and_by_words() -> None:
 
 def test_the_writing_prompt_has_the_passage_and_no_worked_answers() -> None:
     chunk = make_chunk("The office anchor days are Tuesday and Thursday.")
-    messages = task_prompt(Hit(chunk, 1.0), answerable=True).messages(examples=2)
+    messages = task_prompt(Hit(chunk, 1.0)).messages(examples=2)
     assert [m.role for m in messages] == ["system", "user"]  # no worked answering exchange
     assert "Tuesday and Thursday" in messages[1].content
-    assert messages[1].content.endswith("Reply with the two lines 'Question:' and 'Answer:' only.")
+    assert messages[1].content.endswith(ANSWERABLE_REMINDER)
 
 
 def test_replies_are_parsed_and_bad_ones_refused() -> None:
@@ -185,48 +166,6 @@ def test_split_keeps_a_fifth_unanswerable() -> None:
 
 # --- the flow --------------------------------------------------------------------------------
 
-FACTS = {"anchor": "Tuesday and Thursday", "midpoint": "78,000 pounds", "series b": "18 million pounds"}
-
-
-def reader(prompt: Prompt) -> str:
-    """The answering prompt: a fact whose keyword the question names, when the passages state it."""
-    for key, value in FACTS.items():
-        if key in prompt.question.lower() and value in passage(prompt):
-            return f"{value} [1]."
-    return ABSTAIN_TEXT
-
-
-def scripted(replies: dict[str, str | DocduetError]) -> Callable[[Prompt], str]:
-    """Writes the reply scripted for the passage's first sentence (``?`` appended for an
-    unanswerable one); answers the answering prompt like :func:`reader`."""
-
-    def reply(prompt: Prompt) -> str:
-        key = passage(prompt).split(".")[0]
-        if prompt.system == UNANSWERABLE_SYSTEM:
-            key += "?"
-        elif prompt.system != ANSWERABLE_SYSTEM:
-            return reader(prompt)
-        found = replies[key]
-        if isinstance(found, DocduetError):
-            raise found
-        return found
-
-    return reply
-
-
-def generation(generators: dict[str, FunctionGenerator], chunks: list[Chunk]) -> Generation:
-    return Generation(
-        generators,
-        list(generators),
-        retriever=StubRetriever(chunks),
-        embedder=HashingEmbedder(dim=64),
-        directory=DIRECTORY,
-        created="2026-12-07T00:00:00+00:00",
-    )
-
-
-ANCHOR = "Question: Which days are the office anchor days?\nAnswer: Tuesday and Thursday"
-
 
 def test_each_filter_rejects_its_case_and_a_failed_generation_is_skipped() -> None:
     texts = {
@@ -249,6 +188,11 @@ def test_each_filter_rejects_its_case_and_a_failed_generation_is_skipped() -> No
         "s5": ("Again", "The office anchor days are Tuesday and Thursday.", ANCHOR),
         "s6": ("Broken", "Nothing here.", GenerationError("the model crashed")),
         "s7": ("Garbled", "Nothing here either.", "Sure! Here is a question about the office."),
+        "s8": (
+            "Roles",
+            "Name an incident lead first.",
+            "Question: What is the name of the incident lead?\nAnswer: Incident lead",
+        ),
     }
     chunks = [
         make_chunk(f"{first}. {text}", chunk_id=f"id-{source}-0000", source=f"/docs/{source}.md")
@@ -259,9 +203,10 @@ def test_each_filter_rejects_its_case_and_a_failed_generation_is_skipped() -> No
 
     assert [i.question for i in items] == ["Which days are the office anchor days?"]
     answerable = tallies["answerable"]
-    assert answerable.attempted == 7 and answerable.kept == 1 and answerable.failed == 1
+    assert answerable.attempted == 8 and answerable.kept == 1 and answerable.failed == 1
     assert dict(answerable.rejected) == {
         "span": 1,
+        "leak": 1,
         "standalone": 1,
         "round_trip": 1,
         "distinct": 1,
@@ -272,28 +217,56 @@ def test_each_filter_rejects_its_case_and_a_failed_generation_is_skipped() -> No
     assert item.asker.name == "alice" and item.filters[-1] == "distinct"
 
 
-def test_unanswerable_questions_must_reach_retrieval_and_find_no_answer(tmp_path: Path) -> None:
+PAY = (
+    "Question: What is the salary band midpoint for a Senior Software Engineer in Leeds?\n"
+    "Answer: 78,000 pounds"
+)
+NEWS = "Question: How much did Corvala raise in its Series B?\nAnswer: 18 million pounds"
+
+
+def test_unanswerable_questions_rewrite_a_kept_one_about_a_name_no_passage_holds(tmp_path: Path) -> None:
     chunks = corpus(tmp_path)
     replies = {
-        "Office life?": "Question: Where do visitors park?",  # no retrieved passage: does not reach
-        "Pay?": "Question: What is the salary band midpoint for a Senior Software Engineer?",  # answered
-        "News?": "Question: Who led Corvala's Series A round?",  # reached, and nobody answers it
+        "Office life": "Question: Which days are the Leeds office anchor days?\nAnswer: Tuesday and Thursday",
+        "Pay": PAY,
+        "News": NEWS,
+        "Which days are the Leeds office anchor days?": "Question: Who funds Globex?",  # retrieval: nothing
+        "What is the salary band midpoint for a Senior Software Engineer in Leeds?": (
+            "Question: What is the salary band midpoint for a Senior Software Engineer in Manchester?"
+        ),
+        "How much did Corvala raise in its Series B?": NEWS.splitlines()[0],  # unchanged: not swapped
     }
     hosted = FunctionGenerator(
         "llm", scripted(replies), off_premises=True, max_sensitivity=Sensitivity.INTERNAL
     )
     local = FunctionGenerator("slm", scripted(replies))
     items, tallies = generation({"llm": hosted, "slm": local}, chunks).run(
-        chunks, Plan(0, 2, min_passage_chars=10)
+        chunks, Plan(3, 3, min_passage_chars=10)
     )
 
-    assert [(i.question, i.answer, i.generator) for i in items] == [
-        ("Who led Corvala's Series A round?", None, "llm")
+    unanswerable = [i for i in items if i.answer is None]
+    assert [(i.question, i.generator) for i in unanswerable] == [
+        ("What is the salary band midpoint for a Senior Software Engineer in Manchester?", "slm")
     ]
-    assert dict(tallies["unanswerable"].rejected) == {"absent": 1, "reaches": 1}
-    assert items[0].asker == ANONYMOUS  # a public press release
+    assert unanswerable[0].item_id.startswith("u-") and unanswerable[0].asker.name == "alice"
+    assert dict(tallies["unanswerable"].rejected) == {"swapped": 1, "reaches": 1}
     assert all("78,000" not in passage(p) for p in hosted.prompts)  # confidential: local only
-    assert any("78,000" in passage(p) for p in local.prompts)
+    assert all("Senior Software Engineer" not in p.question for p in hosted.prompts)  # its question too
+    assert any(p.system == UNANSWERABLE_SYSTEM and "Senior Software" in p.question for p in local.prompts)
+
+
+def test_a_rewrite_counts_as_swapped_only_when_it_drops_a_name_for_one_no_passage_has() -> None:
+    words = index_words(
+        ["The Leeds office is at 21 Whitehall Quay.", "Tickets: 2,431 in Q1 2025 at Corvala's."]
+    )
+    assert names("How many tickets did Corvala's team get in Q1 2025?") == {"corvala", "q1", "2025"}
+    original = "What is the address of the Leeds office?"
+    assert swapped(original, "What is the address of the Manchester office?", words)
+    assert not swapped(
+        original, "What is the address of the Leeds office in Manchester?", words
+    )  # added only
+    assert not swapped("How many tickets in Q1 2025?", "How many tickets in Q1 2,431?", words)  # in a passage
+    assert swapped("How many tickets in Q1 2025?", "How many tickets in Q3 2027?", words)
 
 
 def test_every_loop_is_bounded_by_the_attempts_per_item() -> None:
@@ -305,8 +278,9 @@ def test_every_loop_is_bounded_by_the_attempts_per_item() -> None:
     _, tallies = generation({"slm": writer}, chunks).run(
         chunks, Plan(2, 1, attempts_per_item=3, min_passage_chars=5)
     )
-    assert tallies["answerable"].attempted == 6 and tallies["unanswerable"].attempted == 3
-    assert len(writer.prompts) == 9
+    # nothing answerable kept: nothing to rewrite as unanswerable
+    assert tallies["answerable"].attempted == 6 and tallies["unanswerable"].attempted == 0
+    assert len(writer.prompts) == 6
 
 
 def test_candidates_take_one_passage_per_document_in_turn_and_skip_short_ones() -> None:
@@ -344,7 +318,14 @@ def test_items_are_the_qa_jsonl_eval_reads_with_their_asker_and_hand_edits_are_l
     assert loaded.items[1].asker == ANONYMOUS
     record = json.loads(path.read_text().splitlines()[0])
     assert record["generated"]["passage_id"] == "id-employee-handbook"
-    assert record["generated"]["filters_passed"] == ["parsed", "span", "standalone", "round_trip", "distinct"]
+    assert record["generated"]["filters_passed"] == [
+        "parsed",
+        "span",
+        "leak",
+        "standalone",
+        "round_trip",
+        "distinct",
+    ]
     assert read_hand_edits(path) is not None and not read_hand_edits(path)
 
     lines = path.read_text().splitlines()
@@ -458,13 +439,13 @@ def test_an_interrupted_run_keeps_what_it_wrote_and_stops() -> None:
 
     def reply(prompt: Prompt) -> str:
         calls.append(prompt)
-        if len(calls) == 3:  # the second passage's question: the person pressed Ctrl-C
+        if len(calls) == 5:  # 3 passages written, the first checked, the second's check: Ctrl-C
             raise KeyboardInterrupt
         return ANCHOR if prompt.system == ANSWERABLE_SYSTEM else reader(prompt)
 
     run = generation({"slm": FunctionGenerator("slm", reply)}, chunks)
     items, tallies = run.run(chunks, Plan(3, 1, min_passage_chars=10))
-    assert run.stopped and len(items) == 1 and len(calls) == 3
+    assert run.stopped and len(items) == 1 and len(calls) == 5
     assert tallies["unanswerable"].attempted == 0
 
 
@@ -476,7 +457,10 @@ def test_a_copy_of_a_file_is_asked_about_once_and_counts_as_its_document_for_rea
     copy = replace(press, chunk_id="id-copy", source="/elsewhere/press-release.md")
     ids = [c.chunk_id for c in candidates([*chunks, copy], 10)]
     assert len(ids) == 3 and ("id-copy" in ids) != ("id-press-release" in ids)
-    replies = {"News?": "Question: Who led Corvala's Series A round?"}
+    replies = {
+        "News": NEWS,
+        "How much did Corvala raise in its Series B?": "Question: How much did Globex raise in its Series B?",
+    }
     writer = FunctionGenerator("slm", scripted(replies))
     run = Generation(
         {"slm": writer},
@@ -486,8 +470,8 @@ def test_a_copy_of_a_file_is_asked_about_once_and_counts_as_its_document_for_rea
         directory=DIRECTORY,
         created="t",
     )
-    items, tallies = run.run([press], Plan(0, 1, min_passage_chars=10))
-    assert len(items) == 1, dict(tallies["unanswerable"].rejected)
+    items, tallies = run.run([press], Plan(1, 1, min_passage_chars=10))
+    assert [i.answer for i in items] == ["18 million pounds", None], dict(tallies["unanswerable"].rejected)
 
 
 def test_an_abstention_in_the_models_own_words_counts_as_no_answer() -> None:

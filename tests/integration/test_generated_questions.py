@@ -16,6 +16,7 @@ from evaluation.datasets import load_qa_jsonl
 from evaluation.generate.build import GenerateOptions, generate_set
 from evaluation.generate.filters import span_found
 from evaluation.generate.items import read_hand_edits
+from evaluation.generate.review import read_records, sample, sheet
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +56,17 @@ def test_a_few_questions_from_a_tiny_index_with_the_local_model(
     options = GenerateOptions(count=3, out=tmp_path / "set", writers=("slm",), attempts_per_item=3)
     with evaluation_parts(settings) as parts:
         generated = generate_set(settings, options, parts=parts, directory=UserDirectory.from_file(users))
+        texts = {c.chunk_id: c.text for c in parts.index_named(settings.weaviate.collection).chunks()}
+    review = sheet(sample(read_records(generated.questions), 5, answerable=True), texts.get)
 
     counts = generated.summary["counts"]
     for kind in ("answerable", "unanswerable"):
         c = counts[kind]
-        rejected = sum(c["rejected_by"].values())
-        assert c["attempted"] == c["kept"] + rejected + c["generation_failed"] + c["no_generator_may_read"]
+        unparsed = c["rejected_by"].get("parsed", 0)
+        failed, no_writer = c["generation_failed"], c["no_generator_may_read"]
+        assert c["attempted"] == c["passages_with_questions"] + unparsed + failed + no_writer
+        rejected = sum(c["rejected_by"].values()) - unparsed
+        assert c["questions_written"] == c["kept"] + rejected + c["check_failed"] + c["not_checked"]
         assert c["attempted"] <= 3 * c["wanted"]  # bounded
     assert counts["answerable"]["wanted"] == 2 and counts["unanswerable"]["wanted"] == 1
     loaded = load_qa_jsonl(generated.questions)
@@ -78,3 +84,5 @@ def test_a_few_questions_from_a_tiny_index_with_the_local_model(
         if source.parent.name == "hr":
             assert item.asker.name == "alice"  # the one user who may read it
     assert read_hand_edits(generated.questions) is not None and not read_hand_edits(generated.questions)
+    first = next(i for i in loaded.items if not i.unanswerable)
+    assert first.question in review and "(not in the index any more)" not in review  # beside its passage

@@ -72,9 +72,10 @@ class LlamaCppOptions(BaseModel):
     samples: int = Field(default=0, ge=0, le=8)
     """After answering, draw this many more answers at temperature 0.8 (the prompt reused from
     llama.cpp's cache): how often they say the same is a confidence signal (consistency)."""
-    share_cores: bool = False
-    """Threads follow the local generations running in the process: one alone uses every core,
-    n at once ``cores // n`` each (backends/llama_cpp/cores.py); false: always ``threads``."""
+    share_cores: bool = True
+    """Threads follow the local generations running in the process: one alone uses every core
+    other processes leave free, n at once an equal share of them (backends/llama_cpp/cores.py);
+    false: always ``threads``."""
     draft: Literal["none", "prompt_lookup"] = "none"
     """prompt_lookup: draft the next tokens from what followed the answer's last ones in the
     prompt, verified in one evaluation (backends/llama_cpp/instance.py); the answer is the same."""
@@ -110,7 +111,7 @@ class LlamaCppGenerator:
         queue_timeout_s: float = DEFAULTS.queue_timeout_s,
         self_check: bool = True,
         samples: int = 0,
-        share_cores: bool = False,
+        share_cores: bool = True,
         prompt_lookup: int = 0,
         prepare: Callable[[], Path] | None = None,
     ) -> None:

@@ -58,7 +58,8 @@ def test_warm_then_every_question_reuses_the_fixed_head(gguf_path: Path) -> None
         assert head > 300  # instructions and two worked exchanges
         instance = slm._model()
         assert instance.prompt_tokens > head and instance.reused_tokens == 0  # warm evaluated it all
-        assert instance.threads_now == share  # loaded with one more thread, resized to its share
+        # loaded with one more thread, resized to its share (less where other work keeps cores busy)
+        assert 1 <= instance.threads_now <= share
         meals = build_prompt("How much can I claim for meals per day?", [hit(1, *PASSAGES[0])])
         first = slm.stream(meals).collect()
         anchor = build_prompt("Which days are the anchor days?", [hit(2, *PASSAGES[1])])

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from backends.llama_cpp.busy import OtherWork
 from backends.llama_cpp.cores import CoreShare
 from backends.llama_cpp.generator import LlamaCppGenerator
 from core.errors import GenerationError
@@ -75,3 +76,68 @@ def test_warm_loads_each_instance_of_the_pool_and_evaluates_the_fixed_head_in_ea
         assert messages[0]["role"] == "system" and len(messages) == 2 * slm.examples + 2
         assert call["max_tokens"] == 1
     assert slm.ahead() == 0  # warming is no question in line
+
+
+# --- cores other processes keep busy ---------------------------------------------------------------
+
+
+class Ticks:
+    """Scripted /proc counters: each read advances the clock by ``step`` seconds, the watched CPUs'
+    busy ticks by ``busy`` per second and this process's ticks by ``own`` per second (100 a second)."""
+
+    def __init__(self, busy: float, own: float, step: float = 0.5) -> None:
+        self.now, self.busy_ticks, self.own_ticks = 0.0, 0.0, 0.0
+        self.busy, self.own, self.step, self.reads = busy, own, step, 0
+
+    def read(self, cpus: object) -> tuple[int, int]:
+        self.reads += 1
+        self.now += self.step
+        self.busy_ticks += 100 * self.busy * self.step
+        self.own_ticks += 100 * self.own * self.step
+        return int(self.busy_ticks), int(self.own_ticks)
+
+    def clock(self) -> float:
+        return self.now
+
+
+def watcher(ticks: Ticks, cpus: int = 2) -> OtherWork:
+    return OtherWork(range(cpus), read=ticks.read, clock=ticks.clock, sleep=lambda s: None, ticks_per_s=100)
+
+
+def test_other_work_is_the_busy_time_less_this_process_own() -> None:
+    ticks = Ticks(busy=1.8, own=0.8)  # our generation uses 0.8 of a core, something else 1.0
+    assert watcher(ticks).cores() == pytest.approx(1.0)
+
+
+def test_one_core_busy_elsewhere_leaves_a_generation_one_thread_and_an_idle_machine_every_core() -> None:
+    assert CoreShare(2, watcher(Ticks(busy=1.0, own=0.0))).threads() == 1
+    assert CoreShare(2, watcher(Ticks(busy=0.3, own=0.0))).threads() == 2  # less than half a core
+    idle = CoreShare(8, watcher(Ticks(busy=2.0, own=2.0), cpus=8))  # only our own work
+    assert idle.threads() == 8
+    with idle.running(), idle.running():
+        assert idle.threads() == 4
+    full = CoreShare(2, watcher(Ticks(busy=2.0, own=0.0)))
+    assert full.threads() == 1  # never none
+
+
+def test_an_estimate_is_kept_while_fresh_and_measured_again_after_a_pause() -> None:
+    ticks = Ticks(busy=1.0, own=0.0, step=0.1)
+    other = OtherWork(
+        range(2), read=ticks.read, clock=ticks.clock, sleep=lambda s: None, fresh_s=1.0, ticks_per_s=100
+    )
+    other.cores()
+    reads = ticks.reads
+    other.cores()  # 0.1 s later: the same estimate, no read
+    assert ticks.reads == reads
+    ticks.busy = 0.0
+    ticks.now += 5.0  # nobody asked for 5 s: measured afresh over a new window
+    assert other.cores() == pytest.approx(0.0)
+
+
+def test_unreadable_counters_mean_every_core_as_before() -> None:
+    def broken(cpus: object) -> tuple[int, int]:
+        raise OSError("no /proc here")
+
+    other = OtherWork(range(4), read=broken, sleep=lambda s: None)
+    assert other.cores() is None
+    assert CoreShare(4, other).threads() == 4

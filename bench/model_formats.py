@@ -124,6 +124,21 @@ def _rates(rounds: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return out
 
 
+def run_rounds(name: str, variants: dict[str, Any], reps: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``reps`` rounds over ``variants`` (loaded llama.cpp instances) in an order that turns each
+    round, each printed as it ends; then the instances closed. The rounds and each variant's rates."""
+    chat = messages()
+    rounds = []
+    for rep in range(reps):
+        order = list(variants) if rep % 2 == 0 else list(reversed(variants))
+        rounds.append(_round(variants, chat, order))
+        print(f"{name}: round {rep + 1} of {reps}: {json.dumps(_brief(rounds[-1]))}", flush=True)
+    for llama in variants.values():
+        llama.close()
+    gc.collect()
+    return rounds, {key: _rates(rounds, key) for key in variants}
+
+
 def _brief(rows: dict[str, Any]) -> dict[str, Any]:
     """A round in one line: prompt and decode tokens per CPU second of each variant."""
     return {
@@ -160,16 +175,7 @@ def measure_model(
     }
     variants = {key: CachedLlama(model_path=str(path), **common) for key, path in files.items()}
     variants["packaged+lookup"] = CachedLlama(model_path=str(source), prompt_lookup=draft_tokens, **common)
-    chat = messages()
-    rounds = []
-    for rep in range(reps):
-        order = list(variants) if rep % 2 == 0 else list(reversed(variants))
-        rounds.append(_round(variants, chat, order))
-        print(f"{name}: round {rep + 1} of {reps}: {json.dumps(_brief(rounds[-1]))}", flush=True)
-    for llama in variants.values():
-        llama.close()
-    gc.collect()
-    rates = {key: _rates(rounds, key) for key in variants}
+    rounds, rates = run_rounds(name, variants, reps)
     base = rates["packaged"]
     ratios: dict[str, Any] = {
         f"{q}_over_packaged": {

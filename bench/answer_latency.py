@@ -10,9 +10,13 @@ demo user allowed to read its source, three times over, each time with a model l
   embedder's and the model's load and the fixed head of the prompt (instructions, examples);
 - **warm**: a new set of models warmed first (``Root.warm``, as ``docduet ui`` and ``docduet
   slack`` do at start), then the same questions: the first should cost what the later ones do;
-- **raw**: llama-cpp-python's own ``Llama``, loaded afresh with the same threads, streaming the
+- **raw**: llama-cpp-python's own ``Llama``, loaded afresh with every core, streaming the
   same chat messages docduet sent (the same passages): the model's floor, without retrieval,
   citations or the self-check.
+
+Then ``--together A+B`` (default: slm+slm-large when both are measured) asks the questions to
+those generators at once through one answer service, warmed first, as the web chat's columns:
+each column's first token and total, and when both were done (``all_done_p50_s``).
 
 Times are end to end as a user sees them: from the question to the first token and to the
 finished answer (docduet's include retrieval; the raw model's cold first token includes its load).
@@ -52,15 +56,67 @@ QUICK_QUESTIONS = 3
 FULL_QUESTIONS = 8
 
 
-def measure(settings: Settings, names: list[str], questions: int) -> dict[str, Any]:
-    """Per generator: the cold, warm and raw runs over the first ``questions`` corpus questions."""
+def measure(
+    settings: Settings, names: list[str], questions: int, together: list[list[str]] | None = None
+) -> dict[str, Any]:
+    """Per generator: the cold, warm and raw runs over the first ``questions`` corpus questions;
+    then each group of ``together`` side by side (warm, as the web chat asks them)."""
     settings = settings.replace(collection=COLLECTION)
     with Root(settings) as root:
         chunks = root.ingest([CORPUS], progress=NullProgress()).total_chunks
     asked = load_questions()[:questions]
     directory = UserDirectory.parse(yaml.safe_load((CORPUS / "users.yaml").read_text("utf-8")))
     per_model = {name: _measure_one(settings, name, asked, directory) for name in names}
-    return {"corpus_chunks": chunks, "questions": [q.question for q in asked], "per_model": per_model}
+    side_by_side = {"+".join(group): _together(settings, group, asked, directory) for group in together or []}
+    return {
+        "corpus_chunks": chunks,
+        "questions": [q.question for q in asked],
+        "per_model": per_model,
+        "side_by_side": side_by_side,
+    }
+
+
+def _together(
+    settings: Settings, names: list[str], asked: list[CorpusQuestion], directory: UserDirectory
+) -> dict[str, Any]:
+    """The questions to ``names`` at once through one answer service (as the web chat's columns),
+    models loaded and warmed first: each column's first token and total, and when all were done."""
+    gc.collect()
+    rows: list[dict[str, Any]] = []
+    with Root(settings, models=Models()) as root:
+        root.warm(names).wait()
+        service = root.answer_service(names)
+        for q in asked:
+            started = time.perf_counter()
+            comparison = service.compare(Question(text=q.question, user=asker(q, directory)), names)
+            done = time.perf_counter() - started
+            answers = {name: comparison.answer(name) for name in names}
+            rows.append(
+                {"all_done_s": done} | {name: _row(a, score(q, a)["correct"]) for name, a in answers.items()}
+            )
+    result = {
+        "all_done_p50_s": statistics.median(r["all_done_s"] for r in rows),
+        "per_generator": {
+            name: {
+                "first_token_p50_s": _median([r[name]["first_token_s"] for r in rows]),
+                "total_p50_s": _median([r[name]["total_s"] for r in rows]),
+                "correct": sum(bool(r[name]["correct"]) for r in rows),
+            }
+            for name in names
+        },
+        "rows": rows,
+    }
+    print(
+        f"{'+'.join(names)} together: {json.dumps({k: v for k, v in result.items() if k != 'rows'})}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return result
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _measure_one(
@@ -213,10 +269,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the small model, 3 questions")
     parser.add_argument("--generators", help="comma list (default: slm,slm-large; --quick: slm)")
     parser.add_argument("--questions", type=int, help="how many corpus questions (default 8; --quick: 3)")
+    parser.add_argument(
+        "--together",
+        action="append",
+        metavar="A+B",
+        help="also ask these generators at once, warm, as the web chat's columns (repeatable; "
+        "default without --quick: slm+slm-large when both are measured)",
+    )
     args = parser.parse_args()
     names = args.generators.split(",") if args.generators else ["slm"] if args.quick else ["slm", "slm-large"]
     questions = args.questions or (QUICK_QUESTIONS if args.quick else FULL_QUESTIONS)
-    write_report(OUT, **measure(Settings(), names, questions))
+    groups = [g.split("+") for g in args.together] if args.together else None
+    if groups is None and not args.quick and {"slm", "slm-large"} <= set(names):
+        groups = [["slm", "slm-large"]]
+    write_report(OUT, **measure(Settings(), names, questions, groups))
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ def run(
         "cluster": lambda: cluster_scale.measure(settings, plan.cluster_chunks, plan.queries),
         "generation": lambda: _generation(settings, plan, notes),
         "answer_latency": lambda: answer_latency.measure(
-            settings, list(plan.generators), plan.latency_questions
+            settings,
+            list(plan.generators),
+            plan.latency_questions,
+            [list(plan.generators)] if len(plan.generators) > 1 else None,
         ),
     }
     for name in sections:
@@ -143,8 +146,12 @@ def markdown(report: dict[str, Any]) -> str:
     about += [f"Note: {note}" for note in report.get("notes") or []]
     return (
         f"# docduet bench ({'quick' if report.get('quick') else 'full'}, {report['when']}, "
-        f"{report['machine']['cpus']} CPUs)\n\n" + "".join(f"{line}\n\n" for line in about)
-        + "\n".join(rows) + "\n\n```json\n" + detail + "\n```\n"
+        f"{report['machine']['cpus']} CPUs)\n\n"
+        + "".join(f"{line}\n\n" for line in about)
+        + "\n".join(rows)
+        + "\n\n```json\n"
+        + detail
+        + "\n```\n"
     )
 
 
@@ -165,6 +172,16 @@ def _latency_rows(latency: dict[str, Any] | None) -> list[str]:
             f"| {name} answer, later p50: total s | {_s(warm['later_total_p50_s'])} "
             f"| raw model {_s(raw['later_total_p50_s'])} | - | - |",
         ]
+    for group, t in ((latency or {}).get("side_by_side") or {}).items():
+        for name, g in t["per_generator"].items():
+            alone = (((latency or {}).get("per_model") or {}).get(name) or {}).get("warm") or {}
+            rows.append(
+                f"| {name} answer beside {group}, p50: first token s | {_s(g['first_token_p50_s'])} "
+                f"| alone {_s(alone.get('later_first_token_p50_s'))} | - | - |"
+            )
+        rows.append(
+            f"| {group} side by side, p50: all columns done s | {_s(t['all_done_p50_s'])} | - | - | - |"
+        )
     return rows
 
 

@@ -47,3 +47,16 @@ def test_the_table_compares_cold_warm_and_the_raw_model() -> None:
 
 def test_docduet_bench_knows_the_section() -> None:
     assert "answer_latency" in SECTIONS and COMMAND_SECTIONS == SECTIONS
+
+
+def test_the_table_shows_the_columns_side_by_side_against_each_alone() -> None:
+    together = {"slm+slm-large": {
+        "all_done_p50_s": 7.5,
+        "per_generator": {"slm": {"first_token_p50_s": 3.1, "total_p50_s": 4.0, "correct": 3},
+                          "slm-large": {"first_token_p50_s": 6.0, "total_p50_s": 7.4, "correct": 3}},
+        "rows": [],
+    }}  # fmt: skip
+    text = markdown(REPORT | {"answer_latency": REPORT["answer_latency"] | {"side_by_side": together}})
+    assert "| slm answer beside slm+slm-large, p50: first token s | 3.10 | alone 2.40 | - | - |" in text
+    assert "| slm-large answer beside slm+slm-large, p50: first token s | 6.00 | alone - | - | - |" in text
+    assert "| slm+slm-large side by side, p50: all columns done s | 7.50 | - | - | - |" in text

@@ -183,7 +183,13 @@ def _escalation(slot: GeneratorSlot, shared: Shared, outcome: str) -> Escalation
     answer = shared.answer
     probability = answer.confidence.probability if answer.confidence else None
     return Escalation(
-        slot.name, slot.label, probability, outcome, round(shared.seconds, 3), answer.usage.cost_usd
+        slot.name,
+        slot.label,
+        probability,
+        outcome,
+        round(shared.seconds, 3),
+        answer.usage.cost_usd,
+        answer.timings.core_s,
     )
 
 
@@ -271,7 +277,14 @@ def _timings(ran: Sequence[_Ran], retrieval: Retrieval, started: float) -> Timin
         next((f for f in firsts if f is not None), None),
         time.perf_counter() - started,
         sum(r.shared.answer.timings.queue_s for r in ran),
+        _core_s(ran),
     )
+
+
+def _core_s(ran: Sequence[_Ran]) -> float | None:
+    """The steps' measured core-seconds together; None when no step measured any."""
+    measured = [c for r in ran if (c := r.shared.answer.timings.core_s) is not None]
+    return round(sum(measured), 3) if measured else None
 
 
 def _usage(ran: Sequence[_Ran]) -> Usage:

@@ -271,7 +271,9 @@ class AnswerService:
             log.warning("%s failed: %s", name, error)
             return self._failed(name, error, retrieval, started, privacy=privacy, first=first)
         cited = cite(result.text, prompt.blocks)
-        timings = Timings(retrieval.seconds, first, time.perf_counter() - started, result.queue_s)
+        timings = Timings(
+            retrieval.seconds, first, time.perf_counter() - started, result.queue_s, result.core_seconds
+        )
         if not MARKER_RE.sub("", cited.text).strip(" \n\t.,;:-"):  # nothing but markers or punctuation
             log.warning("%s wrote no answer text (%r)", name, result.text[:80])
             return Answer(

@@ -121,6 +121,9 @@ class Timings:
     total_s: float
     queue_s: float = 0.0
     """Of ``total_s``, the wait for a free instance of a local model (other questions ahead)."""
+    core_s: float | None = None
+    """CPU core-seconds a local model spent on the answer (seconds times threads of each of its
+    evaluations, as it measured them); None: not measured (hosted, or recorded before it was)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,8 @@ class Escalation:
     """``served``, ``escalated: <why>``, ``skipped: <why>`` or ``failed: <error>``."""
     seconds: float = 0.0
     cost_usd: float = 0.0
+    core_s: float | None = None
+    """The step's CPU core-seconds, when its model measured them (:attr:`Timings.core_s`)."""
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,9 @@ class GenerationResult:
     """True when the backend reported no token counts and they were estimated."""
     queue_s: float = 0.0
     """Seconds the question waited for a free model instance before generation began."""
+    core_seconds: float | None = None
+    """CPU core-seconds the backend spent on it (each evaluation's seconds times its threads,
+    checks and samples after the answer included); None: not measured (a hosted model)."""
     token_logprobs: tuple[float, ...] = ()
     """Natural-log probability of each answer token as the model chose it (empty: not reported)."""
     self_check: float | None = None

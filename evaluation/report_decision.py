@@ -20,9 +20,10 @@ NOTES = (
     "equivalent only when the interval lies within ±5 points on at least 60 questions. Otherwise the "
     "test had too little power, and the questions needed are estimated from the observed share of "
     "discordant questions (80% power at the observed difference, or an interval within ±5 points).",
-    "Cost per 1,000 questions: hosted tokens at their prices plus local compute (answer seconds without "
-    "the queue wait, times the model's threads, at the price per CPU core-hour; or at the price per "
-    "GPU-hour for generators listed as on a GPU); see the costs section of docs/configuration.md.",
+    "Cost per 1,000 questions: hosted tokens at their prices plus local compute (the CPU core-seconds "
+    "a local model measured while answering, at the price per CPU core-hour; or its answer seconds "
+    "at the price per GPU-hour for generators listed as on a GPU); see the costs section of "
+    "docs/configuration.md.",
 )
 
 

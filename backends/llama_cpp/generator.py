@@ -270,6 +270,7 @@ class LlamaCppGenerator:
         finish: str | None = None
         recorder = TokenLogprobs()
         with self._pool.turn() as (llama, waited), LOCAL_GENERATIONS.running():  # one at a time per instance
+            spent = llama.core_seconds
             chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat, recorder)
             try:
                 for chunk in chunks:
@@ -286,6 +287,7 @@ class LlamaCppGenerator:
             reused = self._reused(llama)
             completion_tokens = len(llama.tokenize(answer.encode("utf-8"), add_bos=False))
             checked, drawn = self._afterwards(llama, prompt, answer, max_tokens, chat)
+            spent = llama.core_seconds - spent
         usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
@@ -297,6 +299,7 @@ class LlamaCppGenerator:
             usage=usage,
             finish_reason=finish,
             queue_s=waited,
+            core_seconds=round(spent, 3),
             token_logprobs=tuple(recorder.values),
             self_check=checked,
             samples=drawn,

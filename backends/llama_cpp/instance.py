@@ -6,6 +6,7 @@ Imported only when a model is loaded (llama-cpp-python is optional until then).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -50,6 +51,10 @@ class CachedLlama(Llama):
         """Threads of the last evaluation."""
         self.steps = 0
         """Evaluations after the prompt in the last generation: one per token, fewer with drafts."""
+        self.core_seconds = 0.0
+        """Every evaluation's seconds times its threads, summed since loading (never reset: a
+        generation reads it before and after). llama.cpp's threads spin while they wait, so this is
+        the CPU time an evaluation holds, whatever ``share`` gave it."""
         self._new_prompt = False
 
     def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Generator[int, Any, None]:
@@ -68,10 +73,14 @@ class CachedLlama(Llama):
             self.steps += 1
         if self.share is not None:
             self.use_threads(self.share.threads())
-        if self.draft_model is None:
-            super().eval(tokens)
-        else:
-            self._eval_drafts(tokens, every_logit=not prompt)
+        started = time.perf_counter()
+        try:
+            if self.draft_model is None:
+                super().eval(tokens)
+            else:
+                self._eval_drafts(tokens, every_logit=not prompt)
+        finally:
+            self.core_seconds += (time.perf_counter() - started) * self.threads_now
 
     def use_threads(self, threads: int) -> None:
         """Evaluate with ``threads`` from now on (prompt batches and single tokens alike)."""

@@ -14,8 +14,9 @@ class CostSettings(Section):
     """Prices of local compute and the monthly volume, for the cost figures of `docduet eval`.
 
     Hosted models are priced by their tokens (``price_prompt_per_1k`` in the generators file); a
-    local model by the seconds it spent answering (its queue wait left out) times the cores it ran
-    on (its ``threads``) at ``compute_price_cpu_hour``, or times one GPU at
+    local model by the CPU core-seconds it measured while answering (each evaluation's seconds
+    times the threads it ran with; answers recorded without them: seconds, queue wait left out,
+    times its ``threads``) at ``compute_price_cpu_hour``, or by its seconds times one GPU at
     ``compute_price_gpu_hour`` when it is listed in ``compute_gpu_generators``.
     """
 
@@ -23,7 +24,7 @@ class CostSettings(Section):
         default=0.05,
         ge=0,
         description="US dollars per CPU core-hour of a local model's answering (about an on-demand "
-        "cloud vCPU-hour in 2026); a model with threads=4 answering for one hour costs 4x this. "
+        "cloud vCPU-hour in 2026); a model on 4 cores answering for one hour costs 4x this. "
         "Set your own machines' cost; 0 counts local compute as free.",
     )
     compute_price_gpu_hour: float = Field(

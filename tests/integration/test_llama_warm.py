@@ -4,6 +4,7 @@ cache), reuses the fixed head of the prompt from llama.cpp's cache; threads foll
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,11 +62,16 @@ def test_warm_then_every_question_reuses_the_fixed_head(gguf_path: Path) -> None
         # loaded with one more thread, resized to its share (less where other work keeps cores busy)
         assert 1 <= instance.threads_now <= share
         meals = build_prompt("How much can I claim for meals per day?", [hit(1, *PASSAGES[0])])
+        started = time.perf_counter()
         first = slm.stream(meals).collect()
         anchor = build_prompt("Which days are the anchor days?", [hit(2, *PASSAGES[1])])
         second = slm.stream(anchor).collect()
+        elapsed = time.perf_counter() - started
 
     assert first.self_check is not None  # the self-check ran: the cache then held another conversation
+    # what the cost figures price: each evaluation's seconds times its threads (at most the share)
+    assert first.core_seconds is not None and second.core_seconds is not None
+    assert 0 < first.core_seconds + second.core_seconds <= elapsed * share + 0.1
     for result in (first, second):
         assert result.usage.cached_prompt_tokens is not None
         assert result.usage.cached_prompt_tokens >= head, (result.usage, head)

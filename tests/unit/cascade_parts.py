@@ -66,6 +66,7 @@ class CountingGenerator:
         cost_usd: float = 0.0,
         fail: bool = False,
         gate: threading.Event | None = None,
+        core_seconds: float | None = None,
     ) -> None:
         self.name = name
         self.label = f"Fake {name}"
@@ -78,6 +79,7 @@ class CountingGenerator:
         self.cost_usd = cost_usd
         self.fail = fail
         self.gate = gate
+        self.core_seconds = core_seconds
         self.prompts: list[Prompt] = []
         self.started = threading.Event()
 
@@ -98,7 +100,8 @@ class CountingGenerator:
             yield word if i == 0 else f" {word}"
             if i == 0 and self.gate is not None:
                 assert self.gate.wait(timeout=10), "the test never opened the gate"
-        return GenerationResult(self.reply, Usage(100, len(words), self.cost_usd), "stop")
+        usage = Usage(100, len(words), self.cost_usd)
+        return GenerationResult(self.reply, usage, "stop", core_seconds=self.core_seconds)
 
 
 def fixed(generator: str, probability: float, model: str = "") -> Calibration:

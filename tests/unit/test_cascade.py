@@ -55,6 +55,19 @@ def test_an_unsure_step_escalates_and_the_next_sure_one_is_served() -> None:
     assert answer.confidence is not None and answer.confidence.probability == 0.9
 
 
+def test_each_step_keeps_its_measured_core_seconds_and_the_column_sums_them() -> None:
+    slm = CountingGenerator("slm", "Maybe 31 days [1].", core_seconds=2.5)
+    big = CountingGenerator("slm-large", "Secondary carers get 4 weeks [1].", core_seconds=6.0)
+    llm = hosted()
+    svc = service_of([LEAVE], [cascade(slot(slm), slot(big), slot(llm))], slm=0.1, slm_large=0.2)
+    answer = svc.compare(QUESTION).answer("cascade")
+    assert [s.core_s for s in answer.steps] == [2.5, 6.0, None]  # the hosted step measured none
+    assert answer.timings.core_s == 8.5
+    other = CountingGenerator("llm-b", "4 weeks [1].", off_premises=True)
+    only_hosted = service_of([LEAVE], [cascade(slot(hosted()), slot(other))], llm=0.1)
+    assert only_hosted.compare(QUESTION).answer("cascade").timings.core_s is None
+
+
 def test_a_sure_first_step_is_served_and_nothing_else_runs() -> None:
     slm, big = small(), large()
     svc = service_of([LEAVE], [cascade(slot(slm), slot(big))], slm=0.8)

@@ -100,5 +100,6 @@ def test_json_carries_the_confidence_steps_and_withheld_text() -> None:
         "outcome": "escalated: 0.42 < 0.60",
         "seconds": 2.3,
         "cost_usd": 0.0,
+        "core_s": None,
     }
     assert data["withheld_text"] == "31 days"

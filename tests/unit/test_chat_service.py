@@ -327,17 +327,20 @@ def test_a_busy_local_model_says_how_many_questions_are_ahead() -> None:
     assert status["free"] == "Reading 1 passages…" and local_free.prompts
 
 
-def test_the_wait_for_a_free_local_model_is_part_of_the_answers_timings() -> None:
+def test_the_wait_and_the_measured_core_seconds_are_part_of_the_answers_timings() -> None:
     class Queued(FakeGenerator):
         def _pieces(self) -> PyGenerator[str, None, GenerationResult]:
             result = yield from super()._pieces()
-            return replace(result, queue_s=3.5)
+            return replace(result, queue_s=3.5, core_seconds=7.25)
 
     svc, _ = service([LEAVE], Queued("slm", "Fine [1]."), hosted())
     result = svc.compare(Question("leave?", CAROL))
     assert result.answer("slm").timings.queue_s == 3.5
     assert result.answer("llm").timings.queue_s == 0.0  # no line in front of it
-    assert result.to_json()["answers"][0]["timings"]["queue_s"] == 3.5  # type: ignore[index]
+    assert result.answer("slm").timings.core_s == 7.25
+    assert result.answer("llm").timings.core_s is None  # a hosted model measures none
+    timings = result.to_json()["answers"][0]["timings"]  # type: ignore[index]
+    assert timings["queue_s"] == 3.5 and timings["core_s"] == 7.25
 
 
 @pytest.mark.parametrize("reply", ["", " ", "[1]", " [1]."])

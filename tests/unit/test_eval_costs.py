@@ -38,7 +38,11 @@ def test_settings_price_cores_gpus_and_the_monthly_volume(monkeypatch: pytest.Mo
     assert costs.compute_gpu_generators == ("gpu", "other")
     prices = pricing(costs, SPECS)
     assert prices.rates == pytest.approx({"slm": 0.0002, "big": 0.0008, "gpu": 0.001})  # $/s
-    assert prices.units["slm"] == "2 CPU cores at $0.36/h" and prices.units["gpu"] == "1 GPU at $3.6/h"
+    assert prices.core_rates == pytest.approx({"slm": 0.0001, "big": 0.0001})  # $/core-s; none for the GPU
+    assert prices.units["slm"] == (
+        "measured CPU core-seconds at $0.36 per core-hour (2 cores where not measured)"
+    )
+    assert prices.units["gpu"] == "1 GPU at $3.6/h"
     assert prices.per_month == 50_000  # hosted and cascade entries have no rate of their own
 
 
@@ -50,6 +54,23 @@ def test_compute_seconds_leave_out_the_queue_and_the_hosted_steps() -> None:
     cascade = local(9.0, steps=[{"generator": "slm", "seconds": 2.0}, {"generator": "llm", "seconds": 6.0}])
     assert compute_seconds("cascade", cascade, prices) == 2.0
     assert compute_usd("cascade", cascade, prices) == pytest.approx(0.002)
+
+
+def test_measured_core_seconds_price_what_the_model_held_not_its_threads() -> None:
+    """With share_cores a model that loads with 1 thread answers alone on every free core: its
+    measured core-seconds count them; answers recorded without them fall back to seconds x threads."""
+    prices = Pricing({"slm": 0.001, "gpu": 0.002}, core_rates={"slm": 0.001})
+    two_cores = local(5.0, queue_s=1.0, core_s=8.0)
+    assert compute_seconds("slm", two_cores, prices) == 4.0  # wall seconds, as before
+    assert compute_usd("slm", two_cores, prices) == pytest.approx(0.008)  # 8 core-s, not 4 s x 1 thread
+    assert compute_usd("slm", local(5.0, queue_s=1.0), prices) == pytest.approx(0.004)  # older record
+    assert compute_usd("gpu", local(5.0, core_s=99.0), prices) == pytest.approx(0.010)  # GPU: by the second
+    steps = [
+        {"generator": "slm", "seconds": 2.0, "core_s": 3.5},
+        {"generator": "slm", "seconds": 2.0},
+        {"generator": "llm", "seconds": 6.0, "core_s": None},
+    ]
+    assert compute_usd("cascade", local(9.0, steps=steps), prices) == pytest.approx(0.0055)
 
 
 def test_summary_adds_priced_compute_to_tokens_per_1000_and_per_month() -> None:

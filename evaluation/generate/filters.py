@@ -38,9 +38,14 @@ _NAMES_PASSAGE_RE = re.compile(
     r"\b(?:according to|based on|in|from|per|by|within|of)\s+(?:the|this|that|these|above|given|provided)"
     r"\s+(?:\w+\s+)?(?:text|passage|document|documents|excerpt|paragraph|context|article|section|snippet)s?\b"
     r"|\b(?:the|this)\s+(?:given|provided|above)\s+(?:text|passage|document|excerpt|context)\b"
-    r"|\b(?:passage|excerpt|snippet)\b",
+    r"|\b(?:passage|excerpt|snippet)\b"
+    r"|\b(?:this|these)\s+(?:\w+\s+)?(?:text|document|policy|policies|guide|handbook|memo|e-?mail|page|file|"
+    r"sheet|spreadsheet|table|report|runbook|minutes|notes|procedure|article|section)s?\b",
     re.I,
 )
+"""A question that points at its passage: "according to the text", "in the provided document", or
+a document it calls "this" ("When does this policy take effect?", "Who reviewed this document?"):
+asked in the chat, with no passage in front of the asker, it has no one answer."""
 
 
 _ENTITY_RE = re.compile(r"\b(?:\d[\d,.:/-]*\d|\d|[A-Z][\w'’&-]*)")

@@ -69,17 +69,31 @@ def answers_from_records(records: Sequence[Mapping[str, Any]], data: str) -> Ans
     """Labelled answers per generator from eval or corpus question records."""
     answers: dict[str, list[LabelledAnswer]] = {}
     errors: dict[str, int] = {}
+    cascades = cascade_columns(records)
     for index, record in enumerate(records):
         question = f"{data}:{record.get('id', record.get('question', index))}"
         for generator, entry in record["answers"].items():
-            if (entry.get("answer") or {}).get("steps"):
-                continue  # a cascade column: served by one of its steps, which are simulated on their own
+            if generator in cascades:
+                continue  # served by one of its steps, which are measured and simulated on their own
             labelled = _labelled(question, record, entry)
             if labelled is None:
                 errors[generator] = errors.get(generator, 0) + 1
             else:
                 answers.setdefault(generator, []).append(labelled)
     return AnswerSet(data, len(records), answers, errors)
+
+
+def cascade_columns(records: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The generators whose answers are a cascade's: any of their answers lists steps. The whole
+    column is left out, also its answers without steps (one that failed before any step ran, or
+    found no passage): kept, those few would stand for the cascade and cut every simulated
+    configuration down to the questions they happen to cover."""
+    return {
+        generator
+        for record in records
+        for generator, entry in record["answers"].items()
+        if (entry.get("answer") or {}).get("steps")
+    }
 
 
 def _labelled(question: str, record: Mapping[str, Any], entry: Mapping[str, Any]) -> LabelledAnswer | None:

@@ -41,6 +41,20 @@ def test_records_become_labelled_answers_and_errors_are_counted_apart() -> None:
     )
 
 
+def test_a_cascade_column_is_left_out_whole_even_its_answers_without_steps() -> None:
+    records = synthetic(12)
+    for i, r in enumerate(records):  # the cascade's column: steps on all but the first answer
+        served = dict(r["answers"]["slm-large"])
+        steps = [] if i == 0 else [{"generator": "slm", "seconds": 1.0}]
+        served["answer"] = {**served["answer"], "generator": "cascade", "steps": steps}
+        r["answers"]["cascade"] = served
+    answers = answers_from_records(records, "s")
+    assert set(answers.answers) == {"slm", "slm-large"} and "cascade" not in answers.errors
+    report = full_report(answers, ["slm", "slm-large", "cascade"])
+    assert report["cascade"]["order"] == ["slm", "slm-large"]
+    assert all(p["questions"] == 12 for p in report["cascade"]["singles"])  # not cut to one question
+
+
 def test_corpus_question_records_are_read_too(tmp_path: Path) -> None:
     path = tmp_path / "corpus.json"
     corpus = {

@@ -13,7 +13,7 @@ from core.prompt import ABSTAIN_TEXT, Prompt
 from core.protocols import GenerationResult, TextStream
 from evaluation.generate.flow import Generation
 from evaluation.generate.prompts import ANSWERABLE_SYSTEM, UNANSWERABLE_SYSTEM
-from tests.fakes import HashingEmbedder, StubRetriever
+from tests.fakes import HashingEmbedder, StubRetriever, make_chunk
 
 DIRECTORY = UserDirectory.parse(
     {"users": {"alice": {"groups": ["employees", "hr"]}, "carol": {"groups": ["employees"]}}}
@@ -41,6 +41,11 @@ class FunctionGenerator:
         if text:
             yield text
         return GenerationResult(text, Usage(1, len(text.split()), 0.0), "stop")
+
+
+def one_per_file(sentence: str, n: int = 4) -> list[Chunk]:
+    """``n`` passages, each ``sentence`` followed by its number, each in a file of its own."""
+    return [make_chunk(f"{sentence} {i}.", chunk_id=f"c{i}", source=f"/d/{i}.md") for i in range(n)]
 
 
 def passage(prompt: Prompt) -> str:

@@ -27,6 +27,7 @@ from tests.unit.generate_fakes import (
     DIRECTORY,
     FunctionGenerator,
     generation,
+    one_per_file,
     passage,
     reader,
     scripted,
@@ -327,14 +328,7 @@ def test_the_report_lists_the_hand_edits_of_a_generated_set(tmp_path: Path) -> N
 
 
 def test_an_interrupted_run_keeps_what_it_wrote_and_stops() -> None:
-    chunks = [
-        make_chunk(
-            f"Office life. The office anchor days are Tuesday and Thursday {i}.",
-            chunk_id=f"c{i}",
-            source=f"/d/{i}.md",
-        )
-        for i in range(4)
-    ]
+    chunks = one_per_file("Office life. The office anchor days are Tuesday and Thursday")
     calls: list[Prompt] = []
 
     def reply(prompt: Prompt) -> str:

@@ -6,7 +6,7 @@ from core.prompt import Prompt
 from evaluation.generate.flow import Plan
 from evaluation.generate.prompts import ANSWERABLE_SYSTEM, Written, parse_replies, parse_reply
 from tests.fakes import make_chunk
-from tests.unit.generate_fakes import ANCHOR, FunctionGenerator, generation, reader
+from tests.unit.generate_fakes import ANCHOR, FunctionGenerator, generation, one_per_file, reader
 
 
 def test_a_reply_gives_each_question_with_its_own_answer_numbered_or_bold_at_most_three() -> None:
@@ -53,14 +53,7 @@ def test_one_passage_gives_up_to_three_items_each_with_its_own_id() -> None:
 
 
 def test_a_batch_of_passages_is_written_before_any_is_checked() -> None:
-    chunks = [
-        make_chunk(
-            f"The office anchor days are Tuesday and Thursday in office {i}.",
-            chunk_id=f"c{i}",
-            source=f"/d/{i}.md",
-        )
-        for i in range(4)
-    ]
+    chunks = one_per_file("The office anchor days are Tuesday and Thursday in office")
     order: list[str] = []
 
     def reply(prompt: Prompt) -> str:

@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterator
 from collections.abc import Generator as PyGenerator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from backends.llama_cpp.afterwards import Afterwards, ask_afterwards
 from backends.llama_cpp.cores import LOCAL_GENERATIONS
 from backends.llama_cpp.derived import plan_derived
 from backends.llama_cpp.logprobs import TokenLogprobs
 from backends.llama_cpp.logs import route_llama_logs
+from backends.llama_cpp.options import DEFAULTS, LlamaCppOptions
 from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
 from chat.generators.pool import InstancePool
 from chat.generators.spec import GeneratorSpec
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DEFAULTS", "LlamaCppGenerator", "LlamaCppOptions", "build_llama_cpp"]
+
 PROMPT_FORMATS = ("auto", "chat", "completion")
 _LOAD_LOCK = threading.Lock()
 """One model load at a time in the whole process: llama-cpp-python silences a load by pointing
@@ -48,45 +51,6 @@ starting together) could leave them pointing there for good: seen as a `docduet 
 printed nothing and exited 0."""
 _CONTEXT_MARGIN = 16
 """Tokens kept free besides the answer: BOS, template glue the estimate may miss."""
-
-
-class LlamaCppOptions(BaseModel):
-    """The ``llama_cpp`` kind's own fields in the generators file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str
-    threads: int = Field(default=1, ge=1)
-    n_ctx: int = Field(default=4096, ge=256)
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    repeat_penalty: float = Field(default=1.1, ge=1.0)
-    pool_size: int = Field(default=1, ge=1, le=16)
-    """llama.cpp instances, each answering one question at a time (memory: one model each)."""
-    queue_timeout_s: float = Field(default=300.0, gt=0)
-    """Longest a question waits for a free instance before it is told to try again."""
-    examples: int = Field(default=2, ge=0, le=2)
-    """Worked exchanges at the head of chat prompts: 2 (answered + abstained), 1, or 0."""
-    self_check: bool = True
-    """After answering, ask the model whether its answer is stated in the passages (one token,
-    the prompt reused from llama.cpp's cache): a confidence signal (chat.confidence)."""
-    samples: int = Field(default=0, ge=0, le=8)
-    """After answering, draw this many more answers at temperature 0.8 (the prompt reused from
-    llama.cpp's cache): how often they say the same is a confidence signal (consistency)."""
-    share_cores: bool = True
-    """Threads follow the local generations running in the process: one alone uses every core
-    other processes leave free, n at once an equal share of them (backends/llama_cpp/cores.py);
-    false: always ``threads``."""
-    draft: Literal["none", "prompt_lookup"] = "none"
-    """prompt_lookup: draft the next tokens from what followed the answer's last ones in the
-    prompt, verified in one evaluation (backends/llama_cpp/instance.py); the answer is the same."""
-    draft_tokens: int = Field(default=10, ge=1, le=64)
-    """Tokens drafted per step with prompt_lookup (llama-cpp-python's ``num_pred_tokens``)."""
-    quantize: Literal["none", "q4_0", "iq4_nl"] = "none"
-    """Derive this format from the model once, into the cache (backends/llama_cpp/derived.py)."""
-
-
-DEFAULTS = LlamaCppOptions.model_construct(model="")
-"""The kind's one set of defaults (the generator's keyword defaults are these)."""
 
 
 class LlamaCppGenerator:

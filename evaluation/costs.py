@@ -95,17 +95,17 @@ def compute_usd(generator: str, answer: Mapping[str, Any], prices: Pricing) -> f
     """Dollars of local compute behind one recorded answer at ``prices``."""
     steps = answer.get("steps") or []
     if steps:
-        return sum(_step_usd(s, prices) for s in steps)
+        return sum(
+            _usd(s.get("generator", ""), s.get("core_s"), float(s.get("seconds") or 0.0), prices)
+            for s in steps
+        )
     core_s = (answer.get("timings") or {}).get("core_s")
-    if core_s is not None and generator in prices.core_rates:
-        return float(core_s) * prices.core_rates[generator]
-    return compute_seconds(generator, answer, prices) * prices.rates.get(generator, 0.0)
+    return _usd(generator, core_s, compute_seconds(generator, answer, prices), prices)
 
 
-def _step_usd(step: Mapping[str, Any], prices: Pricing) -> float:
-    """One cascade step's compute: its measured core-seconds where it has them, else its seconds."""
-    generator = step.get("generator", "")
-    core_s = step.get("core_s")
+def _usd(generator: str, core_s: float | None, seconds: float, prices: Pricing) -> float:
+    """An answer's or a step's compute: its measured core-seconds where it has them (CPU), else
+    its seconds at the generator's rate."""
     if core_s is not None and generator in prices.core_rates:
         return float(core_s) * prices.core_rates[generator]
-    return float(step.get("seconds") or 0.0) * prices.rates.get(generator, 0.0)
+    return seconds * prices.rates.get(generator, 0.0)

@@ -198,7 +198,8 @@ def _messages(
 
 
 def _raw(settings: Settings, name: str, prompts: list[list[dict[str, str]]]) -> dict[str, Any]:
-    """The same messages through a newly loaded plain ``llama_cpp.Llama`` with every core."""
+    """The same messages through a newly loaded plain ``llama_cpp.Llama`` with every core (and the
+    generator's attention: flash or plain)."""
     from llama_cpp import Llama
 
     spec = spec_by_id(settings, name)
@@ -209,7 +210,12 @@ def _raw(settings: Settings, name: str, prompts: list[list[dict[str, str]]]) -> 
     threads = available_cores()
     started = time.perf_counter()
     llama = Llama(
-        model_path=str(path), n_ctx=options.n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+        model_path=str(path),
+        n_ctx=options.n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        flash_attn=options.flash_attn,
+        verbose=False,
     )
     load_s = time.perf_counter() - started
     rows = []

@@ -88,7 +88,7 @@ def versus_raw(generator: LlamaCppGenerator, warm: Prompt, rounds: list[Prompt])
 
     raw = Llama(
         model_path=str(generator.model_path), n_ctx=generator.n_ctx, n_threads=generator.n_threads,
-        n_threads_batch=generator.n_threads, verbose=False,
+        n_threads_batch=generator.n_threads, flash_attn=generator.flash_attn, verbose=False,
     )  # fmt: skip
     for _ in raw_stream(raw, generator, warm):  # load and warm the shared prefix, as for docduet
         pass

@@ -76,6 +76,7 @@ class LlamaCppGenerator:
         self_check: bool = True,
         samples: int = 0,
         share_cores: bool = True,
+        flash_attn: bool = DEFAULTS.flash_attn,
         prompt_lookup: int = 0,
         prepare: Callable[[], Path] | None = None,
     ) -> None:
@@ -98,6 +99,7 @@ class LlamaCppGenerator:
         self.self_check = self_check
         self.samples = samples
         self.share_cores = share_cores
+        self.flash_attn = flash_attn
         self.prompt_lookup = prompt_lookup
         """Tokens drafted per step from the prompt (0: no drafting)."""
         self._prepare = prepare
@@ -184,7 +186,13 @@ class LlamaCppGenerator:
             ) from e
         path = check_gguf(self._prepare() if self._prepare else self.model_path)
         route_llama_logs()
-        log.info("loading %s (n_ctx=%d, threads=%d)", path, self.n_ctx, self.n_threads)
+        log.info(
+            "loading %s (n_ctx=%d, threads=%d, flash_attn=%s)",
+            path,
+            self.n_ctx,
+            self.n_threads,
+            self.flash_attn,
+        )
         try:
             with _LOAD_LOCK:
                 llama = CachedLlama(
@@ -194,6 +202,7 @@ class LlamaCppGenerator:
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
                     n_threads_batch=self.n_threads,
+                    flash_attn=self.flash_attn,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as e:
@@ -371,6 +380,7 @@ def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerato
         self_check=options.self_check,
         samples=options.samples,
         share_cores=options.share_cores,
+        flash_attn=options.flash_attn,
         prompt_lookup=options.draft_tokens if options.draft == "prompt_lookup" else 0,
         prepare=derived.prepare if derived else None,
         name=spec.id,

@@ -1,8 +1,9 @@
-"""Prompt-lookup drafting and derived quantizations with real models (issue 24).
+"""Prompt-lookup drafting, flash attention and derived quantizations with real models (issue 24).
 
 The packaged small model (Qwen2.5-Coder-0.5B-Instruct) gives the same greedy answer, and nearly the
 same token log-probabilities, with and without drafts from the prompt, in fewer steps; the prompt is
-longer than llama.cpp's batch (llama-cpp-python's own drafting evaluation fails there). A real
+longer than llama.cpp's batch (llama-cpp-python's own drafting evaluation fails there). Flash
+attention (the default) reaches llama.cpp, and answers as plain attention does. A real
 quantization (llama.cpp's quantize API on the packaged SmolLM2 135M) is derived once, loads, and
 is derived again when its file is changed.
 """
@@ -72,6 +73,27 @@ def test_prompt_lookup_gives_the_same_greedy_answer_in_fewer_steps(gguf_path: Pa
     assert drafted_steps < plain_steps, (drafted_steps, plain_steps)  # several tokens a step
     assert len(drafted.token_logprobs) == len(plain.token_logprobs)
     assert drafted.token_logprobs == pytest.approx(plain.token_logprobs, abs=0.05)
+
+
+def test_flash_attention_reaches_llama_cpp_and_answers_as_plain_attention_does(gguf_path: Path) -> None:
+    from llama_cpp import LLAMA_FLASH_ATTN_TYPE_DISABLED, LLAMA_FLASH_ATTN_TYPE_ENABLED
+
+    prompt = build_prompt(QUESTION, hits())
+    answers = {}
+    for flash in (True, False):
+        slm = LlamaCppGenerator(
+            gguf_path, n_ctx=2048, n_threads=1, max_tokens=40, examples=1, self_check=False, flash_attn=flash
+        )
+        result = slm.stream(prompt).collect()
+        wanted = LLAMA_FLASH_ATTN_TYPE_ENABLED if flash else LLAMA_FLASH_ATTN_TYPE_DISABLED
+        assert slm._model().context_params.flash_attn_type == wanted
+        answers[flash] = result
+    assert LlamaCppGenerator(gguf_path, n_ctx=2048, n_threads=1, max_tokens=8).flash_attn  # the default
+    fused, plain = answers[True], answers[False]
+    assert fused.usage.prompt_tokens == plain.usage.prompt_tokens > 512
+    assert "5" in fused.text and "5" in plain.text, (fused.text, plain.text)
+    # the same sums in another order: the first tokens agree, their log-probabilities nearly
+    assert fused.token_logprobs[:5] == pytest.approx(plain.token_logprobs[:5], abs=0.05)
 
 
 def test_a_real_derived_quantization_loads_and_a_changed_file_is_derived_again(

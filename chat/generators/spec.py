@@ -42,12 +42,24 @@ class GeneratorSpec(BaseModel):
     on_premises: bool
     max_sensitivity: Sensitivity
     max_passages: int | None = Field(default=None, ge=1)
-    context_tokens: int | None = Field(default=None, ge=MIN_CONTEXT_TOKENS)
-    """About how many tokens of passage text it reads (the best sentences); None: whole passages."""
+    context_tokens: int | None = Field(default=None, ge=0)
+    """About how many tokens of passage text it reads (the best sentences); None (or 0 in the
+    file, so a setting can turn a default budget off): whole passages."""
     max_tokens: int = Field(default=256, ge=1)
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     """Selective answering: below this calibrated probability the column flags or abstains."""
     below: Literal["flag", "abstain"] = "flag"
+
+    @field_validator("context_tokens")
+    @classmethod
+    def _whole_or_a_budget(cls, value: int | None) -> int | None:
+        if value == 0:
+            return None
+        if value is not None and value < MIN_CONTEXT_TOKENS:
+            raise ValueError(
+                f"context_tokens is 0 (whole passages) or a budget of at least {MIN_CONTEXT_TOKENS} tokens"
+            )
+        return value
 
     @field_validator("enabled")
     @classmethod

@@ -72,8 +72,8 @@ class GenerationSettings(Section):
     slm_context_tokens: int | None = Field(
         default=None,
         description="About how many tokens of passage text the local model reads: each passage "
-        "cut to the sentences that best answer the question (chat/focus.py); at least 48. Unset: "
-        "whole passages. Measured in docs/performance.md before it becomes a default.",
+        "cut to the sentences that best answer the question (chat/focus.py); at least 48, or 0 for "
+        "whole passages. Unset: whole passages. Measured in docs/performance.md before it becomes a default.",
     )
 
     # the default larger local model (generator `slm-large`)
@@ -93,9 +93,7 @@ class GenerationSettings(Section):
     )
 
     # the hosted large model (generator `llm`)
-    llm_base_url: str | None = Field(
-        default=None, validation_alias=alias("llm_base_url", "OPENAI_BASE_URL")
-    )
+    llm_base_url: str | None = Field(default=None, validation_alias=alias("llm_base_url", "OPENAI_BASE_URL"))
     llm_model: str | None = None
     llm_api_key: SecretStr | None = Field(
         default=None, validation_alias=alias("llm_api_key", "OPENAI_API_KEY")

@@ -215,9 +215,15 @@ CASCADE_ENTRY = "kind: cascade\n    steps: [short, whole]\n    thresholds: [0.5]
 LOCAL_ENTRY = "kind: llama_cpp\n    on_premises: true\n    max_sensitivity: public\n    context_tokens: 10"
 
 
+def test_zero_context_tokens_means_whole_passages(tmp_path: Path) -> None:
+    path = tmp_path / "generators.yaml"
+    path.write_text(GENERATORS.replace("context_tokens: 400", "context_tokens: 0"))
+    assert [s.context_tokens for s in load_specs(Settings(generators_file=path))] == [None, None]
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
-    [(LOCAL_ENTRY, "greater than or equal to 48"), (CASCADE_ENTRY, "sets context_tokens")],
+    [(LOCAL_ENTRY, "0 .whole passages. or a budget of at least 48"), (CASCADE_ENTRY, "sets context_tokens")],
     ids=["too-small", "on-a-cascade"],
 )
 def test_a_bad_context_tokens_entry_is_refused(tmp_path: Path, entry: str, message: str) -> None:

@@ -34,6 +34,10 @@ def test_the_launching_shell_counts_as_the_node_until_it_execs(tmp_path: Path) -
     binary = tmp_path / "weaviate-server"
     launcher = subprocess.Popen(["/bin/sh", "-c", "sleep 5; :", "launch", "log", "0", str(binary)])
     try:
+        cmdline = Path(f"/proc/{launcher.pid}/cmdline")
+        deadline = time.monotonic() + 5
+        while not cmdline.read_bytes() and time.monotonic() < deadline:  # mid-execve it reads empty
+            time.sleep(0.01)
         assert alive(launcher.pid, binary)
         assert why_not_alive(launcher.pid, tmp_path / "other-server") is not None
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from backends.llama_cpp.generator import build_llama_cpp
+from backends.llama_cpp.build import build_llama_cpp
 from backends.openai_compatible.generator import build_openai_compatible
 from backends.sentence_transformers import SentenceTransformerEmbedder
 from backends.unstructured import UnstructuredParser

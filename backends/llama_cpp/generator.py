@@ -14,34 +14,30 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from collections.abc import Generator as PyGenerator
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from backends.llama_cpp.afterwards import Afterwards, ask_afterwards
 from backends.llama_cpp.cores import LOCAL_GENERATIONS
-from backends.llama_cpp.derived import plan_derived
 from backends.llama_cpp.logprobs import TokenLogprobs
 from backends.llama_cpp.logs import route_llama_logs
 from backends.llama_cpp.options import DEFAULTS, LlamaCppOptions
-from backends.llama_cpp.packaged import CATALOGUE, check_gguf, resolve_model
+from backends.llama_cpp.packaged import check_gguf
+from backends.llama_cpp.turns import LOCAL_TURNS
 from chat.generators.pool import InstancePool
-from chat.generators.spec import GeneratorSpec
 from chat.prompt import build_prompt
 from core.domain import Sensitivity, Usage
 from core.errors import ConfigError, GenerationError
 from core.prompt import COMPLETION_STOP, Prompt, fit_prompt
 from core.protocols import GenerationResult, TextStream
-from core.settings import Settings
 
 if TYPE_CHECKING:
     from backends.llama_cpp.instance import CachedLlama as Llama
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULTS", "LlamaCppGenerator", "LlamaCppOptions", "build_llama_cpp"]
+__all__ = ["DEFAULTS", "LlamaCppGenerator", "LlamaCppOptions"]
 
 PROMPT_FORMATS = ("auto", "chat", "completion")
 _LOAD_LOCK = threading.Lock()
@@ -77,6 +73,7 @@ class LlamaCppGenerator:
         samples: int = 0,
         share_cores: bool = True,
         flash_attn: bool = DEFAULTS.flash_attn,
+        run_alone: bool = DEFAULTS.run_alone,
         prompt_lookup: int = 0,
         prepare: Callable[[], Path] | None = None,
     ) -> None:
@@ -100,6 +97,9 @@ class LlamaCppGenerator:
         self.samples = samples
         self.share_cores = share_cores
         self.flash_attn = flash_attn
+        self.run_alone = run_alone
+        """Each generation waits for the process's other local generations that run alone
+        (backends/llama_cpp/turns.py), the smallest model first."""
         self.prompt_lookup = prompt_lookup
         """Tokens drafted per step from the prompt (0: no drafting)."""
         self._prepare = prepare
@@ -118,8 +118,24 @@ class LlamaCppGenerator:
 
     def ahead(self) -> int:
         """Questions a new one would wait behind (each instance answers one at a time; warming is
-        not a question)."""
-        return max(0, self._pool.ahead() - self._warming)
+        not a question), and with ``run_alone`` the local generations that go before it."""
+        own = max(0, self._pool.ahead() - self._warming)
+        return own + (LOCAL_TURNS.ahead(self._rank()) if self.run_alone else 0)
+
+    def _rank(self) -> int:
+        """Its place among waiting local generations: the model file's size (smaller first)."""
+        try:
+            return self.model_path.stat().st_size
+        except OSError:  # a derived file not made yet: the size of nothing is no claim to go first
+            return 1 << 62
+
+    def _alone(self) -> AbstractContextManager[float]:
+        """The process's local turn for the block (yields the seconds waited), or no wait."""
+        if not self.run_alone:
+            return nullcontext(0.0)
+        return LOCAL_TURNS.turn(
+            self._rank(), timeout_s=self._pool.timeout_s, what=f"The local model {self.name!r}"
+        )
 
     def warm(self) -> None:
         """Load every instance of the pool and evaluate the fixed head of the prompt in each.
@@ -136,7 +152,7 @@ class LlamaCppGenerator:
                 llama, _waited = held.enter_context(self._pool.turn())
                 self._count_warming(+1)
                 held.callback(self._count_warming, -1)
-                with LOCAL_GENERATIONS.running():
+                with self._alone(), LOCAL_GENERATIONS.running():
                     chunks, _tokens = self._start(llama, head, 1, chat, TokenLogprobs())
                     for _chunk in chunks:
                         pass
@@ -242,7 +258,11 @@ class LlamaCppGenerator:
         pieces: list[str] = []
         finish: str | None = None
         recorder = TokenLogprobs()
-        with self._pool.turn() as (llama, waited), LOCAL_GENERATIONS.running():  # one at a time per instance
+        with (
+            self._pool.turn() as (llama, waited),  # one at a time per instance
+            self._alone() as alone_waited,  # after the instance: a holder of the turn waits for nothing
+            LOCAL_GENERATIONS.running(),
+        ):
             spent = llama.core_seconds
             chunks, prompt_tokens = self._start(llama, prompt, max_tokens, chat, recorder)
             try:
@@ -271,7 +291,7 @@ class LlamaCppGenerator:
             text=answer,
             usage=usage,
             finish_reason=finish,
-            queue_s=waited,
+            queue_s=waited + alone_waited,
             core_seconds=round(spent, 3),
             token_logprobs=tuple(recorder.values),
             self_check=checked,
@@ -348,42 +368,3 @@ class LlamaCppGenerator:
             logits_processor=LogitsProcessorList([recorder]),
         )
         return iter(chunks), self.count_tokens(text)
-
-
-def build_llama_cpp(spec: GeneratorSpec, settings: Settings) -> LlamaCppGenerator:
-    """A ``llama_cpp`` generator from its spec; the model file is checked now, loaded on first use."""
-    try:
-        options = LlamaCppOptions(**spec.options)
-    except ValidationError as e:
-        raise ConfigError(f"generator {spec.id!r} (llama_cpp) is misconfigured: {e}") from e
-    path = resolve_model(options.model, settings.paths.cache_dir)
-    packaged = CATALOGUE.get(options.model) or next(  # a packaged model's assembled copy, by path
-        (m for m in CATALOGUE.values() if path.name == f"{m.name}.gguf"), None
-    )
-    model_title = packaged.title if packaged else path.name
-    derived = None
-    if options.quantize != "none":
-        derived = plan_derived(
-            options.model, path, options.quantize, settings.paths.cache_dir, threads=options.threads
-        )
-        path, model_title = derived.path, f"{model_title} → {options.quantize.upper()}"
-    return LlamaCppGenerator(
-        path,
-        n_ctx=options.n_ctx,
-        n_threads=options.threads,
-        max_tokens=spec.max_tokens,
-        prompt_format=options.prompt_format,
-        repeat_penalty=options.repeat_penalty,
-        examples=options.examples,
-        pool_size=options.pool_size,
-        queue_timeout_s=options.queue_timeout_s,
-        self_check=options.self_check,
-        samples=options.samples,
-        share_cores=options.share_cores,
-        flash_attn=options.flash_attn,
-        prompt_lookup=options.draft_tokens if options.draft == "prompt_lookup" else 0,
-        prepare=derived.prepare if derived else None,
-        name=spec.id,
-        label=f"{spec.title} · {model_title}",
-        max_sensitivity=spec.max_sensitivity,
-    )

@@ -38,6 +38,11 @@ class LlamaCppOptions(BaseModel):
     """llama.cpp's flash attention (fused attention over the KV cache): measured here on 2 cores,
     1,252 prompt tokens, it evaluates a prompt 1.15x (Qwen 0.5B) and 1.07x (Qwen 1.5B) faster at
     the same decoding speed (docs/performance.md); false: llama.cpp's plain attention."""
+    run_alone: bool = True
+    """Each generation waits for the process's other local generations to finish and then runs
+    alone on every free core, the smallest model first (backends/llama_cpp/turns.py): measured on
+    2 cores, one after the other finishes both sooner than both at once (docs/performance.md);
+    false: run at once with the others, sharing the cores."""
     draft: Literal["none", "prompt_lookup"] = "none"
     """prompt_lookup: draft the next tokens from what followed the answer's last ones in the
     prompt, verified in one evaluation (backends/llama_cpp/instance.py); the answer is the same."""

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backends.llama_cpp.build import build_llama_cpp
 from backends.llama_cpp.derived import Derivation, DerivedModel, file_sha256, plan_derived
-from backends.llama_cpp.generator import LlamaCppOptions, build_llama_cpp
+from backends.llama_cpp.generator import LlamaCppOptions
 from backends.llama_cpp.logprobs import TokenLogprobs
 from backends.llama_cpp.packaged import CATALOGUE
 from chat.generators.spec import GeneratorSpec

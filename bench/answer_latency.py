@@ -16,7 +16,10 @@ demo user allowed to read its source, three times over, each time with a model l
 
 Then ``--together A+B`` (default: slm+slm-large when both are measured) asks the questions to
 those generators at once through one answer service, warmed first, as the web chat's columns:
-each column's first token and total, and when both were done (``all_done_p50_s``).
+each column's first token and total, and when both were done (``all_done_p50_s``). Each group is
+asked twice, in this order: as configured (local models with ``run_alone`` take turns, the
+smallest first: key ``A+B``), then with ``run_alone`` off, evaluating at the same time on shared
+cores (key ``A+B at once``). ``--only-together`` skips the per-model runs.
 
 Times are end to end as a user sees them: from the question to the first token and to the
 finished answer (docduet's include retrieval; the raw model's cold first token includes its load).
@@ -52,6 +55,8 @@ from docduet.models import Models
 from evaluation.corpus_questions import COLLECTION, CORPUS, CorpusQuestion, asker, load_questions, score
 
 OUT = Path(__file__).resolve().parent / "results" / "answer_latency.json"
+AT_ONCE = " at once"
+"""The key suffix of a group asked with run_alone off (the models evaluating at the same time)."""
 QUICK_QUESTIONS = 3
 FULL_QUESTIONS = 8
 
@@ -66,8 +71,14 @@ def measure(
         chunks = root.ingest([CORPUS], progress=NullProgress()).total_chunks
     asked = load_questions()[:questions]
     directory = UserDirectory.parse(yaml.safe_load((CORPUS / "users.yaml").read_text("utf-8")))
-    per_model = {name: _measure_one(settings, name, asked, directory) for name in names}
-    side_by_side = {"+".join(group): _together(settings, group, asked, directory) for group in together or []}
+    per_model = {name: _measure_one(settings, name, asked, directory) for name in names if name}
+    side_by_side = {
+        "+".join(group) + (AT_ONCE if at_once else ""): _together(
+            settings, group, asked, directory, at_once=at_once
+        )
+        for group in together or []
+        for at_once in (False, True)
+    }
     return {
         "corpus_chunks": chunks,
         "questions": [q.question for q in asked],
@@ -77,14 +88,25 @@ def measure(
 
 
 def _together(
-    settings: Settings, names: list[str], asked: list[CorpusQuestion], directory: UserDirectory
+    settings: Settings,
+    names: list[str],
+    asked: list[CorpusQuestion],
+    directory: UserDirectory,
+    *,
+    at_once: bool = False,
 ) -> dict[str, Any]:
     """The questions to ``names`` at once through one answer service (as the web chat's columns),
-    models loaded and warmed first: each column's first token and total, and when all were done."""
+    models loaded and warmed first: each column's first token and total, and when all were done.
+    ``at_once``: the local models' ``run_alone`` turned off, so they evaluate at the same time,
+    sharing the cores, instead of one after the other."""
     gc.collect()
     rows: list[dict[str, Any]] = []
     with Root(settings, models=Models()) as root:
         root.warm(names).wait()
+        generators, _unavailable = root.generators(names)
+        for generator in generators.values():
+            if isinstance(generator, LlamaCppGenerator) and at_once:
+                generator.run_alone = False
         service = root.answer_service(names)
         for q in asked:
             started = time.perf_counter()
@@ -276,6 +298,9 @@ def main() -> None:
     parser.add_argument("--generators", help="comma list (default: slm,slm-large; --quick: slm)")
     parser.add_argument("--questions", type=int, help="how many corpus questions (default 8; --quick: 3)")
     parser.add_argument(
+        "--only-together", action="store_true", help="only the --together groups, no per-model runs"
+    )
+    parser.add_argument(
         "--together",
         action="append",
         metavar="A+B",
@@ -288,7 +313,9 @@ def main() -> None:
     groups = [g.split("+") for g in args.together] if args.together else None
     if groups is None and not args.quick and {"slm", "slm-large"} <= set(names):
         groups = [["slm", "slm-large"]]
-    write_report(OUT, **measure(Settings(), names, questions, groups))
+    if args.only_together and not groups:
+        parser.error("--only-together needs --together A+B")
+    write_report(OUT, **measure(Settings(), [] if args.only_together else names, questions, groups))
 
 
 if __name__ == "__main__":

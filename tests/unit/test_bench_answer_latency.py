@@ -60,3 +60,14 @@ def test_the_table_shows_the_columns_side_by_side_against_each_alone() -> None:
     assert "| slm answer beside slm+slm-large, p50: first token s | 3.10 | alone 2.40 | - | - |" in text
     assert "| slm-large answer beside slm+slm-large, p50: first token s | 6.00 | alone - | - | - |" in text
     assert "| slm+slm-large side by side, p50: all columns done s | 7.50 | - | - | - |" in text
+
+
+def test_a_group_asked_at_once_is_a_row_of_its_own_beside_the_one_asked_in_turns() -> None:
+    def group(done: float) -> dict[str, object]:
+        return {"all_done_p50_s": done, "rows": [], "per_generator": {
+            "slm": {"first_token_p50_s": 3.0, "total_p50_s": 4.0, "correct": 3}}}  # fmt: skip
+
+    together = {"slm+slm-large": group(28.0), "slm+slm-large at once": group(35.4)}
+    text = markdown(REPORT | {"answer_latency": REPORT["answer_latency"] | {"side_by_side": together}})
+    assert "| slm+slm-large side by side, p50: all columns done s | 28.00 | - | - | - |" in text
+    assert "| slm+slm-large at once side by side, p50: all columns done s | 35.40 | - | - | - |" in text

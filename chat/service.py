@@ -40,11 +40,12 @@ CANCELLED = "stopped: the question was abandoned before this answer finished"
 
 
 def queue_status(generator: Generator) -> str | None:
-    """``Queued: 2 questions ahead of you…`` for a local model that is busy, else None."""
+    """``Queued: 2 answers ahead of yours…`` for a local model that is busy (its own instances, or
+    with ``run_alone`` the other local models' turns), else None."""
     count = generator.ahead() if isinstance(generator, QueuedGenerator) else 0
     if not count:
         return None
-    return f"Queued: {count} question{'s' if count != 1 else ''} ahead of you for this model…"
+    return f"Queued: {count} answer{'s' if count != 1 else ''} ahead of yours on the local models…"
 
 
 def history_for(generator: Generator, history: Sequence[Turn]) -> tuple[Turn, ...]:

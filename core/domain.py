@@ -120,7 +120,8 @@ class Timings:
     first_token_s: float | None
     total_s: float
     queue_s: float = 0.0
-    """Of ``total_s``, the wait for a free instance of a local model (other questions ahead)."""
+    """Of ``total_s``, the wait for its turn on a local model (other answers ahead: its own
+    instances busy, or with ``run_alone`` another local model answering)."""
     core_s: float | None = None
     """CPU core-seconds a local model spent on the answer (seconds times threads of each of its
     evaluations, as it measured them); None: not measured (hosted, or recorded before it was)."""

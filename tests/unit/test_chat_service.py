@@ -323,7 +323,7 @@ def test_a_busy_local_model_says_how_many_questions_are_ahead() -> None:
     svc, _ = service([LEAVE], busy, local_free := FakeGenerator("free", "Fine [1]."))
     events = list(svc.stream(Question("leave?", CAROL), ["slm", "free"]))
     status = {e.generator: e.text for e in events if e.kind == "status"}
-    assert status["slm"] == "Queued: 2 questions ahead of you for this model…"
+    assert status["slm"] == "Queued: 2 answers ahead of yours on the local models…"
     assert status["free"] == "Reading 1 passages…" and local_free.prompts
 
 

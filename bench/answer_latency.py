@@ -129,7 +129,8 @@ def _together(
         "rows": rows,
     }
     print(
-        f"{'+'.join(names)} together: {json.dumps({k: v for k, v in result.items() if k != 'rows'})}",
+        f"{'+'.join(names)} {'at once' if at_once else 'in turns'}: "
+        f"{json.dumps({k: v for k, v in result.items() if k != 'rows'})}",
         file=sys.stderr,
         flush=True,
     )

@@ -6,8 +6,11 @@ their threads contend for the cores and the memory bus, and the first answer com
 a generator with ``run_alone`` (the default) takes a turn of :data:`LOCAL_TURNS` around each
 generation, after its pool instance (which it may have loaded meanwhile) and before its first
 evaluation; while it holds the turn, :mod:`backends.llama_cpp.cores` gives it every free core.
-Waiting generations go smallest model first (their rank: the model file's size), then in the
-order they came, so in a chat the small model's column answers first and the larger one follows.
+Waiting generations go in the order they came, a larger model's moved back by
+:data:`SECONDS_PER_GB` of its file: the columns of one question (asked within seconds of each
+other) go smallest model first, so the small model's column answers first and the larger one
+follows; a larger model's generation that has waited longer than that is not overtaken again, so
+a stream of small-model questions cannot starve it.
 
 A thread that already holds the turn is let through again (a nested generation would otherwise
 wait for itself); a wait is bounded by the generator's ``queue_timeout_s``.
@@ -24,15 +27,22 @@ from contextlib import contextmanager
 
 from core.errors import GenerationError
 
+_now = time.monotonic
+"""The clock of the line (a test's own clock replaces it)."""
+SECONDS_PER_GB = 10.0
+"""How far back a model's generation goes in the line per GB of its model file (Qwen 0.5B: 4.9 s,
+Qwen 1.5B: 11.2 s): a small model's question asked up to the difference later still goes first."""
+
 
 class LocalTurns:
-    """One holder at a time (re-entrant per thread); waiters served by rank, then arrival."""
+    """One holder at a time (re-entrant per thread); waiters served by arrival time plus their
+    rank (model file bytes) at :data:`SECONDS_PER_GB`, then arrival order."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition()
         self._holder: int | None = None
         self._depth = 0
-        self._waiting: list[tuple[int, int]] = []
+        self._waiting: list[tuple[float, int]] = []
         self._arrivals = itertools.count()
 
     @contextmanager
@@ -51,22 +61,23 @@ class LocalTurns:
 
     def ahead(self, rank: int) -> int:
         """Generations a newcomer of ``rank`` would wait behind: the one running, if any, and
-        those waiting that go first (a smaller or equal rank)."""
+        those waiting that go first."""
+        mine = _place(rank, _now())
         with self._cv:
-            return (self._holder is not None) + sum(1 for r, _ in self._waiting if r <= rank)
+            return (self._holder is not None) + sum(1 for place, _ in self._waiting if place <= mine)
 
     def _acquire(self, rank: int, timeout_s: float, what: str) -> float:
         me = threading.get_ident()
-        started = time.monotonic()
+        started = _now()
         with self._cv:
             if self._holder == me:
                 self._depth += 1
                 return 0.0
-            ticket = (rank, next(self._arrivals))
+            ticket = (_place(rank, started), next(self._arrivals))
             heapq.heappush(self._waiting, ticket)
             try:
                 while self._holder is not None or self._waiting[0] != ticket:
-                    left = started + timeout_s - time.monotonic()
+                    left = started + timeout_s - _now()
                     if left <= 0:
                         raise GenerationError(
                             f"{what} waited {timeout_s:.0f} s for the other local models to finish "
@@ -75,7 +86,7 @@ class LocalTurns:
                         )
                     self._cv.wait(timeout=left)
                 self._holder, self._depth = me, 1
-                return time.monotonic() - started
+                return _now() - started
             finally:
                 self._waiting.remove(ticket)
                 heapq.heapify(self._waiting)
@@ -84,3 +95,8 @@ class LocalTurns:
 
 LOCAL_TURNS = LocalTurns()
 """The process's one line of local generations that run alone."""
+
+
+def _place(rank: int, arrived: float) -> float:
+    """Where a generation of ``rank`` that arrived at ``arrived`` (monotonic seconds) stands."""
+    return arrived + rank / 1e9 * SECONDS_PER_GB

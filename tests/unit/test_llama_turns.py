@@ -9,8 +9,10 @@ from functools import partial
 
 import pytest
 
-from backends.llama_cpp.turns import LocalTurns
+from backends.llama_cpp.turns import SECONDS_PER_GB, LocalTurns
 from core.errors import GenerationError
+
+GB = 1_000_000_000
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
@@ -25,22 +27,40 @@ def test_waiting_generations_go_smallest_model_first_then_in_arrival_order() -> 
     order: list[str] = []
     threads = []
     with turns.turn(5, timeout_s=5, what="holder"):
-        for name, rank in (("large-1", 9), ("small", 1), ("large-2", 9)):
+        for name, rank in (("large-1", GB), ("small", GB // 10), ("large-2", GB)):
             thread = threading.Thread(target=lambda n=name, r=rank: _take(turns, r, n, order), name=name)
             thread.start()
             threads.append(thread)
             queued = 1 + len(threads)
             wait_for(partial(_in_line, turns, queued))  # it is in line before the next comes
-        assert turns.ahead(1) == 2  # the holder and the small one go before another rank-1 model
+        assert turns.ahead(GB // 10) == 2  # the holder and the small one go before another small one
         assert turns.ahead(0) == 1
     for thread in threads:
         thread.join(5)
     assert order == ["small", "large-1", "large-2"]
-    assert turns.ahead(9) == 0
+    assert turns.ahead(GB) == 0
+
+
+def test_a_larger_model_that_waited_long_enough_is_not_overtaken(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("backends.llama_cpp.turns._now", lambda: clock[0])
+    turns = LocalTurns()
+    order: list[str] = []
+    with turns.turn(0, timeout_s=1e6, what="holder"):
+        large = threading.Thread(target=_take, args=(turns, GB, "large", order))
+        large.start()
+        wait_for(partial(_in_line, turns, 2))
+        clock[0] += SECONDS_PER_GB + 1  # a small model's question comes after the large one's delay
+        small = threading.Thread(target=_take, args=(turns, GB // 10, "small", order))
+        small.start()
+        wait_for(partial(_in_line, turns, 3))
+    large.join(5)
+    small.join(5)
+    assert order == ["large", "small"]
 
 
 def _in_line(turns: LocalTurns, count: int) -> bool:
-    return turns.ahead(10) == count
+    return turns.ahead(10 * GB) == count
 
 
 def _take(turns: LocalTurns, rank: int, name: str, order: list[str]) -> None:

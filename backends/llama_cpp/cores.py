@@ -4,7 +4,8 @@ llama.cpp's threads are a property of its context, but they can be changed betwe
 evaluations (``llama_set_n_threads``). :data:`LOCAL_GENERATIONS` counts the local generations
 running in this process (every llama.cpp generator, every pool instance); before each evaluation
 an instance asks it for its share, so a model answering alone uses every core, two at once use
-half each, and the survivor takes them all back as soon as the other one finishes. Cores that
+half each, and the survivor takes them all back as soon as the other one finishes (generators
+with ``run_alone``, the default, take turns instead: :mod:`backends.llama_cpp.turns`). Cores that
 other processes keep busy are left to them (:mod:`backends.llama_cpp.busy`): llama.cpp's spinning
 threads on a busy core slow a generation down below one thread's speed.
 """

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from access_files import DEFAULT, access_of, resolved, write
 
 from core.domain import PUBLIC_GROUP, Access, Sensitivity, SourceFile
 from core.errors import IngestError
 from ingest.access import Resolved, resolve, resolve_access
 from ingest.discover import ACCESS_SIDECAR
-from tests.unit.access_files import DEFAULT, access_of, resolved, write
 
 REPO = Path(__file__).resolve().parents[2]
 

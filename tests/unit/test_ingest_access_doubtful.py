@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from access_files import access_of, write
 
 from core.domain import PUBLIC_GROUP, Access, Sensitivity
 from core.errors import IngestError
 from ingest.discover import ACCESS_SIDECAR
-from tests.unit.access_files import access_of, write
 
 
 @pytest.mark.parametrize(

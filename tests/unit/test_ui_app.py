@@ -1,8 +1,9 @@
-"""The Streamlit app driven by ``AppTest``: chat, citations, feedback, identity, errors, admin.
+"""The Streamlit app driven by ``AppTest``: chat, citations, feedback, identity, errors (the admin
+page: test_ui_admin.py).
 
 The app runs its real pages and the real AnswerService; the backend behind it is a double
-(``FakeBackend``: a scripted retriever and generators from tests/fakes.py) injected through the
-session state.
+(``FakeBackend`` in ui_app_parts.py: a scripted retriever and generators from tests/fakes.py)
+injected through the session state.
 """
 
 from __future__ import annotations
@@ -10,170 +11,36 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fakes import ScriptedGenerator, StubRetriever, corpus
+from fakes import ScriptedGenerator
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
+from ui_app_parts import (
+    ANCHOR,
+    APP,
+    SALARY,
+    FakeBackend,
+    ask,
+    demo_backend,
+    loopback_address,
+    make_backend,
+    markdown,
+    md_count,
+    start,
+    texts,
+    unreachable_llm,
+)
 
-from chat.results import GeneratorInfo
-from chat.rewrite import HeuristicRewriter
-from chat.service import AnswerService, GeneratorSlot
-from core.domain import User
-from core.errors import BackendUnavailableError, DocduetError, GenerationError
-from core.feedback import FeedbackStore
-from core.identity import UserDirectory
-from core.index import DocumentStats, IndexStats
-from core.protocols import ProgressSink
-from core.settings import Settings
-from ingest.last_run import LastRun
-from ingest.sources import SourceRefusedError
-from ingest.summary import Failure, IngestSummary
+from core.errors import BackendUnavailableError
 from ui.backend import BACKEND_KEY
 from ui.signin import SELECTOR_KEY
-
-APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
-ANCHOR = "Which are the office anchor days?"
-SALARY = "What is the salary band midpoint for a Senior Software Engineer?"
-
-USERS = {
-    "users": {
-        "alice": {"email": "alice@corvala.example", "groups": ["employees", "hr"]},
-        "carol": {"email": "carol@corvala.example", "groups": ["employees"]},
-        "dana": {"email": "dana@corvala.example", "groups": ["employees", "admins"]},
-    }
-}
-
-
-def unreachable_llm() -> ScriptedGenerator:
-    return ScriptedGenerator(
-        "llm",
-        off_premises=True,
-        endpoint="http://127.0.0.1:9/v1",
-        fail_with=GenerationError("cannot reach http://127.0.0.1:9/v1; check DOCDUET_LLM_BASE_URL"),
-    )
-
-
-@dataclass
-class FakeBackend:
-    """A :class:`ui.backend.ChatBackend` around a real AnswerService with scripted parts."""
-
-    settings: Settings
-    retriever: StubRetriever
-    slm: ScriptedGenerator
-    llm: ScriptedGenerator | None
-    directory: UserDirectory = field(default_factory=lambda: UserDirectory.parse(USERS))
-    outage: DocduetError | None = None
-    resets: int = 0
-    reindexed: list[bool] = field(default_factory=list)
-    run: LastRun | None = None
-
-    def __post_init__(self) -> None:
-        self.feedback = FeedbackStore.in_data_dir(self.settings.paths.data_dir)
-
-    def answerer(self) -> AnswerService:
-        if self.outage is not None:
-            raise self.outage
-        llm = (
-            GeneratorSlot("llm", self.llm)
-            if self.llm
-            else GeneratorSlot("llm", unavailable="no hosted LLM is configured; set OPENAI_API_KEY")
-        )
-        return AnswerService(self.retriever, [GeneratorSlot("slm", self.slm), llm], HeuristicRewriter())
-
-    def columns(self) -> tuple[GeneratorInfo, ...]:
-        service = self.answerer()
-        return tuple(service.describe(n) for n in service.generator_names)
-
-    def reset(self) -> None:
-        self.resets += 1
-
-    def index_stats(self) -> IndexStats:
-        if self.outage is not None:
-            raise self.outage
-        docs = [
-            DocumentStats(c.source, c.doc_type, c.access.groups, c.access.sensitivity.value, 3)
-            for c in self.retriever.chunks
-        ]
-        return IndexStats(self.settings.weaviate.collection, tuple(docs))
-
-    def last_run(self) -> LastRun | None:
-        return self.run
-
-    def source_bytes(self, source: str, user: User) -> bytes:
-        """The file when ``user`` may read a chunk of it (the live backend re-checks far more)."""
-        groups = set(user.readable_groups)
-        readable = any(c.source == source and set(c.access.groups) & groups for c in self.retriever.chunks)
-        if not readable:
-            raise SourceRefusedError("this file is not among the indexed documents you may read")
-        return Path(source).read_bytes()
-
-    def reindex(self, progress: ProgressSink, *, full: bool = False) -> IngestSummary:
-        self.reindexed.append(full)
-        sources = [c.source for c in self.retriever.chunks]
-        progress.start(len(sources), "ingesting")
-        for source in sources:
-            progress.advance(source, "unchanged")
-        progress.finish()
-        failed = [Failure(source="/docs/broken.pdf", reason="encrypted PDF; remove the password")]
-        summary = IngestSummary(unchanged=sources, failed=failed, total_chunks=9, collection="c")
-        self.run = LastRun(datetime.now(UTC), summary.to_json())
-        return summary
-
-
-def make_backend(tmp_path: Path, *, llm: ScriptedGenerator | None = None, **settings: object) -> FakeBackend:
-    values: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "cache_dir": tmp_path / "cache",
-        "collection": "Test_ui",
-    } | settings
-    return FakeBackend(
-        settings=Settings(**values),  # type: ignore[arg-type]
-        retriever=StubRetriever(corpus(tmp_path / "docs")),
-        slm=ScriptedGenerator("slm"),
-        llm=llm,
-    )
 
 
 @pytest.fixture(autouse=True)
 def loopback_server() -> Iterator[None]:
-    """The app believes it listens on 127.0.0.1 (``docduet ui``'s default), as the demo picker needs."""
-    before = st_config.get_option("server.address")
-    st_config.set_option("server.address", "127.0.0.1")
-    yield
-    st_config.set_option("server.address", before)
-
-
-def demo_backend(tmp_path: Path, **settings: object) -> FakeBackend:
-    """A backend whose settings turn the demo sign-in picker on."""
-    return make_backend(tmp_path, **({"ui_demo_signin": True} | settings))  # type: ignore[arg-type]
-
-
-def start(backend: FakeBackend, user: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.session_state[BACKEND_KEY] = backend
-    at.run()
-    assert not at.exception, at.exception
-    if user is not None:
-        at.selectbox(key=SELECTOR_KEY).set_value(user).run()
-    return at
-
-
-def ask(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def texts(elements: object) -> str:
-    return "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
+    yield from loopback_address()
 
 
 @pytest.fixture
@@ -241,10 +108,14 @@ def test_feedback_is_stored_and_a_change_updates_it(backend: FakeBackend) -> Non
     assert backend.feedback.all() == []
     options = at.segmented_control[0].options
     assert [o.removeprefix(":material/star: ").split(": ", 1)[-1] for o in options][:2] == [
-        "Small local model · scripted", "Hosted model · scripted"
+        "Small local model · scripted",
+        "Hosted model · scripted",
     ]
     assert [o.replace(":material/star: ", "") for o in options] == [
-        "Best: Small local model · scripted", "Best: Hosted model · scripted", "All good", "All wrong"
+        "Best: Small local model · scripted",
+        "Best: Hosted model · scripted",
+        "All good",
+        "All wrong",
     ]
     at.segmented_control[0].set_value("best:llm")
     at.text_input[0].input("left one guessed")
@@ -314,25 +185,6 @@ def test_questions_over_the_limit_are_refused_with_a_clear_message(tmp_path: Pat
     assert "You have asked" not in texts(other.warning) and len(backend.retriever.queries) == 2
 
 
-def test_admin_page_shows_untrusted_user_names_as_text(backend: FakeBackend) -> None:
-    at = ask(start(backend, "carol"), ANCHOR)  # a real turn, so the feedback has answers
-    at.segmented_control[0].set_value("all_good")
-    at.text_input[0].input("ok")
-    next(b for b in at.button if b.label == "Send").click().run()
-    [record] = backend.feedback.all()
-    hostile = "![x](https://evil.example/p.gif)"  # a name from a token claim or a proxy header
-    backend.feedback.record(channel="web", user=hostile, question=record.question, verdict="all_good",
-                            answers=[], comment="ok")  # fmt: skip
-    at = start(backend, "dana")
-    at.switch_page("page_admin.py").run()
-    [caption] = [c.value for c in at.caption if "evil.example" in c.value]
-    assert "\\!\\[x\\]\\(`https://evil.example/p.gif`\\)" in caption, caption
-
-
-def md_count(at: AppTest, needle: str) -> int:
-    return markdown(at).count(needle)
-
-
 def test_proxy_header_replaces_the_selector(tmp_path: Path) -> None:
     backend = make_backend(tmp_path, ui_user_header="X-Forwarded-User", ui_trusted_proxies=("10.0.0.5",))
     at = start(backend)
@@ -370,44 +222,3 @@ def test_with_oidc_only_a_sign_in_button_shows_until_signed_in(tmp_path: Path) -
     assert [b.label for b in at.button if b.label == "Sign in"] == ["Sign in"]
     assert not at.chat_input and not at.selectbox  # nothing of the chat before signing in
     assert "Sign in to ask your documents" in texts(at.info)
-
-
-def test_admin_page_for_admins_only(backend: FakeBackend) -> None:
-    at = start(backend, "carol")
-    # Only the chat page is registered for a non-admin, so the admin page cannot be reached.
-    missing = r"Could not find a navigation page for '[^']*/page_admin\.py'"
-    with pytest.raises(ValueError, match=missing) as refused:
-        at.switch_page("page_admin.py")
-    assert re.search(r"Known pages: \['[^']*/page_chat\.py'\]", str(refused.value)), refused.value
-    assert not at.metric and backend.reindexed == []
-    at = start(backend, "dana")
-    at.switch_page("page_admin.py").run()
-    assert not at.exception, at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Documents"] == "3" and metrics["Chunks"] == "9"
-    assert metrics["Last ingest"] == "never"
-    next(b for b in at.button if b.label == "Reindex now").click().run()
-    assert backend.reindexed == [False]
-    assert "3 unchanged" in texts(at.success)
-    failed = at.dataframe[-1].value
-    assert list(failed["reason"]) == ["encrypted PDF; remove the password"]
-
-
-def test_admin_feedback_tab_survives_ratings_without_answers(backend: FakeBackend) -> None:
-    backend.feedback.record(channel="slack", user="U1", question="q", verdict="helpful", answers=[])
-    at = start(backend, "dana")
-    at.switch_page("page_admin.py").run()
-    assert not at.exception, at.exception
-    assert "1 rated turns" in markdown(at)
-
-
-def test_admin_feedback_tab_summarises_ratings(backend: FakeBackend) -> None:
-    at = ask(start(backend, "dana"), ANCHOR)
-    at.segmented_control[0].set_value("best:slm")
-    next(b for b in at.button if b.label == "Send").click().run()
-    at.switch_page("page_admin.py").run()
-    assert not at.exception, at.exception
-    table = next(d.value for d in at.dataframe if "win rate" in d.value.columns)
-    assert list(table["model"]) == ["Hosted model · scripted", "Small local model · scripted"]
-    assert list(table["win rate"]) == [0.0, 1.0]
-    assert len(at.get("vega_lite_chart")) == 4  # by type, by group, win rate, verdicts

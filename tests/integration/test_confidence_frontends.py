@@ -95,7 +95,7 @@ def test_slack_shows_the_same_confidence(tmp_path: Path) -> None:
 @contextmanager
 def fixed_web_chat(folder: Path) -> Iterator[str]:
     """The real chat pages under Streamlit, with :class:`FixedBackend` injected as the tests of
-    tests/unit/test_ui_app.py inject theirs (``BACKEND_KEY`` in the session state); its URL.
+    tests/unit/ui_app_parts.py inject theirs (``BACKEND_KEY`` in the session state); its URL.
 
     The entry script lives in ``folder`` beside a copy of ui/page_chat.py, since Streamlit finds
     pages next to the entry script.

@@ -4,32 +4,20 @@ feedback tab, and untrusted names shown as text."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fakes import ScriptedGenerator
 from ui_app_parts import (
     ANCHOR,
     FakeBackend,
     ask,
-    demo_backend,
-    loopback_address,
+    backend,
+    loopback_server,
     markdown,
     start,
     texts,
 )
 
-
-@pytest.fixture(autouse=True)
-def loopback_server() -> Iterator[None]:
-    yield from loopback_address()
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> FakeBackend:
-    """Both generators scripted; the hosted one is off-premises."""
-    return demo_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))
+__all__ = ["backend", "loopback_server"]  # fixtures: the scripted backend; the app listens on loopback
 
 
 def test_admin_page_shows_untrusted_user_names_as_text(backend: FakeBackend) -> None:

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from fakes import ScriptedGenerator
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 from ui_app_parts import (
@@ -23,8 +20,9 @@ from ui_app_parts import (
     SALARY,
     FakeBackend,
     ask,
+    backend,
     demo_backend,
-    loopback_address,
+    loopback_server,
     make_backend,
     markdown,
     md_count,
@@ -37,16 +35,7 @@ from core.errors import BackendUnavailableError
 from ui.backend import BACKEND_KEY
 from ui.signin import SELECTOR_KEY
 
-
-@pytest.fixture(autouse=True)
-def loopback_server() -> Iterator[None]:
-    yield from loopback_address()
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> FakeBackend:
-    """Both generators scripted; the hosted one is off-premises."""
-    return demo_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))
+__all__ = ["backend", "loopback_server"]  # fixtures: the scripted backend; the app listens on loopback
 
 
 def test_first_page_offers_the_demo_users(backend: FakeBackend) -> None:

@@ -2,7 +2,7 @@
 
 Issue #21, item 2: the file is re-checked when clicked (:func:`ingest.sources.read_source` behind
 the backend's ``source_bytes``), and each user may download ``rate_limit_downloads`` files per
-window. The app runs its real pages (AppTest); the backend is the double of tests/unit/test_ui_app.py.
+window. The app runs its real pages (AppTest); the backend is the double of tests/unit/ui_app_parts.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
-from test_ui_app import ANCHOR, FakeBackend, ask, demo_backend, loopback_server, start
+from ui_app_parts import ANCHOR, FakeBackend, ask, demo_backend, loopback_server, start
 
 from core.domain import User
 from ingest.sources import SourceRefusedError

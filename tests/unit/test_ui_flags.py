@@ -1,7 +1,7 @@
 """The web chat shows an answer's flags (chat/flags.py): a phishing page's link and credential request.
 
 Driven by ``AppTest`` through the real pages and the real AnswerService (the backend double of
-test_ui_app.py). Without the flags, the scripted model's copy of the page's sentence was shown as
+ui_app_parts.py). Without the flags, the scripted model's copy of the page's sentence was shown as
 a plain cited answer.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fakes import ScriptedGenerator, make_chunk
-from test_ui_app import ask, demo_backend, loopback_server, markdown, start  # noqa: F401 (fixture)
+from ui_app_parts import ask, demo_backend, loopback_server, markdown, start  # noqa: F401 (fixture)
 
 from chat.flags import CAUTION
 from core.domain import Sensitivity

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fakes import ScriptedGenerator, StubRetriever, corpus
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
@@ -132,9 +133,10 @@ def make_backend(tmp_path: Path, *, llm: ScriptedGenerator | None = None, **sett
     )
 
 
-def loopback_address() -> Iterator[None]:
-    """The app believes it listens on 127.0.0.1 (``docduet ui``'s default), as the demo picker needs:
-    the body of each test module's autouse fixture."""
+@pytest.fixture(autouse=True)
+def loopback_server() -> Iterator[None]:
+    """The app believes it listens on 127.0.0.1 (``docduet ui``'s default), as the demo picker needs.
+    A test module imports it (and names it in ``__all__``) to have it."""
     before = st_config.get_option("server.address")
     st_config.set_option("server.address", "127.0.0.1")
     yield
@@ -172,3 +174,9 @@ def texts(elements: object) -> str:
 
 def md_count(at: AppTest, needle: str) -> int:
     return markdown(at).count(needle)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> FakeBackend:
+    """Both generators scripted; the hosted one is off-premises."""
+    return demo_backend(tmp_path, llm=ScriptedGenerator("llm", off_premises=True, endpoint="http://llm"))

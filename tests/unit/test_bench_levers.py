@@ -15,7 +15,14 @@ LEVERS = Path(__file__).resolve().parents[2] / "bench" / "levers.yaml"
 def test_each_variant_changes_only_the_levers_its_name_says() -> None:
     specs = {s.id: s for s in load_specs(Settings(generators_file=LEVERS))}
     assert list(specs) == [
-        "slm", "slm-fa", "slm-c300", "slm-q4c300", "slm-large", "slm-large-c300", "slm-large-fa"
+        "slm",
+        "slm-fa",
+        "slm-iq4",
+        "slm-c300",
+        "slm-q4c300",
+        "slm-large",
+        "slm-large-c300",
+        "slm-large-fa",
     ]
     options = {name: LlamaCppOptions(**spec.options).model_dump() for name, spec in specs.items()}
     assert specs["slm"].context_tokens is None and specs["slm-large"].context_tokens is None
@@ -26,6 +33,7 @@ def test_each_variant_changes_only_the_levers_its_name_says() -> None:
     assert options["slm-large-c300"] == {**options["slm-large"], "flash_attn": True}
     assert options["slm-fa"] == {**options["slm"], "flash_attn": True}
     assert options["slm-large-fa"] == {**options["slm-large"], "flash_attn": True}
+    assert options["slm-iq4"] == {**options["slm-fa"], "quantize": "iq4_nl"}
     assert specs["slm-fa"].context_tokens is None and specs["slm-large-fa"].context_tokens is None
     assert not options["slm"]["flash_attn"] and not options["slm-large"]["flash_attn"]
 

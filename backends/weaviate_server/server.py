@@ -7,24 +7,22 @@ and serves. Every node requires the API key kept in its ``api_key_file`` (see ``
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backends.weaviate_server.apikey import API_KEY_USER, KEY_FILE_NAME, ensure_api_key, read_api_key
+from backends.weaviate_server.apikey import KEY_FILE_NAME, ensure_api_key, read_api_key
 from backends.weaviate_server.binary import configured_binary
+from backends.weaviate_server.node_env import build_args, build_env
 from backends.weaviate_server.ports import NodePorts, check_ports_free
 from backends.weaviate_server.process import (
     alive,
@@ -40,9 +38,6 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_NODE_NAME = "docduet"
-#: Variables a node inherits from docduet's environment; everything else is set explicitly so a
-#: stray CLUSTER_JOIN or RAFT_* in the caller's shell cannot change the node.
-_INHERITED_ENV = ("PATH", "HOME", "TMPDIR", "TZ", "LANG", "LC_ALL", "GOMAXPROCS", "GOMEMLIMIT")
 _POLL_S = 0.25
 _PORT_GRACE_S = 5.0
 #: ``sh -c`` script: run the node ("$@") in the background, output appended to the log ($0),
@@ -116,84 +111,6 @@ class ServerStatus:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
-
-
-def build_env(config: NodeConfig, api_key: str, base_env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment weaviate-server reads its configuration from.
-
-    Authentication is always on and comes last, so ``extra_env`` cannot weaken it.
-    """
-    base = os.environ if base_env is None else base_env
-    env = {k: base[k] for k in _INHERITED_ENV if k in base}
-    ports = config.ports
-    raft_join = config.raft_join or (f"{config.node_name}:{ports.raft}",)
-    env.update(
-        PERSISTENCE_DATA_PATH=str(config.data_dir),
-        DEFAULT_VECTORIZER_MODULE="none",
-        ENABLE_MODULES="",
-        QUERY_DEFAULTS_LIMIT=str(config.query_defaults_limit),
-        GRPC_PORT=str(ports.grpc),
-        CLUSTER_HOSTNAME=config.node_name,
-        CLUSTER_GOSSIP_BIND_PORT=str(ports.gossip),
-        CLUSTER_DATA_BIND_PORT=str(ports.data),
-        RAFT_PORT=str(ports.raft),
-        RAFT_INTERNAL_RPC_PORT=str(ports.raft_rpc),
-        RAFT_JOIN=",".join(raft_join),
-        RAFT_BOOTSTRAP_EXPECT=str(config.bootstrap_expect),
-        DISABLE_TELEMETRY="true",
-        GO_PROFILING_DISABLE="true",  # else every node binds :6060
-        LIMIT_RESOURCES="true",
-        LOG_FORMAT="text",
-        LOG_LEVEL="info",
-    )
-    bind_addr = _bind_address(config.host)
-    if bind_addr:
-        env["CLUSTER_BIND_ADDR"] = bind_addr
-    if config.multi_node:
-        # Local clusters: each node has its own Raft port; its RPC port is Raft + 1.
-        env["CLUSTER_IN_LOCALHOST"] = "true"
-        env["CLUSTER_JOIN"] = ",".join(config.gossip_join)
-    else:
-        # Alone, a node waits out one Raft heartbeat timeout (1 s x multiplier) before it elects
-        # itself; the default multiplier 5 tolerates real networks, a single node needs none.
-        env["RAFT_TIMEOUTS_MULTIPLIER"] = "1"
-    env.update(dict(config.extra_env))
-    env.update(_auth_env(api_key))
-    return env
-
-
-def _auth_env(api_key: str) -> dict[str, str]:
-    """REST and gRPC need the key (no anonymous access); the cluster data API needs it too.
-
-    No AUTHORIZATION_*: without an authorization module every authenticated user (only ours)
-    may do everything.
-    """
-    return {
-        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
-        "AUTHENTICATION_APIKEY_ENABLED": "true",
-        "AUTHENTICATION_APIKEY_ALLOWED_KEYS": api_key,
-        "AUTHENTICATION_APIKEY_USERS": API_KEY_USER,
-        "CLUSTER_BASIC_AUTH_USERNAME": API_KEY_USER,
-        "CLUSTER_BASIC_AUTH_PASSWORD": api_key,
-    }
-
-
-def build_args(config: NodeConfig) -> list[str]:
-    """Command line of the node."""
-    return [str(config.binary), "--host", config.host, "--port", str(config.ports.http),
-            "--scheme", "http"]  # fmt: skip
-
-
-def _bind_address(host: str) -> str | None:
-    """An IP literal to bind memberlist/Raft to, or None to let Weaviate choose."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            return socket.gethostbyname(host)
-        except OSError:
-            return None
-    return None if ip.is_unspecified else str(ip)
 
 
 class WeaviateServer:

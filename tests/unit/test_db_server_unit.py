@@ -19,14 +19,9 @@ from db_helpers import make_settings, script
 from backends.weaviate.client import Endpoint, connect, parse_endpoint
 from backends.weaviate_server.apikey import ensure_api_key, read_api_key
 from backends.weaviate_server.cluster import cluster_configs, node_name
+from backends.weaviate_server.node_env import build_args, build_env
 from backends.weaviate_server.ports import NodePorts, find_free_node_ports
-from backends.weaviate_server.server import (
-    NodeConfig,
-    WeaviateServer,
-    build_args,
-    build_env,
-    embedded_server,
-)
+from backends.weaviate_server.server import NodeConfig, WeaviateServer, embedded_server
 from core.errors import BackendUnavailableError, ConfigError
 from docduet.cli import build_parser
 

@@ -2,7 +2,8 @@
 with the single node's settings, and app settings that replicate and read with QUORUM.
 
 Docker is not needed: the file is parsed and checked against Settings and against the
-environment docduet gives the nodes of its own local cluster (``backends.weaviate_server.server.build_env``).
+environment docduet gives the nodes of its own local cluster
+(``backends.weaviate_server.node_env.build_env``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pytest
 import yaml
 
 from backends.weaviate_server.cluster import cluster_configs
+from backends.weaviate_server.node_env import build_env
 from backends.weaviate_server.ports import NodePorts
-from backends.weaviate_server.server import build_env
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
